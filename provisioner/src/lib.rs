@@ -1,0 +1,1 @@
+//! The provisioner: plans, applies and destroys the playground stack.

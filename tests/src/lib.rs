@@ -1,0 +1,134 @@
+//! The test harness: how every test in the workspace reaches the local AWS emulator and the
+//! project's binaries.
+//!
+//! Tests never mock the SDK. They talk to moto in server mode on 127.0.0.1, which the README's
+//! test command (`scripts/test`) installs and starts before running `cargo test`. The endpoint
+//! comes from `AWS_ENDPOINT_URL`; when it is unset or nothing answers there, the harness panics
+//! with the command to run, so a missing emulator is a loud failure and never a silent skip.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Region every test uses; moto accepts any, the SDK needs one.
+pub const REGION: &str = "us-east-1";
+
+/// The emulator's base URL (`http://127.0.0.1:PORT`), checked once to be answering.
+///
+/// # Panics
+/// When `AWS_ENDPOINT_URL` is unset or the emulator does not answer: the message says how to
+/// start it. Tests that need AWS must fail, never skip.
+pub fn endpoint() -> String {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT
+        .get_or_init(|| {
+            let url = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+                panic!(
+                    "AWS_ENDPOINT_URL is not set: these tests need the local AWS emulator. \
+                     Run them with `scripts/test`, which installs and starts it."
+                )
+            });
+            let probe = format!("{}/moto-api/", url.trim_end_matches('/'));
+            let answered = std::thread::spawn(move || {
+                std::process::Command::new("curl")
+                    .args(["-sf", "-o", "/dev/null", "--max-time", "5", &probe])
+                    .status()
+                    .map(|s| s.success())
+                    .unwrap_or(false)
+            })
+            .join()
+            .unwrap_or(false);
+            assert!(
+                answered,
+                "the AWS emulator does not answer at {url}: start it with \
+                 `scripts/emulator.sh start` or run the tests with `scripts/test`"
+            );
+            url.trim_end_matches('/').to_string()
+        })
+        .clone()
+}
+
+/// Environment variables a child process (one of our binaries) needs to reach the emulator.
+pub fn aws_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint()),
+        ("AWS_REGION", REGION.to_string()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+    ]
+}
+
+/// One SDK configuration pointed at the emulator, with static test credentials.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    let endpoint = endpoint();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "testkit",
+        ))
+        .load()
+        .await
+}
+
+/// An S3 client for the emulator (path-style addressing, which moto needs).
+pub async fn s3_client() -> aws_sdk_s3::Client {
+    let config = sdk_config().await;
+    let s3_config = aws_sdk_s3::config::Builder::from(&config)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(s3_config)
+}
+
+/// A DynamoDB client for the emulator.
+pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk_config().await)
+}
+
+/// A name no other test uses, so tests can share one emulator without resetting it.
+pub fn unique_name(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}-{}", &id[..12])
+}
+
+/// Path of one of the workspace's binaries, built by `cargo build --workspace` beforehand
+/// (the test command does that).
+///
+/// # Panics
+/// When the binary has not been built, with the command that builds it.
+pub fn binary(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join("debug").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// A free TCP port on 127.0.0.1 for a server a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("the OS hands out a free loopback port")
+}
+
+/// Waits until something accepts TCP connections on `127.0.0.1:port`.
+///
+/// # Panics
+/// After `timeout` with nothing listening.
+pub fn wait_for_port(port: u16, timeout: Duration) {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing listens on 127.0.0.1:{port} after {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
