@@ -1,1 +1,28 @@
-//! The provisioner's state: the document, its S3 and local-file backends, and its locks.
+//! The provisioner's state: what it created, where, and what it was doing when it stopped.
+//!
+//! If this is wrong, resources leak or get destroyed by mistake, so the crate is built around
+//! three guarantees:
+//! - **No lost update.** Every write is a compare-and-swap on what was read ([`WriteToken`]):
+//!   `If-Match` on the ETag in S3, a content hash under the file lock locally. A write whose
+//!   serial is not above the stored one, or whose lineage differs, is refused.
+//! - **No undetected corruption.** The document carries a checksum of its content, checked on
+//!   every read; the error names the S3 version to restore.
+//! - **One writer at a time.** [`Backend::lock`] takes a lock in Terraform's formats (a DynamoDB
+//!   item and/or an S3 `.tflock` object), so one lock table serves both tools during a migration.
+//!
+//! The document also records work in flight ([`PendingOperation`]) so a crash between "AWS
+//! created it" and "the state says so" is repaired on the next run instead of leaking.
+
+pub mod backend;
+pub mod document;
+pub mod error;
+pub mod local;
+pub mod lock;
+pub mod s3;
+
+pub use backend::{Backend, BackendConfig, HistoryEntry, Stored, WriteToken};
+pub use document::{
+    PendingAction, PendingOperation, ResourceState, StateDocument, CURRENT_FORMAT_VERSION,
+};
+pub use error::StateError;
+pub use lock::{LockGuard, LockInfo, LockOptions};
