@@ -1,0 +1,178 @@
+//! The one trait every AWS resource kind implements, and the data it exchanges with the engine.
+//!
+//! The engine never names a kind: it asks each resource's kind to read, create, update, delete
+//! and diff, through [`ResourceKind`]. Adding a kind is one new file in `resources/` plus its
+//! entry in the stack declaration (`desired.rs`).
+//!
+//! Fields are plain JSON ([`Fields`]) so that a plan is data: it can be diffed field by field,
+//! printed as text, serialised as JSON and saved to a plan file without knowing any kind.
+//! Each kind normalises what AWS reports into exactly the shape it declares (policy documents
+//! parsed, lists sorted, defaults filled), so a plain JSON equality is a correct diff.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::aws::AwsClients;
+
+/// A kind's own fields, as a JSON object.
+pub type Fields = serde_json::Map<String, Value>;
+
+/// Tag keys every taggable resource carries, so anything the tool created can be found again.
+pub const TAG_STACK: &str = "provisioner:stack";
+/// See [`TAG_STACK`].
+pub const TAG_ENVIRONMENT: &str = "provisioner:environment";
+
+/// What the stack declares for one resource, with every reference already resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Desired {
+    /// Stable address, `<kind>.<name>` (`lambda_function.api`).
+    pub address: String,
+    /// The kind's name (`lambda_function`), the key into the registry.
+    pub kind: String,
+    /// Physical name the resource is created under (`playground-dev-api`), also used to find
+    /// it again when it exists but the state lost it (adoption).
+    pub name: String,
+    /// Declared values of the kind's fields. Only these are compared against AWS.
+    pub fields: Fields,
+    /// Tags (empty for kinds that cannot be tagged).
+    pub tags: BTreeMap<String, String>,
+    /// Addresses this resource depends on.
+    pub depends_on: Vec<String>,
+}
+
+/// What AWS says about one resource, normalised into the kind's declared shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    /// Physical id the kind's API addresses it by (name, id, or `role/policy-arn` pairs).
+    pub id: String,
+    pub arn: Option<String>,
+    /// The kind's fields as they are now (same keys and shapes as [`Desired::fields`]).
+    pub fields: Fields,
+    /// Computed values other resources reference (`arn`, `invoke_arn`, `api_endpoint`, ...).
+    pub outputs: Fields,
+    /// Tags as they are now; `None` for kinds that cannot be tagged.
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// One field that differs between the declaration and AWS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    /// `None` when AWS has no value for it.
+    pub old: Option<Value>,
+    /// `None` when the declaration drops it.
+    pub new: Option<Value>,
+    /// True when the kind cannot change this field in place (the plan shows `-/+`).
+    pub forces_replacement: bool,
+}
+
+/// Errors of one AWS call, kept typed so the engine can decide to retry or stop.
+#[derive(Debug, thiserror::Error)]
+pub enum ResourceError {
+    /// AWS refused or failed; `code` is the AWS error code when there is one.
+    #[error("{operation} failed: {message}")]
+    Aws {
+        operation: String,
+        code: Option<String>,
+        message: String,
+    },
+    /// The resource never reached a stable state in time.
+    #[error("{0}")]
+    Timeout(String),
+    /// Declared or recorded fields the kind cannot work with (a bug or a hand-edited state).
+    #[error("{0}")]
+    Invalid(String),
+    /// Reading a local file (a zip) failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One AWS resource kind.
+///
+/// Implementations follow terraform-provider-aws' order in one file: CRUD, `find_*` (turns
+/// not-found into `None`), waits, retry predicates. `delete` treats not-found as success.
+#[async_trait]
+pub trait ResourceKind: Send + Sync {
+    /// The kind's name, as in addresses (`lambda_function`).
+    fn kind(&self) -> &'static str;
+
+    /// Fields that cannot be changed in place: a change to any of them replaces the resource.
+    fn replace_on(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Reads the real object by its physical id. `recorded` holds the fields the state recorded
+    /// last (some kinds need a parent id from there). `Ok(None)` only when AWS says not found;
+    /// any other error (access denied, throttling that outlived retries) is an `Err`.
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        id: &str,
+        recorded: &Fields,
+    ) -> Result<Option<Observed>, ResourceError>;
+
+    /// Looks for an existing object that `desired` would create (same physical name), so a
+    /// resource the state lost is adopted instead of duplicated. The default reads by name.
+    async fn find_existing(
+        &self,
+        aws: &AwsClients,
+        desired: &Desired,
+    ) -> Result<Option<Observed>, ResourceError> {
+        self.read(aws, &desired.name, &desired.fields).await
+    }
+
+    /// Creates the resource and waits until it is usable.
+    async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError>;
+
+    /// Changes `changes` (none of them forces replacement) in place and waits until stable.
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        desired: &Desired,
+        current: &Observed,
+        changes: &[FieldChange],
+    ) -> Result<Observed, ResourceError>;
+
+    /// Deletes the resource; not-found is success.
+    async fn delete(&self, aws: &AwsClients, id: &str, recorded: &Fields)
+    -> Result<(), ResourceError>;
+
+    /// Field-by-field differences between what is declared and what AWS has. Only declared
+    /// fields are compared; tags are diffed as the field `tags` when the kind is taggable.
+    fn diff(&self, desired: &Desired, observed: &Observed) -> Vec<FieldChange> {
+        diff_fields(self.replace_on(), desired, observed)
+    }
+}
+
+/// The default diff: JSON equality per declared field, plus tags.
+pub fn diff_fields(replace_on: &[&str], desired: &Desired, observed: &Observed) -> Vec<FieldChange> {
+    let mut changes: Vec<FieldChange> = desired
+        .fields
+        .iter()
+        .filter(|(field, new)| observed.fields.get(field.as_str()) != Some(*new))
+        .map(|(field, new)| FieldChange {
+            field: field.clone(),
+            old: observed.fields.get(field.as_str()).cloned(),
+            new: Some(new.clone()),
+            forces_replacement: replace_on.contains(&field.as_str()),
+        })
+        .collect();
+    if let Some(tags) = &observed.tags
+        && tags != &desired.tags
+    {
+        changes.push(FieldChange {
+            field: "tags".to_string(),
+            old: Some(serde_json::to_value(tags).unwrap_or(Value::Null)),
+            new: Some(serde_json::to_value(&desired.tags).unwrap_or(Value::Null)),
+            forces_replacement: false,
+        });
+    }
+    changes
+}
