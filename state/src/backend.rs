@@ -51,17 +51,52 @@ pub struct HistoryEntry {
 
 /// The state backend of one environment.
 #[derive(Debug, Clone)]
-pub struct Backend {}
+pub struct Backend {
+    config: BackendConfig,
+    #[allow(dead_code)]
+    s3: Option<aws_sdk_s3::Client>,
+    #[allow(dead_code)]
+    dynamodb: Option<aws_sdk_dynamodb::Client>,
+}
 
 impl Backend {
     /// Builds the backend; S3 and DynamoDB clients come from `sdk` (one `aws_config` load).
-    pub fn new(_config: BackendConfig, _sdk: &aws_config::SdkConfig) -> Self {
-        unimplemented!("state backend")
+    pub fn new(config: BackendConfig, sdk: &aws_config::SdkConfig) -> Self {
+        let (s3, dynamodb) = match &config {
+            BackendConfig::S3 { .. } => {
+                let mut builder = aws_sdk_s3::config::Builder::from(sdk);
+                if sdk.endpoint_url().is_some() {
+                    builder = builder.force_path_style(true);
+                }
+                (
+                    Some(aws_sdk_s3::Client::from_conf(builder.build())),
+                    Some(aws_sdk_dynamodb::Client::new(sdk)),
+                )
+            }
+            BackendConfig::Local { .. } => (None, None),
+        };
+        Self {
+            config,
+            s3,
+            dynamodb,
+        }
     }
 
     /// Human-readable location (`s3://bucket/key` or a path) for messages.
     pub fn location(&self) -> String {
-        unimplemented!()
+        match &self.config {
+            BackendConfig::S3 {
+                bucket,
+                prefix,
+                environment,
+                ..
+            } => format!("s3://{bucket}/{prefix}/{environment}/state.json"),
+            BackendConfig::Local { dir, environment } => dir
+                .join(".provisioner")
+                .join(format!("{environment}.json"))
+                .display()
+                .to_string(),
+        }
     }
 
     /// Reads the current document, verifying its checksum and format version.

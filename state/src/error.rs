@@ -1,8 +1,100 @@
 //! Typed errors; each message says what happened and what to do.
+//!
+//! The provisioner shows these to people who are about to (or must not) touch real AWS
+//! resources, so every message names the state's location and the command that gets them out.
+
+use crate::lock::LockInfo;
 
 /// Everything that can go wrong reading, writing or locking the state.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("the state document is not valid: {0}")]
     Invalid(String),
+
+    #[error(
+        "the state at {location} is locked by {who} since {created} for operation '{operation}' \
+         (lock ID {id}). If that run is still going, wait for it (or pass --lock-timeout). If it \
+         crashed, free the lock with: provisioner force-unlock --env {environment} {id}",
+        who = info.who,
+        created = info.created,
+        operation = info.operation,
+        id = info.id
+    )]
+    Locked {
+        info: LockInfo,
+        location: String,
+        environment: String,
+    },
+
+    #[error(
+        "someone else wrote the state at {location} since you read it; nothing was written. \
+         Re-run plan to start from the current state"
+    )]
+    Conflict { location: String },
+
+    #[error(
+        "refusing to write the state at {location}: it belongs to lineage {stored}, the document \
+         you are writing to lineage {given}. This is another stack's or environment's state; \
+         check --env and the backend settings (nothing was written)"
+    )]
+    LineageMismatch {
+        location: String,
+        stored: String,
+        given: String,
+    },
+
+    #[error(
+        "refusing to write the state at {location}: the stored serial is {stored}, the document \
+         you are writing has serial {given}, which is older. Re-run plan from the current state \
+         (nothing was written)"
+    )]
+    SerialRegression {
+        location: String,
+        stored: u64,
+        given: u64,
+    },
+
+    #[error("the state at {location} is corrupted ({reason}). {restore_hint}")]
+    Corrupted {
+        location: String,
+        /// The last version that still verifies, if any.
+        version_id: Option<String>,
+        restore_hint: String,
+        reason: String,
+    },
+
+    #[error(
+        "the state at {location} has format version {found}, but this provisioner understands \
+         versions up to {supported}: it was written by a newer provisioner; upgrade the \
+         provisioner (nothing was read or written)"
+    )]
+    UnsupportedFormat {
+        location: String,
+        found: u32,
+        supported: u32,
+    },
+
+    #[error(
+        "the lock on {location} has ID {held}, not {given}; nothing was unlocked. Check the ID \
+         in the lock error and run: provisioner force-unlock --env {environment} {held}"
+    )]
+    LockIdMismatch {
+        location: String,
+        environment: String,
+        given: String,
+        held: String,
+    },
+
+    #[error("{what} was not found at {location}")]
+    NotFound { what: String, location: String },
+
+    #[error("AWS {operation} failed: {message}")]
+    Aws { operation: String, message: String },
+
+    #[error("{path}: {source}")]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }

@@ -22,7 +22,7 @@ pub mod s3;
 
 pub use backend::{Backend, BackendConfig, HistoryEntry, Stored, WriteToken};
 pub use document::{
-    PendingAction, PendingOperation, ResourceState, StateDocument, CURRENT_FORMAT_VERSION,
+    CURRENT_FORMAT_VERSION, PendingAction, PendingOperation, ResourceState, StateDocument,
 };
 pub use error::StateError;
 pub use lock::{LockGuard, LockInfo, LockOptions};

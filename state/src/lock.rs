@@ -34,8 +34,16 @@ pub struct LockGuard {
 }
 
 impl LockGuard {
+    /// The lock ID (what `force-unlock` takes).
+    pub fn id(&self) -> &str {
+        &self.info.id
+    }
+
     /// Releases the lock (only if it is still ours).
     pub async fn release(self) -> Result<(), crate::StateError> {
         unimplemented!()
     }
 }
+
+#[allow(dead_code)]
+const _UNUSED: Option<Duration> = None;
