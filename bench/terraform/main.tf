@@ -1,0 +1,237 @@
+# The yardstick: the playground stack as the original Terraform set-up declares it, pointed at the
+# local AWS emulator. Used only by the benchmark (scripts/bench) and to produce real Terraform
+# state files for the migration tests. Same resources and settings as the provisioner's stack.
+
+terraform {
+  required_version = ">= 1.6.0"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "5.100.0"
+    }
+  }
+}
+
+variable "endpoint" {
+  description = "Base URL of the local AWS emulator"
+  type        = string
+}
+
+variable "name_prefix" {
+  type    = string
+  default = "aimodelshare"
+}
+
+variable "environment" {
+  type    = string
+  default = "dev"
+}
+
+variable "table_name" {
+  type    = string
+  default = ""
+}
+
+variable "lambda_memory" {
+  type    = number
+  default = 256
+}
+
+variable "lambda_zip" {
+  description = "Path of the function's zip"
+  type        = string
+}
+
+variable "cors_allow_origins" {
+  type    = list(string)
+  default = ["*"]
+}
+
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = true
+  s3_use_path_style           = true
+
+  endpoints {
+    apigatewayv2   = var.endpoint
+    cloudwatchlogs = var.endpoint
+    dynamodb       = var.endpoint
+    iam            = var.endpoint
+    lambda         = var.endpoint
+    s3             = var.endpoint
+    sts            = var.endpoint
+  }
+}
+
+locals {
+  name       = "${var.name_prefix}-${var.environment}"
+  table_name = var.table_name != "" ? var.table_name : "${local.name}-playground"
+  tags = {
+    "provisioner:stack"       = var.name_prefix
+    "provisioner:environment" = var.environment
+  }
+  routes = {
+    post_tables = "POST /tables"
+    get_tables  = "GET /tables"
+    get_table   = "GET /tables/{tableId}"
+    patch_table = "PATCH /tables/{tableId}"
+    get_users   = "GET /tables/{tableId}/users"
+    get_user    = "GET /tables/{tableId}/users/{username}"
+    put_user    = "PUT /tables/{tableId}/users/{username}"
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  name = "${local.name}-lambda"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+  tags = local.tags
+}
+
+resource "aws_iam_role_policy_attachment" "basic" {
+  role       = aws_iam_role.lambda.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+}
+
+resource "aws_iam_role_policy" "dynamodb" {
+  name = "${local.name}-dynamodb"
+  role = aws_iam_role.lambda.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect = "Allow"
+      Action = [
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:DescribeTable",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+      ]
+      Resource = [aws_dynamodb_table.playground.arn, "${aws_dynamodb_table.playground.arn}/index/*"]
+    }]
+  })
+}
+
+resource "aws_dynamodb_table" "playground" {
+  name         = local.table_name
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "tableId"
+  range_key    = "username"
+
+  attribute {
+    name = "tableId"
+    type = "S"
+  }
+  attribute {
+    name = "username"
+    type = "S"
+  }
+
+  global_secondary_index {
+    name            = "byUser"
+    hash_key        = "username"
+    range_key       = "tableId"
+    projection_type = "ALL"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  tags = local.tags
+}
+
+resource "aws_cloudwatch_log_group" "lambda" {
+  name              = "/aws/lambda/${local.name}-api"
+  retention_in_days = 14
+  tags              = local.tags
+}
+
+resource "aws_lambda_function" "api" {
+  function_name    = "${local.name}-api"
+  role             = aws_iam_role.lambda.arn
+  runtime          = "provided.al2023"
+  handler          = "bootstrap"
+  architectures    = ["arm64"]
+  memory_size      = var.lambda_memory
+  timeout          = 10
+  filename         = var.lambda_zip
+  source_code_hash = filebase64sha256(var.lambda_zip)
+
+  environment {
+    variables = {
+      TABLE_NAME         = aws_dynamodb_table.playground.name
+      SAFE_CONCURRENCY   = "true"
+      CORS_ALLOW_ORIGINS = join(",", var.cors_allow_origins)
+    }
+  }
+
+  tags       = local.tags
+  depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy_attachment.basic]
+}
+
+resource "aws_apigatewayv2_api" "http" {
+  name          = "${local.name}-http-api"
+  protocol_type = "HTTP"
+  cors_configuration {
+    allow_origins = var.cors_allow_origins
+    allow_methods = ["GET", "OPTIONS", "PATCH", "POST", "PUT"]
+    allow_headers = ["Authorization", "Content-Type"]
+    max_age       = 300
+  }
+  tags = local.tags
+}
+
+resource "aws_apigatewayv2_integration" "lambda" {
+  api_id                 = aws_apigatewayv2_api.http.id
+  integration_type       = "AWS_PROXY"
+  integration_uri        = aws_lambda_function.api.arn
+  payload_format_version = "2.0"
+  timeout_milliseconds   = 29000
+}
+
+resource "aws_apigatewayv2_route" "route" {
+  for_each  = local.routes
+  api_id    = aws_apigatewayv2_api.http.id
+  route_key = each.value
+  target    = "integrations/${aws_apigatewayv2_integration.lambda.id}"
+}
+
+resource "aws_apigatewayv2_stage" "main" {
+  api_id      = aws_apigatewayv2_api.http.id
+  name        = var.environment
+  auto_deploy = true
+  tags        = local.tags
+}
+
+resource "aws_lambda_permission" "allow_invoke" {
+  statement_id  = "AllowApiGatewayInvoke"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.api.function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_apigatewayv2_api.http.execution_arn}/*/*"
+}
+
+output "api_base_url" {
+  value = "${aws_apigatewayv2_api.http.api_endpoint}/${aws_apigatewayv2_stage.main.name}"
+}
+
+output "dynamodb_table_name" {
+  value = aws_dynamodb_table.playground.name
+}
+
+output "lambda_name" {
+  value = aws_lambda_function.api.function_name
+}
