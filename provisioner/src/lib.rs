@@ -9,3 +9,4 @@
 pub mod aws;
 pub mod resource;
 pub mod resources;
+pub mod retry;

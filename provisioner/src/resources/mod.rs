@@ -25,3 +25,40 @@
 //!
 //! "Not compared" fields (like `zip_path`) are carried for create/update only; a kind that has
 //! them overrides `diff` to skip them.
+
+pub mod errors;
+pub mod fields;
+pub mod iam_role;
+
+use crate::resource::ResourceKind;
+
+/// Every kind the provisioner knows, in the order of the table above.
+static ALL: &[&dyn ResourceKind] = &[&iam_role::IamRole];
+
+/// Every kind the provisioner knows.
+pub fn all() -> &'static [&'static dyn ResourceKind] {
+    ALL
+}
+
+/// The kind named `kind` (as in addresses: `lambda_function`), if there is one.
+pub fn lookup(kind: &str) -> Option<&'static dyn ResourceKind> {
+    ALL.iter().copied().find(|k| k.kind() == kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_found_by_its_own_name_and_names_are_unique() {
+        for kind in all() {
+            assert_eq!(lookup(kind.kind()).map(|k| k.kind()), Some(kind.kind()));
+        }
+        let mut names: Vec<_> = all().iter().map(|k| k.kind()).collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count, "duplicate kind names");
+        assert!(lookup("no_such_kind").is_none());
+    }
+}

@@ -1,0 +1,90 @@
+//! The one place SDK errors become [`ResourceError`]s, and not-found becomes "absent".
+//!
+//! Every kind maps its SDK errors here so the engine and the retry predicates see one shape:
+//! the operation, the AWS error code and AWS's own message. Not-found is decided by the code
+//! alone (each service has its own name for it); every other error stays an error, so "access
+//! denied" is never mistaken for "absent".
+
+use std::error::Error;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::resource::ResourceError;
+
+/// Error codes meaning "this object does not exist", across the services we use.
+const NOT_FOUND_CODES: &[&str] = &[
+    "NoSuchEntity",
+    "ResourceNotFoundException",
+    "NotFoundException",
+    "TableNotFoundException",
+];
+
+/// Maps an SDK error of `operation` into [`ResourceError::Aws`], keeping AWS's code and message.
+/// Errors with no AWS message (a connection failure, an HTML answer from an emulator that does
+/// not implement the call) carry the SDK's full error chain instead.
+pub fn aws_error<E, R>(operation: &str, error: SdkError<E, R>) -> ResourceError
+where
+    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let code = error.code().map(str::to_string);
+    let message = match error.message() {
+        Some(message) if !message.is_empty() => message.to_string(),
+        _ => DisplayErrorContext(&error).to_string(),
+    };
+    ResourceError::Aws {
+        operation: operation.to_string(),
+        code,
+        message,
+    }
+}
+
+/// True when the error says the object does not exist.
+pub fn is_not_found(error: &ResourceError) -> bool {
+    matches!(error, ResourceError::Aws { code: Some(code), .. } if NOT_FOUND_CODES.contains(&code.as_str()))
+}
+
+/// Turns a not-found error into `Ok(None)`; every other error stays an error.
+pub fn not_found_as_none<T>(result: Result<T, ResourceError>) -> Result<Option<T>, ResourceError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if is_not_found(&error) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Turns a not-found error into success, for deletes.
+pub fn ignore_not_found(result: Result<(), ResourceError>) -> Result<(), ResourceError> {
+    not_found_as_none(result).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aws(code: Option<&str>) -> ResourceError {
+        ResourceError::Aws {
+            operation: "Op".into(),
+            code: code.map(Into::into),
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn only_not_found_codes_are_absent() {
+        for code in NOT_FOUND_CODES {
+            assert!(matches!(
+                not_found_as_none::<()>(Err(aws(Some(code)))),
+                Ok(None)
+            ));
+        }
+        for code in [Some("AccessDenied"), Some("AccessDeniedException"), None] {
+            assert!(not_found_as_none::<()>(Err(aws(code))).is_err(), "{code:?}");
+            assert!(ignore_not_found(Err(aws(code))).is_err(), "{code:?}");
+        }
+        assert!(ignore_not_found(Err(aws(Some("NoSuchEntity")))).is_ok());
+        assert!(matches!(not_found_as_none(Ok(3)), Ok(Some(3))));
+    }
+}

@@ -1,0 +1,243 @@
+//! Reading declared fields, and normalising what AWS reports into the declared shapes.
+//!
+//! Declarations are plain JSON (see [`crate::resource::Fields`]); a kind reads the values it
+//! needs through these accessors, which say exactly which field is missing or mistyped. The
+//! normalisers make a second plan after an apply empty: IAM returns policy documents
+//! percent-encoded, AWS lists come back in any order, and absent values have defaults.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::resource::{Desired, Fields, ResourceError};
+
+fn invalid(kind: &str, field: &str, expected: &str) -> ResourceError {
+    ResourceError::Invalid(format!(
+        "{kind}: field `{field}` must be {expected}; fix the stack declaration (or the recorded state)"
+    ))
+}
+
+/// A required string field.
+pub fn string<'a>(kind: &str, fields: &'a Fields, field: &str) -> Result<&'a str, ResourceError> {
+    fields
+        .get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid(kind, field, "a string"))
+}
+
+/// An optional string field (absent or null is `None`).
+pub fn opt_string<'a>(
+    kind: &str,
+    fields: &'a Fields,
+    field: &str,
+) -> Result<Option<&'a str>, ResourceError> {
+    match fields.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(invalid(kind, field, "a string")),
+    }
+}
+
+/// A required boolean field.
+pub fn boolean(kind: &str, fields: &Fields, field: &str) -> Result<bool, ResourceError> {
+    fields
+        .get(field)
+        .and_then(Value::as_bool)
+        .ok_or_else(|| invalid(kind, field, "true or false"))
+}
+
+/// A required integer field.
+pub fn integer(kind: &str, fields: &Fields, field: &str) -> Result<i64, ResourceError> {
+    fields
+        .get(field)
+        .and_then(Value::as_i64)
+        .ok_or_else(|| invalid(kind, field, "an integer"))
+}
+
+/// An `i32` field (memory sizes, timeouts, retention days).
+pub fn int32(kind: &str, fields: &Fields, field: &str) -> Result<i32, ResourceError> {
+    i32::try_from(integer(kind, fields, field)?)
+        .map_err(|_| invalid(kind, field, "an integer that fits in 32 bits"))
+}
+
+/// An optional list of strings (absent or null is empty).
+pub fn strings(kind: &str, fields: &Fields, field: &str) -> Result<Vec<String>, ResourceError> {
+    match fields.get(field) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| invalid(kind, field, "a list of strings")),
+        Some(_) => Err(invalid(kind, field, "a list of strings")),
+    }
+}
+
+/// An optional object of string values (absent or null is empty), e.g. environment variables.
+pub fn string_map(
+    kind: &str,
+    fields: &Fields,
+    field: &str,
+) -> Result<BTreeMap<String, String>, ResourceError> {
+    match fields.get(field) {
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+            .collect::<Option<BTreeMap<_, _>>>()
+            .ok_or_else(|| invalid(kind, field, "an object of string values")),
+        Some(_) => Err(invalid(kind, field, "an object of string values")),
+    }
+}
+
+/// A required JSON object (a policy document), serialised for an AWS call.
+pub fn json_document(kind: &str, fields: &Fields, field: &str) -> Result<String, ResourceError> {
+    match fields.get(field) {
+        Some(value @ Value::Object(_)) => Ok(value.to_string()),
+        _ => Err(invalid(kind, field, "a JSON object (a policy document)")),
+    }
+}
+
+/// Parses a policy document as IAM returns it: percent-encoded JSON (or, from some services,
+/// plain JSON). Compared parsed, so whitespace and key order never show as a change.
+pub fn parse_policy_document(kind: &str, document: &str) -> Result<Value, ResourceError> {
+    let trimmed = document.trim_start();
+    let decoded = if trimmed.starts_with('{') {
+        std::borrow::Cow::Borrowed(document)
+    } else {
+        percent_encoding::percent_decode_str(document)
+            .decode_utf8()
+            .map_err(|e| {
+                ResourceError::Invalid(format!(
+                    "{kind}: AWS returned a policy that is not UTF-8: {e}"
+                ))
+            })?
+    };
+    serde_json::from_str(&decoded).map_err(|e| {
+        ResourceError::Invalid(format!(
+            "{kind}: AWS returned a policy that is not JSON: {e}"
+        ))
+    })
+}
+
+/// A sorted, de-duplicated JSON list of strings: the shape every declared string list has.
+pub fn sorted_strings<I, S>(items: I) -> Value
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let set: BTreeSet<String> = items.into_iter().map(Into::into).collect();
+    Value::Array(set.into_iter().map(Value::String).collect())
+}
+
+/// The tag keys to set and the tag keys to remove to go from `current` to `desired`.
+pub fn tag_changes(
+    current: &BTreeMap<String, String>,
+    desired: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let to_set = desired
+        .iter()
+        .filter(|(k, v)| current.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let to_remove = current
+        .keys()
+        .filter(|k| !desired.contains_key(*k))
+        .cloned()
+        .collect();
+    (to_set, to_remove)
+}
+
+/// The default diff minus fields that are carried for create/update but never compared
+/// (`zip_path`: the zip's content is compared through `code_sha256`).
+pub fn diff_skipping(
+    skip: &[&str],
+    replace_on: &[&str],
+    desired: &Desired,
+    observed: &crate::resource::Observed,
+) -> Vec<crate::resource::FieldChange> {
+    crate::resource::diff_fields(replace_on, desired, observed)
+        .into_iter()
+        .filter(|change| !skip.contains(&change.field.as_str()))
+        .collect()
+}
+
+/// Builds a [`Fields`] map from `(name, value)` pairs.
+pub fn fields<const N: usize>(pairs: [(&str, Value); N]) -> Fields {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// Reads a zip file a kind uploads, with the path in the error.
+pub async fn read_zip(path: &str) -> Result<Vec<u8>, ResourceError> {
+    tokio::fs::read(path)
+        .await
+        .map_err(|source| ResourceError::Io {
+            path: path.to_string(),
+            source,
+        })
+}
+
+/// `base64(sha256(bytes))`, the form Lambda reports as `CodeSha256`.
+pub fn code_sha256(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn percent_encoded_and_plain_policies_parse_to_the_same_value() {
+        let plain = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}"#;
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
+        let a = parse_policy_document("k", plain).ok();
+        let b = parse_policy_document("k", encoded).ok();
+        assert!(a.is_some());
+        assert_eq!(a, b);
+        assert!(parse_policy_document("k", "%7Bnot json").is_err());
+    }
+
+    #[test]
+    fn tag_changes_sets_changed_and_removes_dropped() {
+        let current = BTreeMap::from([
+            ("a".to_string(), "1".to_string()),
+            ("b".to_string(), "2".to_string()),
+        ]);
+        let desired = BTreeMap::from([
+            ("a".to_string(), "1".to_string()),
+            ("c".to_string(), "3".to_string()),
+        ]);
+        let (set, remove) = tag_changes(&current, &desired);
+        assert_eq!(set, BTreeMap::from([("c".to_string(), "3".to_string())]));
+        assert_eq!(remove, vec!["b".to_string()]);
+    }
+
+    #[test]
+    fn accessors_name_the_bad_field() {
+        let f = fields([("n", json!(5)), ("s", json!("x")), ("l", json!(["b", "a"]))]);
+        assert_eq!(integer("k", &f, "n").ok(), Some(5));
+        assert_eq!(string("k", &f, "s").ok(), Some("x"));
+        assert_eq!(
+            strings("k", &f, "l").ok(),
+            Some(vec!["b".into(), "a".into()])
+        );
+        let err = string("kind", &f, "n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("`n`") && err.contains("kind"), "{err}");
+        assert_eq!(sorted_strings(["b", "a", "b"]), json!(["a", "b"]));
+    }
+
+    #[test]
+    fn code_sha256_is_base64_of_sha256() {
+        assert_eq!(
+            code_sha256(b""),
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+    }
+}

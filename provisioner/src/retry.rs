@@ -1,0 +1,334 @@
+//! Bounded retries and waits for AWS's eventual consistency.
+//!
+//! Real AWS answers some calls with errors that only mean "not yet": a role created a second ago
+//! cannot be assumed by Lambda yet, PITR cannot be enabled on a table that is still being created,
+//! a Lambda function rejects a second update while the first is in progress, and any API may
+//! throttle. Each of those is a named predicate here, so a kind says *which* transient errors it
+//! expects (`retry(&policy, is_iam_propagation, || op)`), and everything else fails at once.
+//!
+//! Waits (`poll_until`) are the other half: poll a status until it is stable, with a fast first
+//! poll (the emulator is instantly consistent, so tests never sleep) and a hard time bound (a
+//! resource stuck in `Pending` becomes a [`ResourceError::Timeout`], never a hang).
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::resource::ResourceError;
+
+/// How often and how long to retry: exponential backoff, bounded in attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Total attempts, the first one included (1 means "no retry").
+    pub max_attempts: u32,
+    /// Delay before the second attempt.
+    pub initial_delay: Duration,
+    /// Cap on any single delay.
+    pub max_delay: Duration,
+}
+
+impl RetryPolicy {
+    /// For IAM propagation and Lambda conflicts on real AWS: about two minutes in total.
+    pub const AWS_EVENTUAL_CONSISTENCY: Self = Self {
+        max_attempts: 12,
+        initial_delay: Duration::from_millis(500),
+        max_delay: Duration::from_secs(20),
+    };
+
+    /// Delay after the failed attempt number `attempt` (1-based): doubles each time, capped.
+    pub fn delay_after(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.initial_delay
+            .checked_mul(factor)
+            .map_or(self.max_delay, |d| d.min(self.max_delay))
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self::AWS_EVENTUAL_CONSISTENCY
+    }
+}
+
+/// Runs `op` until it succeeds, fails with an error `is_retryable` rejects, or the policy's
+/// attempts are used up (then the last error is returned).
+pub async fn retry<T, Op, Fut>(
+    policy: &RetryPolicy,
+    is_retryable: impl Fn(&ResourceError) -> bool,
+    mut op: Op,
+) -> Result<T, ResourceError>
+where
+    Op: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ResourceError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Ok(value) => return Ok(value),
+            Err(error) if attempt < policy.max_attempts && is_retryable(&error) => {
+                let delay = policy.delay_after(attempt);
+                tracing::debug!(%error, attempt, ?delay, "transient AWS error, retrying");
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Polls `check` until it returns `Some` (stable), an error, or `timeout` passes. The first
+/// poll is immediate; later ones back off from 200 ms up to 5 s.
+pub async fn poll_until<T, Check, Fut>(
+    what: &str,
+    timeout: Duration,
+    mut check: Check,
+) -> Result<T, ResourceError>
+where
+    Check: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, ResourceError>>,
+{
+    const POLL: RetryPolicy = RetryPolicy {
+        max_attempts: u32::MAX,
+        initial_delay: Duration::from_millis(200),
+        max_delay: Duration::from_secs(5),
+    };
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut attempt = 1;
+    loop {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Err(ResourceError::Timeout(format!(
+                "{what} did not happen within {timeout:?}; check the resource in the AWS console \
+                 and run the command again"
+            )));
+        }
+        tokio::time::sleep(POLL.delay_after(attempt).min(deadline - now)).await;
+        attempt += 1;
+    }
+}
+
+fn code(error: &ResourceError) -> Option<&str> {
+    match error {
+        ResourceError::Aws { code, .. } => code.as_deref(),
+        _ => None,
+    }
+}
+
+fn message_contains(error: &ResourceError, needle: &str) -> bool {
+    match error {
+        ResourceError::Aws { message, .. } => message.contains(needle),
+        _ => false,
+    }
+}
+
+/// Throttling under any of the names AWS services use.
+pub fn is_throttling(error: &ResourceError) -> bool {
+    matches!(
+        code(error),
+        Some(
+            "ThrottlingException"
+                | "TooManyRequestsException"
+                | "Throttling"
+                | "ThrottledException"
+                | "RequestLimitExceeded"
+        )
+    )
+}
+
+/// A just-created or just-changed IAM role or policy that other services do not see yet
+/// (terraform-provider-aws' list for Lambda create and IAM), or throttling.
+pub fn is_iam_propagation(error: &ResourceError) -> bool {
+    is_throttling(error)
+        || code(error) == Some("ConcurrentModification")
+        || message_contains(
+            error,
+            "The role defined for the function cannot be assumed by Lambda",
+        )
+        || message_contains(
+            error,
+            "The provided execution role does not have permissions",
+        )
+        || message_contains(error, "Invalid principal in policy")
+        || (code(error) == Some("InvalidParameterValueException")
+            && message_contains(error, "cannot be assumed"))
+}
+
+/// A Lambda function that is still applying a previous update (`ResourceConflictException`),
+/// or throttling.
+pub fn is_lambda_update_in_progress(error: &ResourceError) -> bool {
+    is_throttling(error) || code(error) == Some("ResourceConflictException")
+}
+
+/// Lambda create: IAM propagation or a conflicting update in progress.
+pub fn is_lambda_create_retryable(error: &ResourceError) -> bool {
+    is_iam_propagation(error) || is_lambda_update_in_progress(error)
+}
+
+/// UpdateContinuousBackups right after CreateTable: "continuous backups not yet enabled" or a
+/// table still being created (`ResourceInUseException`), or throttling.
+pub fn is_pitr_not_ready(error: &ResourceError) -> bool {
+    is_throttling(error)
+        || code(error) == Some("ResourceInUseException")
+        || code(error) == Some("ContinuousBackupsUnavailableException")
+        || message_contains(error, "Backups are being enabled")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    fn aws(code: &str, message: &str) -> ResourceError {
+        ResourceError::Aws {
+            operation: "Test".into(),
+            code: Some(code.into()),
+            message: message.into(),
+        }
+    }
+
+    const FAST: RetryPolicy = RetryPolicy {
+        max_attempts: 4,
+        initial_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(3),
+    };
+
+    #[test]
+    fn delays_double_and_are_capped() {
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(500),
+        };
+        let delays: Vec<_> = (1..=5).map(|a| policy.delay_after(a).as_millis()).collect();
+        assert_eq!(delays, vec![100, 200, 400, 500, 500]);
+        assert_eq!(policy.delay_after(u32::MAX), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn default_policy_is_bounded_to_a_few_minutes() {
+        let policy = RetryPolicy::default();
+        let total: Duration = (1..policy.max_attempts)
+            .map(|a| policy.delay_after(a))
+            .sum();
+        assert!(total > Duration::from_secs(30), "{total:?}");
+        assert!(total < Duration::from_secs(300), "{total:?}");
+    }
+
+    #[tokio::test]
+    async fn retries_a_transient_error_until_success() {
+        let calls = AtomicU32::new(0);
+        let result = retry(&FAST, is_lambda_update_in_progress, || async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 | 1 => Err(aws("ResourceConflictException", "update in progress")),
+                _ => Ok("done"),
+            }
+        })
+        .await;
+        assert_eq!(result.ok(), Some("done"));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn stops_at_once_on_a_permanent_error() {
+        let calls = AtomicU32::new(0);
+        let result: Result<(), _> = retry(&FAST, is_iam_propagation, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(aws("AccessDenied", "not allowed"))
+        })
+        .await;
+        assert!(
+            matches!(result, Err(ResourceError::Aws { code: Some(c), .. }) if c == "AccessDenied")
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_max_attempts_with_the_last_error() {
+        let calls = AtomicU32::new(0);
+        let result: Result<(), _> = retry(&FAST, is_throttling, || async {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            Err(aws("ThrottlingException", &format!("attempt {n}")))
+        })
+        .await;
+        assert_eq!(calls.load(Ordering::SeqCst), FAST.max_attempts);
+        assert!(
+            matches!(result, Err(ResourceError::Aws { message, .. }) if message == "attempt 3")
+        );
+    }
+
+    #[tokio::test]
+    async fn poll_until_returns_once_stable_and_times_out_otherwise() {
+        let calls = AtomicU32::new(0);
+        let value = poll_until("ready", Duration::from_secs(5), || async {
+            Ok((calls.fetch_add(1, Ordering::SeqCst) >= 1).then_some(7))
+        })
+        .await;
+        assert_eq!(value.ok(), Some(7));
+        let never: Result<(), _> =
+            poll_until("never", Duration::from_millis(50), || async { Ok(None) }).await;
+        assert!(matches!(never, Err(ResourceError::Timeout(m)) if m.contains("never")));
+    }
+
+    #[test]
+    fn predicates_recognise_the_known_transient_errors() {
+        let lambda_role = aws(
+            "InvalidParameterValueException",
+            "The role defined for the function cannot be assumed by Lambda.",
+        );
+        let lambda_perms = aws(
+            "InvalidParameterValueException",
+            "The provided execution role does not have permissions to call CreateNetworkInterface",
+        );
+        assert!(is_iam_propagation(&lambda_role));
+        assert!(is_iam_propagation(&lambda_perms));
+        assert!(is_iam_propagation(&aws("ConcurrentModification", "x")));
+        assert!(is_iam_propagation(&aws(
+            "MalformedPolicyDocument",
+            "Invalid principal in policy"
+        )));
+        assert!(is_lambda_create_retryable(&aws(
+            "ResourceConflictException",
+            "in progress"
+        )));
+        assert!(is_lambda_update_in_progress(&aws(
+            "ResourceConflictException",
+            "x"
+        )));
+        assert!(is_pitr_not_ready(&aws(
+            "ResourceInUseException",
+            "table being created"
+        )));
+        assert!(is_pitr_not_ready(&aws(
+            "ContinuousBackupsUnavailableException",
+            "Backups are being enabled for the table"
+        )));
+        for code in [
+            "ThrottlingException",
+            "TooManyRequestsException",
+            "Throttling",
+        ] {
+            assert!(is_throttling(&aws(code, "slow down")), "{code}");
+            assert!(is_iam_propagation(&aws(code, "slow down")), "{code}");
+        }
+    }
+
+    #[test]
+    fn predicates_reject_permanent_errors() {
+        for error in [
+            aws("AccessDeniedException", "no"),
+            aws("ValidationException", "bad"),
+            aws("NoSuchEntity", "gone"),
+            aws("InvalidParameterValueException", "Runtime is not supported"),
+            ResourceError::Timeout("t".into()),
+            ResourceError::Invalid("i".into()),
+        ] {
+            assert!(!is_throttling(&error), "{error}");
+            assert!(!is_iam_propagation(&error), "{error}");
+            assert!(!is_lambda_create_retryable(&error), "{error}");
+            assert!(!is_pitr_not_ready(&error), "{error}");
+        }
+    }
+}
