@@ -1,1 +1,23 @@
-//! The playground API.
+//! The playground API: an HTTP API over DynamoDB where playgrounds ("tables") track their
+//! users' submission counts.
+//!
+//! One router ([`app::app`]) is served two ways: on Lambda through `lambda_http`
+//! ([`lambda::run`]) and locally over HTTP ([`serve::run`]). Requests flow
+//! CORS → stage rewrite → route → handler → [`store`], the only module that talks to DynamoDB.
+//! The API it serves is described by the OpenAPI file shipped in the binary
+//! ([`handlers::OPENAPI_JSON`], also at `GET /openapi.json`).
+
+pub mod app;
+pub mod aws;
+pub mod body;
+pub mod config;
+pub mod cors;
+pub mod error;
+pub mod handlers;
+pub mod lambda;
+pub mod logging;
+pub mod pagination;
+pub mod serve;
+pub mod stage;
+pub mod store;
+pub mod validate;

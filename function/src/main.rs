@@ -1,1 +1,97 @@
-fn main() {}
+//! `function`: the playground API binary (shipped to Lambda as `bootstrap`).
+//!
+//! With no subcommand it is a Lambda function and needs `AWS_LAMBDA_RUNTIME_API` (set by
+//! Lambda); `function serve` runs the same router as a local HTTP server.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use function::config::Config;
+use function::serve::ServeOptions;
+use function::{lambda, logging, serve};
+
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    about = "The playground API: on Lambda (no subcommand) or as a local server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API over HTTP on this machine (AWS settings from the usual variables,
+    /// e.g. AWS_ENDPOINT_URL for a local emulator).
+    Serve {
+        /// Port to listen on (0 picks a free one; the URL is printed).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Address to listen on.
+        #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+        host: IpAddr,
+        /// DynamoDB table holding the playgrounds.
+        #[arg(long, env = "TABLE_NAME")]
+        table: String,
+        /// Create the table with its indexes first if it does not exist.
+        #[arg(long)]
+        create_table: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        None => run_lambda(),
+        Some(Command::Serve {
+            port,
+            host,
+            table,
+            create_table,
+        }) => run_server(
+            table,
+            ServeOptions {
+                host,
+                port,
+                create_table,
+            },
+        ),
+    }
+}
+
+fn run_lambda() -> anyhow::Result<()> {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        bail!(
+            "AWS_LAMBDA_RUNTIME_API is not set, so this is not Lambda: \
+             to run locally use `function serve --port 8080 --table TABLE`"
+        );
+    }
+    logging::init_lambda();
+    let config = Config::from_env().context("reading the function's configuration")?;
+    // One invocation at a time: a single-threaded runtime starts faster and is enough.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime
+        .block_on(lambda::run(config))
+        .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
+}
+
+fn run_server(table: String, options: ServeOptions) -> anyhow::Result<()> {
+    logging::init_local();
+    let config = Config::from_lookup(|name| match name {
+        "TABLE_NAME" => Some(table.clone()),
+        other => std::env::var(other).ok(),
+    })
+    .context("reading the configuration")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime
+        .block_on(serve::run(config, options))
+        .context("serving the API")
+}

@@ -1,0 +1,191 @@
+//! Page size and the `lastKey` cursor of the two listings.
+//!
+//! A cursor is handed to the client as a plain JSON object and comes back JSON-encoded in
+//! `?lastKey=`. Everything about it is untrusted: a cursor that does not parse, has the wrong
+//! shape, or belongs to another playground is ignored and the first page is served, so a
+//! client can never turn a bad cursor into a 500 or into a peek at another playground.
+
+use serde_json::{Map, Value, json};
+
+use crate::validate::{MAX_COUNT, is_valid_id, username};
+
+/// Longest `createdAt` accepted in a cursor (ISO-8601 stamps are ~27 characters).
+const MAX_TIMESTAMP_LEN: usize = 64;
+
+/// The page size for `?limit=`: default when absent or not a whole number, else clamped to
+/// `1..=max`.
+pub fn page_limit(raw: Option<&str>, default: u32, max: u32) -> u32 {
+    let Some(raw) = raw.map(str::trim) else {
+        return default;
+    };
+    let (negative, digits) = match raw.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, raw.strip_prefix('+').unwrap_or(raw)),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return default;
+    }
+    if negative {
+        return 1;
+    }
+    // All digits: a parse failure can only be an overflow, which clamps to the max.
+    digits
+        .parse::<u64>()
+        .map_or(max, |n| n.clamp(1, u64::from(max)) as u32)
+}
+
+/// Position after the last playground of a `GET /tables` page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TablesCursor {
+    pub table_id: String,
+    pub created_at: String,
+}
+
+impl TablesCursor {
+    /// The JSON value returned to the client as `lastKey`.
+    pub fn to_json(&self) -> Value {
+        json!({ "tableId": self.table_id, "createdAt": self.created_at })
+    }
+
+    /// Reads a `?lastKey=` value; `None` (first page) unless it is a well-formed cursor.
+    pub fn decode(raw: Option<&str>) -> Option<Self> {
+        let object = parse_object(raw?)?;
+        let table_id = string_field(&object, "tableId").filter(|id| is_valid_id(id))?;
+        let created_at = string_field(&object, "createdAt")
+            .filter(|t| !t.is_empty() && t.len() <= MAX_TIMESTAMP_LEN)?;
+        Some(Self {
+            table_id,
+            created_at,
+        })
+    }
+}
+
+/// Position after the last user of a `GET /tables/{tableId}/users` page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsersCursor {
+    pub username: String,
+    pub submission_count: u64,
+}
+
+impl UsersCursor {
+    /// The JSON value returned to the client as `lastKey`; it names its playground so that it
+    /// is recognised as foreign when sent to another one.
+    pub fn to_json(&self, table_id: &str) -> Value {
+        json!({
+            "tableId": table_id,
+            "username": self.username,
+            "submissionCount": self.submission_count.to_string(),
+        })
+    }
+
+    /// Reads a `?lastKey=` value for playground `table_id`; `None` (first page) unless it is a
+    /// well-formed cursor of that playground.
+    pub fn decode(raw: Option<&str>, table_id: &str) -> Option<Self> {
+        let object = parse_object(raw?)?;
+        if string_field(&object, "tableId")? != table_id {
+            return None;
+        }
+        let name = string_field(&object, "username")?;
+        username(&name).ok()?;
+        let submission_count = match object.get("submissionCount")? {
+            Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                s.parse::<u64>().ok()?
+            }
+            Value::Number(n) => n.as_u64()?,
+            _ => return None,
+        };
+        (submission_count <= MAX_COUNT).then_some(Self {
+            username: name,
+            submission_count,
+        })
+    }
+}
+
+fn parse_object(raw: &str) -> Option<Map<String, Value>> {
+    match serde_json::from_str::<Value>(raw).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+fn string_field(object: &Map<String, Value>, field: &str) -> Option<String> {
+    object.get(field)?.as_str().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn limit_defaults_and_clamps() {
+        assert_eq!(page_limit(None, 50, 500), 50);
+        assert_eq!(page_limit(Some("abc"), 50, 500), 50);
+        assert_eq!(page_limit(Some("3.5"), 50, 500), 50);
+        assert_eq!(page_limit(Some(""), 50, 500), 50);
+        assert_eq!(page_limit(Some("7"), 50, 500), 7);
+        assert_eq!(page_limit(Some("0"), 50, 500), 1);
+        assert_eq!(page_limit(Some("-4"), 50, 500), 1);
+        assert_eq!(page_limit(Some("501"), 50, 500), 500);
+        assert_eq!(page_limit(Some("99999999999999999999999"), 50, 500), 500);
+    }
+
+    #[test]
+    fn tables_cursor_round_trips() {
+        let c = TablesCursor {
+            table_id: "t-1".into(),
+            created_at: "2026-01-01T00:00:00.000000Z".into(),
+        };
+        let text = c.to_json().to_string();
+        assert_eq!(TablesCursor::decode(Some(&text)), Some(c));
+    }
+
+    #[test]
+    fn users_cursor_round_trips_and_rejects_foreign_playgrounds() {
+        let c = UsersCursor {
+            username: "alice".into(),
+            submission_count: 12,
+        };
+        let text = c.to_json("t1").to_string();
+        assert_eq!(UsersCursor::decode(Some(&text), "t1"), Some(c));
+        assert_eq!(UsersCursor::decode(Some(&text), "t2"), None);
+    }
+
+    #[test]
+    fn malformed_cursors_mean_first_page() {
+        for raw in [
+            "",
+            "garbage",
+            "[]",
+            "{}",
+            "null",
+            r#"{"tableId": 3, "createdAt": "x"}"#,
+            r#"{"tableId": "bad id", "createdAt": "x"}"#,
+            r#"{"tableId": "t", "createdAt": ""}"#,
+        ] {
+            assert_eq!(TablesCursor::decode(Some(raw)), None, "{raw}");
+        }
+        for raw in [
+            r#"{"tableId": "t1", "username": "_metadata", "submissionCount": "1"}"#,
+            r#"{"tableId": "t1", "username": "a", "submissionCount": "-1"}"#,
+            r#"{"tableId": "t1", "username": "a", "submissionCount": 1.5}"#,
+            r#"{"tableId": "t1", "username": "a"}"#,
+        ] {
+            assert_eq!(UsersCursor::decode(Some(raw), "t1"), None, "{raw}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_decodes_without_panicking(raw in ".*") {
+            let _ = TablesCursor::decode(Some(&raw));
+            let _ = UsersCursor::decode(Some(&raw), "t1");
+        }
+
+        #[test]
+        fn limit_is_always_in_range(raw in ".*") {
+            let n = page_limit(Some(&raw), 50, 500);
+            prop_assert!((1..=500).contains(&n));
+        }
+    }
+}

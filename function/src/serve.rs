@@ -1,0 +1,83 @@
+//! The local server: the same router over plain HTTP, for people (curl) and tests.
+//!
+//! It reaches DynamoDB through the usual AWS variables, so pointing `AWS_ENDPOINT_URL` at the
+//! local emulator gives the whole stack on one machine.
+
+use std::net::{IpAddr, SocketAddr};
+
+use aws_sdk_dynamodb::Client;
+use tokio::net::TcpListener;
+
+use crate::app::{AppState, app};
+use crate::aws::sdk_config;
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+
+/// Where and how to serve.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub host: IpAddr,
+    pub port: u16,
+    /// Create the table (with its indexes) first if it is missing.
+    pub create_table: bool,
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("could not prepare table: {0}")]
+    Table(#[from] StoreError),
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Serves until Ctrl-C or SIGTERM. Prints the base URL on stdout once listening.
+pub async fn run(config: Config, options: ServeOptions) -> Result<(), ServeError> {
+    let sdk = sdk_config().await;
+    let store = Store::new(Client::new(&sdk), config.table_name.clone());
+    if options.create_table {
+        store.ensure_table().await?;
+    }
+    let addr = SocketAddr::new(options.host, options.port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    println!("http://{local}");
+    tracing::info!(table = %config.table_name, "serving the playground API on http://{local}");
+    axum::serve(listener, app(AppState::new(store, config)))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .map_err(ServeError::Serve)
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
