@@ -1,15 +1,25 @@
 //! One interface over the S3 and local-file backends.
+//!
+//! [`Backend`] dispatches to the S3 store or the local store and owns the rules both share:
+//! how a write's serial and lineage are checked ([`next_version`]) and how a lock is waited
+//! for. Each store only knows how to read, compare-and-swap and list its own versions.
 
-use std::time::Duration;
+use std::path::PathBuf;
 
-use crate::document::StateDocument;
+use crate::document::{CURRENT_FORMAT_VERSION, StateDocument};
 use crate::error::StateError;
-use crate::lock::{LockGuard, LockOptions};
+use crate::local::LocalStore;
+use crate::lock::{
+    self, Attempt, DynamoDbLock, FileLock, LockGuard, LockInfo, LockOptions, S3ObjectLock,
+};
+use crate::s3::{self as s3_backend, S3Store};
 
 /// Where an environment's state lives (resolved from the stack file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackendConfig {
     /// `s3://bucket/<prefix>/<env>/state.json`, locked in DynamoDB and/or by an S3 lock object.
+    /// With neither a lock table nor `s3_lock`, the S3 lock object is used anyway: a state
+    /// without a lock is never safe.
     S3 {
         bucket: String,
         /// Key prefix, default `provisioner`.
@@ -25,6 +35,15 @@ pub enum BackendConfig {
         dir: std::path::PathBuf,
         environment: String,
     },
+}
+
+impl BackendConfig {
+    /// The environment this state belongs to.
+    pub fn environment(&self) -> &str {
+        match self {
+            Self::S3 { environment, .. } | Self::Local { environment, .. } => environment,
+        }
+    }
 }
 
 /// Opaque compare-and-swap token: what was read (ETag, or absence).
@@ -49,96 +68,356 @@ pub struct HistoryEntry {
     pub is_latest: bool,
 }
 
+/// The store and locks of one backend kind.
+#[derive(Debug, Clone)]
+enum Inner {
+    S3 {
+        store: S3Store,
+        dynamodb_lock: Option<DynamoDbLock>,
+        object_lock: Option<S3ObjectLock>,
+    },
+    Local {
+        store: LocalStore,
+        lock: FileLock,
+    },
+}
+
 /// The state backend of one environment.
 #[derive(Debug, Clone)]
 pub struct Backend {
     config: BackendConfig,
-    #[allow(dead_code)]
-    s3: Option<aws_sdk_s3::Client>,
-    #[allow(dead_code)]
-    dynamodb: Option<aws_sdk_dynamodb::Client>,
+    inner: Inner,
+}
+
+/// The document a write stores: `proposed` with the serial after `stored`'s, the current format
+/// and tool version. Refuses another lineage and a serial below the stored one.
+pub(crate) fn next_version(
+    proposed: &StateDocument,
+    stored: Option<&StateDocument>,
+    location: &str,
+) -> Result<StateDocument, StateError> {
+    let mut next = proposed.clone();
+    next.serial = match stored {
+        Some(stored) => {
+            if proposed.lineage != stored.lineage {
+                return Err(StateError::LineageMismatch {
+                    location: location.to_string(),
+                    stored: stored.lineage.clone(),
+                    given: proposed.lineage.clone(),
+                });
+            }
+            if proposed.serial < stored.serial {
+                return Err(StateError::SerialRegression {
+                    location: location.to_string(),
+                    stored: stored.serial,
+                    given: proposed.serial,
+                });
+            }
+            stored.serial + 1
+        }
+        // Nothing stored: 1 for a new document, and never backwards for an imported one.
+        None => proposed.serial + 1,
+    };
+    next.format_version = CURRENT_FORMAT_VERSION;
+    next.tool_version = env!("CARGO_PKG_VERSION").to_string();
+    Ok(next)
 }
 
 impl Backend {
     /// Builds the backend; S3 and DynamoDB clients come from `sdk` (one `aws_config` load).
     pub fn new(config: BackendConfig, sdk: &aws_config::SdkConfig) -> Self {
-        let (s3, dynamodb) = match &config {
-            BackendConfig::S3 { .. } => {
-                let mut builder = aws_sdk_s3::config::Builder::from(sdk);
-                if sdk.endpoint_url().is_some() {
-                    builder = builder.force_path_style(true);
-                }
-                (
-                    Some(aws_sdk_s3::Client::from_conf(builder.build())),
-                    Some(aws_sdk_dynamodb::Client::new(sdk)),
-                )
-            }
-            BackendConfig::Local { .. } => (None, None),
-        };
-        Self {
-            config,
-            s3,
-            dynamodb,
-        }
-    }
-
-    /// Human-readable location (`s3://bucket/key` or a path) for messages.
-    pub fn location(&self) -> String {
-        match &self.config {
+        let inner = match &config {
             BackendConfig::S3 {
                 bucket,
                 prefix,
                 environment,
-                ..
-            } => format!("s3://{bucket}/{prefix}/{environment}/state.json"),
-            BackendConfig::Local { dir, environment } => dir
-                .join(".provisioner")
-                .join(format!("{environment}.json"))
-                .display()
-                .to_string(),
+                lock_table,
+                s3_lock,
+            } => {
+                let client = s3_backend::s3_client(sdk);
+                let key = s3_backend::state_key(prefix, environment);
+                let dynamodb_lock = lock_table.as_ref().map(|table| DynamoDbLock {
+                    client: aws_sdk_dynamodb::Client::new(sdk),
+                    table: table.clone(),
+                    lock_id: format!("{bucket}/{key}"),
+                });
+                let object_lock = (*s3_lock || lock_table.is_none()).then(|| S3ObjectLock {
+                    client: client.clone(),
+                    bucket: bucket.clone(),
+                    key: format!("{key}.tflock"),
+                });
+                Inner::S3 {
+                    store: S3Store {
+                        client,
+                        bucket: bucket.clone(),
+                        key,
+                        environment: environment.clone(),
+                    },
+                    dynamodb_lock,
+                    object_lock,
+                }
+            }
+            BackendConfig::Local { dir, environment } => {
+                let store = LocalStore::new(dir, environment);
+                let lock = store.lock_file();
+                Inner::Local { store, lock }
+            }
+        };
+        Self { config, inner }
+    }
+
+    /// The configuration this backend was built from.
+    pub fn config(&self) -> &BackendConfig {
+        &self.config
+    }
+
+    /// Human-readable location (`s3://bucket/key` or a path) for messages.
+    pub fn location(&self) -> String {
+        match &self.inner {
+            Inner::S3 { store, .. } => store.location(),
+            Inner::Local { store, .. } => store.location(),
+        }
+    }
+
+    /// The lock's `Path`: `<bucket>/<key>` as Terraform writes it, or the state file's path.
+    fn lock_path(&self) -> String {
+        match &self.inner {
+            Inner::S3 { store, .. } => format!("{}/{}", store.bucket, store.key),
+            Inner::Local { store, .. } => store.current_path().display().to_string(),
+        }
+    }
+
+    /// Where the local state file is (`None` for S3).
+    pub fn local_path(&self) -> Option<PathBuf> {
+        match &self.inner {
+            Inner::S3 { .. } => None,
+            Inner::Local { store, .. } => Some(store.current_path()),
         }
     }
 
     /// Reads the current document, verifying its checksum and format version.
     pub async fn read(&self) -> Result<Stored, StateError> {
-        unimplemented!()
+        match &self.inner {
+            Inner::S3 { store, .. } => store.read().await,
+            Inner::Local { store, .. } => store.read().await,
+        }
     }
 
     /// Writes `document` if the stored state is still what `token` saw. Sets `serial` to the
-    /// stored serial + 1 and the checksum; returns the token for the next write.
+    /// stored serial + 1 and the checksum; returns the token for the next write. On any error
+    /// `document` is left as it was and nothing is stored.
     pub async fn write(
         &self,
-        _document: &mut StateDocument,
-        _token: &WriteToken,
+        document: &mut StateDocument,
+        token: &WriteToken,
     ) -> Result<WriteToken, StateError> {
-        unimplemented!()
+        match &self.inner {
+            Inner::S3 { store, .. } => store.write(document, token).await,
+            Inner::Local { store, .. } => store.write(document, token).await,
+        }
+    }
+
+    /// One try at every lock this backend uses; all of them or none.
+    async fn try_lock(&self, info: &LockInfo) -> Result<Attempt, StateError> {
+        match &self.inner {
+            Inner::Local { lock, .. } => lock.try_acquire(info),
+            Inner::S3 {
+                dynamodb_lock,
+                object_lock,
+                ..
+            } => {
+                let mut held = Vec::new();
+                if let Some(lock) = dynamodb_lock {
+                    match lock.try_acquire(info).await? {
+                        Attempt::Acquired(parts) => held.extend(parts),
+                        holder @ Attempt::HeldBy(_) => return Ok(holder),
+                    }
+                }
+                if let Some(lock) = object_lock {
+                    match lock.try_acquire(info).await {
+                        Ok(Attempt::Acquired(parts)) => held.extend(parts),
+                        other => {
+                            // Give back the DynamoDB half before reporting.
+                            LockGuard::new(info.clone(), held).release().await?;
+                            return other;
+                        }
+                    }
+                }
+                Ok(Attempt::Acquired(held))
+            }
+        }
     }
 
     /// Takes the environment's lock, waiting up to `options.timeout` with backoff.
-    pub async fn lock(&self, _options: LockOptions) -> Result<LockGuard, StateError> {
-        unimplemented!()
+    pub async fn lock(&self, options: LockOptions) -> Result<LockGuard, StateError> {
+        let info = LockInfo::new(&options.operation, &self.lock_path());
+        let outcome = lock::acquire_with_backoff(options.timeout, || self.try_lock(&info)).await?;
+        match outcome {
+            Ok(held) => {
+                tracing::debug!(lock_id = %info.id, location = %self.location(), "state locked");
+                Ok(LockGuard::new(info, held))
+            }
+            Err(holder) => Err(StateError::Locked {
+                info: holder,
+                location: self.location(),
+                environment: self.config.environment().to_string(),
+            }),
+        }
+    }
+
+    fn id_mismatch(&self, given: &str, held: &str) -> StateError {
+        StateError::LockIdMismatch {
+            location: self.location(),
+            environment: self.config.environment().to_string(),
+            given: given.to_string(),
+            held: held.to_string(),
+        }
+    }
+
+    fn no_lock(&self) -> StateError {
+        StateError::NotFound {
+            what: "no lock: nothing to unlock".to_string(),
+            location: self.location(),
+        }
     }
 
     /// Frees a lock left by a crashed run, only if its ID is `lock_id`.
-    pub async fn force_unlock(&self, _lock_id: &str) -> Result<(), StateError> {
-        unimplemented!()
+    pub async fn force_unlock(&self, lock_id: &str) -> Result<(), StateError> {
+        match &self.inner {
+            Inner::Local { lock, .. } => match lock.inspect()? {
+                lock::FileLockState::Held(info) if info.id != lock_id => {
+                    Err(self.id_mismatch(lock_id, &info.id))
+                }
+                lock::FileLockState::Held(info) => Err(StateError::LockHeldByLiveProcess {
+                    info,
+                    location: self.location(),
+                }),
+                lock::FileLockState::Free { stale: Some(info) } if info.id == lock_id => {
+                    lock.clear_stale()
+                }
+                lock::FileLockState::Free { stale: Some(info) } => {
+                    Err(self.id_mismatch(lock_id, &info.id))
+                }
+                lock::FileLockState::Free { stale: None } => Err(self.no_lock()),
+            },
+            Inner::S3 {
+                dynamodb_lock,
+                object_lock,
+                ..
+            } => {
+                // Check every part before deleting any, so a wrong ID changes nothing.
+                let item = match dynamodb_lock {
+                    Some(lock) => lock.current().await?,
+                    None => None,
+                };
+                let object = match object_lock {
+                    Some(lock) => lock.current().await?,
+                    None => None,
+                };
+                if item.is_none() && object.is_none() {
+                    return Err(self.no_lock());
+                }
+                if let Some((info, _)) = &item
+                    && info.id != lock_id
+                {
+                    return Err(self.id_mismatch(lock_id, &info.id));
+                }
+                if let Some(current) = &object
+                    && current.info.id != lock_id
+                {
+                    return Err(self.id_mismatch(lock_id, &current.info.id));
+                }
+                if let (Some(lock), Some((_, json))) = (dynamodb_lock, &item)
+                    && !lock.delete_if(json).await?
+                {
+                    return Err(StateError::Conflict {
+                        location: lock.table.clone(),
+                    });
+                }
+                if let (Some(lock), Some(current)) = (object_lock, &object) {
+                    lock.delete(current.version_id.as_deref()).await?;
+                }
+                tracing::info!(lock_id, location = %self.location(), "lock forcibly released");
+                Ok(())
+            }
+        }
     }
 
     /// Every stored version, newest first.
     pub async fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
-        unimplemented!()
+        match &self.inner {
+            Inner::S3 { store, .. } => store.history().await,
+            Inner::Local { store, .. } => store.history().await,
+        }
     }
 
     /// One stored version.
-    pub async fn read_version(&self, _version_id: &str) -> Result<StateDocument, StateError> {
-        unimplemented!()
+    pub async fn read_version(&self, version_id: &str) -> Result<StateDocument, StateError> {
+        match &self.inner {
+            Inner::S3 { store, .. } => store.read_version(version_id).await,
+            Inner::Local { store, .. } => store.read_version(version_id).await,
+        }
     }
 
     /// Writes an earlier version back as a new version with a higher serial.
-    pub async fn rollback(&self, _version_id: &str) -> Result<StateDocument, StateError> {
-        unimplemented!()
+    ///
+    /// This also repairs a corrupted current state: the current object is not verified, only
+    /// replaced (history keeps it). The version's lineage is taken as it is, so rolling back to
+    /// before an accidental overwrite with another stack's state works too.
+    pub async fn rollback(&self, version_id: &str) -> Result<StateDocument, StateError> {
+        match &self.inner {
+            Inner::S3 { store, .. } => store.rollback(version_id).await,
+            Inner::Local { store, .. } => store.rollback(version_id).await,
+        }
     }
 }
 
-#[allow(dead_code)]
-const _UNUSED: Option<Duration> = None;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_write_gets_serial_one() {
+        let document = StateDocument::new("s", "dev");
+        let next = next_version(&document, None, "here").unwrap();
+        assert_eq!(next.serial, 1);
+        assert_eq!(next.lineage, document.lineage);
+    }
+
+    #[test]
+    fn a_write_goes_one_above_the_stored_serial() {
+        let mut stored = StateDocument::new("s", "dev");
+        stored.serial = 41;
+        let mut proposed = stored.clone();
+        proposed.tool_version = "0.0.0".to_string();
+        let next = next_version(&proposed, Some(&stored), "here").unwrap();
+        assert_eq!(next.serial, 42);
+        assert_eq!(next.tool_version, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn another_lineage_is_refused() {
+        let stored = StateDocument::new("s", "dev");
+        let proposed = StateDocument::new("s", "dev");
+        let error = next_version(&proposed, Some(&stored), "s3://b/k").unwrap_err();
+        assert!(matches!(error, StateError::LineageMismatch { .. }));
+        assert!(error.to_string().contains("check --env"));
+    }
+
+    #[test]
+    fn a_lower_serial_is_refused() {
+        let mut stored = StateDocument::new("s", "dev");
+        stored.serial = 5;
+        let mut proposed = stored.clone();
+        proposed.serial = 4;
+        let error = next_version(&proposed, Some(&stored), "s3://b/k").unwrap_err();
+        assert!(matches!(
+            error,
+            StateError::SerialRegression {
+                stored: 5,
+                given: 4,
+                ..
+            }
+        ));
+    }
+}

@@ -85,6 +85,24 @@ pub enum StateError {
         held: String,
     },
 
+    #[error(
+        "the lock on {location} was removed or replaced while this run held it (someone ran \
+         force-unlock?); check the state before running again"
+    )]
+    LockLost { location: String },
+
+    #[error(
+        "the lock on {location} (ID {id}) is held by a running process ({pid}, {who}, since \
+         {created}, operation '{operation}'); a local file lock is freed when its process exits: \
+         stop that process instead of forcing the lock",
+        id = info.id,
+        pid = info.info,
+        who = info.who,
+        created = info.created,
+        operation = info.operation
+    )]
+    LockHeldByLiveProcess { info: LockInfo, location: String },
+
     #[error("{what} was not found at {location}")]
     NotFound { what: String, location: String },
 

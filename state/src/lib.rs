@@ -12,8 +12,20 @@
 //!
 //! The document also records work in flight ([`PendingOperation`]) so a crash between "AWS
 //! created it" and "the state says so" is repaired on the next run instead of leaking.
+//!
+//! Modules: [`document`] (the types), [`codec`] (stored JSON + checksum + format upgrade),
+//! [`backend`] (the one interface and the write rules), [`s3`] and [`local`] (the stores),
+//! [`lock`] (Terraform-compatible locks and the wait loop), [`bootstrap`] (creating a missing
+//! bucket and lock table).
 
+// `StateError::Locked` carries the holder's whole `LockInfo` (the contract the provisioner
+// matches on), which makes the error large; errors are rare and never on a hot path.
+#![allow(clippy::result_large_err)]
+
+mod aws_error;
 pub mod backend;
+pub mod bootstrap;
+pub mod codec;
 pub mod document;
 pub mod error;
 pub mod local;
@@ -21,6 +33,7 @@ pub mod lock;
 pub mod s3;
 
 pub use backend::{Backend, BackendConfig, HistoryEntry, Stored, WriteToken};
+pub use bootstrap::ensure_backend_resources;
 pub use document::{
     CURRENT_FORMAT_VERSION, PendingAction, PendingOperation, ResourceState, StateDocument,
 };

@@ -1,1 +1,348 @@
-//! S3 backend.
+//! S3 backend: one object per environment (`<prefix>/<env>/state.json`) in a versioned bucket.
+//!
+//! Every write is a compare-and-swap on the ETag that was read (`If-Match`, or `If-None-Match:
+//! *` for the first write), so a lost update is impossible even when a lock is broken by hand.
+//! The bucket's object versions are the history; a rollback writes an old version back as a
+//! new one. Each version also carries `serial`, `lineage` and `written-by` as object metadata,
+//! so listing history needs a HEAD per version, not a download.
+
+use aws_sdk_s3::primitives::ByteStream;
+use futures::{StreamExt, TryStreamExt};
+
+use crate::aws_error;
+use crate::backend::{HistoryEntry, Stored, WriteToken, next_version};
+use crate::codec::{self, DecodeError, Decoded};
+use crate::document::{CURRENT_FORMAT_VERSION, StateDocument};
+use crate::error::StateError;
+use crate::lock::who;
+
+/// How many versions a corrupted read looks back for one that still verifies.
+const GOOD_VERSION_SEARCH_LIMIT: usize = 50;
+
+/// An S3 client for `sdk`: path-style addressing when an endpoint override is set (local
+/// emulators serve `http://host:port/bucket/key`), AWS's default virtual-hosted style otherwise.
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(sdk);
+    if sdk.endpoint_url().is_some() {
+        builder = builder.force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
+/// The state object key for `environment` under `prefix`.
+pub fn state_key(prefix: &str, environment: &str) -> String {
+    let prefix = prefix.trim_matches('/');
+    if prefix.is_empty() {
+        format!("{environment}/state.json")
+    } else {
+        format!("{prefix}/{environment}/state.json")
+    }
+}
+
+/// One environment's state object.
+#[derive(Debug, Clone)]
+pub(crate) struct S3Store {
+    pub client: aws_sdk_s3::Client,
+    pub bucket: String,
+    pub key: String,
+    pub environment: String,
+}
+
+/// One stored object version, as read.
+struct RawObject {
+    bytes: Vec<u8>,
+    etag: String,
+    version_id: Option<String>,
+}
+
+/// What a write must find in place.
+enum Expect<'a> {
+    Nothing,
+    ETag(&'a str),
+}
+
+impl S3Store {
+    pub fn location(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+
+    async fn get_raw(&self, version_id: Option<&str>) -> Result<Option<RawObject>, StateError> {
+        let got = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .set_version_id(version_id.map(str::to_string))
+            .send()
+            .await;
+        let out = match got {
+            Ok(out) => out,
+            Err(e) if aws_error::is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(aws_error::aws("GetObject", &self.location(), e)),
+        };
+        let etag = out.e_tag.clone().unwrap_or_default();
+        let version_id = out.version_id.clone();
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| StateError::Aws {
+                operation: format!("GetObject on {}", self.location()),
+                message: format!("reading the body failed: {e}"),
+            })?
+            .into_bytes()
+            .to_vec();
+        Ok(Some(RawObject {
+            bytes,
+            etag,
+            version_id,
+        }))
+    }
+
+    /// Verifies and upgrades one object version, or says which version to restore.
+    async fn decode(&self, raw: &RawObject) -> Result<Decoded, StateError> {
+        match codec::decode(&raw.bytes) {
+            Ok(decoded) => Ok(decoded),
+            Err(DecodeError::Newer(found)) => Err(StateError::UnsupportedFormat {
+                location: self.location(),
+                found,
+                supported: CURRENT_FORMAT_VERSION,
+            }),
+            Err(DecodeError::Corrupt(reason)) => {
+                let bad = raw.version_id.as_deref().unwrap_or("null");
+                let good = self
+                    .last_good_version_before(raw.version_id.as_deref())
+                    .await;
+                let restore_hint = match &good {
+                    Some(version) => format!(
+                        "The bad object is version {bad}; the last version that verifies is \
+                         {version}. Restore it with: provisioner state rollback --env {env} \
+                         {version}",
+                        env = self.environment
+                    ),
+                    None => format!(
+                        "The bad object is version {bad} and no earlier version verifies; \
+                         restore a known-good copy of s3://{}/{} by hand",
+                        self.bucket, self.key
+                    ),
+                };
+                Err(StateError::Corrupted {
+                    location: self.location(),
+                    version_id: good,
+                    restore_hint,
+                    reason,
+                })
+            }
+        }
+    }
+
+    /// The newest version older than `bad` whose content verifies. Best effort: a failure
+    /// while searching only means no suggestion.
+    async fn last_good_version_before(&self, bad: Option<&str>) -> Option<String> {
+        let versions = self.list_versions().await.ok()?;
+        let older = versions
+            .iter()
+            .skip_while(|v| bad.is_some_and(|bad| v.version_id() != Some(bad)))
+            .skip(usize::from(bad.is_some()));
+        for version in older.take(GOOD_VERSION_SEARCH_LIMIT) {
+            let id = version.version_id()?;
+            if let Ok(Some(raw)) = self.get_raw(Some(id)).await
+                && codec::decode(&raw.bytes).is_ok()
+            {
+                return Some(id.to_string());
+            }
+        }
+        None
+    }
+
+    pub async fn read(&self) -> Result<Stored, StateError> {
+        match self.get_raw(None).await? {
+            None => Ok(Stored {
+                document: None,
+                token: WriteToken(None),
+            }),
+            Some(raw) => {
+                let decoded = self.decode(&raw).await?;
+                Ok(Stored {
+                    document: Some(decoded.document),
+                    token: WriteToken(Some(raw.etag)),
+                })
+            }
+        }
+    }
+
+    pub async fn write(
+        &self,
+        document: &mut StateDocument,
+        token: &WriteToken,
+    ) -> Result<WriteToken, StateError> {
+        let current = self.get_raw(None).await?;
+        let stored = match (&current, &token.0) {
+            (None, None) => None,
+            (Some(raw), Some(etag)) if raw.etag == *etag => Some(self.decode(raw).await?.document),
+            _ => {
+                return Err(StateError::Conflict {
+                    location: self.location(),
+                });
+            }
+        };
+        let next = next_version(document, stored.as_ref(), &self.location())?;
+        let expect = match &token.0 {
+            Some(etag) => Expect::ETag(etag),
+            None => Expect::Nothing,
+        };
+        let etag = self.put(&next, expect).await?;
+        *document = next;
+        Ok(WriteToken(Some(etag)))
+    }
+
+    async fn put(
+        &self,
+        document: &StateDocument,
+        expect: Expect<'_>,
+    ) -> Result<String, StateError> {
+        let writer = who();
+        let body = codec::encode(document, &writer);
+        let mut put = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .content_type("application/json")
+            .metadata("serial", document.serial.to_string())
+            .metadata("lineage", &document.lineage)
+            .metadata("written-by", &writer)
+            .body(ByteStream::from(body));
+        put = match expect {
+            Expect::Nothing => put.if_none_match("*"),
+            Expect::ETag(etag) => put.if_match(etag),
+        };
+        match put.send().await {
+            Ok(out) => out.e_tag.ok_or_else(|| StateError::Aws {
+                operation: format!("PutObject on {}", self.location()),
+                message: "the response carried no ETag".to_string(),
+            }),
+            Err(e) if aws_error::is_precondition_failed(&e) => Err(StateError::Conflict {
+                location: self.location(),
+            }),
+            Err(e) => Err(aws_error::aws("PutObject", &self.location(), e)),
+        }
+    }
+
+    /// Every version of the state object (not delete markers), newest first, as S3 lists them.
+    async fn list_versions(&self) -> Result<Vec<aws_sdk_s3::types::ObjectVersion>, StateError> {
+        let mut versions = Vec::new();
+        let mut key_marker: Option<String> = None;
+        let mut version_marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(&self.key)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(|e| aws_error::aws("ListObjectVersions", &self.location(), e))?;
+            versions.extend(
+                page.versions()
+                    .iter()
+                    .filter(|v| v.key() == Some(self.key.as_str()))
+                    .cloned(),
+            );
+            if page.is_truncated() != Some(true) {
+                return Ok(versions);
+            }
+            key_marker = page.next_key_marker().map(str::to_string);
+            version_marker = page.next_version_id_marker().map(str::to_string);
+            if key_marker.is_none() && version_marker.is_none() {
+                return Ok(versions);
+            }
+        }
+    }
+
+    pub async fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
+        let versions = self.list_versions().await?;
+        futures::stream::iter(versions)
+            .map(|version| async move {
+                let version_id = version.version_id().unwrap_or("null").to_string();
+                let head = self
+                    .client
+                    .head_object()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .version_id(&version_id)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error::aws("HeadObject", &self.location(), e))?;
+                let metadata = head.metadata();
+                let serial = metadata
+                    .and_then(|m| m.get("serial"))
+                    .and_then(|s| s.parse().ok());
+                let writer = metadata.and_then(|m| m.get("written-by")).cloned();
+                let last_modified = version
+                    .last_modified()
+                    .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+                    .unwrap_or_default();
+                Ok::<_, StateError>(HistoryEntry {
+                    version_id,
+                    serial,
+                    last_modified,
+                    writer,
+                    is_latest: version.is_latest() == Some(true),
+                })
+            })
+            .buffered(8)
+            .try_collect()
+            .await
+    }
+
+    pub async fn read_version(&self, version_id: &str) -> Result<StateDocument, StateError> {
+        let raw = self
+            .get_raw(Some(version_id))
+            .await?
+            .ok_or_else(|| StateError::NotFound {
+                what: format!(
+                    "version {version_id} (list them with `provisioner state history --env {}`)",
+                    self.environment
+                ),
+                location: self.location(),
+            })?;
+        Ok(self.decode(&raw).await?.document)
+    }
+
+    pub async fn rollback(&self, version_id: &str) -> Result<StateDocument, StateError> {
+        let mut document = self.read_version(version_id).await?;
+        // The object now (even if corrupted: rolling back is how that is repaired), then every
+        // serial ever written after it was read, so the new serial is above all of them.
+        let current = self.get_raw(None).await?;
+        let highest = self
+            .history()
+            .await?
+            .iter()
+            .filter_map(|entry| entry.serial)
+            .max()
+            .unwrap_or(0);
+        let current_serial = current
+            .as_ref()
+            .and_then(|raw| serde_json::from_slice::<serde_json::Value>(&raw.bytes).ok())
+            .and_then(|value| value.get("serial").and_then(serde_json::Value::as_u64))
+            .unwrap_or(0);
+        document.serial = highest.max(current_serial) + 1;
+        document.format_version = CURRENT_FORMAT_VERSION;
+        document.tool_version = env!("CARGO_PKG_VERSION").to_string();
+        let expect = match &current {
+            Some(raw) => Expect::ETag(&raw.etag),
+            None => Expect::Nothing,
+        };
+        self.put(&document, expect).await?;
+        tracing::info!(
+            location = %self.location(),
+            from = version_id,
+            serial = document.serial,
+            "state rolled back"
+        );
+        Ok(document)
+    }
+}

@@ -1,0 +1,52 @@
+//! Turning SDK errors into [`StateError`]s without losing AWS's own words.
+//!
+//! The backends must tell "not there" (absent state, free lock) apart from every other failure:
+//! an access-denied must never read as "no state yet", or the provisioner would create a second
+//! copy of everything. So "not found" is decided here, narrowly, and the rest carries the SDK's
+//! full error text.
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::error::StateError;
+
+/// HTTP status of a service error, if the service answered at all.
+pub(crate) fn status<E>(error: &SdkError<E, HttpResponse>) -> Option<u16> {
+    error.raw_response().map(|r| r.status().as_u16())
+}
+
+/// The AWS error code (`NoSuchKey`, `PreconditionFailed`, ...), if any.
+pub(crate) fn code<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> Option<&str> {
+    error.code()
+}
+
+/// A 404 / `NoSuchKey` / `NoSuchVersion` / `NotFound`: the thing is not there.
+pub(crate) fn is_not_found<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    matches!(
+        code(error),
+        Some("NoSuchKey" | "NoSuchVersion" | "NotFound" | "ResourceNotFoundException")
+    ) || status(error) == Some(404)
+}
+
+/// A failed `If-Match` / `If-None-Match` (412), or S3's 409 for a concurrent conditional write.
+pub(crate) fn is_precondition_failed<E: ProvideErrorMetadata>(
+    error: &SdkError<E, HttpResponse>,
+) -> bool {
+    matches!(
+        code(error),
+        Some("PreconditionFailed" | "ConditionalRequestConflict")
+    ) || matches!(status(error), Some(412))
+}
+
+/// Any other failure, with the operation and AWS's message.
+pub(crate) fn aws<E>(operation: &str, target: &str, error: SdkError<E, HttpResponse>) -> StateError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    StateError::Aws {
+        operation: format!("{operation} on {target}"),
+        message: DisplayErrorContext(&error).to_string(),
+    }
+}
