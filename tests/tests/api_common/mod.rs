@@ -1,0 +1,161 @@
+//! Shared by the `api_*` and `lambda_*` tests: a `function serve` process on its own table in
+//! the local emulator, and small request helpers.
+//!
+//! Each test starts its own server (port 0, the URL read from its stdout) on a unique table,
+//! so tests run in parallel without sharing state, and the process dies with its guard.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A running `function serve` on a fresh table.
+pub struct Api {
+    pub base: String,
+    pub table: String,
+    pub http: reqwest::Client,
+    child: Child,
+}
+
+impl Api {
+    /// Starts a server on a new table with default settings.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server on a new table with extra environment variables.
+    pub fn start_with(env: &[(&str, &str)]) -> Self {
+        let table = testkit::unique_name("api");
+        let mut command = Command::new(testkit::binary("function"));
+        command
+            .args(["serve", "--port", "0", "--table", &table, "--create-table"])
+            .envs(testkit::aws_env())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("the function binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("function serve prints its URL within 30 s");
+        let base = line.trim().to_string();
+        assert!(
+            base.starts_with("http://127.0.0.1:"),
+            "function serve did not start: {base:?}"
+        );
+        Self {
+            base,
+            table,
+            http: reqwest::Client::new(),
+            child,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Sends a request with an optional raw body; returns status, headers and parsed JSON.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("valid method");
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_vec());
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a body");
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{status} body is not JSON ({e}): {text:?}"));
+        (status, headers, json)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let (status, _, body) = self.call("GET", path, None).await;
+        (status, body)
+    }
+
+    pub async fn send(&self, method: &str, path: &str, body: &Value) -> (u16, Value) {
+        let raw = serde_json::to_vec(body).expect("serialisable");
+        let (status, _, body) = self.call(method, path, Some(&raw)).await;
+        (status, body)
+    }
+
+    /// Creates a playground and asserts the 201.
+    pub async fn create(&self, id: &str) {
+        let (status, body) = self
+            .send("POST", "/tables", &serde_json::json!({ "tableId": id }))
+            .await;
+        assert_eq!(status, 201, "creating {id}: {body}");
+    }
+
+    /// Writes a user's counts and asserts the 200.
+    pub async fn put_user(&self, table: &str, user: &str, submissions: u64) {
+        let (status, body) = self
+            .send(
+                "PUT",
+                &format!("/tables/{table}/users/{user}"),
+                &serde_json::json!({ "submissionCount": submissions, "totalCount": submissions * 2 }),
+            )
+            .await;
+        assert_eq!(status, 200, "writing {table}/{user}: {body}");
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `lastKey` of a page, JSON-encoded and percent-encoded for the query string.
+pub fn last_key_param(page: &Value) -> Option<String> {
+    let key = page.get("lastKey")?;
+    let text = serde_json::to_string(key).ok()?;
+    Some(percent_encode(&text))
+}
+
+/// Percent-encodes every byte outside the unreserved set.
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// An error body: `{"error": "<non-empty message>"}` and nothing else.
+pub fn assert_error(body: &Value, contains: &str) {
+    let object = body.as_object().expect("error body is an object");
+    assert_eq!(object.len(), 1, "error body has only `error`: {body}");
+    let message = object["error"].as_str().expect("error is a string");
+    assert!(
+        message.contains(contains),
+        "error {message:?} should mention {contains:?}"
+    );
+}
