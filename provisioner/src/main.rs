@@ -1,1 +1,48 @@
-fn main() {}
+//! `provisioner`: the command line. It only parses arguments, sets up logging and dispatches;
+//! each command lives in `cli::commands`, the work in the library.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, commands};
+
+fn init_logging(verbosity: u8) {
+    let default = match verbosity {
+        0 => "warn",
+        1 => "info,provisioner=info",
+        _ => "debug,provisioner=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PROVISIONER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose);
+    let global = &cli.global;
+    let result = match &cli.command {
+        Command::Validate => commands::validate(global).await,
+        Command::Plan(args) => commands::plan(global, args).await,
+        Command::Apply(args) => commands::apply(global, args).await,
+        Command::Destroy(args) => commands::destroy(global, args).await,
+        Command::Output(args) => commands::output(global, args).await,
+        Command::Package(args) => commands::package(global, args).await,
+        Command::ForceUnlock(args) => commands::force_unlock(global, args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

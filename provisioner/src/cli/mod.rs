@@ -1,0 +1,162 @@
+//! The command line: arguments only. Each command's work is in [`commands`]; `main` dispatches.
+
+pub mod commands;
+pub mod progress;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use provisioner::stack::Architecture;
+
+/// Plans, applies and destroys the playground stack (API Gateway → Lambda → DynamoDB) per
+/// environment, reconciling the stack file against the state.
+#[derive(Debug, Parser)]
+#[command(name = "provisioner", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The stack file.
+    #[arg(long, global = true, default_value = "stack.toml", value_name = "FILE")]
+    pub stack: PathBuf,
+    /// How long to wait for the state lock held by another run (e.g. 30s, 2m; default: fail at once).
+    #[arg(long, global = true, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
+    pub lock_timeout: Duration,
+    /// More logs on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the stack file (every environment) without calling AWS.
+    Validate,
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Change the environment to match the stack (or apply a saved plan exactly).
+    Apply(ApplyArgs),
+    /// Delete everything the stack created in the environment.
+    Destroy(DestroyArgs),
+    /// Print the environment's outputs (API URL, table name, function name, ...).
+    Output(OutputArgs),
+    /// Build the function for Lambda and zip it deterministically as `bootstrap`.
+    Package(PackageArgs),
+    /// Free the state lock a crashed run left behind.
+    ForceUnlock(ForceUnlockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Save the plan to apply it exactly later (`provisioner apply --env ENV FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there is nothing to change, 2 when there is, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// A plan saved by `plan --out`, applied exactly (refused if the state or stack moved).
+    #[arg(value_name = "PLANFILE")]
+    pub plan_file: Option<PathBuf>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Print the outputs as a JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// Lambda architecture to build for.
+    #[arg(long, value_parser = parse_architecture, default_value = "arm64")]
+    pub arch: Architecture,
+    /// Directory for the zip (default: target/lambda).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// The lock ID from the "state is locked" error.
+    pub lock_id: String,
+}
+
+fn parse_architecture(s: &str) -> Result<Architecture, String> {
+    s.parse()
+}
+
+/// `30s`, `2m`, `1h`, `500ms` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration: write e.g. 30s, 2m or 500ms"))?;
+    match unit {
+        "" | "s" => Ok(Duration::from_secs(value)),
+        "ms" => Ok(Duration::from_millis(value)),
+        "m" => Ok(Duration::from_secs(value * 60)),
+        "h" => Ok(Duration::from_secs(value * 3600)),
+        _ => Err(format!(
+            "'{text}' has an unknown unit '{unit}': use ms, s, m or h (e.g. 30s)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3d").unwrap_err().contains("unknown unit"));
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,41 @@
+//! Progress lines on stderr, one when a step starts and one when it ends, with its time.
+
+use std::time::Duration;
+
+use provisioner::engine::apply::Progress;
+use provisioner::plan::{Action, ResourceChange};
+
+pub struct Stderr;
+
+fn verb(action: Action) -> (&'static str, &'static str) {
+    match action {
+        Action::Create => ("creating", "created"),
+        Action::Update => ("updating", "updated"),
+        Action::Replace => ("replacing", "replaced"),
+        Action::Delete => ("destroying", "destroyed"),
+    }
+}
+
+impl Progress for Stderr {
+    fn started(&self, change: &ResourceChange) {
+        eprintln!("{}: {}...", change.address, verb(change.action).0);
+    }
+
+    fn finished(&self, change: &ResourceChange, elapsed: Duration, id: Option<&str>) {
+        let id = id.map(|id| format!(" [id={id}]")).unwrap_or_default();
+        eprintln!(
+            "{}: {} after {:.1}s{id}",
+            change.address,
+            verb(change.action).1,
+            elapsed.as_secs_f64()
+        );
+    }
+
+    fn failed(&self, change: &ResourceChange, elapsed: Duration, error: &str) {
+        eprintln!(
+            "{}: FAILED after {:.1}s: {error}",
+            change.address,
+            elapsed.as_secs_f64()
+        );
+    }
+}

@@ -1,0 +1,389 @@
+//! The stack's resources: a [`ResolvedStack`] turned into the list of [`Desired`] resources.
+//!
+//! This is the one place that knows what the playground stack is made of (the Terraform
+//! `main.tf` of the original). Values another resource computes are references,
+//! `{"$ref": "<address>.<output>"}`, optionally with a literal `prefix`/`suffix` around the
+//! value (`{"$ref": "apigw_integration.lambda.id", "prefix": "integrations/"}`); the engine
+//! resolves them, so a plan can show "(known after apply)" and kinds only ever see values.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::resource::{Desired, Fields};
+use crate::stack::ResolvedStack;
+
+/// The managed policy every Lambda needs to write its logs.
+pub const BASIC_EXECUTION_POLICY_ARN: &str =
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+/// The statement id of the API Gateway invoke permission.
+pub const PERMISSION_STATEMENT_ID: &str = "AllowApiGatewayInvoke";
+/// Lambda runtime of a Rust binary named `bootstrap`.
+pub const RUNTIME: &str = "provided.al2023";
+
+/// The methods the API serves, for CORS (sorted, as kinds normalise lists).
+pub const CORS_METHODS: &[&str] = &["GET", "OPTIONS", "PATCH", "POST", "PUT"];
+/// The request headers clients send, for CORS (sorted).
+pub const CORS_HEADERS: &[&str] = &["authorization", "content-type"];
+
+/// The seven routes of the API contract: (route name in the address, route key).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post_tables", "POST /tables"),
+    ("get_tables", "GET /tables"),
+    ("get_table", "GET /tables/{tableId}"),
+    ("patch_table", "PATCH /tables/{tableId}"),
+    ("get_users", "GET /tables/{tableId}/users"),
+    ("get_user", "GET /tables/{tableId}/users/{username}"),
+    ("put_user", "PUT /tables/{tableId}/users/{username}"),
+];
+
+/// A code zip ready to upload: where it is and its Lambda-style hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    pub path: PathBuf,
+    /// base64(SHA-256(zip)), Lambda's `CodeSha256`.
+    pub sha256: String,
+}
+
+/// The zips the stack deploys (built or prebuilt, decided by the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifacts {
+    pub function: Artifact,
+    pub layer: Option<Artifact>,
+}
+
+/// A reference to another resource's output.
+pub fn reference(address: &str, output: &str) -> Value {
+    json!({ "$ref": format!("{address}.{output}") })
+}
+
+fn reference_with(address: &str, output: &str, prefix: &str, suffix: &str) -> Value {
+    json!({ "$ref": format!("{address}.{output}"), "prefix": prefix, "suffix": suffix })
+}
+
+fn fields(value: Value) -> Fields {
+    match value {
+        Value::Object(map) => map,
+        _ => Fields::new(),
+    }
+}
+
+struct Builder<'a> {
+    stack: &'a ResolvedStack,
+    out: Vec<Desired>,
+}
+
+impl Builder<'_> {
+    fn add(&mut self, address: &str, name: &str, fields_value: Value, tagged: bool, deps: &[&str]) {
+        let kind = address.split('.').next().unwrap_or(address).to_string();
+        self.out.push(Desired {
+            address: address.to_string(),
+            kind,
+            name: name.to_string(),
+            fields: fields(fields_value),
+            tags: if tagged {
+                self.stack.tags.clone()
+            } else {
+                BTreeMap::new()
+            },
+            depends_on: deps.iter().map(ToString::to_string).collect(),
+        });
+    }
+}
+
+/// Every resource of one environment, in dependency order.
+pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<Desired> {
+    let mut b = Builder {
+        stack,
+        out: Vec::new(),
+    };
+    let lambda = &stack.lambda;
+    let table = &stack.table;
+
+    b.add(
+        "iam_role.lambda",
+        &lambda.role_name,
+        json!({
+            "assume_role_policy": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": { "Service": "lambda.amazonaws.com" },
+                    "Action": "sts:AssumeRole"
+                }]
+            },
+            "description": format!("Runs {} ({} environment of {})", lambda.function_name, stack.environment, stack.stack_name),
+        }),
+        true,
+        &[],
+    );
+    b.add(
+        "iam_role_policy_attachment.basic_execution",
+        &format!("{}/{}", lambda.role_name, BASIC_EXECUTION_POLICY_ARN),
+        json!({ "role": lambda.role_name, "policy_arn": BASIC_EXECUTION_POLICY_ARN }),
+        false,
+        &["iam_role.lambda"],
+    );
+
+    let mut indexes = Vec::new();
+    if table.by_user_index {
+        indexes.push(json!({
+            "name": "byUser", "hash_key": "username", "range_key": "tableId", "projection_type": "ALL"
+        }));
+    }
+    b.add(
+        "dynamodb_table.playground",
+        &table.name,
+        json!({
+            "billing_mode": "PAY_PER_REQUEST",
+            "hash_key": "tableId",
+            "range_key": "username",
+            "attribute_definitions": [
+                { "name": "tableId", "type": "S" },
+                { "name": "username", "type": "S" }
+            ],
+            "global_secondary_indexes": indexes,
+            "point_in_time_recovery": table.point_in_time_recovery,
+            "deletion_protection": table.deletion_protection,
+        }),
+        true,
+        &[],
+    );
+
+    // Least privilege: exactly the item calls the function makes (TransactWriteItems is
+    // authorised through its PutItem/UpdateItem/ConditionCheckItem parts) and DescribeTable,
+    // on this environment's table and its indexes only.
+    b.add(
+        "iam_role_policy.dynamodb",
+        &lambda.policy_name,
+        json!({
+            "role": lambda.role_name,
+            "policy": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "PlaygroundTable",
+                    "Effect": "Allow",
+                    "Action": [
+                        "dynamodb:ConditionCheckItem",
+                        "dynamodb:DeleteItem",
+                        "dynamodb:DescribeTable",
+                        "dynamodb:GetItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:Query",
+                        "dynamodb:UpdateItem"
+                    ],
+                    "Resource": [
+                        reference("dynamodb_table.playground", "arn"),
+                        reference_with("dynamodb_table.playground", "arn", "", "/index/*")
+                    ]
+                }]
+            }
+        }),
+        false,
+        &["iam_role.lambda", "dynamodb_table.playground"],
+    );
+
+    b.add(
+        "log_group.lambda",
+        &lambda.log_group,
+        json!({ "retention_in_days": lambda.log_retention_days }),
+        true,
+        &[],
+    );
+
+    let mut function_deps = vec![
+        "iam_role.lambda",
+        "iam_role_policy_attachment.basic_execution",
+        "iam_role_policy.dynamodb",
+        "dynamodb_table.playground",
+        "log_group.lambda",
+    ];
+    let mut layers = Vec::new();
+    if let Some(layer) = &artifacts.layer {
+        b.add(
+            "lambda_layer_version.extra",
+            &lambda.layer_name,
+            json!({
+                "layer_name": lambda.layer_name,
+                "code_sha256": layer.sha256,
+                "zip_path": layer.path.display().to_string(),
+                "compatible_runtimes": [RUNTIME],
+                "compatible_architectures": [lambda.architecture.as_str()],
+            }),
+            false,
+            &[],
+        );
+        function_deps.push("lambda_layer_version.extra");
+        layers.push(reference("lambda_layer_version.extra", "arn"));
+    }
+
+    b.add(
+        "lambda_function.api",
+        &lambda.function_name,
+        json!({
+            "role_arn": reference("iam_role.lambda", "arn"),
+            "runtime": RUNTIME,
+            "handler": "bootstrap",
+            "architecture": lambda.architecture.as_str(),
+            "memory_size": lambda.memory_mb,
+            "timeout": lambda.timeout_seconds,
+            "environment": {
+                "TABLE_NAME": table.name,
+                "SAFE_CONCURRENCY": lambda.safe_concurrency.to_string(),
+                "CORS_ALLOW_ORIGINS": stack.api.cors_allow_origins.join(","),
+            },
+            "layers": layers,
+            "code_sha256": artifacts.function.sha256,
+            "zip_path": artifacts.function.path.display().to_string(),
+        }),
+        true,
+        &function_deps,
+    );
+
+    let mut origins = stack.api.cors_allow_origins.clone();
+    origins.sort();
+    b.add(
+        "apigw_api.http",
+        &stack.api.name,
+        json!({
+            "protocol_type": "HTTP",
+            "cors": {
+                "allow_origins": origins,
+                "allow_methods": CORS_METHODS,
+                "allow_headers": CORS_HEADERS,
+                "max_age": 300,
+            },
+        }),
+        true,
+        &[],
+    );
+    b.add(
+        "apigw_integration.lambda",
+        &format!("{}-lambda", stack.api.name),
+        json!({
+            "api_id": reference("apigw_api.http", "id"),
+            "integration_type": "AWS_PROXY",
+            "integration_uri": reference("lambda_function.api", "arn"),
+            "payload_format_version": "2.0",
+            "timeout_ms": 29000,
+        }),
+        false,
+        &["apigw_api.http", "lambda_function.api"],
+    );
+    for (route, key) in ROUTES {
+        b.add(
+            &format!("apigw_route.{route}"),
+            key,
+            json!({
+                "api_id": reference("apigw_api.http", "id"),
+                "route_key": key,
+                "target": reference_with("apigw_integration.lambda", "id", "integrations/", ""),
+            }),
+            false,
+            &["apigw_api.http", "apigw_integration.lambda"],
+        );
+    }
+    b.add(
+        "apigw_stage.main",
+        &stack.api.stage_name,
+        json!({ "api_id": reference("apigw_api.http", "id"), "auto_deploy": true }),
+        false,
+        &["apigw_api.http"],
+    );
+    b.add(
+        "lambda_permission.apigw",
+        PERMISSION_STATEMENT_ID,
+        json!({
+            "function_name": lambda.function_name,
+            "action": "lambda:InvokeFunction",
+            "principal": "apigateway.amazonaws.com",
+            "source_arn": reference_with("apigw_api.http", "execution_arn", "", "/*/*"),
+        }),
+        false,
+        &["lambda_function.api", "apigw_api.http"],
+    );
+    b.out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::*;
+    use crate::stack::Stack;
+
+    fn resolved(extra: &str) -> ResolvedStack {
+        Stack::parse(Path::new("stack.toml"), format!("{extra}\n[env.dev]\n"))
+            .unwrap()
+            .resolve("dev")
+            .unwrap()
+    }
+
+    fn artifacts(layer: bool) -> Artifacts {
+        let artifact = |name: &str| Artifact {
+            path: PathBuf::from(name),
+            sha256: "c2hh".into(),
+        };
+        Artifacts {
+            function: artifact("function.zip"),
+            layer: layer.then(|| artifact("layer.zip")),
+        }
+    }
+
+    #[test]
+    fn the_stack_has_every_resource_once_with_known_dependencies() {
+        let list = desired_resources(&resolved(""), &artifacts(false));
+        let addresses: BTreeSet<&str> = list.iter().map(|d| d.address.as_str()).collect();
+        assert_eq!(addresses.len(), list.len(), "addresses are unique");
+        assert_eq!(list.len(), 17);
+        for d in &list {
+            for dep in &d.depends_on {
+                assert!(addresses.contains(dep.as_str()), "{} -> {dep}", d.address);
+            }
+        }
+        assert!(!addresses.contains("lambda_layer_version.extra"));
+        let with_layer = desired_resources(&resolved(""), &artifacts(true));
+        assert_eq!(with_layer.len(), 18);
+    }
+
+    #[test]
+    fn names_and_function_settings_follow_the_stack() {
+        let list = desired_resources(&resolved("[lambda]\nmemory_mb = 512\n"), &artifacts(false));
+        let function = list
+            .iter()
+            .find(|d| d.address == "lambda_function.api")
+            .unwrap();
+        assert_eq!(function.name, "aimodelshare-dev-api");
+        assert_eq!(function.fields["memory_size"], 512);
+        assert_eq!(
+            function.fields["environment"]["TABLE_NAME"],
+            "aimodelshare-dev-playground"
+        );
+        assert_eq!(function.fields["environment"]["CORS_ALLOW_ORIGINS"], "*");
+        assert_eq!(function.tags["provisioner:environment"], "dev");
+        let table = list.iter().find(|d| d.kind == "dynamodb_table").unwrap();
+        assert_eq!(
+            table.fields["global_secondary_indexes"][0]["name"],
+            "byUser"
+        );
+        assert_eq!(table.fields["point_in_time_recovery"], true);
+    }
+
+    #[test]
+    fn the_policy_grants_only_the_items_calls_on_the_table() {
+        let list = desired_resources(&resolved(""), &artifacts(false));
+        let policy = list.iter().find(|d| d.kind == "iam_role_policy").unwrap();
+        let statements = policy.fields["policy"]["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 1);
+        let actions = statements[0]["Action"].as_array().unwrap();
+        assert!(
+            actions
+                .iter()
+                .all(|a| a.as_str().unwrap().starts_with("dynamodb:"))
+        );
+        assert!(!actions.iter().any(|a| a.as_str().unwrap().contains('*')));
+        assert_eq!(statements[0]["Resource"].as_array().unwrap().len(), 2);
+    }
+}

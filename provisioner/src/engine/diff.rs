@@ -1,0 +1,201 @@
+//! Planning: the declaration against the refreshed state, resource by resource, field by field.
+//!
+//! Pure: no AWS call happens here (kinds only diff), so a plan is reproducible from its
+//! inputs and unit-testable. Resources are visited in dependency order so that a resource to be
+//! created or replaced makes its dependents' references "(known after apply)".
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::refresh::Refreshed;
+use super::refs::{self, Outputs};
+use super::{Engine, EngineError, graph};
+use crate::plan::{Action, PLAN_FORMAT_VERSION, Plan, ResourceChange};
+use crate::resource::{Desired, FieldChange};
+
+/// Where the plan comes from: the declaration, the state and what refresh saw.
+pub struct PlanInput<'a> {
+    pub desired: &'a [Desired],
+    pub document: &'a state::StateDocument,
+    /// Whether the state existed at all (a fresh environment has no lineage yet).
+    pub state_exists: bool,
+    pub refreshed: &'a Refreshed,
+    pub destroy: bool,
+    pub stack_hash: String,
+}
+
+/// Outputs of every resource refresh found.
+pub fn refreshed_outputs(refreshed: &Refreshed) -> Outputs {
+    refreshed
+        .iter()
+        .filter_map(|(address, observed)| {
+            observed
+                .as_ref()
+                .map(|o| (address.clone(), o.outputs.clone()))
+        })
+        .collect()
+}
+
+/// Computes the plan.
+pub fn make_plan(engine: &Engine, input: &PlanInput<'_>) -> Result<Plan, EngineError> {
+    let desired: &[Desired] = if input.destroy { &[] } else { input.desired };
+    let mut outputs = refreshed_outputs(input.refreshed);
+    let mut changes = Vec::new();
+
+    let addresses: Vec<String> = desired.iter().map(|d| d.address.clone()).collect();
+    let order = graph::topological_order(&addresses, |i| desired[i].depends_on.clone())
+        .map_err(EngineError::Cycle)?;
+    for i in order {
+        let d = &desired[i];
+        let kind = engine.kind(&d.kind)?;
+        let in_state = input.document.resources.get(&d.address);
+        let observed = input.refreshed.get(&d.address).and_then(Option::as_ref);
+        let resolved = refs::resolve_desired(d, &outputs);
+        let change = match (in_state, observed) {
+            (Some(_), Some(observed)) => {
+                let fields = kind.diff(&resolved, observed);
+                if fields.is_empty() {
+                    None
+                } else if fields.iter().any(|f| f.forces_replacement) {
+                    refuse_if_protected(engine, &d.address, &observed.id, &observed.fields)?;
+                    Some(ResourceChange {
+                        address: d.address.clone(),
+                        kind: d.kind.clone(),
+                        action: Action::Replace,
+                        name: d.name.clone(),
+                        fields,
+                        reason: None,
+                    })
+                } else {
+                    Some(ResourceChange {
+                        address: d.address.clone(),
+                        kind: d.kind.clone(),
+                        action: Action::Update,
+                        name: d.name.clone(),
+                        fields,
+                        reason: None,
+                    })
+                }
+            }
+            (in_state, _) => Some(ResourceChange {
+                address: d.address.clone(),
+                kind: d.kind.clone(),
+                action: Action::Create,
+                name: d.name.clone(),
+                fields: creation_fields(&resolved),
+                reason: in_state
+                    .map(|_| "it no longer exists (deleted outside the provisioner)".to_string()),
+            }),
+        };
+        if let Some(change) = change {
+            if matches!(change.action, Action::Create | Action::Replace) {
+                outputs.remove(&d.address);
+            }
+            changes.push(change);
+        }
+    }
+
+    // Whatever the state knows that is no longer declared goes, dependents first.
+    let declared: BTreeSet<&str> = desired.iter().map(|d| d.address.as_str()).collect();
+    let leftovers: Vec<&state::ResourceState> = input
+        .document
+        .resources
+        .values()
+        .filter(|r| !declared.contains(r.address.as_str()))
+        .collect();
+    let leftover_addresses: Vec<String> = leftovers.iter().map(|r| r.address.clone()).collect();
+    let order = graph::topological_order(&leftover_addresses, |i| leftovers[i].depends_on.clone())
+        .map_err(EngineError::Cycle)?;
+    for i in order.into_iter().rev() {
+        let resource = leftovers[i];
+        // Gone already: apply only drops it from the state.
+        let Some(observed) = input
+            .refreshed
+            .get(&resource.address)
+            .and_then(Option::as_ref)
+        else {
+            continue;
+        };
+        engine.kind(&resource.kind)?;
+        refuse_if_protected(engine, &resource.address, &resource.id, &observed.fields)?;
+        changes.push(ResourceChange {
+            address: resource.address.clone(),
+            kind: resource.kind.clone(),
+            action: Action::Delete,
+            name: resource.id.clone(),
+            fields: Vec::new(),
+            reason: None,
+        });
+    }
+
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        environment: engine.environment.clone(),
+        stack_hash: input.stack_hash.clone(),
+        state_lineage: input.state_exists.then(|| input.document.lineage.clone()),
+        state_serial: input.state_exists.then_some(input.document.serial),
+        destroy: input.destroy,
+        changes,
+        desired: input.desired.to_vec(),
+    })
+}
+
+/// A resource with deletion protection is never planned for deletion or replacement.
+fn refuse_if_protected(
+    engine: &Engine,
+    address: &str,
+    name: &str,
+    fields: &crate::resource::Fields,
+) -> Result<(), EngineError> {
+    if fields.get("deletion_protection") == Some(&Value::Bool(true)) {
+        return Err(EngineError::DeletionProtected {
+            address: address.to_string(),
+            name: name.to_string(),
+            environment: engine.environment.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// A create shows every declared field (and the tags) as new.
+fn creation_fields(desired: &Desired) -> Vec<FieldChange> {
+    let mut fields: Vec<FieldChange> = desired
+        .fields
+        .iter()
+        .map(|(field, value)| FieldChange {
+            field: field.clone(),
+            old: None,
+            new: Some(value.clone()),
+            forces_replacement: false,
+        })
+        .collect();
+    if !desired.tags.is_empty() {
+        fields.push(FieldChange {
+            field: "tags".into(),
+            old: None,
+            new: serde_json::to_value(&desired.tags).ok(),
+            forces_replacement: false,
+        });
+    }
+    fields
+}
+
+/// Every dependency edge the plan's steps must respect: the declaration's and the state's.
+pub fn dependency_map(
+    desired: &[Desired],
+    document: &state::StateDocument,
+) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    let mut map: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for d in desired {
+        map.entry(d.address.clone())
+            .or_default()
+            .extend(d.depends_on.iter().cloned());
+    }
+    for r in document.resources.values() {
+        map.entry(r.address.clone())
+            .or_default()
+            .extend(r.depends_on.iter().cloned());
+    }
+    map
+}

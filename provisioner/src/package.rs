@@ -1,0 +1,237 @@
+//! Packaging the function: cross-build the `function` crate for Lambda and zip it as
+//! `bootstrap`, deterministically.
+//!
+//! Lambda compares code by `CodeSha256` (base64 of the zip's SHA-256). A zip that embeds build
+//! times would change on every build and make every plan show a code change; this one has a
+//! fixed timestamp (1980-01-01), fixed mode (0o755), one entry and fixed compression, so the same
+//! binary always gives the same bytes and a rebuild from unchanged source plans as no change.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipWriter};
+
+use crate::stack::Architecture;
+
+/// A code zip on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packaged {
+    pub path: PathBuf,
+    pub size: u64,
+    /// base64(SHA-256), Lambda's `CodeSha256`.
+    pub sha256: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing the zip {path}: {source}")]
+    Zip {
+        path: String,
+        #[source]
+        source: zip::result::ZipError,
+    },
+    #[error(
+        "the Rust target {target} is not installed; install it with: rustup target add {target}"
+    )]
+    TargetMissing { target: String },
+    #[error(
+        "no linker for {target}: install one (apt-get install gcc-aarch64-linux-gnu) and set \
+         CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc (or add it to \
+         .cargo/config.toml)"
+    )]
+    LinkerMissing { target: String },
+    #[error("`{command}` failed:\n{output}")]
+    Build { command: String, output: String },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PackageError + '_ {
+    move |source| PackageError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// base64(SHA-256(file)), the format of Lambda's `CodeSha256`.
+pub fn lambda_sha256(path: &Path) -> Result<String, PackageError> {
+    let bytes = std::fs::read(path).map_err(io_error(path))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes)))
+}
+
+/// Describes an existing zip (a prebuilt package or layer).
+pub fn describe(path: &Path) -> Result<Packaged, PackageError> {
+    let size = std::fs::metadata(path).map_err(io_error(path))?.len();
+    Ok(Packaged {
+        path: path.to_path_buf(),
+        size,
+        sha256: lambda_sha256(path)?,
+    })
+}
+
+/// Zips `binary` as the single entry `bootstrap` into `zip_path`, deterministically.
+pub fn zip_bootstrap(binary: &Path, zip_path: &Path) -> Result<Packaged, PackageError> {
+    let content = std::fs::read(binary).map_err(io_error(binary))?;
+    if let Some(dir) = zip_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    }
+    let zip_error = |source| PackageError::Zip {
+        path: zip_path.display().to_string(),
+        source,
+    };
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    {
+        let mut writer = ZipWriter::new(&mut buffer);
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(9))
+            .last_modified_time(DateTime::default())
+            .unix_permissions(0o755);
+        writer.start_file("bootstrap", options).map_err(zip_error)?;
+        writer.write_all(&content).map_err(io_error(zip_path))?;
+        writer.finish().map_err(zip_error)?;
+    }
+    let bytes = buffer.into_inner();
+    std::fs::write(zip_path, &bytes).map_err(io_error(zip_path))?;
+    Ok(Packaged {
+        path: zip_path.to_path_buf(),
+        size: bytes.len() as u64,
+        sha256: base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes)),
+    })
+}
+
+/// The workspace's target directory.
+fn target_dir(workspace: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"))
+}
+
+/// Where `package` puts the zip when no `--out` is given.
+pub fn default_out_dir(workspace: &Path) -> PathBuf {
+    target_dir(workspace).join("lambda")
+}
+
+/// Cross-builds the `function` crate in release mode for `arch`; returns the binary's path.
+pub fn build_function(workspace: &Path, arch: Architecture) -> Result<PathBuf, PackageError> {
+    let target = arch.rust_target();
+    if let Ok(out) = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        && out.status.success()
+        && !String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.trim() == target)
+    {
+        return Err(PackageError::TargetMissing {
+            target: target.to_string(),
+        });
+    }
+    let args = ["build", "--release", "-p", "function", "--target", target];
+    tracing::info!(?args, "building the function");
+    let output = Command::new("cargo")
+        .args(args)
+        .current_dir(workspace)
+        .output()
+        .map_err(io_error(Path::new("cargo")))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        if stderr.contains("can't find crate for `std`")
+            || stderr.contains("target may not be installed")
+        {
+            return Err(PackageError::TargetMissing {
+                target: target.to_string(),
+            });
+        }
+        if stderr.contains("linker `") && stderr.contains("not found") {
+            return Err(PackageError::LinkerMissing {
+                target: target.to_string(),
+            });
+        }
+        let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
+        return Err(PackageError::Build {
+            command: format!("cargo {}", args.join(" ")),
+            output: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+        });
+    }
+    Ok(target_dir(workspace)
+        .join(target)
+        .join("release")
+        .join("function"))
+}
+
+/// Builds and zips the function for `arch` into `out_dir/function-<arch>.zip`.
+pub fn package(
+    workspace: &Path,
+    arch: Architecture,
+    out_dir: &Path,
+) -> Result<Packaged, PackageError> {
+    let binary = build_function(workspace, arch)?;
+    zip_bootstrap(
+        &binary,
+        &out_dir.join(format!("function-{}.zip", arch.as_str())),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_binary_same_zip_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("function");
+        std::fs::write(
+            &binary,
+            b"\x7fELF pretend binary contents, long enough to deflate deflate deflate",
+        )
+        .unwrap();
+        let first = zip_bootstrap(&binary, &dir.path().join("a/one.zip")).unwrap();
+        // A later build: new modification time on the binary, same content.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        std::fs::write(
+            &binary,
+            b"\x7fELF pretend binary contents, long enough to deflate deflate deflate",
+        )
+        .unwrap();
+        let second = zip_bootstrap(&binary, &dir.path().join("two.zip")).unwrap();
+        assert_eq!(first.sha256, second.sha256);
+        assert_eq!(
+            std::fs::read(&first.path).unwrap(),
+            std::fs::read(&second.path).unwrap()
+        );
+        assert_eq!(first.sha256, lambda_sha256(&first.path).unwrap());
+        assert_eq!(describe(&first.path).unwrap(), first);
+
+        std::fs::write(&binary, b"other").unwrap();
+        let third = zip_bootstrap(&binary, &dir.path().join("three.zip")).unwrap();
+        assert_ne!(third.sha256, first.sha256);
+    }
+
+    #[test]
+    fn the_zip_holds_one_executable_bootstrap_from_1980() {
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("function");
+        std::fs::write(&binary, b"binary").unwrap();
+        let zipped = zip_bootstrap(&binary, &dir.path().join("f.zip")).unwrap();
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(&zipped.path).unwrap()).unwrap();
+        assert_eq!(archive.len(), 1);
+        let entry = archive.by_index(0).unwrap();
+        assert_eq!(entry.name().unwrap(), "bootstrap");
+        assert_eq!(entry.unix_mode().unwrap() & 0o777, 0o755);
+        assert_eq!(entry.compression(), CompressionMethod::Deflated);
+        let modified = entry.last_modified().unwrap();
+        assert_eq!(
+            (modified.year(), modified.month(), modified.day()),
+            (1980, 1, 1)
+        );
+    }
+}

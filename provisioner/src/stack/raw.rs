@@ -1,0 +1,169 @@
+//! The stack file exactly as written: every key optional, unknown keys refused.
+//!
+//! The same section types serve the top level and each `[env.<name>]` override, so an
+//! environment can override any knob with the same spelling. Values that need more checks than
+//! their type are wrapped in [`Spanned`] so a bad value is reported at its own line.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_spanned::Spanned;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStack {
+    #[serde(default)]
+    pub stack: StackSection,
+    #[serde(default)]
+    pub table: TableSection,
+    #[serde(default)]
+    pub lambda: LambdaSection,
+    #[serde(default)]
+    pub api: ApiSection,
+    #[serde(default)]
+    pub backend: BackendSection,
+    /// Per-environment overrides; their keys are the environments `--env` accepts.
+    #[serde(default)]
+    pub env: BTreeMap<String, Spanned<EnvOverrides>>,
+}
+
+/// `[env.<name>]`: any section again, each key overriding the top-level one.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvOverrides {
+    #[serde(default)]
+    pub stack: StackSection,
+    #[serde(default)]
+    pub table: TableSection,
+    #[serde(default)]
+    pub lambda: LambdaSection,
+    #[serde(default)]
+    pub api: ApiSection,
+    #[serde(default)]
+    pub backend: BackendSection,
+}
+
+/// `[stack]`: naming, region, tags.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackSection {
+    /// Prefix of every physical name: `<prefix>-<env>-...` (default `aimodelshare`).
+    pub name_prefix: Option<Spanned<String>>,
+    /// AWS region (default `us-east-1`; `AWS_REGION` is not consulted, the stack decides).
+    pub region: Option<Spanned<String>>,
+    /// Extra tags on every taggable resource (merged key by key with overrides).
+    pub tags: Option<BTreeMap<String, Spanned<String>>>,
+}
+
+/// `[table]`: the DynamoDB table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSection {
+    /// Table name (default `<prefix>-<env>-playground`).
+    pub name: Option<Spanned<String>>,
+    /// Point-in-time recovery (default on).
+    pub point_in_time_recovery: Option<bool>,
+    /// The `byUser` global secondary index (default on; the API's listings need it).
+    pub by_user_index: Option<bool>,
+    /// Deletion protection (default off; the shipped stack turns it on for prod).
+    pub deletion_protection: Option<bool>,
+}
+
+/// `[lambda]`: the function.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaSection {
+    /// Memory in MB (default 256; 128..=10240).
+    pub memory_mb: Option<Spanned<i64>>,
+    /// Timeout in seconds (default 10; 1..=900, and at most 29 behind API Gateway is wise).
+    pub timeout_seconds: Option<Spanned<i64>>,
+    /// `arm64` (default) or `x86_64`.
+    pub architecture: Option<Architecture>,
+    /// A prebuilt code zip (relative to the stack file); default: build the `function` crate.
+    pub package: Option<Spanned<String>>,
+    /// An optional layer zip to publish and attach.
+    pub layer_zip: Option<Spanned<String>>,
+    /// Retention of `/aws/lambda/<function>` in days (default 14; CloudWatch's allowed values).
+    pub log_retention_days: Option<Spanned<i64>>,
+    /// `SAFE_CONCURRENCY` for the function (default true).
+    pub safe_concurrency: Option<bool>,
+}
+
+/// `[api]`: the HTTP API.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// Stage name (default: the environment's name).
+    pub stage_name: Option<Spanned<String>>,
+    /// CORS origins (default `["*"]`), also passed to the function.
+    pub cors_allow_origins: Option<Spanned<Vec<String>>>,
+}
+
+/// `[backend]`: where the state lives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendSection {
+    /// `s3` or `local` (default `local` when no bucket is given, else `s3`).
+    #[serde(rename = "type")]
+    pub kind: Option<BackendKind>,
+    /// S3 bucket holding the state.
+    pub bucket: Option<Spanned<String>>,
+    /// Key prefix in the bucket (default `provisioner`).
+    pub prefix: Option<Spanned<String>>,
+    /// DynamoDB lock table (Terraform's `LockID` item format).
+    pub lock_table: Option<Spanned<String>>,
+    /// Also lock with an S3 `.tflock` object (default false).
+    pub s3_lock: Option<bool>,
+    /// Directory of the local backend, relative to the stack file (default: its directory).
+    pub dir: Option<Spanned<String>>,
+}
+
+/// Lambda instruction set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    Arm64,
+    #[serde(rename = "x86_64")]
+    X86_64,
+}
+
+impl Architecture {
+    /// Lambda's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Arm64 => "arm64",
+            Self::X86_64 => "x86_64",
+        }
+    }
+
+    /// The Rust target the function is cross-built for.
+    pub fn rust_target(self) -> &'static str {
+        match self {
+            Self::Arm64 => "aarch64-unknown-linux-musl",
+            Self::X86_64 => "x86_64-unknown-linux-musl",
+        }
+    }
+}
+
+impl std::str::FromStr for Architecture {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "arm64" => Ok(Self::Arm64),
+            "x86_64" => Ok(Self::X86_64),
+            other => Err(format!(
+                "unknown architecture {other:?}: use arm64 or x86_64"
+            )),
+        }
+    }
+}
+
+/// State backend type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    S3,
+    Local,
+}

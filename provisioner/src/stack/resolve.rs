@@ -1,0 +1,476 @@
+//! One environment of the stack: overrides merged, defaults filled, values checked, names made.
+//!
+//! The original Terraform defaults live here and nowhere else. The one deliberate departure:
+//! the original shared one `PlaygroundScores` table between environments; here each environment
+//! gets `<prefix>-<env>-playground` unless it names its own.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde_spanned::Spanned;
+
+use super::raw::{Architecture, BackendKind, EnvOverrides};
+use super::{Stack, StackError};
+use crate::resource::{TAG_ENVIRONMENT, TAG_STACK};
+
+/// CloudWatch Logs' allowed retention values, in days.
+pub const LOG_RETENTION_DAYS: &[i64] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// One environment, ready to turn into desired resources.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedStack {
+    pub environment: String,
+    pub name_prefix: String,
+    /// The stack's identity in tags (`provisioner:stack`): the name prefix.
+    pub stack_name: String,
+    pub region: String,
+    /// Every tag a taggable resource carries (the stack's own plus the two provisioner tags).
+    pub tags: BTreeMap<String, String>,
+    pub table: ResolvedTable,
+    pub lambda: ResolvedLambda,
+    pub api: ResolvedApi,
+    pub backend: BackendSettings,
+    /// Directory relative paths are resolved against; not part of the stack's identity.
+    #[serde(skip)]
+    pub root: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedTable {
+    pub name: String,
+    pub point_in_time_recovery: bool,
+    pub by_user_index: bool,
+    pub deletion_protection: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedLambda {
+    pub function_name: String,
+    pub role_name: String,
+    pub policy_name: String,
+    pub memory_mb: i64,
+    pub timeout_seconds: i64,
+    pub architecture: Architecture,
+    pub code: CodeSource,
+    /// Layer zip (relative to the stack file) and the layer's name.
+    pub layer_zip: Option<String>,
+    pub layer_name: String,
+    pub log_group: String,
+    pub log_retention_days: i64,
+    pub safe_concurrency: bool,
+}
+
+/// Where the function's code zip comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeSource {
+    /// Build the `function` crate for the declared architecture.
+    Build,
+    /// A prebuilt zip, relative to the stack file.
+    Prebuilt(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedApi {
+    pub name: String,
+    pub stage_name: String,
+    pub cors_allow_origins: Vec<String>,
+}
+
+/// Where the environment's state lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum BackendSettings {
+    S3 {
+        bucket: String,
+        prefix: String,
+        lock_table: Option<String>,
+        s3_lock: bool,
+    },
+    Local {
+        /// Relative to the stack file.
+        dir: String,
+    },
+}
+
+impl ResolvedStack {
+    /// The state crate's configuration for this environment's backend.
+    pub fn backend_config(&self) -> state::BackendConfig {
+        match &self.backend {
+            BackendSettings::S3 {
+                bucket,
+                prefix,
+                lock_table,
+                s3_lock,
+            } => state::BackendConfig::S3 {
+                bucket: bucket.clone(),
+                prefix: prefix.clone(),
+                environment: self.environment.clone(),
+                lock_table: lock_table.clone(),
+                s3_lock: *s3_lock,
+            },
+            BackendSettings::Local { dir } => state::BackendConfig::Local {
+                dir: self.root.join(dir),
+                environment: self.environment.clone(),
+            },
+        }
+    }
+
+    /// A path from the stack file, made absolute against its directory.
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+}
+
+/// An override's value when present, else the base value.
+fn pick<'a, T>(over: &'a Option<T>, base: &'a Option<T>) -> Option<&'a T> {
+    over.as_ref().or(base.as_ref())
+}
+
+fn span_of<T>(value: Option<&Spanned<T>>) -> Option<Range<usize>> {
+    value.map(Spanned::span)
+}
+
+pub(super) fn resolve(
+    stack: &Stack,
+    environment: &str,
+    overrides: &Spanned<EnvOverrides>,
+) -> Result<ResolvedStack, StackError> {
+    let raw = stack.raw();
+    let over = overrides.get_ref();
+    let bad = |span: Option<Range<usize>>, message: String, hint: &str| {
+        stack.error_at(span, message, Some(hint.to_string()))
+    };
+
+    if !is_slug(environment, 16) {
+        return Err(bad(
+            Some(overrides.span()),
+            format!("environment name '{environment}' is not usable in resource names"),
+            "use 1 to 16 lowercase letters, digits or dashes, e.g. [env.dev]",
+        ));
+    }
+
+    // [stack]
+    let prefix_value = pick(&over.stack.name_prefix, &raw.stack.name_prefix);
+    let name_prefix = prefix_value.map_or("aimodelshare", |s| s.get_ref().as_str());
+    if !is_slug(name_prefix, 32) {
+        return Err(bad(
+            span_of(prefix_value),
+            format!("name_prefix '{name_prefix}' is not usable in resource names"),
+            "use 1 to 32 lowercase letters, digits or dashes, starting with a letter or digit",
+        ));
+    }
+    let region_value = pick(&over.stack.region, &raw.stack.region);
+    let region = region_value.map_or("us-east-1", |s| s.get_ref().as_str());
+    if !is_region(region) {
+        return Err(bad(
+            span_of(region_value),
+            format!("region '{region}' is not an AWS region name"),
+            "write a region like us-east-1 or eu-west-3",
+        ));
+    }
+    let mut tags = BTreeMap::new();
+    for (key, value) in raw
+        .stack
+        .tags
+        .iter()
+        .flatten()
+        .chain(over.stack.tags.iter().flatten())
+    {
+        if key.is_empty()
+            || key.len() > 128
+            || key.starts_with("aws:")
+            || key.starts_with("provisioner:")
+        {
+            return Err(bad(
+                Some(value.span()),
+                format!("tag key '{key}' cannot be used"),
+                "tag keys are 1 to 128 characters and may not start with aws: or provisioner: (the provisioner sets its own)",
+            ));
+        }
+        if value.get_ref().len() > 256 {
+            return Err(bad(
+                Some(value.span()),
+                format!("the value of tag '{key}' is longer than 256 characters"),
+                "shorten the tag value",
+            ));
+        }
+        tags.insert(key.clone(), value.get_ref().clone());
+    }
+    tags.insert(TAG_STACK.to_string(), name_prefix.to_string());
+    tags.insert(TAG_ENVIRONMENT.to_string(), environment.to_string());
+    let base = format!("{name_prefix}-{environment}");
+
+    // [table]
+    let table_value = pick(&over.table.name, &raw.table.name);
+    let table_name =
+        table_value.map_or_else(|| format!("{base}-playground"), |s| s.get_ref().clone());
+    if !(3..=255).contains(&table_name.len())
+        || !table_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(bad(
+            span_of(table_value),
+            format!("table name '{table_name}' is not a valid DynamoDB table name"),
+            "use 3 to 255 letters, digits, '_', '-' or '.'",
+        ));
+    }
+    let table = ResolvedTable {
+        name: table_name,
+        point_in_time_recovery: *pick(
+            &over.table.point_in_time_recovery,
+            &raw.table.point_in_time_recovery,
+        )
+        .unwrap_or(&true),
+        by_user_index: *pick(&over.table.by_user_index, &raw.table.by_user_index).unwrap_or(&true),
+        deletion_protection: *pick(
+            &over.table.deletion_protection,
+            &raw.table.deletion_protection,
+        )
+        .unwrap_or(&false),
+    };
+
+    // [lambda]
+    let memory_value = pick(&over.lambda.memory_mb, &raw.lambda.memory_mb);
+    let memory_mb = memory_value.map_or(256, |s| *s.get_ref());
+    if !(128..=10240).contains(&memory_mb) {
+        return Err(bad(
+            span_of(memory_value),
+            format!("memory_mb = {memory_mb} is outside what Lambda allows"),
+            "use a value from 128 to 10240 (MB), e.g. 256",
+        ));
+    }
+    let timeout_value = pick(&over.lambda.timeout_seconds, &raw.lambda.timeout_seconds);
+    let timeout_seconds = timeout_value.map_or(10, |s| *s.get_ref());
+    if !(1..=900).contains(&timeout_seconds) {
+        return Err(bad(
+            span_of(timeout_value),
+            format!("timeout_seconds = {timeout_seconds} is outside what Lambda allows"),
+            "use a value from 1 to 900 (seconds); behind API Gateway more than 29 is never used",
+        ));
+    }
+    let retention_value = pick(
+        &over.lambda.log_retention_days,
+        &raw.lambda.log_retention_days,
+    );
+    let log_retention_days = retention_value.map_or(14, |s| *s.get_ref());
+    if !LOG_RETENTION_DAYS.contains(&log_retention_days) {
+        let allowed = LOG_RETENTION_DAYS
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(bad(
+            span_of(retention_value),
+            format!(
+                "log_retention_days = {log_retention_days} is not a retention CloudWatch Logs accepts"
+            ),
+            &format!("use one of {allowed}"),
+        ));
+    }
+    let code = match pick(&over.lambda.package, &raw.lambda.package) {
+        Some(path) => {
+            check_file(
+                stack,
+                path,
+                "package",
+                "build it with `provisioner package --out dist` or remove `package` to build at plan time",
+            )?;
+            CodeSource::Prebuilt(path.get_ref().clone())
+        }
+        None => CodeSource::Build,
+    };
+    let layer_zip = match pick(&over.lambda.layer_zip, &raw.lambda.layer_zip) {
+        Some(path) => {
+            check_file(
+                stack,
+                path,
+                "layer_zip",
+                "build the layer zip first or remove `layer_zip`",
+            )?;
+            Some(path.get_ref().clone())
+        }
+        None => None,
+    };
+    let function_name = format!("{base}-api");
+    let lambda = ResolvedLambda {
+        role_name: format!("{base}-lambda"),
+        policy_name: format!("{base}-dynamodb"),
+        memory_mb,
+        timeout_seconds,
+        architecture: *pick(&over.lambda.architecture, &raw.lambda.architecture)
+            .unwrap_or(&Architecture::Arm64),
+        code,
+        layer_zip,
+        layer_name: format!("{base}-extra"),
+        log_group: format!("/aws/lambda/{function_name}"),
+        log_retention_days,
+        safe_concurrency: *pick(&over.lambda.safe_concurrency, &raw.lambda.safe_concurrency)
+            .unwrap_or(&true),
+        function_name,
+    };
+
+    // [api]
+    let stage_value = pick(&over.api.stage_name, &raw.api.stage_name);
+    let stage_name = stage_value.map_or(environment, |s| s.get_ref().as_str());
+    if stage_name.is_empty()
+        || stage_name.len() > 128
+        || !stage_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+    {
+        return Err(bad(
+            span_of(stage_value),
+            format!("stage_name '{stage_name}' is not a valid API Gateway stage name"),
+            "use 1 to 128 letters, digits, '_' or '-'",
+        ));
+    }
+    let origins_value = pick(&over.api.cors_allow_origins, &raw.api.cors_allow_origins);
+    let cors_allow_origins =
+        origins_value.map_or_else(|| vec!["*".to_string()], |s| s.get_ref().clone());
+    if cors_allow_origins.is_empty()
+        || cors_allow_origins.iter().any(|o| {
+            !(o == "*"
+                || ((o.starts_with("https://") || o.starts_with("http://"))
+                    && !o.ends_with('/')
+                    && !o.contains(',')
+                    && !o.contains(char::is_whitespace)))
+        })
+    {
+        return Err(bad(
+            span_of(origins_value),
+            "cors_allow_origins must list \"*\" or origins like \"https://example.com\""
+                .to_string(),
+            "write each origin as scheme://host[:port] with no path or trailing slash, e.g. [\"https://app.example.com\"]",
+        ));
+    }
+    let api = ResolvedApi {
+        name: format!("{base}-http-api"),
+        stage_name: stage_name.to_string(),
+        cors_allow_origins,
+    };
+
+    let backend = resolve_backend(stack, over)?;
+
+    Ok(ResolvedStack {
+        environment: environment.to_string(),
+        name_prefix: name_prefix.to_string(),
+        stack_name: name_prefix.to_string(),
+        region: region.to_string(),
+        tags,
+        table,
+        lambda,
+        api,
+        backend,
+        root: stack.root.clone(),
+    })
+}
+
+fn resolve_backend(stack: &Stack, over: &EnvOverrides) -> Result<BackendSettings, StackError> {
+    let raw = &stack.raw().backend;
+    let over = &over.backend;
+    let bucket = pick(&over.bucket, &raw.bucket);
+    let kind_given = pick(&over.kind, &raw.kind).copied();
+    let kind = kind_given.unwrap_or(if bucket.is_some() {
+        BackendKind::S3
+    } else {
+        BackendKind::Local
+    });
+    match kind {
+        BackendKind::S3 => {
+            let Some(bucket) = bucket else {
+                return Err(stack.error_at(
+                    None,
+                    "[backend] type = \"s3\" needs a bucket",
+                    Some("add bucket = \"<your state bucket>\" under [backend] (or use type = \"local\")".into()),
+                ));
+            };
+            let name = bucket.get_ref();
+            if !(3..=63).contains(&name.len())
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'))
+            {
+                return Err(stack.error_at(
+                    Some(bucket.span()),
+                    format!("bucket '{name}' is not a valid S3 bucket name"),
+                    Some("use 3 to 63 lowercase letters, digits, '-' or '.'".into()),
+                ));
+            }
+            let prefix = pick(&over.prefix, &raw.prefix)
+                .map_or("provisioner", |s| s.get_ref().as_str())
+                .trim_matches('/')
+                .to_string();
+            let lock_table = pick(&over.lock_table, &raw.lock_table).map(|s| s.get_ref().clone());
+            Ok(BackendSettings::S3 {
+                bucket: name.clone(),
+                prefix,
+                lock_table,
+                s3_lock: *pick(&over.s3_lock, &raw.s3_lock).unwrap_or(&false),
+            })
+        }
+        BackendKind::Local => {
+            if let Some(bucket) = bucket {
+                return Err(stack.error_at(
+                    Some(bucket.span()),
+                    "a bucket is set but [backend] type is \"local\"",
+                    Some("remove `bucket`, or set type = \"s3\"".into()),
+                ));
+            }
+            let dir = pick(&over.dir, &raw.dir).map_or(".", |s| s.get_ref().as_str());
+            Ok(BackendSettings::Local {
+                dir: dir.to_string(),
+            })
+        }
+    }
+}
+
+fn check_file(
+    stack: &Stack,
+    path: &Spanned<String>,
+    key: &str,
+    hint: &str,
+) -> Result<(), StackError> {
+    let full = stack.root.join(path.get_ref());
+    if full.is_file() {
+        Ok(())
+    } else {
+        Err(stack.error_at(
+            Some(path.span()),
+            format!(
+                "{key} = \"{}\": no such file ({})",
+                path.get_ref(),
+                full.display()
+            ),
+            Some(hint.to_string()),
+        ))
+    }
+}
+
+/// Lowercase letters, digits and dashes, not starting or ending with a dash.
+fn is_slug(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty())
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+}

@@ -1,0 +1,186 @@
+use std::path::Path;
+
+use super::*;
+
+fn parse(text: &str) -> Result<Stack, StackError> {
+    Stack::parse(Path::new("dir/stack.toml"), text.to_string())
+}
+
+fn resolve(text: &str, env: &str) -> Result<ResolvedStack, StackError> {
+    parse(text)?.resolve(env)
+}
+
+#[test]
+fn defaults_follow_the_original_variables() {
+    let r = resolve("[env.dev]\n", "dev").unwrap();
+    assert_eq!(r.name_prefix, "aimodelshare");
+    assert_eq!(r.region, "us-east-1");
+    assert_eq!(r.table.name, "aimodelshare-dev-playground");
+    assert!(r.table.point_in_time_recovery);
+    assert!(r.table.by_user_index);
+    assert!(!r.table.deletion_protection);
+    assert_eq!(r.lambda.memory_mb, 256);
+    assert_eq!(r.lambda.timeout_seconds, 10);
+    assert_eq!(r.lambda.log_retention_days, 14);
+    assert!(r.lambda.safe_concurrency);
+    assert_eq!(r.lambda.architecture, Architecture::Arm64);
+    assert_eq!(r.lambda.code, CodeSource::Build);
+    assert_eq!(r.lambda.function_name, "aimodelshare-dev-api");
+    assert_eq!(r.lambda.log_group, "/aws/lambda/aimodelshare-dev-api");
+    assert_eq!(r.api.stage_name, "dev");
+    assert_eq!(r.api.cors_allow_origins, vec!["*"]);
+    assert_eq!(r.backend, BackendSettings::Local { dir: ".".into() });
+    assert_eq!(r.tags.get(crate::resource::TAG_ENVIRONMENT).unwrap(), "dev");
+    assert_eq!(
+        r.tags.get(crate::resource::TAG_STACK).unwrap(),
+        "aimodelshare"
+    );
+}
+
+#[test]
+fn environment_overrides_win_and_merge_tags() {
+    let text = r#"
+[stack]
+name_prefix = "pg"
+tags = { Team = "ml", Cost = "a" }
+[lambda]
+memory_mb = 512
+[env.dev]
+[env.prod.stack]
+tags = { Cost = "b" }
+[env.prod.lambda]
+memory_mb = 1024
+architecture = "x86_64"
+[env.prod.table]
+deletion_protection = true
+"#;
+    let dev = resolve(text, "dev").unwrap();
+    let prod = resolve(text, "prod").unwrap();
+    assert_eq!(dev.lambda.memory_mb, 512);
+    assert_eq!(prod.lambda.memory_mb, 1024);
+    assert_eq!(prod.lambda.architecture, Architecture::X86_64);
+    assert!(prod.table.deletion_protection && !dev.table.deletion_protection);
+    assert_eq!(prod.tags.get("Cost").unwrap(), "b");
+    assert_eq!(prod.tags.get("Team").unwrap(), "ml");
+    assert_eq!(dev.tags.get("Cost").unwrap(), "a");
+    assert_ne!(dev.table.name, prod.table.name);
+}
+
+#[test]
+fn unknown_key_points_at_its_line_with_a_suggestion() {
+    let err = parse("[env.dev]\n[lambda]\nmemroy_mb = 512\n").unwrap_err();
+    assert_eq!(err.line, Some(3), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("dir/stack.toml:3:1: unknown field `memroy_mb`"),
+        "{text}"
+    );
+    assert!(text.contains("did you mean `memory_mb`?"), "{text}");
+}
+
+#[test]
+fn unknown_section_lists_valid_sections() {
+    let err = parse("[env.dev]\n[lamda]\n").unwrap_err();
+    assert_eq!(err.line, Some(2), "{err}");
+    assert!(err.to_string().contains("did you mean `lambda`?"), "{err}");
+}
+
+#[test]
+fn wrong_type_and_bad_variant_are_errors() {
+    let err = parse("[lambda]\nmemory_mb = \"big\"\n[env.dev]\n").unwrap_err();
+    assert_eq!(err.line, Some(2), "{err}");
+    let err = parse("[lambda]\narchitecture = \"arm\"\n[env.dev]\n").unwrap_err();
+    assert_eq!(err.line, Some(2), "{err}");
+    assert!(err.to_string().contains("`arm64`"), "{err}");
+}
+
+#[test]
+fn syntax_error_has_a_location() {
+    let err = parse("[env.dev]\nthis is not toml\n").unwrap_err();
+    assert_eq!(err.line, Some(2), "{err}");
+}
+
+#[test]
+fn bad_values_point_at_the_value() {
+    let cases = [
+        ("[lambda]\nmemory_mb = 64\n[env.dev]\n", 2, "128 to 10240"),
+        ("[lambda]\ntimeout_seconds = 0\n[env.dev]\n", 2, "1 to 900"),
+        ("[lambda]\nlog_retention_days = 15\n[env.dev]\n", 2, "14"),
+        (
+            "[stack]\nname_prefix = \"Bad_Prefix\"\n[env.dev]\n",
+            2,
+            "lowercase",
+        ),
+        ("[stack]\nregion = \"mars\"\n[env.dev]\n", 2, "us-east-1"),
+        ("[api]\ncors_allow_origins = []\n[env.dev]\n", 2, "https://"),
+        (
+            "[api]\ncors_allow_origins = [\"example.com/\"]\n[env.dev]\n",
+            2,
+            "https://",
+        ),
+        ("[env.dev.lambda]\nmemory_mb = 20000\n", 2, "128 to 10240"),
+        (
+            "[env.dev.lambda]\npackage = \"missing.zip\"\n",
+            2,
+            "provisioner package",
+        ),
+        (
+            "[backend]\nbucket = \"Bad Bucket\"\n[env.dev]\n",
+            2,
+            "lowercase",
+        ),
+    ];
+    for (text, line, hint) in cases {
+        let err = resolve(text, "dev").unwrap_err();
+        assert_eq!(err.line, Some(line), "{text:?}: {err}");
+        assert!(err.to_string().contains(hint), "{text:?}: {err}");
+    }
+}
+
+#[test]
+fn undeclared_environment_names_the_declared_ones() {
+    let err = resolve("[env.dev]\n[env.prod]\n", "qa").unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("'qa' is not declared"), "{text}");
+    assert!(text.contains("dev, prod"), "{text}");
+}
+
+#[test]
+fn two_environments_may_not_share_a_table() {
+    let err = resolve(
+        "[table]\nname = \"PlaygroundScores\"\n[env.dev]\n[env.prod]\n",
+        "dev",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("share the table"), "{err}");
+}
+
+#[test]
+fn s3_backend_needs_a_bucket() {
+    let err = resolve("[backend]\ntype = \"s3\"\n[env.dev]\n", "dev").unwrap_err();
+    assert!(err.to_string().contains("needs a bucket"), "{err}");
+    let ok = resolve(
+        "[backend]\nbucket = \"state-bucket\"\nlock_table = \"locks\"\n[env.dev]\n",
+        "dev",
+    )
+    .unwrap();
+    assert_eq!(
+        ok.backend,
+        BackendSettings::S3 {
+            bucket: "state-bucket".into(),
+            prefix: "provisioner".into(),
+            lock_table: Some("locks".into()),
+            s3_lock: false
+        }
+    );
+}
+
+#[test]
+fn the_shipped_stack_file_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stack.toml");
+    let stack = Stack::load(&path).unwrap();
+    assert_eq!(stack.environments(), vec!["dev", "prod", "stage"]);
+    let prod = stack.resolve("prod").unwrap();
+    assert!(prod.table.deletion_protection);
+    assert!(!stack.resolve("dev").unwrap().table.deletion_protection);
+}
