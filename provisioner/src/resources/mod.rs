@@ -26,6 +26,7 @@
 //! "Not compared" fields (like `zip_path`) are carried for create/update only; a kind that has
 //! them overrides `diff` to skip them.
 
+pub mod dynamodb_table;
 pub mod errors;
 pub mod fields;
 pub mod iam_role;
@@ -33,7 +34,7 @@ pub mod iam_role;
 use crate::resource::ResourceKind;
 
 /// Every kind the provisioner knows, in the order of the table above.
-static ALL: &[&dyn ResourceKind] = &[&iam_role::IamRole];
+static ALL: &[&dyn ResourceKind] = &[&iam_role::IamRole, &dynamodb_table::DynamodbTable];
 
 /// Every kind the provisioner knows.
 pub fn all() -> &'static [&'static dyn ResourceKind] {

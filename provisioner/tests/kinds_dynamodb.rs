@@ -1,0 +1,152 @@
+//! The `dynamodb_table` kind against the emulator.
+
+mod kinds_support;
+
+use kinds_support::{assert_absent, clients, desired, life_cycle, tags};
+use provisioner::resource::{Fields, ResourceKind};
+use provisioner::resources::dynamodb_table::DynamodbTable;
+use serde_json::json;
+
+fn playground_table(name: &str) -> provisioner::resource::Desired {
+    desired(
+        "dynamodb_table",
+        name,
+        json!({
+            "billing_mode": "PAY_PER_REQUEST",
+            "hash_key": "tableId",
+            "range_key": "username",
+            // Deliberately unsorted: the kind sorts before comparing.
+            "attribute_definitions": [
+                {"name": "username", "type": "S"},
+                {"name": "tableId", "type": "S"}
+            ],
+            "global_secondary_indexes": [
+                {"name": "byUser", "hash_key": "username", "range_key": "tableId", "projection_type": "ALL"}
+            ],
+            "point_in_time_recovery": true,
+            "deletion_protection": false
+        }),
+        tags(&[]),
+    )
+}
+
+#[tokio::test]
+async fn dynamodb_table_life_cycle() {
+    let aws = clients().await;
+    let name = testkit::unique_name("kinds-table");
+    let after = life_cycle(
+        &DynamodbTable,
+        &aws,
+        playground_table(&name),
+        |d| {
+            d.fields
+                .insert("point_in_time_recovery".into(), json!(false));
+            d.tags.insert("owner".into(), "kinds".into());
+        },
+        &["point_in_time_recovery", "tags"],
+    )
+    .await;
+    assert_eq!(after.outputs.get("name"), Some(&json!(name)));
+    assert_eq!(
+        after.fields.get("point_in_time_recovery"),
+        Some(&json!(false))
+    );
+}
+
+#[tokio::test]
+async fn dynamodb_table_adds_a_gsi_in_place() {
+    let aws = clients().await;
+    let name = testkit::unique_name("kinds-table");
+    let after = life_cycle(
+        &DynamodbTable,
+        &aws,
+        playground_table(&name),
+        |d| {
+            d.fields.insert(
+                "attribute_definitions".into(),
+                json!([
+                    {"name": "tableId", "type": "S"},
+                    {"name": "username", "type": "S"},
+                    {"name": "score", "type": "N"}
+                ]),
+            );
+            d.fields.insert(
+                "global_secondary_indexes".into(),
+                json!([
+                    {"name": "byUser", "hash_key": "username", "range_key": "tableId", "projection_type": "ALL"},
+                    {"name": "byScore", "hash_key": "tableId", "range_key": "score", "projection_type": "ALL"}
+                ]),
+            );
+        },
+        &["attribute_definitions", "global_secondary_indexes"],
+    )
+    .await;
+    let indexes = after
+        .fields
+        .get("global_secondary_indexes")
+        .and_then(|v| v.as_array());
+    assert_eq!(indexes.map(Vec::len), Some(2));
+}
+
+#[tokio::test]
+async fn dynamodb_table_deletion_protection_blocks_delete_until_lifted() {
+    let aws = clients().await;
+    let name = testkit::unique_name("kinds-table");
+    let mut declared = playground_table(&name);
+    declared
+        .fields
+        .insert("deletion_protection".into(), json!(true));
+    let created = DynamodbTable.create(&aws, &declared).await.expect("create");
+    assert_eq!(
+        created.fields.get("deletion_protection"),
+        Some(&json!(true))
+    );
+
+    let refused = DynamodbTable.delete(&aws, &name, &Fields::new()).await;
+    assert!(
+        matches!(&refused, Err(e) if e.to_string().contains("DeletionProtection")),
+        "{refused:?}"
+    );
+    assert!(
+        DynamodbTable
+            .read(&aws, &name, &Fields::new())
+            .await
+            .expect("read")
+            .is_some()
+    );
+
+    declared
+        .fields
+        .insert("deletion_protection".into(), json!(false));
+    let changes = DynamodbTable.diff(&declared, &created);
+    DynamodbTable
+        .update(&aws, &declared, &created, &changes)
+        .await
+        .expect("lift protection");
+    DynamodbTable
+        .delete(&aws, &name, &Fields::new())
+        .await
+        .expect("delete");
+    assert_absent(&DynamodbTable, &aws, &name, &Fields::new()).await;
+}
+
+#[tokio::test]
+async fn dynamodb_table_key_change_forces_replacement() {
+    let aws = clients().await;
+    let name = testkit::unique_name("kinds-table");
+    let declared = playground_table(&name);
+    let created = DynamodbTable.create(&aws, &declared).await.expect("create");
+    let mut changed = declared.clone();
+    changed.fields.insert("range_key".into(), json!("other"));
+    let diff = DynamodbTable.diff(&changed, &created);
+    assert!(
+        diff.iter()
+            .any(|c| c.field == "range_key" && c.forces_replacement),
+        "{diff:#?}"
+    );
+    DynamodbTable
+        .delete(&aws, &name, &Fields::new())
+        .await
+        .expect("delete");
+    assert_absent(&DynamodbTable, &aws, &name, &Fields::new()).await;
+}
