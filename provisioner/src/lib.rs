@@ -7,6 +7,12 @@
 //! engine with an empty desired set.
 
 pub mod aws;
+pub mod desired;
+pub mod engine;
+pub mod output;
+pub mod package;
+pub mod plan;
 pub mod resource;
 pub mod resources;
 pub mod retry;
+pub mod stack;

@@ -141,8 +141,12 @@ pub trait ResourceKind: Send + Sync {
     ) -> Result<Observed, ResourceError>;
 
     /// Deletes the resource; not-found is success.
-    async fn delete(&self, aws: &AwsClients, id: &str, recorded: &Fields)
-    -> Result<(), ResourceError>;
+    async fn delete(
+        &self,
+        aws: &AwsClients,
+        id: &str,
+        recorded: &Fields,
+    ) -> Result<(), ResourceError>;
 
     /// Field-by-field differences between what is declared and what AWS has. Only declared
     /// fields are compared; tags are diffed as the field `tags` when the kind is taggable.
@@ -152,7 +156,11 @@ pub trait ResourceKind: Send + Sync {
 }
 
 /// The default diff: JSON equality per declared field, plus tags.
-pub fn diff_fields(replace_on: &[&str], desired: &Desired, observed: &Observed) -> Vec<FieldChange> {
+pub fn diff_fields(
+    replace_on: &[&str],
+    desired: &Desired,
+    observed: &Observed,
+) -> Vec<FieldChange> {
     let mut changes: Vec<FieldChange> = desired
         .fields
         .iter()
