@@ -30,11 +30,16 @@ pub mod dynamodb_table;
 pub mod errors;
 pub mod fields;
 pub mod iam_role;
+pub mod log_group;
 
 use crate::resource::ResourceKind;
 
 /// Every kind the provisioner knows, in the order of the table above.
-static ALL: &[&dyn ResourceKind] = &[&iam_role::IamRole, &dynamodb_table::DynamodbTable];
+static ALL: &[&dyn ResourceKind] = &[
+    &iam_role::IamRole,
+    &dynamodb_table::DynamodbTable,
+    &log_group::LogGroup,
+];
 
 /// Every kind the provisioner knows.
 pub fn all() -> &'static [&'static dyn ResourceKind] {
