@@ -1,0 +1,124 @@
+//! Changes after the first apply: one changed setting is a one-resource in-place update, and
+//! drift made outside the tool shows as the fields that differ and is repaired by apply.
+
+mod common;
+
+use common::{Aws, Fixture};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_memory_is_one_in_place_update() {
+    let f = Fixture::new("");
+    let aws = Aws::new().await;
+    f.apply();
+
+    f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
+    let (code, plan) = f.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("~ lambda_function.api"), "{plan}");
+    assert!(plan.contains("memory_size: 256 -> 512"), "{plan}");
+    assert!(
+        plan.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{plan}"
+    );
+
+    let out = f.apply();
+    assert!(
+        out.contains("Resources: 0 added, 1 changed, 0 destroyed."),
+        "{out}"
+    );
+    let config = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(f.function_name())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(config.memory_size(), Some(512));
+    assert_eq!(f.plan().0, 0, "converged");
+
+    f.destroy();
+    assert!(aws.leftovers(&f).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_is_detected_and_repaired() {
+    let f = Fixture::new("");
+    let aws = Aws::new().await;
+    f.apply();
+
+    // Outside the tool: memory changed, PITR off, a route deleted.
+    aws.lambda
+        .update_function_configuration()
+        .function_name(f.function_name())
+        .memory_size(1024)
+        .send()
+        .await
+        .unwrap();
+    aws.dynamodb
+        .update_continuous_backups()
+        .table_name(f.table_name())
+        .point_in_time_recovery_specification(
+            aws_sdk_dynamodb::types::PointInTimeRecoverySpecification::builder()
+                .point_in_time_recovery_enabled(false)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let api = aws.api_ids(&f.api_name()).await.remove(0);
+    let routes = aws.apigw.get_routes().api_id(&api).send().await.unwrap();
+    let route = routes
+        .items()
+        .iter()
+        .find(|r| r.route_key() == Some("PATCH /tables/{tableId}"))
+        .unwrap();
+    aws.apigw
+        .delete_route()
+        .api_id(&api)
+        .route_id(route.route_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    let (code, plan) = f.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("memory_size: 1024 -> 256"), "{plan}");
+    assert!(
+        plan.contains("point_in_time_recovery: false -> true"),
+        "{plan}"
+    );
+    assert!(plan.contains("+ apigw_route.patch_table"), "{plan}");
+    assert!(
+        plan.contains("Plan: 1 to add, 2 to change, 0 to destroy."),
+        "{plan}"
+    );
+
+    f.apply();
+    let config = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(f.function_name())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(config.memory_size(), Some(256));
+    let backups = aws
+        .dynamodb
+        .describe_continuous_backups()
+        .table_name(f.table_name())
+        .send()
+        .await
+        .unwrap();
+    let status = backups
+        .continuous_backups_description()
+        .and_then(|c| c.point_in_time_recovery_description())
+        .and_then(|p| p.point_in_time_recovery_status())
+        .map(|s| s.as_str().to_string());
+    assert_eq!(status.as_deref(), Some("ENABLED"));
+    assert_eq!(aws.route_keys(&api).await.len(), 7);
+    assert_eq!(f.plan().0, 0, "repaired");
+
+    f.destroy();
+    assert!(aws.leftovers(&f).await.is_empty());
+}

@@ -1,0 +1,284 @@
+//! Shared set-up of the provisioner's end-to-end tests: a stack file with a unique name prefix
+//! in its own temp dir (local state backend, a tiny prebuilt code zip), the real `provisioner`
+//! binary run against the emulator, and SDK look-ups that count what exists.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use tempfile::TempDir;
+
+/// One stack of one test.
+pub struct Fixture {
+    pub dir: TempDir,
+    pub prefix: String,
+    /// Extra TOML appended to the stack file (sections, overrides).
+    extra: String,
+}
+
+impl Fixture {
+    /// A stack named with a unique prefix; `extra` is appended to the stack file.
+    pub fn new(extra: &str) -> Self {
+        testkit::endpoint();
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let prefix = testkit::unique_name("pt");
+        let binary = dir.path().join("bootstrap-binary");
+        std::fs::write(&binary, b"#!/bin/sh\necho not really a lambda\n").expect("write");
+        provisioner::package::zip_bootstrap(&binary, &dir.path().join("function.zip"))
+            .expect("zip the fake function");
+        let fixture = Self {
+            dir,
+            prefix,
+            extra: extra.to_string(),
+        };
+        fixture.write_stack("");
+        fixture
+    }
+
+    pub fn stack_path(&self) -> PathBuf {
+        self.dir.path().join("stack.toml")
+    }
+
+    /// Rewrites the stack file with `more` TOML after the fixture's own.
+    pub fn write_stack(&self, more: &str) {
+        let text = format!(
+            "[stack]\nname_prefix = \"{}\"\ntags = {{ Suite = \"provisioner-e2e\" }}\n\n\
+             [lambda]\npackage = \"function.zip\"\narchitecture = \"x86_64\"\n\n\
+             [backend]\ntype = \"local\"\n\n[env.dev]\n\n{}\n{}\n",
+            self.prefix, self.extra, more
+        );
+        std::fs::write(self.stack_path(), text).expect("write the stack file");
+    }
+
+    /// A `provisioner` command in the fixture's directory, pointed at the emulator.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(testkit::binary("provisioner"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .envs(testkit::aws_env())
+            .env_remove("AWS_PROFILE")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs the provisioner to the end.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let output = self.command(args).output().expect("run provisioner");
+        eprintln!(
+            "$ provisioner {}\n--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            args.join(" "),
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(output.status.success(), "provisioner {args:?} failed");
+        String::from_utf8_lossy(&output.stdout).to_string()
+    }
+
+    pub fn apply(&self) -> String {
+        self.ok(&["apply", "--env", "dev", "--auto-approve"])
+    }
+
+    pub fn destroy(&self) -> String {
+        self.ok(&["destroy", "--env", "dev", "--auto-approve"])
+    }
+
+    /// `plan --detailed-exitcode`: (exit code, stdout).
+    pub fn plan(&self) -> (i32, String) {
+        let output = self.run(&["plan", "--env", "dev", "--detailed-exitcode"]);
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).to_string(),
+        )
+    }
+
+    pub fn state_file(&self) -> PathBuf {
+        self.dir.path().join(".provisioner").join("dev.json")
+    }
+
+    pub fn function_name(&self) -> String {
+        format!("{}-dev-api", self.prefix)
+    }
+
+    pub fn table_name(&self) -> String {
+        format!("{}-dev-playground", self.prefix)
+    }
+
+    pub fn role_name(&self) -> String {
+        format!("{}-dev-lambda", self.prefix)
+    }
+
+    pub fn api_name(&self) -> String {
+        format!("{}-dev-http-api", self.prefix)
+    }
+}
+
+/// SDK clients for checking what the provisioner did.
+pub struct Aws {
+    pub iam: aws_sdk_iam::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub apigw: aws_sdk_apigatewayv2::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+impl Aws {
+    pub async fn new() -> Self {
+        let sdk = testkit::sdk_config().await;
+        Self {
+            iam: aws_sdk_iam::Client::new(&sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            lambda: aws_sdk_lambda::Client::new(&sdk),
+            apigw: aws_sdk_apigatewayv2::Client::new(&sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+        }
+    }
+
+    /// Ids of the HTTP APIs named `name`.
+    pub async fn api_ids(&self, name: &str) -> Vec<String> {
+        let apis = self
+            .apigw
+            .get_apis()
+            .max_results("500")
+            .send()
+            .await
+            .expect("get_apis");
+        apis.items()
+            .iter()
+            .filter(|a| a.name() == Some(name))
+            .filter_map(|a| a.api_id().map(str::to_string))
+            .collect()
+    }
+
+    /// Route keys of one API, sorted.
+    pub async fn route_keys(&self, api_id: &str) -> Vec<String> {
+        let routes = self
+            .apigw
+            .get_routes()
+            .api_id(api_id)
+            .send()
+            .await
+            .expect("get_routes");
+        let mut keys: Vec<String> = routes
+            .items()
+            .iter()
+            .filter_map(|r| r.route_key().map(str::to_string))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    pub async fn integration_count(&self, api_id: &str) -> usize {
+        self.apigw
+            .get_integrations()
+            .api_id(api_id)
+            .send()
+            .await
+            .expect("get_integrations")
+            .items()
+            .len()
+    }
+
+    pub async fn role_exists(&self, name: &str) -> bool {
+        self.iam.get_role().role_name(name).send().await.is_ok()
+    }
+
+    pub async fn table_exists(&self, name: &str) -> bool {
+        self.dynamodb
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .is_ok()
+    }
+
+    pub async fn function_exists(&self, name: &str) -> bool {
+        self.lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .await
+            .is_ok()
+    }
+
+    /// Functions whose name starts with `prefix`.
+    pub async fn function_count(&self, prefix: &str) -> usize {
+        let mut count = 0;
+        let mut marker = None;
+        loop {
+            let page = self
+                .lambda
+                .list_functions()
+                .set_marker(marker)
+                .send()
+                .await
+                .expect("list_functions");
+            count += page
+                .functions()
+                .iter()
+                .filter(|f| f.function_name().is_some_and(|n| n.starts_with(prefix)))
+                .count();
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                return count;
+            }
+        }
+    }
+
+    pub async fn log_group_count(&self, name: &str) -> usize {
+        self.logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .send()
+            .await
+            .expect("describe_log_groups")
+            .log_groups()
+            .len()
+    }
+
+    /// Every trace of the stack in every service; all zero after destroy.
+    pub async fn leftovers(&self, f: &Fixture) -> Vec<String> {
+        let mut left = Vec::new();
+        if self.role_exists(&f.role_name()).await {
+            left.push(format!("IAM role {}", f.role_name()));
+        }
+        if self.table_exists(&f.table_name()).await {
+            left.push(format!("table {}", f.table_name()));
+        }
+        if self.function_count(&f.prefix).await > 0 {
+            left.push(format!("functions named {}*", f.prefix));
+        }
+        if self
+            .log_group_count(&format!("/aws/lambda/{}", f.prefix))
+            .await
+            > 0
+        {
+            left.push("log group".to_string());
+        }
+        if !self.api_ids(&f.api_name()).await.is_empty() {
+            left.push(format!("API {}", f.api_name()));
+        }
+        let layers = self.lambda.list_layers().send().await.expect("list_layers");
+        if layers
+            .layers()
+            .iter()
+            .any(|l| l.layer_name().is_some_and(|n| n.starts_with(&f.prefix)))
+        {
+            left.push("layer".to_string());
+        }
+        left
+    }
+}
+
+/// True when `path` exists.
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}

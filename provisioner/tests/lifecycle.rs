@@ -1,0 +1,188 @@
+//! Apply from nothing creates exactly the declared resources, a second plan is empty, outputs
+//! name them, and destroy leaves nothing of the stack in any service.
+
+mod common;
+
+use common::{Aws, Fixture};
+
+const ROUTE_KEYS: [&str; 7] = [
+    "GET /tables",
+    "GET /tables/{tableId}",
+    "GET /tables/{tableId}/users",
+    "GET /tables/{tableId}/users/{username}",
+    "PATCH /tables/{tableId}",
+    "POST /tables",
+    "PUT /tables/{tableId}/users/{username}",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_from_nothing_then_empty_plan_then_destroy_to_zero() {
+    let f = Fixture::new("");
+    let aws = Aws::new().await;
+    assert!(aws.leftovers(&f).await.is_empty(), "the prefix is fresh");
+
+    let out = f.apply();
+    assert!(
+        out.contains("Apply complete! Resources: 17 added, 0 changed, 0 destroyed."),
+        "{out}"
+    );
+
+    // IAM: the role, the managed policy attached, exactly one inline policy.
+    let role = aws
+        .iam
+        .get_role()
+        .role_name(f.role_name())
+        .send()
+        .await
+        .unwrap();
+    let trust = role
+        .role()
+        .unwrap()
+        .assume_role_policy_document()
+        .unwrap_or_default();
+    assert!(trust.contains("lambda.amazonaws.com"), "{trust}");
+    let attached = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(f.role_name())
+        .send()
+        .await
+        .unwrap();
+    let attached: Vec<&str> = attached
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_name())
+        .collect();
+    assert_eq!(attached, vec!["AWSLambdaBasicExecutionRole"]);
+    let inline = aws
+        .iam
+        .list_role_policies()
+        .role_name(f.role_name())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        inline.policy_names(),
+        [format!("{}-dev-dynamodb", f.prefix)]
+    );
+
+    // DynamoDB: keys, the byUser index, PITR, tags.
+    let table = aws
+        .dynamodb
+        .describe_table()
+        .table_name(f.table_name())
+        .send()
+        .await
+        .unwrap();
+    let table = table.table().unwrap();
+    let gsis: Vec<&str> = table
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|g| g.index_name())
+        .collect();
+    assert_eq!(gsis, vec!["byUser"]);
+    let backups = aws
+        .dynamodb
+        .describe_continuous_backups()
+        .table_name(f.table_name())
+        .send()
+        .await
+        .unwrap();
+    let pitr = backups
+        .continuous_backups_description()
+        .and_then(|c| c.point_in_time_recovery_description())
+        .and_then(|p| p.point_in_time_recovery_status())
+        .map(|s| s.as_str().to_string());
+    assert_eq!(pitr.as_deref(), Some("ENABLED"));
+
+    // Logs: one group with the declared retention.
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!("/aws/lambda/{}", f.function_name()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups().len(), 1);
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(14));
+
+    // Lambda: one function with the declared settings and the invoke permission.
+    assert_eq!(aws.function_count(&f.prefix).await, 1);
+    let config = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(f.function_name())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(config.memory_size(), Some(256));
+    assert_eq!(config.timeout(), Some(10));
+    assert_eq!(config.handler(), Some("bootstrap"));
+    let env = config
+        .environment()
+        .and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(env.get("TABLE_NAME"), Some(&f.table_name()));
+    assert_eq!(env.get("CORS_ALLOW_ORIGINS").map(String::as_str), Some("*"));
+    let policy = aws
+        .lambda
+        .get_policy()
+        .function_name(f.function_name())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        policy
+            .policy()
+            .unwrap_or_default()
+            .contains("AllowApiGatewayInvoke"),
+        "{policy:?}"
+    );
+
+    // API Gateway: one API, one integration, the seven routes, the stage.
+    let apis = aws.api_ids(&f.api_name()).await;
+    assert_eq!(apis.len(), 1, "exactly one API");
+    assert_eq!(aws.route_keys(&apis[0]).await, ROUTE_KEYS);
+    assert_eq!(aws.integration_count(&apis[0]).await, 1);
+    let stages = aws
+        .apigw
+        .get_stages()
+        .api_id(&apis[0])
+        .send()
+        .await
+        .unwrap();
+    let stage_names: Vec<&str> = stages
+        .items()
+        .iter()
+        .filter_map(|s| s.stage_name())
+        .collect();
+    assert_eq!(stage_names, vec!["dev"]);
+
+    // No surprise changes.
+    let (code, plan) = f.plan();
+    assert_eq!(code, 0, "a plan right after apply is empty:\n{plan}");
+    assert!(
+        plan.contains("Plan: 0 to add, 0 to change, 0 to destroy."),
+        "{plan}"
+    );
+
+    // Outputs.
+    let outputs: serde_json::Value =
+        serde_json::from_str(&f.ok(&["output", "--env", "dev", "--json"])).unwrap();
+    assert_eq!(outputs["dynamodb_table_name"], f.table_name());
+    assert_eq!(outputs["lambda_name"], f.function_name());
+    let base = outputs["api_base_url"].as_str().unwrap();
+    assert!(base.ends_with("/dev") && base.contains(&apis[0]), "{base}");
+
+    // Destroy: nothing of the stack is left anywhere.
+    let out = f.destroy();
+    assert!(
+        out.contains("Resources: 0 added, 0 changed, 17 destroyed."),
+        "{out}"
+    );
+    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f.state_file()).unwrap()).unwrap();
+    assert_eq!(state["resources"], serde_json::json!({}), "{state}");
+}

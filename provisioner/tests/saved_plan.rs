@@ -1,0 +1,65 @@
+//! A saved plan is applied exactly, and refused when the state moved or the stack changed
+//! since it was saved.
+
+mod common;
+
+use common::{Aws, Fixture};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_is_refused_after_the_state_or_stack_moved() {
+    let f = Fixture::new("");
+    let aws = Aws::new().await;
+
+    // From nothing: a saved plan applies exactly.
+    f.ok(&["plan", "--env", "dev", "--out", "first.plan"]);
+    let out = f.ok(&["apply", "--env", "dev", "first.plan"]);
+    assert!(out.contains("Resources: 17 added"), "{out}");
+    // Applying it twice is refused: the state moved (it applied).
+    let again = f.run(&["apply", "--env", "dev", "first.plan"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("stale"));
+
+    // Save a plan, then let another apply move the state: the plan is refused.
+    f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
+    f.ok(&["plan", "--env", "dev", "--out", "memory.plan"]);
+    f.write_stack("[env.dev.lambda]\nmemory_mb = 1024\n");
+    f.apply();
+    f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
+    let before = std::fs::read(f.state_file()).unwrap();
+    let refused = f.run(&["apply", "--env", "dev", "memory.plan"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("stale") && stderr.contains("run plan again"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(f.state_file()).unwrap(),
+        before,
+        "nothing written"
+    );
+    let memory = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(f.function_name())
+        .send()
+        .await
+        .unwrap()
+        .memory_size();
+    assert_eq!(memory, Some(1024), "nothing applied");
+
+    // Save a plan, then change the stack: refused too.
+    f.ok(&["plan", "--env", "dev", "--out", "stack.plan"]);
+    f.write_stack("[env.dev.lambda]\nmemory_mb = 2048\n");
+    let refused = f.run(&["apply", "--env", "dev", "stack.plan"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("changed since this plan"));
+
+    // Without a terminal and without --auto-approve, apply refuses to go ahead.
+    let unconfirmed = f.run(&["apply", "--env", "dev"]);
+    assert_eq!(unconfirmed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("--auto-approve"));
+
+    f.destroy();
+    assert!(aws.leftovers(&f).await.is_empty());
+}
