@@ -30,6 +30,7 @@ pub mod dynamodb_table;
 pub mod errors;
 pub mod fields;
 pub mod iam_role;
+pub mod lambda_function;
 pub mod log_group;
 
 use crate::resource::ResourceKind;
@@ -39,6 +40,7 @@ static ALL: &[&dyn ResourceKind] = &[
     &iam_role::IamRole,
     &dynamodb_table::DynamodbTable,
     &log_group::LogGroup,
+    &lambda_function::LambdaFunction,
 ];
 
 /// Every kind the provisioner knows.

@@ -120,3 +120,69 @@ pub async fn assert_absent(kind: &dyn ResourceKind, aws: &AwsClients, id: &str, 
         .expect("reading a missing resource is Ok");
     assert!(read.is_none(), "{read:#?}");
 }
+
+/// Writes a tiny Lambda zip (one `bootstrap` entry holding `content`; the emulator never runs
+/// it) under the system temp directory and returns its path and its `CodeSha256`.
+pub fn lambda_zip(content: &str) -> (String, String) {
+    use std::io::Write as _;
+    let mut buffer = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buffer);
+        let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+        zip.start_file("bootstrap", options).expect("zip entry");
+        zip.write_all(content.as_bytes()).expect("zip write");
+        zip.finish().expect("zip finish");
+    }
+    let bytes = buffer.into_inner();
+    let path = std::env::temp_dir().join(format!("{}.zip", testkit::unique_name("kinds-code")));
+    std::fs::write(&path, &bytes).expect("write zip");
+    (
+        path.display().to_string(),
+        provisioner::resources::fields::code_sha256(&bytes),
+    )
+}
+
+/// A Lambda execution role for tests that need one; returns its ARN.
+pub async fn lambda_role(aws: &AwsClients) -> String {
+    use provisioner::resources::iam_role::IamRole;
+    let name = testkit::unique_name("kinds-fn-role");
+    let declared = desired(
+        "iam_role",
+        &name,
+        serde_json::json!({
+            "assume_role_policy": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+            },
+            "description": ""
+        }),
+        tags(&[]),
+    );
+    IamRole
+        .create(aws, &declared)
+        .await
+        .expect("create role")
+        .arn
+        .expect("role has an ARN")
+}
+
+/// A declared `lambda_function` running `zip` under `role_arn`.
+pub fn lambda_function(name: &str, role_arn: &str, zip: &(String, String)) -> Desired {
+    desired(
+        "lambda_function",
+        name,
+        serde_json::json!({
+            "role_arn": role_arn,
+            "runtime": "provided.al2023",
+            "handler": "bootstrap",
+            "architecture": "arm64",
+            "memory_size": 128,
+            "timeout": 10,
+            "environment": {"TABLE_NAME": "t", "RUST_LOG": "info"},
+            "layers": [],
+            "code_sha256": zip.1,
+            "zip_path": zip.0,
+        }),
+        tags(&[]),
+    )
+}
