@@ -29,6 +29,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
     let global = &cli.global;
+    let clock = std::time::Instant::now();
     let result = match &cli.command {
         Command::Validate => commands::validate(global).await,
         Command::Plan(args) => commands::plan(global, args).await,
@@ -38,6 +39,13 @@ async fn main() -> ExitCode {
         Command::Package(args) => commands::package(global, args).await,
         Command::ForceUnlock(args) => commands::force_unlock(global, args).await,
     };
+    if global.stats {
+        eprintln!(
+            "stats: {} AWS calls, {:.3}s wall time",
+            cli::stats::calls(),
+            clock.elapsed().as_secs_f64()
+        );
+    }
     match result {
         Ok(code) => code,
         Err(error) => {

@@ -43,6 +43,11 @@ async fn context(global: &Global, environment: &str) -> Result<Context> {
         .region(aws_config::Region::new(resolved.region.clone()))
         .load()
         .await;
+    let sdk = if global.stats {
+        super::stats::counting(sdk)
+    } else {
+        sdk
+    };
     let backend = state::Backend::new(resolved.backend_config(), &sdk);
     let engine = Engine {
         aws: AwsClients::new(sdk),

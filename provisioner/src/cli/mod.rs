@@ -2,6 +2,7 @@
 
 pub mod commands;
 pub mod progress;
+pub mod stats;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,6 +33,9 @@ pub struct Global {
     /// More logs on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Print the number of AWS calls and the wall time on stderr at the end.
+    #[arg(long, global = true)]
+    pub stats: bool,
 }
 
 #[derive(Debug, Subcommand)]
