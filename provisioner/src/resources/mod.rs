@@ -26,6 +26,10 @@
 //! "Not compared" fields (like `zip_path`) are carried for create/update only; a kind that has
 //! them overrides `diff` to skip them.
 
+pub mod apigw_api;
+pub mod apigw_integration;
+pub mod apigw_route;
+pub mod apigw_stage;
 pub mod dynamodb_table;
 pub mod errors;
 pub mod fields;
@@ -41,6 +45,10 @@ static ALL: &[&dyn ResourceKind] = &[
     &dynamodb_table::DynamodbTable,
     &log_group::LogGroup,
     &lambda_function::LambdaFunction,
+    &apigw_api::ApigwApi,
+    &apigw_integration::ApigwIntegration,
+    &apigw_route::ApigwRoute,
+    &apigw_stage::ApigwStage,
 ];
 
 /// Every kind the provisioner knows.
