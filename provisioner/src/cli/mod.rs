@@ -1,7 +1,9 @@
 //! The command line: arguments only. Each command's work is in [`commands`]; `main` dispatches.
 
 pub mod commands;
+pub mod completions;
 pub mod progress;
+pub mod state_cmd;
 pub mod stats;
 
 use std::path::PathBuf;
@@ -54,6 +56,10 @@ pub enum Command {
     Package(PackageArgs),
     /// Free the state lock a crashed run left behind.
     ForceUnlock(ForceUnlockArgs),
+    /// Look into the state: list, show, history, rollback.
+    State(state_cmd::StateArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(completions::CompletionsArgs),
 }
 
 #[derive(Debug, Args)]

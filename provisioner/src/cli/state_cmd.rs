@@ -1,0 +1,230 @@
+//! `provisioner state list|show|history|rollback`: looking into the state and undoing a bad
+//! write, without editing JSON by hand.
+//!
+//! Reading commands take no lock (they change nothing and must work while a run is stuck);
+//! `rollback` writes, so it takes the environment's lock like every other writer.
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Subcommand};
+
+use provisioner::stack::{ResolvedStack, Stack};
+
+use super::Global;
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    #[command(subcommand)]
+    pub command: StateCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List every resource the state records: address, physical id.
+    List(EnvArg),
+    /// Show one recorded resource (id, ARN, attributes, dependencies) as JSON.
+    Show(ShowArgs),
+    /// List every stored version of the state, newest first.
+    History(HistoryArgs),
+    /// Write an earlier version back as the newest one (history is kept).
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArg {
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// The resource's address, as `state list` prints it (e.g. `lambda_function.api`).
+    pub address: String,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Print the versions as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// The version to restore, as `state history` prints it (S3 version id, or serial locally).
+    #[arg(value_name = "VERSION")]
+    pub version_id: String,
+}
+
+/// One environment's resolved stack, SDK configuration and state backend.
+pub struct EnvBackend {
+    pub resolved: ResolvedStack,
+    pub backend: state::Backend,
+}
+
+/// Loads the stack, resolves `environment` and opens its state backend (one `aws_config` load;
+/// the stack decides the region).
+pub async fn open_backend(global: &Global, environment: &str) -> Result<EnvBackend> {
+    let stack = Stack::load(&global.stack)?;
+    let resolved = stack.resolve(environment)?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(resolved.region.clone()))
+        .load()
+        .await;
+    let backend = state::Backend::new(resolved.backend_config(), &sdk);
+    Ok(EnvBackend { resolved, backend })
+}
+
+pub async fn run(global: &Global, args: &StateArgs) -> Result<ExitCode> {
+    match &args.command {
+        StateCommand::List(a) => list(global, &a.env).await,
+        StateCommand::Show(a) => show(global, a).await,
+        StateCommand::History(a) => history(global, a).await,
+        StateCommand::Rollback(a) => rollback(global, a).await,
+    }
+}
+
+/// The current document, or an error that says how to create one.
+async fn current(env: &EnvBackend) -> Result<state::StateDocument> {
+    let stored = env.backend.read().await?;
+    match stored.document {
+        Some(document) => Ok(document),
+        None => bail!(
+            "the {0} environment has no state at {1} yet: run `provisioner apply --env {0}` \
+             (or `provisioner migrate --env {0} ...` to adopt a Terraform stack) first",
+            env.resolved.environment,
+            env.backend.location()
+        ),
+    }
+}
+
+async fn list(global: &Global, environment: &str) -> Result<ExitCode> {
+    let env = open_backend(global, environment).await?;
+    let document = current(&env).await?;
+    if document.resources.is_empty() {
+        println!(
+            "The state at {} records no resources (serial {}).",
+            env.backend.location(),
+            document.serial
+        );
+    }
+    let width = document
+        .resources
+        .keys()
+        .map(String::len)
+        .max()
+        .unwrap_or(0);
+    for (address, resource) in &document.resources {
+        println!("{address:<width$}  {}", resource.id);
+    }
+    for pending in &document.pending {
+        println!(
+            "(pending {:?} of {} as {} since {})",
+            pending.action, pending.address, pending.physical_name, pending.started_at
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(global: &Global, args: &ShowArgs) -> Result<ExitCode> {
+    let env = open_backend(global, &args.env).await?;
+    let document = current(&env).await?;
+    let Some(resource) = document.resources.get(&args.address) else {
+        let known: Vec<&str> = document.resources.keys().map(String::as_str).collect();
+        let closest = known
+            .iter()
+            .copied()
+            .max_by(|a, b| {
+                strsim::jaro_winkler(a, &args.address)
+                    .total_cmp(&strsim::jaro_winkler(b, &args.address))
+            })
+            .filter(|best| strsim::jaro_winkler(best, &args.address) > 0.8);
+        bail!(
+            "the {} state has no resource '{}'{}; `provisioner state list --env {}` lists them",
+            args.env,
+            args.address,
+            closest.map_or(String::new(), |c| format!(" (did you mean '{c}'?)")),
+            args.env
+        );
+    };
+    println!("{}", serde_json::to_string_pretty(resource)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn history(global: &Global, args: &HistoryArgs) -> Result<ExitCode> {
+    let env = open_backend(global, &args.env).await?;
+    let versions = env.backend.history().await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&versions)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if versions.is_empty() {
+        println!("No stored versions at {}.", env.backend.location());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = versions
+        .iter()
+        .map(|v| v.version_id.len())
+        .max()
+        .unwrap_or(0)
+        .max("VERSION".len());
+    println!(
+        "{:<width$}  SERIAL  WRITTEN                    BY",
+        "VERSION"
+    );
+    for v in &versions {
+        println!(
+            "{:<width$}  {:<6}  {:<25}  {}{}",
+            v.version_id,
+            v.serial.map_or("-".to_string(), |s| s.to_string()),
+            v.last_modified,
+            v.writer.as_deref().unwrap_or("-"),
+            if v.is_latest { "  (current)" } else { "" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn rollback(global: &Global, args: &RollbackArgs) -> Result<ExitCode> {
+    let env = open_backend(global, &args.env).await?;
+    // Check the version exists and verifies before taking the lock, so a typo costs nothing.
+    let target = env
+        .backend
+        .read_version(&args.version_id)
+        .await
+        .with_context(|| {
+            format!(
+                "reading version {} (`provisioner state history --env {}` lists them)",
+                args.version_id, args.env
+            )
+        })?;
+    let guard = env
+        .backend
+        .lock(state::LockOptions {
+            operation: "rollback".to_string(),
+            timeout: global.lock_timeout,
+        })
+        .await?;
+    let result = env.backend.rollback(&args.version_id).await;
+    let released = guard.release().await;
+    let written = result?;
+    released.context("releasing the state lock")?;
+    println!(
+        "Rolled the {} state back to version {} (serial {}, {} resources): it is now serial {}.\n\
+         Run `provisioner plan --env {}` to see how AWS differs from it.",
+        args.env,
+        args.version_id,
+        target.serial,
+        written.resources.len(),
+        written.serial,
+        args.env
+    );
+    Ok(ExitCode::SUCCESS)
+}
