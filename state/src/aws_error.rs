@@ -22,12 +22,18 @@ pub(crate) fn code<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -
     error.code()
 }
 
-/// A 404 / `NoSuchKey` / `NoSuchVersion` / `NotFound`: the thing is not there.
+/// The thing asked for is not there: `NoSuchKey`, `NoSuchVersion`, `NotFound`,
+/// `ResourceNotFoundException`, or a bare 404 without an error code (HEAD responses have no
+/// body). A missing *bucket* is not "not found": reading it as "no state yet" would make the
+/// provisioner create a second copy of everything.
 pub(crate) fn is_not_found<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
-    matches!(
-        code(error),
-        Some("NoSuchKey" | "NoSuchVersion" | "NotFound" | "ResourceNotFoundException")
-    ) || status(error) == Some(404)
+    match code(error) {
+        Some(code) => matches!(
+            code,
+            "NoSuchKey" | "NoSuchVersion" | "NotFound" | "ResourceNotFoundException"
+        ),
+        None => status(error) == Some(404),
+    }
 }
 
 /// A failed `If-Match` / `If-None-Match` (412), or S3's 409 for a concurrent conditional write.

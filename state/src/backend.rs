@@ -330,8 +330,8 @@ impl Backend {
                 if let (Some(lock), Some((_, json))) = (dynamodb_lock, &item)
                     && !lock.delete_if(json).await?
                 {
-                    return Err(StateError::Conflict {
-                        location: lock.table.clone(),
+                    return Err(StateError::LockChanged {
+                        location: self.location(),
                     });
                 }
                 if let (Some(lock), Some(current)) = (object_lock, &object) {

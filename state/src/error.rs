@@ -103,6 +103,12 @@ pub enum StateError {
     )]
     LockHeldByLiveProcess { info: LockInfo, location: String },
 
+    #[error(
+        "the lock on {location} changed while force-unlock was running (someone took or freed \
+         it); nothing was unlocked. Look at the lock error again and retry"
+    )]
+    LockChanged { location: String },
+
     #[error("{what} was not found at {location}")]
     NotFound { what: String, location: String },
 

@@ -51,7 +51,18 @@ impl DynamoDbLock {
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
                 // Held: say by whom. Gone again by now? Then the next try will take it.
-                let holder = self.current().await?.map(|(info, _)| info);
+                let current = self.current().await?;
+                if let Some((holder, json)) = &current
+                    && holder.id == info.id
+                {
+                    // Our own item: an earlier attempt landed but its answer was lost and the
+                    // SDK retried. We hold it.
+                    return Ok(Attempt::Acquired(vec![Held::DynamoDb(Acquired {
+                        lock: self.clone(),
+                        info_json: json.clone(),
+                    })]));
+                }
+                let holder = current.map(|(info, _)| info);
                 Ok(Attempt::HeldBy(holder.unwrap_or_else(|| LockInfo {
                     id: "<released meanwhile>".to_string(),
                     ..LockInfo::default()

@@ -55,7 +55,17 @@ impl S3ObjectLock {
                 version_id: out.version_id,
             })])),
             Err(e) if aws_error::is_precondition_failed(&e) => {
-                let holder = self.current().await?.map(|c| c.info);
+                let current = self.current().await?;
+                if let Some(mine) = current.as_ref().filter(|c| c.info.id == info.id) {
+                    // Our own object: an earlier attempt landed but its answer was lost and
+                    // the SDK retried. We hold it.
+                    return Ok(Attempt::Acquired(vec![Held::S3Object(Acquired {
+                        lock: self.clone(),
+                        lock_id: info.id.clone(),
+                        version_id: mine.version_id.clone(),
+                    })]));
+                }
+                let holder = current.map(|c| c.info);
                 Ok(Attempt::HeldBy(holder.unwrap_or_else(|| LockInfo {
                     id: "<released meanwhile>".to_string(),
                     ..LockInfo::default()
