@@ -4,6 +4,8 @@ mod kinds_support;
 
 use kinds_support::{assert_absent, clients, desired, life_cycle, tags};
 use provisioner::resource::{Fields, ResourceKind};
+use provisioner::resources::iam_role_policy::IamRolePolicy;
+use provisioner::resources::iam_role_policy_attachment::IamRolePolicyAttachment;
 use provisioner::resources::{self, iam_role::IamRole};
 use serde_json::{Value, json};
 
@@ -92,4 +94,118 @@ fn registry_knows_the_iam_role() {
         resources::lookup("iam_role").map(|k| k.kind()),
         Some("iam_role")
     );
+}
+
+async fn a_role(aws: &provisioner::aws::AwsClients) -> String {
+    let name = testkit::unique_name("kinds-role");
+    let declared = desired(
+        "iam_role",
+        &name,
+        json!({"assume_role_policy": trust_policy("lambda.amazonaws.com"), "description": ""}),
+        tags(&[]),
+    );
+    IamRole.create(aws, &declared).await.expect("create role");
+    name
+}
+
+fn table_policy(actions: &[&str]) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": ["arn:aws:dynamodb:us-east-1:123456789012:table/t", "arn:aws:dynamodb:us-east-1:123456789012:table/t/index/*"]
+        }]
+    })
+}
+
+#[tokio::test]
+async fn iam_role_policy_life_cycle() {
+    let aws = clients().await;
+    let role = a_role(&aws).await;
+    let declared = desired(
+        "iam_role_policy",
+        "kinds-dynamodb",
+        json!({"role": role, "policy": table_policy(&["dynamodb:GetItem", "dynamodb:Query"])}),
+        Default::default(),
+    );
+    let found = IamRolePolicy
+        .find_existing(&aws, &declared)
+        .await
+        .expect("find");
+    assert!(found.is_none());
+    let after = life_cycle(
+        &IamRolePolicy,
+        &aws,
+        declared,
+        |d| {
+            d.fields.insert(
+                "policy".into(),
+                table_policy(&["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]),
+            );
+        },
+        &["policy"],
+    )
+    .await;
+    assert_eq!(after.id, format!("{role}:kinds-dynamodb"));
+    IamRole
+        .delete(&aws, &role, &Fields::new())
+        .await
+        .expect("delete role");
+}
+
+#[tokio::test]
+async fn iam_role_policy_attachment_create_read_delete() {
+    let aws = clients().await;
+    let role = a_role(&aws).await;
+    let arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+    let declared = desired(
+        "iam_role_policy_attachment",
+        "basic_execution",
+        json!({"role": role, "policy_arn": arn}),
+        Default::default(),
+    );
+    assert!(
+        IamRolePolicyAttachment
+            .find_existing(&aws, &declared)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    let created = IamRolePolicyAttachment
+        .create(&aws, &declared)
+        .await
+        .expect("attach");
+    assert_eq!(created.id, format!("{role}/{arn}"));
+    assert!(IamRolePolicyAttachment.diff(&declared, &created).is_empty());
+    let found = IamRolePolicyAttachment
+        .find_existing(&aws, &declared)
+        .await
+        .expect("find");
+    assert_eq!(found.as_ref(), Some(&created));
+
+    let mut other = declared.clone();
+    other.fields.insert(
+        "policy_arn".into(),
+        json!("arn:aws:iam::aws:policy/ReadOnlyAccess"),
+    );
+    let diff = IamRolePolicyAttachment.diff(&other, &created);
+    assert!(diff.len() == 1 && diff[0].forces_replacement, "{diff:#?}");
+
+    IamRolePolicyAttachment
+        .delete(&aws, &created.id, &Fields::new())
+        .await
+        .expect("detach");
+    assert_absent(&IamRolePolicyAttachment, &aws, &created.id, &Fields::new()).await;
+    IamRolePolicyAttachment
+        .delete(&aws, &created.id, &Fields::new())
+        .await
+        .expect("detach twice");
+    IamRole
+        .delete(&aws, &role, &Fields::new())
+        .await
+        .expect("delete role");
+    // The role is gone too: reading an attachment of a missing role is absent, not an error.
+    assert_absent(&IamRolePolicyAttachment, &aws, &created.id, &Fields::new()).await;
+    assert_absent(&IamRolePolicy, &aws, &format!("{role}:x"), &Fields::new()).await;
 }

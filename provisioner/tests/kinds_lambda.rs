@@ -2,9 +2,14 @@
 
 mod kinds_support;
 
-use kinds_support::{clients, lambda_function, lambda_role, lambda_zip, life_cycle};
+use kinds_support::{
+    assert_absent, clients, desired, lambda_function, lambda_role, lambda_zip, life_cycle, tags,
+};
+use provisioner::resource::Fields;
 use provisioner::resource::ResourceKind;
 use provisioner::resources::lambda_function::LambdaFunction;
+use provisioner::resources::lambda_layer_version::LambdaLayerVersion;
+use provisioner::resources::lambda_permission::LambdaPermission;
 use serde_json::json;
 
 #[tokio::test]
@@ -84,4 +89,167 @@ async fn lambda_function_create_reports_a_missing_zip_with_its_path() {
         error.to_string().contains("/nonexistent/kinds.zip"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn lambda_permission_create_read_delete() {
+    let aws = clients().await;
+    let role = lambda_role(&aws).await;
+    let function = testkit::unique_name("kinds-fn");
+    let zip = lambda_zip("perm");
+    let fn_declared = lambda_function(&function, &role, &zip);
+    LambdaFunction
+        .create(&aws, &fn_declared)
+        .await
+        .expect("create function");
+
+    let declared = desired(
+        "lambda_permission",
+        "AllowApiGatewayInvoke",
+        json!({
+            "function_name": function,
+            "action": "lambda:InvokeFunction",
+            "principal": "apigateway.amazonaws.com",
+            "source_arn": "arn:aws:execute-api:us-east-1:123456789012:abc123/*/*"
+        }),
+        Default::default(),
+    );
+    assert_absent(
+        &LambdaPermission,
+        &aws,
+        "AllowApiGatewayInvoke",
+        &declared.fields,
+    )
+    .await;
+    let created = LambdaPermission
+        .create(&aws, &declared)
+        .await
+        .expect("add permission");
+    assert!(
+        LambdaPermission.diff(&declared, &created).is_empty(),
+        "{created:#?}"
+    );
+    let read = LambdaPermission
+        .read(&aws, "AllowApiGatewayInvoke", &declared.fields)
+        .await
+        .expect("read");
+    assert_eq!(read.as_ref(), Some(&created));
+
+    let mut other = declared.clone();
+    other.fields.insert(
+        "source_arn".into(),
+        json!("arn:aws:execute-api:us-east-1:123456789012:zzz/*/*"),
+    );
+    let diff = LambdaPermission.diff(&other, &created);
+    assert!(diff.len() == 1 && diff[0].forces_replacement, "{diff:#?}");
+
+    LambdaPermission
+        .delete(&aws, "AllowApiGatewayInvoke", &declared.fields)
+        .await
+        .expect("remove");
+    assert_absent(
+        &LambdaPermission,
+        &aws,
+        "AllowApiGatewayInvoke",
+        &declared.fields,
+    )
+    .await;
+    LambdaPermission
+        .delete(&aws, "AllowApiGatewayInvoke", &declared.fields)
+        .await
+        .expect("remove twice");
+    LambdaFunction
+        .delete(&aws, &function, &Fields::new())
+        .await
+        .expect("delete function");
+    // With the function gone the permission is absent, and deleting it is still Ok.
+    assert_absent(
+        &LambdaPermission,
+        &aws,
+        "AllowApiGatewayInvoke",
+        &declared.fields,
+    )
+    .await;
+    LambdaPermission
+        .delete(&aws, "AllowApiGatewayInvoke", &declared.fields)
+        .await
+        .expect("remove after function");
+}
+
+#[tokio::test]
+async fn lambda_layer_version_publish_read_delete() {
+    let aws = clients().await;
+    let layer = testkit::unique_name("kinds-layer");
+    let zip = lambda_zip("layer v1");
+    let declared = desired(
+        "lambda_layer_version",
+        &layer,
+        json!({
+            "layer_name": layer,
+            "code_sha256": zip.1,
+            "zip_path": zip.0,
+            "compatible_runtimes": ["provided.al2023"],
+            "compatible_architectures": ["x86_64", "arm64"]
+        }),
+        tags(&[]),
+    );
+    assert!(
+        LambdaLayerVersion
+            .find_existing(&aws, &declared)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    let created = LambdaLayerVersion
+        .create(&aws, &declared)
+        .await
+        .expect("publish");
+    assert!(
+        created.id.contains(&format!(":layer:{layer}:")),
+        "{}",
+        created.id
+    );
+    assert!(
+        LambdaLayerVersion.diff(&declared, &created).is_empty(),
+        "{created:#?}"
+    );
+    let read = LambdaLayerVersion
+        .read(&aws, &created.id, &declared.fields)
+        .await
+        .expect("read");
+    assert_eq!(read.as_ref(), Some(&created));
+    let found = LambdaLayerVersion
+        .find_existing(&aws, &declared)
+        .await
+        .expect("find");
+    assert_eq!(found.map(|f| f.id), Some(created.id.clone()));
+
+    let new_zip = lambda_zip("layer v2");
+    let mut changed = declared.clone();
+    changed
+        .fields
+        .insert("code_sha256".into(), json!(new_zip.1));
+    changed.fields.insert("zip_path".into(), json!(new_zip.0));
+    let diff = LambdaLayerVersion.diff(&changed, &created);
+    assert!(
+        diff.len() == 1 && diff[0].field == "code_sha256" && diff[0].forces_replacement,
+        "{diff:#?}"
+    );
+    assert!(
+        LambdaLayerVersion
+            .find_existing(&aws, &changed)
+            .await
+            .expect("find")
+            .is_none()
+    );
+
+    LambdaLayerVersion
+        .delete(&aws, &created.id, &Fields::new())
+        .await
+        .expect("delete");
+    assert_absent(&LambdaLayerVersion, &aws, &created.id, &Fields::new()).await;
+    LambdaLayerVersion
+        .delete(&aws, &created.id, &Fields::new())
+        .await
+        .expect("delete twice");
 }

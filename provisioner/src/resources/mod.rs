@@ -34,7 +34,11 @@ pub mod dynamodb_table;
 pub mod errors;
 pub mod fields;
 pub mod iam_role;
+pub mod iam_role_policy;
+pub mod iam_role_policy_attachment;
 pub mod lambda_function;
+pub mod lambda_layer_version;
+pub mod lambda_permission;
 pub mod log_group;
 
 use crate::resource::ResourceKind;
@@ -42,13 +46,17 @@ use crate::resource::ResourceKind;
 /// Every kind the provisioner knows, in the order of the table above.
 static ALL: &[&dyn ResourceKind] = &[
     &iam_role::IamRole,
+    &iam_role_policy_attachment::IamRolePolicyAttachment,
+    &iam_role_policy::IamRolePolicy,
     &dynamodb_table::DynamodbTable,
     &log_group::LogGroup,
+    &lambda_layer_version::LambdaLayerVersion,
     &lambda_function::LambdaFunction,
     &apigw_api::ApigwApi,
     &apigw_integration::ApigwIntegration,
     &apigw_route::ApigwRoute,
     &apigw_stage::ApigwStage,
+    &lambda_permission::LambdaPermission,
 ];
 
 /// Every kind the provisioner knows.
@@ -76,5 +84,26 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), count, "duplicate kind names");
         assert!(lookup("no_such_kind").is_none());
+    }
+
+    #[test]
+    fn every_kind_of_the_table_is_registered() {
+        for kind in [
+            "iam_role",
+            "iam_role_policy_attachment",
+            "iam_role_policy",
+            "dynamodb_table",
+            "log_group",
+            "lambda_layer_version",
+            "lambda_function",
+            "apigw_api",
+            "apigw_integration",
+            "apigw_route",
+            "apigw_stage",
+            "lambda_permission",
+        ] {
+            assert!(lookup(kind).is_some(), "{kind} is not registered");
+        }
+        assert_eq!(all().len(), 12);
     }
 }
