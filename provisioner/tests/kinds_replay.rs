@@ -1,0 +1,231 @@
+//! The AWS behaviours the emulator never shows, replayed from recorded responses with the SDK's
+//! `StaticReplayClient`: a Lambda update conflicting with one in progress, a just-created role
+//! that Lambda cannot assume yet, and a permanent error that must not be retried. Each test
+//! counts the requests actually sent, so it proves the retry (or its absence), not just the
+//! final result. No emulator is needed: the replay client answers every request.
+
+use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use provisioner::aws::AwsClients;
+use provisioner::resource::{Desired, Fields, Observed, ResourceError, ResourceKind};
+use provisioner::resources::lambda_function::LambdaFunction;
+use serde_json::{Value, json};
+
+const NAME: &str = "replayed-fn";
+const ROLE: &str = "arn:aws:iam::123456789012:role/replayed";
+
+fn response(status: u16, error_type: Option<&str>, body: Value) -> HttpResponse {
+    let status = StatusCode::try_from(status).expect("valid status");
+    let mut response = HttpResponse::new(status, SdkBody::from(body.to_string()));
+    response
+        .headers_mut()
+        .insert("content-type", "application/json");
+    if let Some(error_type) = error_type {
+        response
+            .headers_mut()
+            .insert("x-amzn-errortype", error_type.to_string());
+    }
+    response
+}
+
+fn event(response: HttpResponse) -> ReplayEvent {
+    // The expected request is not compared; the tests check the actual requests themselves.
+    ReplayEvent::new(HttpRequest::new(SdkBody::empty()), response)
+}
+
+/// A function configuration as Lambda returns it, settled (`Active`, `Successful`).
+fn configuration(memory: i64) -> Value {
+    json!({
+        "FunctionName": NAME,
+        "FunctionArn": format!("arn:aws:lambda:us-east-1:123456789012:function:{NAME}"),
+        "Runtime": "provided.al2023",
+        "Role": ROLE,
+        "Handler": "bootstrap",
+        "MemorySize": memory,
+        "Timeout": 10,
+        "CodeSha256": "abc=",
+        "Architectures": ["arm64"],
+        "Environment": {"Variables": {"A": "1"}},
+        "Layers": [],
+        "State": "Active",
+        "LastUpdateStatus": "Successful"
+    })
+}
+
+fn get_function(memory: i64) -> Value {
+    json!({"Configuration": configuration(memory), "Tags": {}})
+}
+
+fn declared(memory: i64, zip_path: &str) -> Desired {
+    let Value::Object(fields) = json!({
+        "role_arn": ROLE,
+        "runtime": "provided.al2023",
+        "handler": "bootstrap",
+        "architecture": "arm64",
+        "memory_size": memory,
+        "timeout": 10,
+        "environment": {"A": "1"},
+        "layers": [],
+        "code_sha256": "abc=",
+        "zip_path": zip_path,
+    }) else {
+        unreachable!("a JSON object literal")
+    };
+    Desired {
+        address: "lambda_function.api".into(),
+        kind: "lambda_function".into(),
+        name: NAME.into(),
+        fields,
+        tags: Default::default(),
+        depends_on: Vec::new(),
+    }
+}
+
+async fn clients(replay: &StaticReplayClient) -> AwsClients {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url("https://lambda.us-east-1.amazonaws.com")
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "replay", "replay", None, None, "replay",
+        ))
+        .http_client(replay.clone())
+        .load()
+        .await;
+    AwsClients::new(sdk)
+}
+
+/// `METHOD path` of every request the client actually sent.
+fn sent(replay: &StaticReplayClient) -> Vec<String> {
+    replay
+        .actual_requests()
+        .map(|r| {
+            let path = r.uri().split_once(".com").map_or(r.uri(), |(_, p)| p);
+            format!("{} {}", r.method(), path.split('?').next().unwrap_or(path))
+        })
+        .collect()
+}
+
+/// What the engine recorded before the update: only the field the tests change.
+fn current(memory: i64) -> Observed {
+    let mut fields = Fields::new();
+    fields.insert("memory_size".into(), json!(memory));
+    Observed {
+        id: NAME.into(),
+        arn: Some(format!(
+            "arn:aws:lambda:us-east-1:123456789012:function:{NAME}"
+        )),
+        fields,
+        outputs: Fields::new(),
+        tags: Some(Default::default()),
+    }
+}
+
+#[tokio::test]
+async fn an_update_in_progress_conflict_is_retried_until_it_succeeds() {
+    let replay = StaticReplayClient::new(vec![
+        event(response(
+            409,
+            Some("ResourceConflictException"),
+            json!({"Type": "User", "message": format!("The operation cannot be performed at this time. An update is in progress for resource: {NAME}")}),
+        )),
+        event(response(200, None, configuration(256))),
+        event(response(200, None, configuration(256))),
+        event(response(200, None, get_function(256))),
+    ]);
+    let aws = clients(&replay).await;
+    let desired = declared(256, "/unused.zip");
+    let changes = LambdaFunction.diff(&desired, &current(128));
+    let changes: Vec<_> = changes
+        .into_iter()
+        .filter(|c| c.field == "memory_size")
+        .collect();
+    assert_eq!(changes.len(), 1);
+
+    let updated = LambdaFunction
+        .update(&aws, &desired, &current(128), &changes)
+        .await
+        .expect("the conflict is retried");
+    assert_eq!(updated.fields.get("memory_size"), Some(&json!(256)));
+    let path = format!("/2015-03-31/functions/{NAME}");
+    assert_eq!(
+        sent(&replay),
+        vec![
+            format!("PUT {path}/configuration"),
+            format!("PUT {path}/configuration"),
+            format!("GET {path}/configuration"),
+            format!("GET {path}"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn create_is_retried_while_the_new_role_cannot_be_assumed_yet() {
+    let zip = std::env::temp_dir().join(format!("replay-{}.zip", std::process::id()));
+    std::fs::write(&zip, b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").expect("write zip");
+    let replay = StaticReplayClient::new(vec![
+        event(response(
+            400,
+            Some("InvalidParameterValueException"),
+            json!({"Type": "User", "message": "The role defined for the function cannot be assumed by Lambda."}),
+        )),
+        event(response(201, None, configuration(128))),
+        event(response(200, None, configuration(128))),
+        event(response(200, None, get_function(128))),
+    ]);
+    let aws = clients(&replay).await;
+    let desired = declared(128, &zip.display().to_string());
+    let created = LambdaFunction
+        .create(&aws, &desired)
+        .await
+        .expect("retried create");
+    assert!(LambdaFunction.diff(&desired, &created).is_empty());
+    let requests = sent(&replay);
+    assert_eq!(requests.len(), 4, "{requests:?}");
+    assert_eq!(requests[0], "POST /2015-03-31/functions");
+    assert_eq!(requests[1], "POST /2015-03-31/functions");
+    let _ = std::fs::remove_file(zip);
+}
+
+#[tokio::test]
+async fn a_permanent_error_is_not_retried_and_keeps_the_aws_code_and_message() {
+    let replay = StaticReplayClient::new(vec![event(response(
+        403,
+        Some("AccessDeniedException"),
+        json!({"Type": "User", "Message": "User is not authorized to perform: lambda:GetFunction"}),
+    ))]);
+    let aws = clients(&replay).await;
+    let error = LambdaFunction
+        .read(&aws, NAME, &Fields::new())
+        .await
+        .expect_err("access denied is an error, never absent");
+    match error {
+        ResourceError::Aws {
+            operation,
+            code,
+            message,
+        } => {
+            assert_eq!(operation, "GetFunction");
+            assert_eq!(code.as_deref(), Some("AccessDeniedException"));
+            assert!(message.contains("not authorized"), "{message}");
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+    assert_eq!(sent(&replay).len(), 1);
+}
+
+#[tokio::test]
+async fn an_update_without_changes_sends_no_write_call() {
+    let replay = StaticReplayClient::new(vec![event(response(200, None, get_function(128)))]);
+    let aws = clients(&replay).await;
+    let desired = declared(128, "/unused.zip");
+    LambdaFunction
+        .update(&aws, &desired, &current(128), &[])
+        .await
+        .expect("no-op update");
+    assert_eq!(
+        sent(&replay),
+        vec![format!("GET /2015-03-31/functions/{NAME}")]
+    );
+}
