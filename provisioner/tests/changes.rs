@@ -122,3 +122,75 @@ async fn drift_is_detected_and_repaired() {
     f.destroy();
     assert!(aws.leftovers(&f).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_protected_table_is_not_destroyed_until_protection_is_turned_off() {
+    let f = Fixture::new("");
+    let aws = Aws::new().await;
+    f.write_stack("[env.dev.table]\ndeletion_protection = true\n");
+    f.apply();
+
+    let refused = f.run(&["destroy", "--env", "dev", "--auto-approve"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("deletion_protection = false") && message.contains("[env.dev.table]"),
+        "{message}"
+    );
+    assert!(
+        aws.table_exists(&f.table_name()).await,
+        "nothing was deleted"
+    );
+    assert!(
+        aws.function_exists(&f.function_name()).await,
+        "nothing was deleted"
+    );
+
+    f.write_stack("[env.dev.table]\ndeletion_protection = false\n");
+    f.apply();
+    f.destroy();
+    assert!(aws.leftovers(&f).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_object_with_our_name_and_foreign_tags_is_never_touched() {
+    let f = Fixture::new("");
+    let aws = Aws::new().await;
+    let group = format!("/aws/lambda/{}", f.function_name());
+    aws.logs
+        .create_log_group()
+        .log_group_name(&group)
+        .tags("owner", "another-team")
+        .send()
+        .await
+        .unwrap();
+
+    let output = f.run(&["apply", "--env", "dev", "--auto-approve"]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("belongs to something else"), "{message}");
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.log_groups().len(), 1);
+    assert_eq!(
+        groups.log_groups()[0].retention_in_days(),
+        None,
+        "left as it was"
+    );
+
+    f.destroy();
+    // Ours is gone; theirs stays.
+    assert!(!aws.role_exists(&f.role_name()).await);
+    assert_eq!(aws.log_group_count(&group).await, 1);
+    aws.logs
+        .delete_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+}

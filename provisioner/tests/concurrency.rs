@@ -74,3 +74,45 @@ async fn two_applies_of_one_environment_serialize() {
     f.destroy();
     assert!(aws.leftovers(&f).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn applies_of_different_environments_run_side_by_side() {
+    let f = Fixture::new("[env.stage]\n");
+    let aws = Aws::new().await;
+    let dev = f
+        .command(&["apply", "--env", "dev", "--auto-approve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stage = f
+        .command(&["apply", "--env", "stage", "--auto-approve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Neither waits for the other's lock (--lock-timeout is 0): both succeed.
+    for child in [dev, stage] {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(aws.api_ids(&f.api_name()).await.len(), 1);
+    assert_eq!(
+        aws.api_ids(&format!("{}-stage-http-api", f.prefix))
+            .await
+            .len(),
+        1
+    );
+    assert!(
+        aws.table_exists(&format!("{}-stage-playground", f.prefix))
+            .await
+    );
+    f.destroy();
+    f.ok(&["destroy", "--env", "stage", "--auto-approve"]);
+    assert!(aws.leftovers(&f).await.is_empty());
+    assert_eq!(aws.function_count(&f.prefix).await, 0);
+}

@@ -186,3 +186,42 @@ async fn apply_from_nothing_then_empty_plan_then_destroy_to_zero() {
         serde_json::from_str(&std::fs::read_to_string(f.state_file()).unwrap()).unwrap();
     assert_eq!(state["resources"], serde_json::json!({}), "{state}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_optional_layer_is_published_attached_and_destroyed() {
+    let f = Fixture::new("");
+    let aws = Aws::new().await;
+    let layer_source = f.dir.path().join("layer-content");
+    std::fs::write(&layer_source, b"extra libraries").unwrap();
+    provisioner::package::zip_bootstrap(&layer_source, &f.dir.path().join("layer.zip")).unwrap();
+    f.write_stack("[env.dev.lambda]\nlayer_zip = \"layer.zip\"\n");
+
+    let out = f.apply();
+    assert!(out.contains("Resources: 18 added"), "{out}");
+    let layer_name = format!("{}-dev-extra", f.prefix);
+    let versions = aws
+        .lambda
+        .list_layer_versions()
+        .layer_name(&layer_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versions.layer_versions().len(), 1);
+    let version_arn = versions.layer_versions()[0]
+        .layer_version_arn()
+        .unwrap()
+        .to_string();
+    let config = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(f.function_name())
+        .send()
+        .await
+        .unwrap();
+    let attached: Vec<&str> = config.layers().iter().filter_map(|l| l.arn()).collect();
+    assert_eq!(attached, vec![version_arn.as_str()]);
+    assert_eq!(f.plan().0, 0, "no surprise changes with a layer");
+
+    f.destroy();
+    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+}
