@@ -10,6 +10,7 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use provisioner::aws::AwsClients;
 use provisioner::resource::{Desired, Fields, Observed, ResourceError, ResourceKind};
+use provisioner::resources::dynamodb_table::DynamodbTable;
 use provisioner::resources::lambda_function::LambdaFunction;
 use serde_json::{Value, json};
 
@@ -83,10 +84,19 @@ fn declared(memory: i64, zip_path: &str) -> Desired {
     }
 }
 
+fn dynamodb_response(status: u16, body: Value) -> HttpResponse {
+    let status = StatusCode::try_from(status).expect("valid status");
+    let mut response = HttpResponse::new(status, SdkBody::from(body.to_string()));
+    response
+        .headers_mut()
+        .insert("content-type", "application/x-amz-json-1.0");
+    response
+}
+
 async fn clients(replay: &StaticReplayClient) -> AwsClients {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url("https://lambda.us-east-1.amazonaws.com")
+        .endpoint_url("https://aws.us-east-1.amazonaws.com")
         .credentials_provider(aws_sdk_lambda::config::Credentials::new(
             "replay", "replay", None, None, "replay",
         ))
@@ -227,5 +237,96 @@ async fn an_update_without_changes_sends_no_write_call() {
     assert_eq!(
         sent(&replay),
         vec![format!("GET /2015-03-31/functions/{NAME}")]
+    );
+}
+
+/// The DynamoDB target (`X-Amz-Target` operation) of every request sent.
+fn targets(replay: &StaticReplayClient) -> Vec<String> {
+    replay
+        .actual_requests()
+        .map(|r| {
+            r.headers()
+                .get("x-amz-target")
+                .unwrap_or_default()
+                .trim_start_matches("DynamoDB_20120810.")
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn pitr_right_after_create_is_retried_until_backups_are_ready() {
+    let table = json!({
+        "TableName": "replayed",
+        "TableArn": "arn:aws:dynamodb:us-east-1:123456789012:table/replayed",
+        "TableStatus": "ACTIVE",
+        "KeySchema": [{"AttributeName": "tableId", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "tableId", "AttributeType": "S"}],
+        "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
+        "DeletionProtectionEnabled": false
+    });
+    let replay = StaticReplayClient::new(vec![
+        event(dynamodb_response(200, json!({"TableDescription": table}))),
+        event(dynamodb_response(200, json!({"Table": table}))),
+        event(dynamodb_response(
+            400,
+            json!({
+                "__type": "com.amazonaws.dynamodb.v20120810#ContinuousBackupsUnavailableException",
+                "message": "Backups are being enabled for the table: replayed. Please retry later"
+            }),
+        )),
+        event(dynamodb_response(
+            200,
+            json!({"ContinuousBackupsDescription": {"ContinuousBackupsStatus": "ENABLED"}}),
+        )),
+        event(dynamodb_response(200, json!({"Table": table}))),
+        event(dynamodb_response(
+            200,
+            json!({"ContinuousBackupsDescription": {
+                "ContinuousBackupsStatus": "ENABLED",
+                "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "ENABLED"}
+            }}),
+        )),
+        event(dynamodb_response(200, json!({"Tags": []}))),
+    ]);
+    let aws = clients(&replay).await;
+    let Value::Object(fields) = json!({
+        "billing_mode": "PAY_PER_REQUEST",
+        "hash_key": "tableId",
+        "range_key": null,
+        "attribute_definitions": [{"name": "tableId", "type": "S"}],
+        "global_secondary_indexes": [],
+        "point_in_time_recovery": true,
+        "deletion_protection": false
+    }) else {
+        unreachable!("a JSON object literal")
+    };
+    let desired = Desired {
+        address: "dynamodb_table.playground".into(),
+        kind: "dynamodb_table".into(),
+        name: "replayed".into(),
+        fields,
+        tags: Default::default(),
+        depends_on: Vec::new(),
+    };
+    let created = DynamodbTable
+        .create(&aws, &desired)
+        .await
+        .expect("PITR retried");
+    assert!(
+        DynamodbTable.diff(&desired, &created).is_empty(),
+        "{created:#?}"
+    );
+    assert_eq!(
+        targets(&replay),
+        vec![
+            "CreateTable",
+            "DescribeTable",
+            "UpdateContinuousBackups",
+            "UpdateContinuousBackups",
+            "DescribeTable",
+            "DescribeContinuousBackups",
+            "ListTagsOfResource",
+        ]
     );
 }
