@@ -420,7 +420,13 @@ pub async fn package(global: &Global, args: &PackageArgs) -> Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| package::default_out_dir(&root));
-    let packaged = package::package(&root, args.arch, &out)?;
+    let packaged = match &args.binary {
+        Some(binary) => package::zip_bootstrap(
+            binary,
+            &out.join(format!("function-{}.zip", args.arch.as_str())),
+        )?,
+        None => package::package(&root, args.arch, &out)?,
+    };
     println!("path   {}", packaged.path.display());
     println!("size   {} bytes", packaged.size);
     println!("sha256 {}", packaged.sha256);

@@ -115,6 +115,9 @@ pub struct PackageArgs {
     /// Directory for the zip (default: target/lambda).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Zip this already built binary instead of building (e.g. for the local emulator).
+    #[arg(long, value_name = "FILE")]
+    pub binary: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,0 +1,40 @@
+//! `provisioner package --binary`: the zip of an already built binary is deterministic, and
+//! its printed SHA-256 is what Lambda reports as `CodeSha256`.
+
+mod common;
+
+use common::Fixture;
+
+#[test]
+fn packaging_a_binary_twice_gives_the_same_zip() {
+    let f = Fixture::new("");
+    let binary = f.dir.path().join("bootstrap-binary");
+    let run = |out: &str| {
+        f.ok(&[
+            "package",
+            "--arch",
+            "x86_64",
+            "--binary",
+            binary.to_str().unwrap(),
+            "--out",
+            out,
+        ])
+    };
+    let first = run("one");
+    let second = run("two");
+    let sha = |text: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("sha256 "))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(sha(&first), sha(&second));
+    let one = std::fs::read(f.dir.path().join("one/function-x86_64.zip")).unwrap();
+    let two = std::fs::read(f.dir.path().join("two/function-x86_64.zip")).unwrap();
+    assert_eq!(one, two);
+    assert_eq!(
+        sha(&first),
+        provisioner::package::lambda_sha256(&f.dir.path().join("one/function-x86_64.zip")).unwrap()
+    );
+}
