@@ -7,6 +7,7 @@
 //! engine with an empty desired set.
 
 pub mod aws;
+pub mod bootstrap;
 pub mod desired;
 pub mod engine;
 pub mod output;

@@ -38,6 +38,7 @@ async fn main() -> ExitCode {
         Command::Output(args) => commands::output(global, args).await,
         Command::Package(args) => commands::package(global, args).await,
         Command::ForceUnlock(args) => commands::force_unlock(global, args).await,
+        Command::Bootstrap(args) => cli::bootstrap::run(global, args).await,
         Command::State(args) => cli::state_cmd::run(global, args).await,
         Command::Completions(args) => cli::completions::run(args),
     };

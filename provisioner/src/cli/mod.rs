@@ -1,5 +1,6 @@
 //! The command line: arguments only. Each command's work is in [`commands`]; `main` dispatches.
 
+pub mod bootstrap;
 pub mod commands;
 pub mod completions;
 pub mod progress;
@@ -56,6 +57,8 @@ pub enum Command {
     Package(PackageArgs),
     /// Free the state lock a crashed run left behind.
     ForceUnlock(ForceUnlockArgs),
+    /// One-time account set-up: state bucket, lock table, GitHub OIDC provider, deploy role.
+    Bootstrap(bootstrap::BootstrapArgs),
     /// Look into the state: list, show, history, rollback.
     State(state_cmd::StateArgs),
     /// Print a shell completion script (bash, zsh, fish).

@@ -1,0 +1,298 @@
+//! The state bucket: created by the `state` crate if missing, then brought to the hardened
+//! settings one by one (each read first, written only when it differs).
+
+use aws_sdk_s3::types::{
+    BucketLifecycleConfiguration, BucketVersioningStatus, ExpirationStatus, LifecycleRule,
+    LifecycleRuleFilter, NoncurrentVersionExpiration, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, VersioningConfiguration,
+};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde_json::Value;
+
+use super::policies::merge_bucket_policy;
+use super::{BootstrapError, Report, aws};
+
+/// The lifecycle rule this tool owns (other rules are kept).
+pub const LIFECYCLE_RULE_ID: &str = "expire-noncurrent-state-versions";
+
+/// Error codes S3 uses for "this bucket has no such configuration".
+const NO_CONFIGURATION: &[&str] = &[
+    "NoSuchBucketPolicy",
+    "NoSuchLifecycleConfiguration",
+    "NoSuchPublicAccessBlockConfiguration",
+    "ServerSideEncryptionConfigurationNotFoundError",
+];
+
+fn is_missing_configuration<E: ProvideErrorMetadata, R>(
+    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> bool {
+    error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        .is_some_and(|code| NO_CONFIGURATION.contains(&code))
+}
+
+fn build_error(what: &str, error: impl std::fmt::Display) -> BootstrapError {
+    BootstrapError::Invalid(format!("{what}: {error}"))
+}
+
+/// Makes sure the bucket (and lock table, when missing) exist, then every setting.
+pub async fn ensure_state_bucket(
+    sdk: &aws_config::SdkConfig,
+    bucket: &str,
+    lock_table: Option<&str>,
+    noncurrent_days: i32,
+    report: &mut Report,
+) -> Result<(), BootstrapError> {
+    let s3 = state::s3::s3_client(sdk);
+    let what = format!("state bucket s3://{bucket}");
+    let bucket_exists = match s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => true,
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => false,
+        Err(e) => return Err(aws(&what, "HeadBucket", e)),
+    };
+    let table_exists = match lock_table {
+        None => true,
+        Some(table) => {
+            super::lock_table::exists(&aws_sdk_dynamodb::Client::new(sdk), table).await?
+        }
+    };
+    if !bucket_exists || !table_exists {
+        let config = state::BackendConfig::S3 {
+            bucket: bucket.to_string(),
+            prefix: String::new(),
+            environment: "bootstrap".to_string(),
+            lock_table: lock_table.map(str::to_string),
+            s3_lock: false,
+        };
+        state::ensure_backend_resources(&config, sdk).await?;
+        if !bucket_exists {
+            report.changed(&what, "created (versioning on, public access blocked)");
+        }
+        if let (false, Some(table)) = (table_exists, lock_table) {
+            report.changed(
+                format!("lock table {table}"),
+                "created (LockID string key, on demand)",
+            );
+        }
+    }
+
+    ensure_versioning(&s3, bucket, &what, report).await?;
+    ensure_encryption(&s3, bucket, &what, report).await?;
+    ensure_public_access_block(&s3, bucket, &what, report).await?;
+    ensure_tls_only_policy(&s3, bucket, &what, report).await?;
+    ensure_lifecycle(&s3, bucket, &what, noncurrent_days, report).await?;
+    Ok(())
+}
+
+async fn ensure_versioning(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    what: &str,
+    report: &mut Report,
+) -> Result<(), BootstrapError> {
+    let enabled = match s3.get_bucket_versioning().bucket(bucket).send().await {
+        Ok(current) => current.status() == Some(&BucketVersioningStatus::Enabled),
+        // Some S3-compatible servers (moto) name the XML root differently, which the SDK
+        // refuses to parse; the answer itself is in the body of the successful response.
+        Err(e) if e.raw_response().is_some_and(|r| r.status().is_success()) => e
+            .raw_response()
+            .and_then(|r| r.body().bytes())
+            .is_some_and(|body| String::from_utf8_lossy(body).contains("<Status>Enabled</Status>")),
+        Err(e) => return Err(aws(what, "GetBucketVersioning", e)),
+    };
+    if enabled {
+        report.unchanged(format!("{what}: versioning on"));
+        return Ok(());
+    }
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws(what, "PutBucketVersioning", e))?;
+    report.changed(what, "turned versioning on");
+    Ok(())
+}
+
+async fn ensure_encryption(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    what: &str,
+    report: &mut Report,
+) -> Result<(), BootstrapError> {
+    let encrypted = match s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(out) => out.server_side_encryption_configuration().is_some_and(|c| {
+            c.rules()
+                .iter()
+                .any(|r| r.apply_server_side_encryption_by_default().is_some())
+        }),
+        Err(e) if is_missing_configuration(&e) => false,
+        Err(e) => return Err(aws(what, "GetBucketEncryption", e)),
+    };
+    if encrypted {
+        // Any default encryption (SSE-S3 or a KMS key someone chose) is kept as it is.
+        report.unchanged(format!("{what}: default encryption"));
+        return Ok(());
+    }
+    let by_default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::Aes256)
+        .build()
+        .map_err(|e| build_error("encryption settings", e))?;
+    let configuration = ServerSideEncryptionConfiguration::builder()
+        .rules(
+            ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(by_default)
+                .build(),
+        )
+        .build()
+        .map_err(|e| build_error("encryption settings", e))?;
+    s3.put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(configuration)
+        .send()
+        .await
+        .map_err(|e| aws(what, "PutBucketEncryption", e))?;
+    report.changed(what, "turned default encryption (SSE-S3, AES256) on");
+    Ok(())
+}
+
+async fn ensure_public_access_block(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    what: &str,
+    report: &mut Report,
+) -> Result<(), BootstrapError> {
+    let blocked = match s3.get_public_access_block().bucket(bucket).send().await {
+        Ok(out) => out.public_access_block_configuration().is_some_and(|c| {
+            c.block_public_acls() == Some(true)
+                && c.ignore_public_acls() == Some(true)
+                && c.block_public_policy() == Some(true)
+                && c.restrict_public_buckets() == Some(true)
+        }),
+        Err(e) if is_missing_configuration(&e) => false,
+        Err(e) => return Err(aws(what, "GetPublicAccessBlock", e)),
+    };
+    if blocked {
+        report.unchanged(format!("{what}: all public access blocked"));
+        return Ok(());
+    }
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws(what, "PutPublicAccessBlock", e))?;
+    report.changed(what, "blocked all public access");
+    Ok(())
+}
+
+async fn ensure_tls_only_policy(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    what: &str,
+    report: &mut Report,
+) -> Result<(), BootstrapError> {
+    let existing: Option<Value> = match s3.get_bucket_policy().bucket(bucket).send().await {
+        Ok(out) => match out.policy() {
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+                BootstrapError::Invalid(format!(
+                    "{what}: its bucket policy is not JSON ({e}); fix it in the S3 console and \
+                     run bootstrap again"
+                ))
+            })?),
+            None => None,
+        },
+        Err(e) if is_missing_configuration(&e) => None,
+        Err(e) => return Err(aws(what, "GetBucketPolicy", e)),
+    };
+    let Some(policy) = merge_bucket_policy(existing.as_ref(), bucket) else {
+        report.unchanged(format!("{what}: policy denies non-TLS requests"));
+        return Ok(());
+    };
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .map_err(|e| aws(what, "PutBucketPolicy", e))?;
+    report.changed(what, "bucket policy now denies requests not made over TLS");
+    Ok(())
+}
+
+async fn ensure_lifecycle(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    what: &str,
+    noncurrent_days: i32,
+    report: &mut Report,
+) -> Result<(), BootstrapError> {
+    let rules: Vec<LifecycleRule> = match s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) => out.rules().to_vec(),
+        Err(e) if is_missing_configuration(&e) => Vec::new(),
+        Err(e) => return Err(aws(what, "GetBucketLifecycleConfiguration", e)),
+    };
+    let ours = rules.iter().find(|r| r.id() == Some(LIFECYCLE_RULE_ID));
+    let current_days = ours
+        .filter(|r| r.status() == &ExpirationStatus::Enabled)
+        .and_then(|r| r.noncurrent_version_expiration())
+        .and_then(NoncurrentVersionExpiration::noncurrent_days);
+    if current_days == Some(noncurrent_days) {
+        report.unchanged(format!(
+            "{what}: old state versions expire after {noncurrent_days} days"
+        ));
+        return Ok(());
+    }
+    let rule = LifecycleRule::builder()
+        .id(LIFECYCLE_RULE_ID)
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .noncurrent_version_expiration(
+            NoncurrentVersionExpiration::builder()
+                .noncurrent_days(noncurrent_days)
+                .build(),
+        )
+        .build()
+        .map_err(|e| build_error("lifecycle rule", e))?;
+    let mut all: Vec<LifecycleRule> = rules
+        .into_iter()
+        .filter(|r| r.id() != Some(LIFECYCLE_RULE_ID))
+        .collect();
+    all.push(rule);
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .set_rules(Some(all))
+                .build()
+                .map_err(|e| build_error("lifecycle configuration", e))?,
+        )
+        .send()
+        .await
+        .map_err(|e| aws(what, "PutBucketLifecycleConfiguration", e))?;
+    report.changed(
+        what,
+        format!(
+            "old (noncurrent) state versions now expire after {noncurrent_days} days{}",
+            current_days.map_or(String::new(), |d| format!(" (was {d})"))
+        ),
+    );
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! GitHub's OIDC identity provider and the deploy role GitHub Actions assumes through it.
+//!
+//! An account has at most one provider per issuer URL, and other projects may already use it,
+//! so an existing provider is reused: only our audience is added to it when missing, nothing is
+//! removed. The role's trust and inline permission policies are compared as parsed JSON (IAM
+//! returns them percent-encoded and may reorder lists) and rewritten only when they differ.
+
+use aws_sdk_iam::types::Tag;
+use percent_encoding::percent_decode_str;
+use serde_json::Value;
+
+use super::policies::{self, GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, same_document};
+use super::{BootstrapError, Report, Settings, aws};
+
+/// The name of the deploy role's inline permission policy.
+pub const DEPLOY_POLICY_NAME: &str = "provisioner-deploy";
+
+/// Thumbprints of GitHub's OIDC certificate chain. AWS no longer checks them for this issuer
+/// (it trusts its own CA store), but CreateOpenIDConnectProvider historically required one.
+const GITHUB_THUMBPRINTS: &[&str] = &[
+    "6938fd4d98bab03faadb97b34396831e3780aea1",
+    "1c58a3a8518e8759bf075b76b750d4f2df264fcd",
+];
+
+/// Finds or creates the provider; returns its ARN.
+pub async fn ensure_oidc_provider(
+    iam: &aws_sdk_iam::Client,
+    report: &mut Report,
+) -> Result<String, BootstrapError> {
+    let what = format!("OIDC provider {GITHUB_OIDC_HOST}");
+    let listed = iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .map_err(|e| aws(&what, "ListOpenIDConnectProviders", e))?;
+    let suffix = format!(":oidc-provider/{GITHUB_OIDC_HOST}");
+    let existing = listed
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn())
+        .find(|arn| arn.ends_with(&suffix))
+        .map(str::to_string);
+    let Some(arn) = existing else {
+        let created = match iam
+            .create_open_id_connect_provider()
+            .url(format!("https://{GITHUB_OIDC_HOST}"))
+            .client_id_list(GITHUB_OIDC_AUDIENCE)
+            .set_thumbprint_list(Some(
+                GITHUB_THUMBPRINTS.iter().map(ToString::to_string).collect(),
+            ))
+            .send()
+            .await
+        {
+            Ok(created) => created,
+            // Another bootstrap created it between our list and create: reuse it.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_entity_already_exists_exception()) =>
+            {
+                let arn = policies::oidc_provider_arn(&account_of_listing(iam).await?);
+                report.unchanged(format!("{what}: reused the account's provider ({arn})"));
+                return Ok(arn);
+            }
+            Err(e) => return Err(aws(&what, "CreateOpenIDConnectProvider", e)),
+        };
+        let arn = created
+            .open_id_connect_provider_arn()
+            .map(str::to_string)
+            .ok_or_else(|| BootstrapError::Invalid(format!("{what}: created without an ARN")))?;
+        report.changed(&what, format!("created ({arn})"));
+        return Ok(arn);
+    };
+    let provider = iam
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .send()
+        .await
+        .map_err(|e| aws(&what, "GetOpenIDConnectProvider", e))?;
+    if provider
+        .client_id_list()
+        .iter()
+        .any(|c| c == GITHUB_OIDC_AUDIENCE)
+    {
+        report.unchanged(format!("{what}: reused the account's provider ({arn})"));
+    } else {
+        iam.add_client_id_to_open_id_connect_provider()
+            .open_id_connect_provider_arn(&arn)
+            .client_id(GITHUB_OIDC_AUDIENCE)
+            .send()
+            .await
+            .map_err(|e| aws(&what, "AddClientIDToOpenIDConnectProvider", e))?;
+        report.changed(
+            &what,
+            format!("reused the account's provider, added the audience {GITHUB_OIDC_AUDIENCE}"),
+        );
+    }
+    Ok(arn)
+}
+
+/// The account id, for building the provider's ARN after a lost creation race.
+async fn account_of_listing(iam: &aws_sdk_iam::Client) -> Result<String, BootstrapError> {
+    let listed = iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .map_err(|e| aws("OIDC providers", "ListOpenIDConnectProviders", e))?;
+    listed
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn())
+        .find(|arn| arn.ends_with(GITHUB_OIDC_HOST))
+        .and_then(|arn| arn.split(':').nth(4))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            BootstrapError::Invalid(format!(
+                "the OIDC provider {GITHUB_OIDC_HOST} exists but is not listed; run bootstrap again"
+            ))
+        })
+}
+
+/// IAM returns policy documents percent-encoded; this gives the parsed JSON.
+pub fn decode_policy(text: &str) -> Result<Value, BootstrapError> {
+    let decoded = percent_decode_str(text).decode_utf8_lossy();
+    serde_json::from_str(&decoded).map_err(|e| {
+        BootstrapError::Invalid(format!("a policy document IAM returned is not JSON: {e}"))
+    })
+}
+
+/// Creates the deploy role or brings its trust and permission policies up to date; returns
+/// its ARN.
+pub async fn ensure_deploy_role(
+    iam: &aws_sdk_iam::Client,
+    settings: &Settings,
+    provider_arn: &str,
+    report: &mut Report,
+) -> Result<String, BootstrapError> {
+    let role = &settings.role_name;
+    let what = format!("deploy role {role}");
+    let trust = policies::trust_policy(&settings.inputs, provider_arn);
+    let permissions = policies::deploy_policy(&settings.inputs);
+
+    let existing = match iam.get_role().role_name(role).send().await {
+        Ok(out) => out.role,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            None
+        }
+        Err(e) => return Err(aws(&what, "GetRole", e)),
+    };
+    let arn = match existing {
+        None => {
+            let tags = settings
+                .tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| BootstrapError::Invalid(format!("role tags: {e}")))?;
+            let created = iam
+                .create_role()
+                .role_name(role)
+                .description(format!(
+                    "GitHub Actions deploys of {} (plan, apply, destroy)",
+                    settings.inputs.repository
+                ))
+                .assume_role_policy_document(trust.to_string())
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| aws(&what, "CreateRole", e))?;
+            report.changed(&what, "created, trusting only GitHub OIDC tokens of the repository's environments and main branch");
+            created.role.map(|r| r.arn).unwrap_or_default()
+        }
+        Some(current) => {
+            let current_trust = current
+                .assume_role_policy_document()
+                .map(decode_policy)
+                .transpose()?;
+            if current_trust.is_some_and(|t| same_document(&t, &trust)) {
+                report.unchanged(format!("{what}: trust policy"));
+            } else {
+                iam.update_assume_role_policy()
+                    .role_name(role)
+                    .policy_document(trust.to_string())
+                    .send()
+                    .await
+                    .map_err(|e| aws(&what, "UpdateAssumeRolePolicy", e))?;
+                report.changed(&what, "rewrote the trust policy");
+            }
+            current.arn
+        }
+    };
+
+    let current_permissions = match iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(DEPLOY_POLICY_NAME)
+        .send()
+        .await
+    {
+        Ok(out) => Some(decode_policy(out.policy_document())?),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            None
+        }
+        Err(e) => return Err(aws(&what, "GetRolePolicy", e)),
+    };
+    if current_permissions.is_some_and(|p| same_document(&p, &permissions)) {
+        report.unchanged(format!("{what}: permission policy"));
+    } else {
+        iam.put_role_policy()
+            .role_name(role)
+            .policy_name(DEPLOY_POLICY_NAME)
+            .policy_document(permissions.to_string())
+            .send()
+            .await
+            .map_err(|e| aws(&what, "PutRolePolicy", e))?;
+        report.changed(
+            &what,
+            format!("wrote the permission policy {DEPLOY_POLICY_NAME}"),
+        );
+    }
+    Ok(arn)
+}

@@ -1,0 +1,69 @@
+//! The lock table: created (when missing) by the `state` crate; here point-in-time recovery is
+//! switched on, retried while a just-created table cannot take it yet.
+
+use aws_sdk_dynamodb::types::{PointInTimeRecoverySpecification, PointInTimeRecoveryStatus};
+
+use super::{BootstrapError, Report, aws};
+use crate::resources::errors::aws_error;
+use crate::retry::{RetryPolicy, is_pitr_not_ready, retry};
+
+/// True when the table exists; any error but not-found is an error.
+pub async fn exists(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<bool, BootstrapError> {
+    match dynamodb.describe_table().table_name(table).send().await {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(aws(&format!("lock table {table}"), "DescribeTable", e)),
+    }
+}
+
+/// Turns PITR on unless it is on.
+pub async fn ensure_pitr(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    report: &mut Report,
+) -> Result<(), BootstrapError> {
+    let what = format!("lock table {table}");
+    let described = dynamodb
+        .describe_continuous_backups()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| aws(&what, "DescribeContinuousBackups", e))?;
+    let enabled = described
+        .continuous_backups_description()
+        .and_then(|d| d.point_in_time_recovery_description())
+        .and_then(|p| p.point_in_time_recovery_status())
+        == Some(&PointInTimeRecoveryStatus::Enabled);
+    if enabled {
+        report.unchanged(format!("{what}: point-in-time recovery on"));
+        return Ok(());
+    }
+    let specification = PointInTimeRecoverySpecification::builder()
+        .point_in_time_recovery_enabled(true)
+        .build()
+        .map_err(|e| BootstrapError::Invalid(format!("PITR settings: {e}")))?;
+    retry(&RetryPolicy::default(), is_pitr_not_ready, || async {
+        dynamodb
+            .update_continuous_backups()
+            .table_name(table)
+            .point_in_time_recovery_specification(specification.clone())
+            .send()
+            .await
+            .map_err(|e| aws_error("UpdateContinuousBackups", e))
+    })
+    .await
+    .map_err(|source| BootstrapError::Aws {
+        what: what.clone(),
+        source,
+    })?;
+    report.changed(what, "turned point-in-time recovery on");
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! `provisioner bootstrap`: the one-time set-up of an AWS account for this stack, replacing the
+//! original README's manual `aws` commands with one idempotent command.
+//!
+//! It makes sure of, in order: the state bucket (versioned, encrypted, public access blocked,
+//! TLS only, old state versions expired after N days), the lock table (`LockID`, on demand,
+//! PITR), GitHub's OIDC identity provider (reused when the account has one) and the deploy role
+//! (trust and permissions from [`policies`]).
+//!
+//! Every step reads first and writes only what differs, recording what it did in a [`Report`];
+//! a second run writes nothing and reports "no changes". Creating the bucket and the lock table
+//! is the `state` crate's job ([`state::ensure_backend_resources`]); this module adds the
+//! hardening on top.
+
+pub mod bucket;
+pub mod github;
+pub mod lock_table;
+pub mod policies;
+
+use std::collections::BTreeMap;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::resource::ResourceError;
+use crate::resources::errors::aws_error;
+pub use policies::{EnvScope, PolicyInputs};
+
+/// Default number of days a superseded state version is kept.
+pub const DEFAULT_NONCURRENT_DAYS: i32 = 90;
+
+/// Everything bootstrap needs, resolved from the stack file and the flags.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub inputs: PolicyInputs,
+    /// Region of the state bucket and lock table.
+    pub state_region: String,
+    pub role_name: String,
+    /// Days a noncurrent state version is kept before S3 expires it.
+    pub noncurrent_days: i32,
+    /// Tags on the role (the stack's tags).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What bootstrap did (or found already done), in order.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    /// `(what, change)` for every write made.
+    pub changes: Vec<(String, String)>,
+    /// Things found exactly as wanted.
+    pub unchanged: Vec<String>,
+    /// The deploy role's ARN (the `AWS_ROLE_TO_ASSUME` secret).
+    pub role_arn: String,
+    pub oidc_provider_arn: String,
+}
+
+impl Report {
+    pub(crate) fn changed(&mut self, what: impl Into<String>, change: impl Into<String>) {
+        let (what, change) = (what.into(), change.into());
+        tracing::info!(%what, %change, "bootstrap changed");
+        self.changes.push((what, change));
+    }
+
+    pub(crate) fn unchanged(&mut self, what: impl Into<String>) {
+        self.unchanged.push(what.into());
+    }
+}
+
+/// Errors of bootstrap.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("{what}: {source}")]
+    Aws {
+        what: String,
+        #[source]
+        source: ResourceError,
+    },
+    #[error(transparent)]
+    State(Box<state::StateError>),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<state::StateError> for BootstrapError {
+    fn from(error: state::StateError) -> Self {
+        Self::State(Box::new(error))
+    }
+}
+
+impl BootstrapError {
+    /// The AWS error code, when there is one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Aws {
+                source: ResourceError::Aws { code, .. },
+                ..
+            } => code.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Maps an SDK error of `operation` on `what` (keeps AWS's code and message).
+pub(crate) fn aws<E, R>(what: &str, operation: &str, error: SdkError<E, R>) -> BootstrapError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    BootstrapError::Aws {
+        what: what.to_string(),
+        source: aws_error(operation, error),
+    }
+}
+
+/// Runs every step against the account `sdk` points at.
+pub async fn run(
+    sdk: &aws_config::SdkConfig,
+    settings: &Settings,
+) -> Result<Report, BootstrapError> {
+    let mut report = Report::default();
+    let inputs = &settings.inputs;
+    bucket::ensure_state_bucket(
+        sdk,
+        &inputs.state_bucket,
+        inputs.lock_table.as_deref(),
+        settings.noncurrent_days,
+        &mut report,
+    )
+    .await?;
+    if let Some(table) = &inputs.lock_table {
+        lock_table::ensure_pitr(&aws_sdk_dynamodb::Client::new(sdk), table, &mut report).await?;
+    }
+    let iam = aws_sdk_iam::Client::new(sdk);
+    let provider_arn = github::ensure_oidc_provider(&iam, &mut report).await?;
+    report.role_arn =
+        github::ensure_deploy_role(&iam, settings, &provider_arn, &mut report).await?;
+    report.oidc_provider_arn = provider_arn;
+    Ok(report)
+}
+
+/// The account the credentials belong to (policies name it in ARNs).
+pub async fn account_id(sdk: &aws_config::SdkConfig) -> Result<String, BootstrapError> {
+    let identity = aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| aws("the current AWS identity", "GetCallerIdentity", e))?;
+    identity
+        .account()
+        .map(str::to_string)
+        .ok_or_else(|| BootstrapError::Invalid("GetCallerIdentity returned no account id".into()))
+}

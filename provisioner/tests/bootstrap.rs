@@ -1,0 +1,418 @@
+//! `provisioner bootstrap` against the emulator: every setting of the state bucket, the lock
+//! table with PITR, GitHub's OIDC provider (reused when present), the deploy role's exact trust
+//! conditions and prefix-scoped permissions; a second run changes nothing; `--print-policy`
+//! creates nothing.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use percent_encoding::percent_decode_str;
+use serde_json::{Value, json};
+
+struct Account {
+    dir: tempfile::TempDir,
+    prefix: String,
+    bucket: String,
+    lock_table: String,
+}
+
+impl Account {
+    fn new() -> Self {
+        testkit::endpoint();
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let prefix = testkit::unique_name("bs");
+        let bucket = format!("{prefix}-state");
+        let lock_table = format!("{prefix}-locks");
+        let stack = format!(
+            "[stack]\nname_prefix = \"{prefix}\"\ntags = {{ Project = \"bootstrap-test\" }}\n\n\
+             [backend]\ntype = \"s3\"\nbucket = \"{bucket}\"\nlock_table = \"{lock_table}\"\n\n\
+             [env.dev]\n\n[env.stage]\n\n[env.prod.table]\nname = \"{prefix}-Scores\"\n"
+        );
+        std::fs::write(dir.path().join("stack.toml"), stack).expect("write the stack file");
+        Self {
+            dir,
+            prefix,
+            bucket,
+            lock_table,
+        }
+    }
+
+    fn stack(&self) -> PathBuf {
+        self.dir.path().join("stack.toml")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let output = Command::new(testkit::binary("provisioner"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .envs(testkit::aws_env())
+            .env_remove("AWS_PROFILE")
+            .env_remove("GITHUB_REPOSITORY")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run provisioner");
+        eprintln!(
+            "$ provisioner {}\n--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            args.join(" "),
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(output.status.success(), "provisioner {args:?} failed");
+        String::from_utf8_lossy(&output.stdout).to_string()
+    }
+
+    fn role_name(&self) -> String {
+        format!("{}-github-deploy", self.prefix)
+    }
+}
+
+fn decode(text: &str) -> Value {
+    serde_json::from_str(&percent_decode_str(text).decode_utf8_lossy()).expect("policy JSON")
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items.iter().flat_map(strings).collect(),
+        _ => vec![],
+    }
+}
+
+/// GetBucketVersioning read over plain HTTP (the Rust SDK cannot parse moto's reply).
+fn versioning_enabled(bucket: &str) -> bool {
+    let out = Command::new("curl")
+        .args([
+            "-sf",
+            &format!("{}/{bucket}?versioning", testkit::endpoint()),
+        ])
+        .output()
+        .expect("curl");
+    String::from_utf8_lossy(&out.stdout).contains("<Status>Enabled</Status>")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bootstrap_sets_up_everything_then_changes_nothing() {
+    let a = Account::new();
+    let stack = a.stack();
+    let stack = stack.to_str().unwrap();
+    let first = a.ok(&[
+        "--stack",
+        stack,
+        "bootstrap",
+        "--repo",
+        "octo/playground",
+        "--noncurrent-days",
+        "30",
+    ]);
+    let role_arn = format!("arn:aws:iam::123456789012:role/{}", a.role_name());
+    assert!(
+        first.contains(&format!("Deploy role: {role_arn}")),
+        "{first}"
+    );
+    assert!(first.contains("AWS_ROLE_TO_ASSUME"), "{first}");
+    assert!(first.contains("change(s) made"), "{first}");
+
+    let sdk = testkit::sdk_config().await;
+    let s3 = testkit::s3_client().await;
+    let dynamodb = testkit::dynamodb_client().await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+
+    // The bucket: versioning, encryption, public access block, TLS-only policy, lifecycle.
+    assert!(versioning_enabled(&a.bucket));
+    let encryption = s3
+        .get_bucket_encryption()
+        .bucket(&a.bucket)
+        .send()
+        .await
+        .unwrap();
+    let rule = &encryption
+        .server_side_encryption_configuration()
+        .unwrap()
+        .rules()[0];
+    assert_eq!(
+        rule.apply_server_side_encryption_by_default()
+            .unwrap()
+            .sse_algorithm()
+            .as_str(),
+        "AES256"
+    );
+    let block = s3
+        .get_public_access_block()
+        .bucket(&a.bucket)
+        .send()
+        .await
+        .unwrap();
+    let block = block.public_access_block_configuration().unwrap();
+    assert_eq!(
+        (
+            block.block_public_acls(),
+            block.ignore_public_acls(),
+            block.block_public_policy(),
+            block.restrict_public_buckets()
+        ),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+    let policy = s3
+        .get_bucket_policy()
+        .bucket(&a.bucket)
+        .send()
+        .await
+        .unwrap();
+    let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let deny = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "DenyInsecureTransport")
+        .expect("the TLS statement");
+    assert_eq!(deny["Effect"], "Deny");
+    assert_eq!(deny["Condition"]["Bool"]["aws:SecureTransport"], "false");
+    let lifecycle = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&a.bucket)
+        .send()
+        .await
+        .unwrap();
+    let rule = lifecycle
+        .rules()
+        .iter()
+        .find(|r| r.id() == Some("expire-noncurrent-state-versions"))
+        .expect("the lifecycle rule");
+    assert_eq!(
+        rule.noncurrent_version_expiration()
+            .and_then(|e| e.noncurrent_days()),
+        Some(30)
+    );
+
+    // The lock table: LockID string key, on demand, PITR.
+    let table = dynamodb
+        .describe_table()
+        .table_name(&a.lock_table)
+        .send()
+        .await
+        .unwrap();
+    let table = table.table().unwrap();
+    assert_eq!(table.key_schema()[0].attribute_name(), "LockID");
+    assert_eq!(
+        table
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .map(|m| m.as_str()),
+        Some("PAY_PER_REQUEST")
+    );
+    let backups = dynamodb
+        .describe_continuous_backups()
+        .table_name(&a.lock_table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        backups
+            .continuous_backups_description()
+            .and_then(|d| d.point_in_time_recovery_description())
+            .and_then(|p| p.point_in_time_recovery_status())
+            .map(|s| s.as_str()),
+        Some("ENABLED")
+    );
+
+    // The OIDC provider: exactly one for GitHub, with our audience.
+    let providers = iam.list_open_id_connect_providers().send().await.unwrap();
+    let github: Vec<&str> = providers
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn())
+        .filter(|arn| arn.ends_with("oidc-provider/token.actions.githubusercontent.com"))
+        .collect();
+    assert_eq!(github.len(), 1, "{github:?}");
+    let provider = iam
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(github[0])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        provider
+            .client_id_list()
+            .contains(&"sts.amazonaws.com".to_string())
+    );
+
+    // The role: exact subjects and audience, no wildcard.
+    let role = iam
+        .get_role()
+        .role_name(a.role_name())
+        .send()
+        .await
+        .unwrap();
+    let role = role.role().unwrap();
+    assert_eq!(role.arn(), role_arn);
+    let trust = decode(role.assume_role_policy_document().unwrap());
+    let statement = &trust["Statement"][0];
+    assert_eq!(statement["Principal"]["Federated"], github[0]);
+    assert_eq!(statement["Action"], "sts:AssumeRoleWithWebIdentity");
+    let equals = &statement["Condition"]["StringEquals"];
+    assert_eq!(
+        equals["token.actions.githubusercontent.com:aud"],
+        "sts.amazonaws.com"
+    );
+    assert_eq!(
+        equals["token.actions.githubusercontent.com:sub"],
+        json!([
+            "repo:octo/playground:environment:dev",
+            "repo:octo/playground:environment:prod",
+            "repo:octo/playground:environment:stage",
+            "repo:octo/playground:ref:refs/heads/main"
+        ])
+    );
+    assert!(!trust.to_string().contains('*'), "{trust}");
+
+    // The permissions: scoped to the prefix's environments, their tables and the state.
+    let permissions = iam
+        .get_role_policy()
+        .role_name(a.role_name())
+        .policy_name("provisioner-deploy")
+        .send()
+        .await
+        .unwrap();
+    let permissions = decode(permissions.policy_document());
+    for statement in permissions["Statement"].as_array().unwrap() {
+        for resource in strings(&statement["Resource"]) {
+            let scoped = resource.contains(&format!("{}-dev-", a.prefix))
+                || resource.contains(&format!("{}-stage-", a.prefix))
+                || resource.contains(&format!("{}-prod-", a.prefix))
+                || resource.contains(&format!("{}-Scores", a.prefix))
+                || resource.starts_with(&format!("arn:aws:s3:::{}", a.bucket))
+                || resource.ends_with(&format!("table/{}", a.lock_table))
+                || resource.starts_with("arn:aws:apigateway:us-east-1::/")
+                || resource == "arn:aws:logs:us-east-1:123456789012:log-group:*";
+            assert!(scoped, "unscoped resource {resource} in {statement}");
+        }
+    }
+
+    // A second run changes nothing and says so.
+    let second = a.ok(&[
+        "--stack",
+        stack,
+        "bootstrap",
+        "--repo",
+        "octo/playground",
+        "--noncurrent-days",
+        "30",
+    ]);
+    assert!(
+        second.contains("No changes: everything was already set up."),
+        "{second}"
+    );
+    assert!(!second.contains("  ~ "), "{second}");
+    assert!(second.contains("reused the account's provider"), "{second}");
+
+    // A new retention is one change, and says what it was.
+    let third = a.ok(&[
+        "--stack",
+        stack,
+        "bootstrap",
+        "--repo",
+        "octo/playground",
+        "--noncurrent-days",
+        "45",
+    ]);
+    assert!(third.contains("1 change(s) made."), "{third}");
+    assert!(third.contains("after 45 days (was 30)"), "{third}");
+
+    // A narrower set of environments rewrites the trust policy to exactly those.
+    let fourth = a.ok(&[
+        "--stack",
+        stack,
+        "bootstrap",
+        "--repo",
+        "octo/playground",
+        "--noncurrent-days",
+        "45",
+        "--env",
+        "prod",
+    ]);
+    assert!(fourth.contains("rewrote the trust policy"), "{fourth}");
+    let role = iam
+        .get_role()
+        .role_name(a.role_name())
+        .send()
+        .await
+        .unwrap();
+    let trust = decode(role.role().unwrap().assume_role_policy_document().unwrap());
+    assert_eq!(
+        trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"],
+        json!([
+            "repo:octo/playground:environment:prod",
+            "repo:octo/playground:ref:refs/heads/main"
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn print_policy_shows_the_documents_and_creates_nothing() {
+    let a = Account::new();
+    let stack = a.stack();
+    let out = a.ok(&[
+        "--stack",
+        stack.to_str().unwrap(),
+        "bootstrap",
+        "--repo",
+        "octo/playground",
+        "--print-policy",
+    ]);
+    assert!(
+        out.contains("repo:octo/playground:environment:prod"),
+        "{out}"
+    );
+    assert!(
+        out.contains("repo:octo/playground:ref:refs/heads/main"),
+        "{out}"
+    );
+    assert!(out.contains("\"Sid\": \"PassLambdaRole\""), "{out}");
+    assert!(out.contains("DenyInsecureTransport"), "{out}");
+
+    let sdk = testkit::sdk_config().await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    assert!(
+        iam.get_role()
+            .role_name(a.role_name())
+            .send()
+            .await
+            .is_err()
+    );
+    let s3 = testkit::s3_client().await;
+    assert!(s3.head_bucket().bucket(&a.bucket).send().await.is_err());
+    let dynamodb = testkit::dynamodb_client().await;
+    assert!(
+        dynamodb
+            .describe_table()
+            .table_name(&a.lock_table)
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[test]
+fn bad_input_is_refused_with_what_to_do() {
+    let a = Account::new();
+    let stack = a.stack();
+    let stack = stack.to_str().unwrap();
+    let wildcard = a.run(&["--stack", stack, "bootstrap", "--repo", "octo/*"]);
+    assert!(!wildcard.status.success());
+    assert!(String::from_utf8_lossy(&wildcard.stderr).contains("owner/name"));
+
+    let no_repo = a.run(&["--stack", stack, "bootstrap"]);
+    assert!(!no_repo.status.success());
+    assert!(String::from_utf8_lossy(&no_repo.stderr).contains("--repo"));
+
+    std::fs::write(a.stack(), "[backend]\ntype = \"local\"\n\n[env.dev]\n").unwrap();
+    let no_bucket = a.run(&["--stack", stack, "bootstrap", "--repo", "octo/pg"]);
+    assert!(!no_bucket.status.success());
+    assert!(String::from_utf8_lossy(&no_bucket.stderr).contains("--bucket"));
+}
