@@ -25,6 +25,14 @@
 //!
 //! "Not compared" fields (like `zip_path`) are carried for create/update only; a kind that has
 //! them overrides `diff` to skip them.
+//!
+//! The engine finds a kind by name through [`lookup`] (or walks [`all`]) and never names one.
+//! Each kind file follows terraform-provider-aws' order: CRUD, `find_*` (not-found becomes
+//! `None`), waits, retry predicates. Two helpers keep the kinds uniform: [`errors`] maps every
+//! SDK error into [`ResourceError::Aws`](crate::resource::ResourceError) with AWS's code and
+//! message (and decides not-found), and [`fields`] reads declared values and normalises what AWS
+//! reports (percent-encoded policies, sorted lists, tags) into the declared shapes, so that a
+//! second plan after an apply is empty.
 
 pub mod apigw_api;
 pub mod apigw_integration;
