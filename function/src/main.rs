@@ -87,7 +87,9 @@ fn run_server(table: String, options: ServeOptions) -> anyhow::Result<()> {
         other => std::env::var(other).ok(),
     })
     .context("reading the configuration")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // Single-threaded like the Lambda runtime: the handler only waits on DynamoDB, so one
+    // thread serves many concurrent requests, and the CPU measured locally is Lambda's.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
