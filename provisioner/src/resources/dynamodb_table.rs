@@ -83,8 +83,13 @@ impl ResourceKind for DynamodbTable {
             return Ok(None);
         };
         let arn = table.table_arn().unwrap_or_default().to_string();
-        let pitr = read_pitr(aws, id).await?;
-        let tags = read_tags(aws, &arn).await?;
+        // A table deleted between these calls is absent, not an error.
+        let Some(pitr) = not_found_as_none(read_pitr(aws, id).await)? else {
+            return Ok(None);
+        };
+        let Some(tags) = not_found_as_none(read_tags(aws, &arn).await)? else {
+            return Ok(None);
+        };
         Ok(Some(observe(id, &table, pitr, tags)?))
     }
 
