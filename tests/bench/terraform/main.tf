@@ -42,6 +42,12 @@ variable "lambda_zip" {
   type        = string
 }
 
+variable "lambda_architecture" {
+  description = "arm64 or x86_64, as the stack file's [lambda] architecture"
+  type        = string
+  default     = "arm64"
+}
+
 variable "cors_allow_origins" {
   type    = list(string)
   default = ["*"]
@@ -86,7 +92,8 @@ locals {
 }
 
 resource "aws_iam_role" "lambda" {
-  name = "${local.name}-lambda"
+  name        = "${local.name}-lambda"
+  description = "Runs ${local.name}-api (${var.environment} environment of ${var.name_prefix})"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -109,6 +116,7 @@ resource "aws_iam_role_policy" "dynamodb" {
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
+      Sid    = "PlaygroundTable"
       Effect = "Allow"
       Action = [
         "dynamodb:ConditionCheckItem",
@@ -150,6 +158,8 @@ resource "aws_dynamodb_table" "playground" {
     enabled = true
   }
 
+  deletion_protection_enabled = false
+
   tags = local.tags
 }
 
@@ -164,7 +174,7 @@ resource "aws_lambda_function" "api" {
   role             = aws_iam_role.lambda.arn
   runtime          = "provided.al2023"
   handler          = "bootstrap"
-  architectures    = ["arm64"]
+  architectures    = [var.lambda_architecture]
   memory_size      = var.lambda_memory
   timeout          = 10
   filename         = var.lambda_zip
@@ -188,7 +198,7 @@ resource "aws_apigatewayv2_api" "http" {
   cors_configuration {
     allow_origins = var.cors_allow_origins
     allow_methods = ["GET", "OPTIONS", "PATCH", "POST", "PUT"]
-    allow_headers = ["Authorization", "Content-Type"]
+    allow_headers = ["authorization", "content-type"]
     max_age       = 300
   }
   tags = local.tags
