@@ -43,6 +43,9 @@ pub const BY_SUBMISSION_COUNT_INDEX: &str = "bySubmissionCount";
 /// Rounds of "update, else create" before a contended user write gives up.
 const MAX_WRITE_ROUNDS: u32 = 8;
 
+/// Shards of the in-process lock that serialises new-user transactions per playground.
+const NEW_USER_LOCK_SHARDS: usize = 64;
+
 type Item = HashMap<String, AttributeValue>;
 
 /// A storage failure; its detail is for the log, never for the client.
@@ -145,6 +148,12 @@ pub struct Store {
     table: String,
     /// Cleared (once, with a warning) when the ordering indexes turn out to be missing.
     ordered_indexes: AtomicBool,
+    /// New-user transactions of one playground run one at a time within this process. The
+    /// conditional transaction alone keeps `userCount` exact on DynamoDB; this lock only
+    /// matters to the local server, whose emulator (moto) does not lock items during a
+    /// transaction and loses concurrent `ADD`s. On Lambda a sandbox runs one request at a
+    /// time, so it is never contended there.
+    new_user_locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 /// Now as ISO-8601 UTC with microseconds (`2026-01-31T12:00:00.123456Z`): fixed width, so the
@@ -252,7 +261,17 @@ impl Store {
             client,
             table: table.into(),
             ordered_indexes: AtomicBool::new(true),
+            new_user_locks: (0..NEW_USER_LOCK_SHARDS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
         }
+    }
+
+    fn new_user_lock(&self, table_id: &str) -> &tokio::sync::Mutex<()> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        table_id.hash(&mut hasher);
+        &self.new_user_locks[(hasher.finish() as usize) % NEW_USER_LOCK_SHARDS]
     }
 
     /// The DynamoDB table name.
@@ -380,7 +399,11 @@ impl Store {
                 Some(UpdateOutcome::NotFound) => {}
                 None => continue,
             }
-            match self.create_user(table_id, username, scores, &stamp).await? {
+            let created = {
+                let _one_at_a_time = self.new_user_lock(table_id).lock().await;
+                self.create_user(table_id, username, scores, &stamp).await?
+            };
+            match created {
                 CreateUserOutcome::Created => return Ok(PutUserOutcome::Created),
                 CreateUserOutcome::PlaygroundNotFound => {
                     return Ok(PutUserOutcome::PlaygroundNotFound);
