@@ -109,6 +109,7 @@ async fn bootstrap_sets_up_everything_then_changes_nothing() {
         "octo/playground",
         "--noncurrent-days",
         "30",
+        "--force-tls-policy",
     ]);
     let role_arn = format!("arn:aws:iam::123456789012:role/{}", a.role_name());
     assert!(
@@ -303,6 +304,7 @@ async fn bootstrap_sets_up_everything_then_changes_nothing() {
         "octo/playground",
         "--noncurrent-days",
         "30",
+        "--force-tls-policy",
     ]);
     assert!(
         second.contains("No changes: everything was already set up."),
@@ -320,6 +322,7 @@ async fn bootstrap_sets_up_everything_then_changes_nothing() {
         "octo/playground",
         "--noncurrent-days",
         "45",
+        "--force-tls-policy",
     ]);
     assert!(third.contains("1 change(s) made."), "{third}");
     assert!(third.contains("after 45 days (was 30)"), "{third}");
@@ -333,6 +336,7 @@ async fn bootstrap_sets_up_everything_then_changes_nothing() {
         "octo/playground",
         "--noncurrent-days",
         "45",
+        "--force-tls-policy",
         "--env",
         "prod",
     ]);

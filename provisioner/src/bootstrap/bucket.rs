@@ -43,6 +43,7 @@ pub async fn ensure_state_bucket(
     bucket: &str,
     lock_table: Option<&str>,
     noncurrent_days: i32,
+    tls_only_policy: bool,
     report: &mut Report,
 ) -> Result<(), BootstrapError> {
     let s3 = state::s3::s3_client(sdk);
@@ -81,7 +82,14 @@ pub async fn ensure_state_bucket(
     ensure_versioning(&s3, bucket, &what, report).await?;
     ensure_encryption(&s3, bucket, &what, report).await?;
     ensure_public_access_block(&s3, bucket, &what, report).await?;
-    ensure_tls_only_policy(&s3, bucket, &what, report).await?;
+    if tls_only_policy {
+        ensure_tls_only_policy(&s3, bucket, &what, report).await?;
+    } else {
+        report.unchanged(format!(
+            "{what}: TLS-only policy skipped (the S3 endpoint is plain HTTP, so the policy would \
+             deny this tool's own requests; --force-tls-policy puts it anyway)"
+        ));
+    }
     ensure_lifecycle(&s3, bucket, &what, noncurrent_days, report).await?;
     Ok(())
 }

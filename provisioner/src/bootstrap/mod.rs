@@ -39,6 +39,10 @@ pub struct Settings {
     pub noncurrent_days: i32,
     /// Tags on the role (the stack's tags).
     pub tags: BTreeMap<String, String>,
+    /// Put the TLS-only bucket policy. Off only when the S3 endpoint itself is plain HTTP (a
+    /// local emulator that enforces bucket policies): the policy would deny every request of
+    /// this tool, bootstrap included.
+    pub tls_only_policy: bool,
 }
 
 /// What bootstrap did (or found already done), in order.
@@ -123,6 +127,7 @@ pub async fn run(
         &inputs.state_bucket,
         inputs.lock_table.as_deref(),
         settings.noncurrent_days,
+        settings.tls_only_policy,
         &mut report,
     )
     .await?;

@@ -39,6 +39,9 @@ pub struct BootstrapArgs {
     /// Print the role's trust and permission policies and the bucket policy; create nothing.
     #[arg(long)]
     pub print_policy: bool,
+    /// Put the TLS-only bucket policy even when the S3 endpoint is plain HTTP (an emulator).
+    #[arg(long)]
+    pub force_tls_policy: bool,
     /// Account id for `--print-policy` without credentials (default: asked from STS).
     #[arg(long, value_name = "ID")]
     pub account_id: Option<String>,
@@ -73,7 +76,12 @@ fn environments(stack: &Stack, wanted: &[String]) -> Result<Vec<ResolvedStack>> 
 }
 
 /// The settings: flags first, then the stack's backend.
-fn settings(args: &BootstrapArgs, envs: &[ResolvedStack], account_id: String) -> Result<Settings> {
+fn settings(
+    args: &BootstrapArgs,
+    envs: &[ResolvedStack],
+    account_id: String,
+    plain_http_endpoint: bool,
+) -> Result<Settings> {
     check_repository(&args.repo)?;
     let first = envs
         .first()
@@ -144,6 +152,7 @@ fn settings(args: &BootstrapArgs, envs: &[ResolvedStack], account_id: String) ->
             .unwrap_or_else(|| format!("{}-github-deploy", first.name_prefix)),
         noncurrent_days: args.noncurrent_days,
         tags,
+        tls_only_policy: args.force_tls_policy || !plain_http_endpoint,
     })
 }
 
@@ -164,7 +173,10 @@ pub async fn run(global: &Global, args: &BootstrapArgs) -> Result<ExitCode> {
             .await
             .context("finding the AWS account (pass --account-id to print policies offline)")?,
     };
-    let settings = settings(args, &envs, account_id)?;
+    let plain_http = sdk
+        .endpoint_url()
+        .is_some_and(|url| url.starts_with("http://"));
+    let settings = settings(args, &envs, account_id, plain_http)?;
 
     if args.print_policy {
         print_policies(&settings)?;
