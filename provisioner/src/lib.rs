@@ -10,6 +10,7 @@ pub mod aws;
 pub mod bootstrap;
 pub mod desired;
 pub mod engine;
+pub mod migrate;
 pub mod output;
 pub mod package;
 pub mod plan;

@@ -39,6 +39,8 @@ async fn main() -> ExitCode {
         Command::Package(args) => commands::package(global, args).await,
         Command::ForceUnlock(args) => commands::force_unlock(global, args).await,
         Command::Bootstrap(args) => cli::bootstrap::run(global, args).await,
+        Command::Import(args) => cli::import::run(global, args).await,
+        Command::Migrate(args) => cli::migrate::run(global, args).await,
         Command::State(args) => cli::state_cmd::run(global, args).await,
         Command::Completions(args) => cli::completions::run(args),
     };

@@ -3,6 +3,8 @@
 pub mod bootstrap;
 pub mod commands;
 pub mod completions;
+pub mod import;
+pub mod migrate;
 pub mod progress;
 pub mod state_cmd;
 pub mod stats;
@@ -59,6 +61,10 @@ pub enum Command {
     ForceUnlock(ForceUnlockArgs),
     /// One-time account set-up: state bucket, lock table, GitHub OIDC provider, deploy role.
     Bootstrap(bootstrap::BootstrapArgs),
+    /// Adopt one existing resource into the state (nothing in AWS changes).
+    Import(import::ImportArgs),
+    /// Adopt the original Terraform stack's resources from its state (dry run unless --write).
+    Migrate(migrate::MigrateArgs),
     /// Look into the state: list, show, history, rollback.
     State(state_cmd::StateArgs),
     /// Print a shell completion script (bash, zsh, fish).

@@ -1,0 +1,273 @@
+//! `provisioner migrate --env ENV --from-terraform-state (FILE | s3://bucket/key)`: adopt the
+//! original Terraform stack's resources and show the plan that remains. A dry run unless
+//! `--write`; never creates, changes or deletes anything in AWS.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use clap::Args;
+
+use provisioner::engine::diff;
+use provisioner::engine::refresh::refresh;
+use provisioner::engine::writer::StateWriter;
+use provisioner::migrate::terraform::{self, Mapping};
+use provisioner::migrate::terraform_lock::{TerraformLock, workspace_key};
+use provisioner::migrate::{self as migration};
+use provisioner::plan::Action;
+use provisioner::stack::BackendSettings;
+
+use super::Global;
+use super::import::{AdoptContext, adopt_context, with_state_lock};
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// The Terraform state: a local file (`terraform state pull > tf.json`) or
+    /// `s3://bucket/key` (e.g. s3://my-tf-state/aimodelshare/infra/terraform.tfstate).
+    #[arg(long, value_name = "FILE|S3_URL")]
+    pub from_terraform_state: String,
+    /// Terraform workspace of an s3:// state (non-default ones live under `env:/<ws>/`).
+    #[arg(long, default_value = "default", value_name = "WORKSPACE")]
+    pub workspace: String,
+    /// Terraform's DynamoDB lock table for an s3:// state (default: the stack's lock_table).
+    #[arg(long, value_name = "TABLE")]
+    pub terraform_lock_table: Option<String>,
+    /// Write the adopted state (default: dry run, nothing is written).
+    #[arg(long)]
+    pub write: bool,
+}
+
+/// `s3://bucket/key` → (bucket, key).
+fn parse_s3_url(url: &str) -> Result<Option<(String, String)>> {
+    let Some(rest) = url.strip_prefix("s3://") else {
+        return Ok(None);
+    };
+    match rest.split_once('/') {
+        Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => {
+            Ok(Some((bucket.to_string(), key.to_string())))
+        }
+        _ => bail!("'{url}' is not an S3 URL of an object: write s3://BUCKET/KEY"),
+    }
+}
+
+async fn read_s3(ctx: &AdoptContext, bucket: &str, key: &str) -> Result<Vec<u8>> {
+    let s3 = state::s3::s3_client(&ctx.engine.aws.sdk);
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .with_context(|| format!("reading the Terraform state s3://{bucket}/{key}"))?;
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .with_context(|| format!("reading the Terraform state s3://{bucket}/{key}"))?;
+    Ok(bytes.into_bytes().to_vec())
+}
+
+pub async fn run(global: &Global, args: &MigrateArgs) -> Result<ExitCode> {
+    let ctx = adopt_context(global, &args.env).await?;
+    let source = &args.from_terraform_state;
+    let s3_source = parse_s3_url(source)?;
+    let mut terraform_lock = None;
+    let (source_name, bytes) = match &s3_source {
+        Some((bucket, key)) => {
+            let key = workspace_key(key, &args.workspace);
+            let lock_table = args
+                .terraform_lock_table
+                .clone()
+                .or(match &ctx.resolved.backend {
+                    BackendSettings::S3 { lock_table, .. } => lock_table.clone(),
+                    BackendSettings::Local { .. } => None,
+                });
+            match lock_table {
+                Some(table) => {
+                    let lock = TerraformLock::acquire(
+                        aws_sdk_dynamodb::Client::new(&ctx.engine.aws.sdk),
+                        &table,
+                        bucket,
+                        &key,
+                    )
+                    .await?;
+                    eprintln!(
+                        "holding Terraform's lock on {bucket}/{key} in {table} (ID {})",
+                        lock.info.id
+                    );
+                    terraform_lock = Some(lock);
+                }
+                None => eprintln!(
+                    "warning: no Terraform lock table known (pass --terraform-lock-table): make \
+                     sure no terraform run is in progress"
+                ),
+            }
+            let url = format!("s3://{bucket}/{key}");
+            let bytes = read_s3(&ctx, bucket, &key).await;
+            (url, bytes)
+        }
+        None => (
+            source.clone(),
+            std::fs::read(source).with_context(|| {
+                format!("reading the Terraform state file {source} (or pass s3://bucket/key)")
+            }),
+        ),
+    };
+    let result = match bytes {
+        Ok(bytes) => migrate_from(global, args, &ctx, &source_name, &bytes).await,
+        Err(e) => Err(e),
+    };
+    if let Some(lock) = terraform_lock {
+        lock.release().await.context("releasing Terraform's lock")?;
+    }
+    result
+}
+
+async fn migrate_from(
+    global: &Global,
+    args: &MigrateArgs,
+    ctx: &AdoptContext,
+    source_name: &str,
+    bytes: &[u8],
+) -> Result<ExitCode> {
+    let tf = terraform::parse(source_name, bytes)?;
+    let declared: Vec<String> = ctx.desired.iter().map(|d| d.address.clone()).collect();
+    let mappings = terraform::map_resources(&tf, &declared);
+    println!(
+        "Terraform state {source_name} (Terraform {}, serial {}): {} resource instance(s).\n",
+        tf.terraform_version,
+        tf.serial,
+        mappings.len()
+    );
+    print_mappings(&mappings);
+
+    with_state_lock(ctx, global, "migrate", async || {
+        let mut writer =
+            StateWriter::open(&ctx.backend, &ctx.resolved.stack_name, &args.env).await?;
+        if !writer.document.resources.is_empty() {
+            bail!(
+                "the {} state at {} already records {} resource(s): migrate adopts into an empty \
+                 state. Use `provisioner import --env {} ADDRESS ID` for single resources. \
+                 Nothing was changed",
+                args.env,
+                ctx.backend.location(),
+                writer.document.resources.len(),
+                args.env
+            );
+        }
+        let mut outputs = Default::default();
+        for declared in &ctx.desired {
+            let Some(mapping) = mappings
+                .iter()
+                .find(|m| m.address.as_deref() == Some(declared.address.as_str()))
+            else {
+                continue;
+            };
+            let id = mapping.id.as_deref().unwrap_or_default();
+            migration::adopt_one(
+                &ctx.engine,
+                &ctx.desired,
+                &mut writer.document,
+                &mut outputs,
+                &declared.address,
+                id,
+            )
+            .await
+            .with_context(|| format!("adopting {}", mapping.terraform_address))?;
+        }
+        let refreshed = refresh(&ctx.engine, &writer.document).await?;
+        let plan = diff::make_plan(
+            &ctx.engine,
+            &diff::PlanInput {
+                desired: &ctx.desired,
+                document: &writer.document,
+                state_exists: writer.exists,
+                refreshed: &refreshed,
+                destroy: false,
+                stack_hash: String::new(),
+            },
+        )?;
+        println!(
+            "\nAdopted {} resource(s). What remains to do (`provisioner apply --env {}` after --write):\n",
+            writer.document.resources.len(),
+            args.env
+        );
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        print!("{}", plan.render(color));
+        let destructive: Vec<&str> = plan
+            .changes
+            .iter()
+            .filter(|c| {
+                c.kind == "dynamodb_table" && matches!(c.action, Action::Replace | Action::Delete)
+            })
+            .map(|c| c.address.as_str())
+            .collect();
+        if !destructive.is_empty() {
+            bail!(
+                "the remaining plan would replace or delete {}, losing its data: make the stack \
+                 declare the table as it is (keys, name) and run migrate again. Nothing was written",
+                destructive.join(", ")
+            );
+        }
+        if args.write {
+            writer.save().await?;
+            println!(
+                "\nWrote the {} state to {}. Next: `provisioner plan --env {}`, then apply. \
+                 Stop using Terraform for this environment (keep its state file as a backup).",
+                args.env,
+                ctx.backend.location(),
+                args.env
+            );
+        } else {
+            println!(
+                "\nDry run: nothing was written. Run again with --write to record the adopted \
+                 resources in the state."
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+    .await
+}
+
+fn print_mappings(mappings: &[Mapping]) {
+    let width = mappings
+        .iter()
+        .map(|m| m.terraform_address.len())
+        .max()
+        .unwrap_or(0);
+    for m in mappings {
+        match (&m.address, &m.note) {
+            (Some(address), _) => println!(
+                "  {:<width$}  ->  {address} ({})",
+                m.terraform_address,
+                m.id.as_deref().unwrap_or("")
+            ),
+            (None, note) => println!(
+                "  {:<width$}  --  not adopted: {}",
+                m.terraform_address,
+                note.as_deref().unwrap_or("")
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_urls_split_into_bucket_and_key() {
+        assert_eq!(
+            parse_s3_url("s3://b/aimodelshare/infra/terraform.tfstate").unwrap(),
+            Some((
+                "b".to_string(),
+                "aimodelshare/infra/terraform.tfstate".to_string()
+            ))
+        );
+        assert_eq!(parse_s3_url("./terraform.tfstate").unwrap(), None);
+        assert!(parse_s3_url("s3://bucket-only").is_err());
+        assert!(parse_s3_url("s3:///key").is_err());
+    }
+}

@@ -1,0 +1,331 @@
+//! Migration from the Terraform stack, with a state file the real `terraform` wrote: the
+//! original configuration (`tests/bench/terraform/main.tf`, a table named `PlaygroundScores-…`)
+//! is applied to the emulator by Terraform, the table is filled, then `provisioner migrate`
+//! adopts everything. The remaining plan holds only intended changes (no create, replace or
+//! delete), and after apply every item is still in the table. Also: Terraform's own lock is
+//! honoured for an s3:// state, a dry run writes nothing, and `import` adopts one resource.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::Fixture;
+use serde_json::Value;
+
+const ITEMS: usize = 30;
+
+fn terraform_binary() -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("terraform"))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "`terraform` is not on PATH: this test runs the real Terraform (1.11, AWS provider \
+             5.100 from the filesystem mirror /opt/tf-plugins) to produce a genuine v4 state. \
+             Install Terraform 1.11 and put it on PATH"
+        )
+    })
+}
+
+fn run_terraform(dir: &Path, args: &[String]) {
+    let cli_config = dir.join("terraform.rc");
+    let output = Command::new(terraform_binary())
+        .args(args)
+        .current_dir(dir)
+        .env("TF_CLI_CONFIG_FILE", &cli_config)
+        .env("TF_IN_AUTOMATION", "1")
+        .env("TF_INPUT", "0")
+        .envs(testkit::aws_env())
+        .output()
+        .expect("run terraform");
+    assert!(
+        output.status.success(),
+        "terraform {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Applies the original configuration with Terraform; returns the path of its state file.
+fn terraform_apply(f: &Fixture, table: &str) -> PathBuf {
+    let dir = f.dir.path().join("terraform");
+    std::fs::create_dir_all(&dir).unwrap();
+    let main_tf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/bench/terraform/main.tf");
+    std::fs::copy(&main_tf, dir.join("main.tf")).expect("copy main.tf");
+    std::fs::write(
+        dir.join("terraform.rc"),
+        "provider_installation {\n  filesystem_mirror {\n    path = \"/opt/tf-plugins\"\n    \
+         include = [\"registry.terraform.io/hashicorp/aws\"]\n  }\n  direct {\n    \
+         exclude = [\"registry.terraform.io/hashicorp/aws\"]\n  }\n}\n",
+    )
+    .unwrap();
+    run_terraform(&dir, &["init".into(), "-no-color".into()]);
+    let zip = f.dir.path().join("function.zip");
+    run_terraform(
+        &dir,
+        &[
+            "apply".into(),
+            "-auto-approve".into(),
+            "-no-color".into(),
+            format!("-var=endpoint={}", testkit::endpoint()),
+            format!("-var=name_prefix={}", f.prefix),
+            "-var=environment=dev".into(),
+            format!("-var=table_name={table}"),
+            format!("-var=lambda_zip={}", zip.display()),
+            "-var=lambda_architecture=x86_64".into(),
+        ],
+    );
+    // The provider binary init copied is large; the state file is all the test needs.
+    std::fs::remove_dir_all(dir.join(".terraform")).ok();
+    dir.join("terraform.tfstate")
+}
+
+async fn fill_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
+    for i in 0..ITEMS {
+        let (table_id, username) = if i == 0 {
+            ("titanic".to_string(), "_metadata".to_string())
+        } else {
+            ("titanic".to_string(), format!("user{i:03}"))
+        };
+        dynamodb
+            .put_item()
+            .table_name(table)
+            .item("tableId", AttributeValue::S(table_id))
+            .item("username", AttributeValue::S(username))
+            .item("submissionCount", AttributeValue::N(i.to_string()))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+async fn count_items(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> usize {
+    let scan = dynamodb
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    scan.items().len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_adopts_a_terraform_stack_and_keeps_every_item() {
+    let suffix = testkit::unique_name("x");
+    let table = format!("PlaygroundScores-{}", &suffix[2..]);
+    let f = Fixture::new(&format!("[env.dev.table]\nname = \"{table}\"\n"));
+    let tf_state = terraform_apply(&f, &table);
+    let dynamodb = testkit::dynamodb_client().await;
+    fill_table(&dynamodb, &table).await;
+    assert_eq!(count_items(&dynamodb, &table).await, ITEMS);
+
+    // The same state in S3, where the original kept it, guarded by Terraform's lock table.
+    let bucket = format!("{}-tf", f.prefix);
+    let lock_table = format!("{}-tf-locks", f.prefix);
+    let key = "aimodelshare/infra/terraform.tfstate";
+    let sdk = testkit::sdk_config().await;
+    state::ensure_backend_resources(
+        &state::BackendConfig::S3 {
+            bucket: bucket.clone(),
+            prefix: String::new(),
+            environment: "dev".into(),
+            lock_table: Some(lock_table.clone()),
+            s3_lock: false,
+        },
+        &sdk,
+    )
+    .await
+    .unwrap();
+    let s3 = testkit::s3_client().await;
+    s3.put_object()
+        .bucket(&bucket)
+        .key(key)
+        .body(std::fs::read(&tf_state).unwrap().into())
+        .send()
+        .await
+        .unwrap();
+    let url = format!("s3://{bucket}/{key}");
+    let lock_id = format!("{bucket}/{key}");
+
+    // A terraform run holds the lock: migrate refuses and writes nothing.
+    dynamodb
+        .put_item()
+        .table_name(&lock_table)
+        .item("LockID", AttributeValue::S(lock_id.clone()))
+        .item(
+            "Info",
+            AttributeValue::S(
+                serde_json::json!({"ID": "tf-run-1", "Operation": "OperationTypeApply",
+                    "Info": "", "Who": "ci@runner", "Version": "1.11.4",
+                    "Created": "2026-11-25T18:00:00Z", "Path": lock_id})
+                .to_string(),
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    let migrate_s3 = |extra: &[&str]| {
+        let mut args = vec![
+            "migrate",
+            "--env",
+            "dev",
+            "--from-terraform-state",
+            &url,
+            "--terraform-lock-table",
+            &lock_table,
+        ];
+        args.extend_from_slice(extra);
+        f.run(&args)
+    };
+    let refused = migrate_s3(&[]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("terraform run is in progress"), "{stderr}");
+    assert!(stderr.contains("tf-run-1"), "{stderr}");
+    assert!(
+        !f.state_file().exists(),
+        "nothing written while Terraform holds its lock"
+    );
+
+    // Lock free: a dry run from S3 maps everything, takes and gives back Terraform's lock,
+    // and writes nothing.
+    dynamodb
+        .delete_item()
+        .table_name(&lock_table)
+        .key("LockID", AttributeValue::S(lock_id.clone()))
+        .send()
+        .await
+        .unwrap();
+    let dry = migrate_s3(&[]);
+    assert!(dry.status.success());
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(out.contains("aws_dynamodb_table.playground"), "{out}");
+    assert!(
+        out.contains("->  apigw_route.get_tables"),
+        "routes map by route key: {out}"
+    );
+    assert!(out.contains("Adopted 17 resource(s)"), "{out}");
+    assert!(out.contains("Dry run: nothing was written"), "{out}");
+    let lock_after = dynamodb
+        .get_item()
+        .table_name(&lock_table)
+        .key("LockID", AttributeValue::S(lock_id.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(lock_after.item().is_none(), "Terraform's lock was released");
+    let no_state = f.run(&["state", "list", "--env", "dev"]);
+    assert!(!no_state.status.success(), "a dry run writes no state");
+
+    // For real, from the local state file.
+    let written = f.ok(&[
+        "migrate",
+        "--env",
+        "dev",
+        "--from-terraform-state",
+        tf_state.to_str().unwrap(),
+        "--write",
+    ]);
+    assert!(written.contains("Wrote the dev state"), "{written}");
+    let listed = f.ok(&["state", "list", "--env", "dev"]);
+    assert_eq!(listed.lines().count(), 17, "{listed}");
+    assert!(listed.contains(&table), "{listed}");
+
+    // A second migrate is refused: the state is no longer empty.
+    let again = f.run(&[
+        "migrate",
+        "--env",
+        "dev",
+        "--from-terraform-state",
+        tf_state.to_str().unwrap(),
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("provisioner import"));
+
+    // What remains is intended: in-place updates (tags the stack adds) and one permission
+    // re-created because the yardstick's provider skips the account id in the API's execution
+    // ARN (`skip_requesting_account_id`). Nothing is created or deleted, and the table is at
+    // most updated in place.
+    let plan = f.ok(&["plan", "--env", "dev", "--json"]);
+    let plan: Value = serde_json::from_str(&plan).unwrap();
+    for change in plan["changes"].as_array().unwrap() {
+        let action = change["action"].as_str().unwrap();
+        let permission_arn_fix = action == "replace"
+            && change["address"] == "lambda_permission.apigw"
+            && change["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| f["field"] == "source_arn");
+        assert!(
+            action == "update" || permission_arn_fix,
+            "unintended change after migrate: {change}"
+        );
+    }
+
+    f.apply();
+    assert_eq!(
+        count_items(&dynamodb, &table).await,
+        ITEMS,
+        "every item survives"
+    );
+    let (code, out) = f.plan();
+    assert_eq!(code, 0, "converged after apply: {out}");
+
+    f.destroy();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_adopts_one_resource_and_refuses_bad_input() {
+    let f = Fixture::new("");
+    let iam_role = f.role_name();
+    let sdk = testkit::sdk_config().await;
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    iam.create_role()
+        .role_name(&iam_role)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let unknown = f.run(&["import", "--env", "dev", "iam_role.lamda", &iam_role]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("did you mean 'iam_role.lambda'"));
+
+    let missing = f.run(&[
+        "import",
+        "--env",
+        "dev",
+        "iam_role.lambda",
+        "no-such-role-x1",
+    ]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no iam_role with id"));
+
+    let route = f.run(&["import", "--env", "dev", "apigw_route.get_tables", "abc123"]);
+    assert!(!route.status.success());
+    assert!(
+        String::from_utf8_lossy(&route.stderr).contains("apigw_api.http"),
+        "names the dependency to import first"
+    );
+
+    let out = f.ok(&["import", "--env", "dev", "iam_role.lambda", &iam_role]);
+    assert!(out.contains("Imported iam_role.lambda"), "{out}");
+    let listed = f.ok(&["state", "list", "--env", "dev"]);
+    assert!(listed.contains("iam_role.lambda"), "{listed}");
+    let twice = f.run(&["import", "--env", "dev", "iam_role.lambda", &iam_role]);
+    assert!(!twice.status.success());
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("already in the state"));
+
+    // The role is now managed: destroy deletes it (and nothing else exists).
+    f.destroy();
+    assert!(iam.get_role().role_name(&iam_role).send().await.is_err());
+}
