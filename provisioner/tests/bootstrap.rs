@@ -420,3 +420,40 @@ fn bad_input_is_refused_with_what_to_do() {
     assert!(!no_bucket.status.success());
     assert!(String::from_utf8_lossy(&no_bucket.stderr).contains("--bucket"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plain_http_endpoint_gets_no_tls_only_policy_unless_forced() {
+    let a = Account::new();
+    let stack = a.stack();
+    let out = a.ok(&[
+        "--stack",
+        stack.to_str().unwrap(),
+        "bootstrap",
+        "--repo",
+        "octo/playground",
+    ]);
+    assert!(out.contains("TLS-only policy skipped"), "{out}");
+    let s3 = testkit::s3_client().await;
+    assert!(
+        s3.get_bucket_policy()
+            .bucket(&a.bucket)
+            .send()
+            .await
+            .is_err(),
+        "no bucket policy was put"
+    );
+    // The state in the bucket stays readable by this tool over the plain-HTTP endpoint.
+    s3.put_object()
+        .bucket(&a.bucket)
+        .key("provisioner/dev/probe")
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    s3.get_object()
+        .bucket(&a.bucket)
+        .key("provisioner/dev/probe")
+        .send()
+        .await
+        .unwrap();
+}
