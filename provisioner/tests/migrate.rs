@@ -56,11 +56,24 @@ fn terraform_apply(f: &Fixture, table: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     let main_tf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/bench/terraform/main.tf");
     std::fs::copy(&main_tf, dir.join("main.tf")).expect("copy main.tf");
+    // The AWS provider comes from a filesystem mirror (no network): TF_PLUGIN_MIRROR or
+    // /opt/tf-plugins.
+    let mirror = std::env::var("TF_PLUGIN_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".into());
+    assert!(
+        Path::new(&mirror)
+            .join("registry.terraform.io/hashicorp/aws")
+            .is_dir(),
+        "the Terraform AWS provider mirror {mirror}/registry.terraform.io/hashicorp/aws is \
+         missing: create it with `terraform providers mirror {mirror}` (AWS provider 5.100) or \
+         point TF_PLUGIN_MIRROR at one"
+    );
     std::fs::write(
         dir.join("terraform.rc"),
-        "provider_installation {\n  filesystem_mirror {\n    path = \"/opt/tf-plugins\"\n    \
-         include = [\"registry.terraform.io/hashicorp/aws\"]\n  }\n  direct {\n    \
-         exclude = [\"registry.terraform.io/hashicorp/aws\"]\n  }\n}\n",
+        format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path = \"{mirror}\"\n    \
+             include = [\"registry.terraform.io/hashicorp/aws\"]\n  }}\n  direct {{\n    \
+             exclude = [\"registry.terraform.io/hashicorp/aws\"]\n  }}\n}}\n"
+        ),
     )
     .unwrap();
     run_terraform(&dir, &["init".into(), "-no-color".into()]);
