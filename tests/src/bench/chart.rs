@@ -232,6 +232,7 @@ mod tests {
         Report {
             conditions: Conditions {
                 started_at: "now".into(),
+                revision: "abc1234".into(),
                 cores: 2,
                 load_before: [0.0; 3],
                 load_after: [0.0; 3],

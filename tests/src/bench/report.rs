@@ -13,6 +13,8 @@ use crate::bench::stats::Summary;
 #[derive(Debug, Clone, Serialize)]
 pub struct Conditions {
     pub started_at: String,
+    /// `git describe --always --dirty` of the measured tree.
+    pub revision: String,
     pub cores: usize,
     /// `/proc/loadavg` (1, 5, 15 minutes) before and after the run.
     pub load_before: [f64; 3],
@@ -101,10 +103,11 @@ impl Report {
         let c = &self.conditions;
         let _ = writeln!(
             md,
-            "Run of {} on {} cores, load average {:.2} / {:.2} / {:.2} before and {:.2} / {:.2} / {:.2} after; \
+            "Run of {} (tree {}) on {} cores, load average {:.2} / {:.2} / {:.2} before and {:.2} / {:.2} / {:.2} after; \
              median (min – max) of {} runs per tool, tools alternated on fresh environments; \
              {} against moto on 127.0.0.1.\n",
             c.started_at,
+            c.revision,
             c.cores,
             c.load_before[0],
             c.load_before[1],
@@ -401,6 +404,7 @@ mod tests {
         Report {
             conditions: Conditions {
                 started_at: "2026-11-25T19:15:00Z".into(),
+                revision: "abc1234".into(),
                 cores: 2,
                 load_before: [1.0, 2.0, 3.0],
                 load_after: [1.5, 2.0, 3.0],

@@ -163,6 +163,7 @@ fn run(args: &Args, endpoint: &str, work: &Path) -> Result<()> {
     let report = Report {
         conditions: Conditions {
             started_at,
+            revision: revision(),
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             load_before,
             load_after: load_average()?,
@@ -266,6 +267,19 @@ fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
         ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
     ]
+}
+
+/// The measured tree's revision, `unknown` outside a git checkout.
+fn revision() -> String {
+    Command::new("git")
+        .args(["describe", "--always", "--dirty"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(
+            || "unknown".to_string(),
+            |o| String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        )
 }
 
 /// `/proc/loadavg`: the 1, 5 and 15 minute load averages.
