@@ -126,7 +126,23 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
         &["iam_role.lambda"],
     );
 
+    // Sorted by name, as the kind normalises them. The two ordering indexes are sparse: each
+    // holds only the rows that carry its sort attribute (playground rows, user rows).
     let mut indexes = Vec::new();
+    let mut attributes = vec![
+        json!({ "name": "tableId", "type": "S" }),
+        json!({ "name": "username", "type": "S" }),
+    ];
+    if table.ordered_indexes {
+        indexes.push(json!({
+            "name": "byCreatedAt", "hash_key": "username", "range_key": "createdAt", "projection_type": "ALL"
+        }));
+        indexes.push(json!({
+            "name": "bySubmissionCount", "hash_key": "tableId", "range_key": "submissionCount", "projection_type": "ALL"
+        }));
+        attributes.insert(0, json!({ "name": "createdAt", "type": "S" }));
+        attributes.insert(1, json!({ "name": "submissionCount", "type": "N" }));
+    }
     if table.by_user_index {
         indexes.push(json!({
             "name": "byUser", "hash_key": "username", "range_key": "tableId", "projection_type": "ALL"
@@ -139,10 +155,7 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
             "billing_mode": "PAY_PER_REQUEST",
             "hash_key": "tableId",
             "range_key": "username",
-            "attribute_definitions": [
-                { "name": "tableId", "type": "S" },
-                { "name": "username", "type": "S" }
-            ],
+            "attribute_definitions": attributes,
             "global_secondary_indexes": indexes,
             "point_in_time_recovery": table.point_in_time_recovery,
             "deletion_protection": table.deletion_protection,
@@ -365,8 +378,15 @@ mod tests {
         assert_eq!(function.tags["provisioner:environment"], "dev");
         let table = list.iter().find(|d| d.kind == "dynamodb_table").unwrap();
         assert_eq!(
-            table.fields["global_secondary_indexes"][0]["name"],
+            table.fields["global_secondary_indexes"][2]["name"],
             "byUser"
+        );
+        assert_eq!(
+            table.fields["attribute_definitions"]
+                .as_array()
+                .unwrap()
+                .len(),
+            4
         );
         assert_eq!(table.fields["point_in_time_recovery"], true);
     }

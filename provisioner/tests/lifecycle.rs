@@ -75,12 +75,13 @@ async fn apply_from_nothing_then_empty_plan_then_destroy_to_zero() {
         .await
         .unwrap();
     let table = table.table().unwrap();
-    let gsis: Vec<&str> = table
+    let mut gsis: Vec<&str> = table
         .global_secondary_indexes()
         .iter()
         .filter_map(|g| g.index_name())
         .collect();
-    assert_eq!(gsis, vec!["byUser"]);
+    gsis.sort();
+    assert_eq!(gsis, vec!["byCreatedAt", "bySubmissionCount", "byUser"]);
     let backups = aws
         .dynamodb
         .describe_continuous_backups()

@@ -68,6 +68,9 @@ pub struct TableSection {
     pub by_user_index: Option<bool>,
     /// Deletion protection (default off; the shipped stack turns it on for prod).
     pub deletion_protection: Option<bool>,
+    /// The function's sparse ordering indexes `byCreatedAt` and `bySubmissionCount` (default
+    /// on; without them listings are only sorted within a page, as in the original).
+    pub ordered_indexes: Option<bool>,
 }
 
 /// `[lambda]`: the function.

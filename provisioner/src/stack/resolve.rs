@@ -46,6 +46,7 @@ pub struct ResolvedTable {
     pub point_in_time_recovery: bool,
     pub by_user_index: bool,
     pub deletion_protection: bool,
+    pub ordered_indexes: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -234,6 +235,8 @@ pub(super) fn resolve(
             &raw.table.deletion_protection,
         )
         .unwrap_or(&false),
+        ordered_indexes: *pick(&over.table.ordered_indexes, &raw.table.ordered_indexes)
+            .unwrap_or(&true),
     };
 
     // [lambda]
