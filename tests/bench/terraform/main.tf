@@ -146,6 +146,28 @@ resource "aws_dynamodb_table" "playground" {
     name = "username"
     type = "S"
   }
+  attribute {
+    name = "createdAt"
+    type = "S"
+  }
+  attribute {
+    name = "submissionCount"
+    type = "N"
+  }
+
+  # Sparse ordering indexes (the provisioner's [table] ordered_indexes, on by default).
+  global_secondary_index {
+    name            = "byCreatedAt"
+    hash_key        = "username"
+    range_key       = "createdAt"
+    projection_type = "ALL"
+  }
+  global_secondary_index {
+    name            = "bySubmissionCount"
+    hash_key        = "tableId"
+    range_key       = "submissionCount"
+    projection_type = "ALL"
+  }
 
   global_secondary_index {
     name            = "byUser"

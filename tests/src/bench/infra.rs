@@ -180,7 +180,7 @@ fn step(
 pub fn stack_file(prefix: &str, zip: &Path, architecture: &str, memory_mb: u32) -> String {
     format!(
         "[stack]\nname_prefix = \"{prefix}\"\nregion = \"us-east-1\"\n\n\
-         [table]\npoint_in_time_recovery = true\nby_user_index = true\ndeletion_protection = false\n\n\
+         [table]\npoint_in_time_recovery = true\nby_user_index = true\nordered_indexes = true\ndeletion_protection = false\n\n\
          [lambda]\nmemory_mb = {memory_mb}\ntimeout_seconds = 10\narchitecture = \"{architecture}\"\n\
          package = \"{}\"\nlog_retention_days = 14\nsafe_concurrency = true\n\n\
          [api]\ncors_allow_origins = [\"*\"]\n\n\
