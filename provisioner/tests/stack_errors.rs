@@ -96,3 +96,28 @@ fn validate_accepts_the_fixture_and_the_shipped_stack() {
         "{out}"
     );
 }
+
+/// The deploy workflows set PROVISIONER_REQUIRE_REMOTE_STATE=1: a local state file on a runner
+/// would be thrown away with it, and the next deploy would duplicate everything.
+#[test]
+fn a_local_state_is_refused_where_remote_state_is_required() {
+    let f = Fixture::new("");
+    for args in [
+        &["plan", "--env", "dev"][..],
+        &["apply", "--env", "dev", "--auto-approve"][..],
+    ] {
+        let output = f
+            .command(args)
+            .env("PROVISIONER_REQUIRE_REMOTE_STATE", "1")
+            .output()
+            .expect("run provisioner");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("state backend of environment dev is local")
+                && stderr.contains("type = \"s3\""),
+            "{args:?}: {stderr}"
+        );
+        assert!(!f.state_file().exists(), "no state may be written");
+    }
+}

@@ -21,7 +21,7 @@ use provisioner::output;
 use provisioner::package;
 use provisioner::plan::Plan;
 use provisioner::resource::Desired;
-use provisioner::stack::{CodeSource, ResolvedStack, Stack};
+use provisioner::stack::{BackendSettings, CodeSource, ResolvedStack, Stack};
 
 use super::progress::Stderr;
 use super::{ApplyArgs, DestroyArgs, ForceUnlockArgs, Global, OutputArgs, PackageArgs, PlanArgs};
@@ -37,6 +37,7 @@ struct Context {
 async fn context(global: &Global, environment: &str) -> Result<Context> {
     let stack = Stack::load(&global.stack)?;
     let resolved = stack.resolve(environment)?;
+    refuse_throwaway_state(&resolved)?;
     // The one configuration load: profiles, SSO, web identity and AWS_ENDPOINT_URL[_<SERVICE>]
     // all come from the standard chain; the stack decides the region.
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -61,6 +62,24 @@ async fn context(global: &Global, environment: &str) -> Result<Context> {
         backend,
         lock_timeout: global.lock_timeout,
     })
+}
+
+/// Set by the deploy and destroy workflows: their runner's disk is thrown away after the job.
+const REQUIRE_REMOTE_STATE: &str = "PROVISIONER_REQUIRE_REMOTE_STATE";
+
+/// Refuses a local state file where it would be lost with the machine (a CI runner): the next
+/// run would then create every resource again beside the first ones.
+fn refuse_throwaway_state(stack: &ResolvedStack) -> Result<()> {
+    let required = std::env::var(REQUIRE_REMOTE_STATE).is_ok_and(|v| v == "1");
+    if required && matches!(stack.backend, BackendSettings::Local { .. }) {
+        bail!(
+            "{REQUIRE_REMOTE_STATE}=1 but the state backend of environment {} is local: its state \
+             would be lost with this machine. Set [backend] type = \"s3\" with bucket and \
+             lock_table in the stack file (`provisioner bootstrap` creates them and prints the names)",
+            stack.environment
+        );
+    }
+    Ok(())
 }
 
 /// The code zips: a prebuilt package as is, or the function built for the declared
