@@ -128,6 +128,22 @@ pub trait ResourceKind: Send + Sync {
         self.read(aws, &desired.name, &desired.fields).await
     }
 
+    /// Reads the object just written. Absent right after a write is an error (someone deleted
+    /// it under us, or the kind's read is wrong), never "absent".
+    async fn read_back(
+        &self,
+        aws: &AwsClients,
+        id: &str,
+        recorded: &Fields,
+    ) -> Result<Observed, ResourceError> {
+        self.read(aws, id, recorded).await?.ok_or_else(|| {
+            ResourceError::Invalid(format!(
+                "{}: {id} is missing right after it was written",
+                self.kind()
+            ))
+        })
+    }
+
     /// Creates the resource and waits until it is usable.
     async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError>;
 

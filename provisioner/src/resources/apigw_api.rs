@@ -193,7 +193,7 @@ impl ResourceKind for ApigwApi {
         })
         .await?;
         let id = output.api_id().unwrap_or_default().to_string();
-        self.read_back(aws, &id).await
+        self.read_back(aws, &id, &Fields::new()).await
     }
 
     async fn update(
@@ -237,7 +237,7 @@ impl ResourceKind for ApigwApi {
                 }
             }
         }
-        self.read_back(aws, id).await
+        self.read_back(aws, id, &Fields::new()).await
     }
 
     async fn delete(
@@ -268,16 +268,6 @@ impl ResourceKind for ApigwApi {
                 .insert("cors".into(), cors.map_or(Value::Null, |c| to_json(&c)));
         }
         diff_fields(self.replace_on(), &normalised, observed)
-    }
-}
-
-impl ApigwApi {
-    async fn read_back(&self, aws: &AwsClients, id: &str) -> Result<Observed, ResourceError> {
-        self.read(aws, id, &Fields::new()).await?.ok_or_else(|| {
-            ResourceError::Invalid(format!(
-                "{KIND}: API {id} is missing right after it was written"
-            ))
-        })
     }
 }
 

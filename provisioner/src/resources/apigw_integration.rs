@@ -136,7 +136,7 @@ impl ResourceKind for ApigwIntegration {
         })
         .await?;
         let id = output.integration_id().unwrap_or_default().to_string();
-        read_back(self, aws, &id, declared).await
+        self.read_back(aws, &id, declared).await
     }
 
     async fn update(
@@ -174,7 +174,7 @@ impl ResourceKind for ApigwIntegration {
             .send()
             .await
             .map_err(|e| aws_error("UpdateIntegration", e))?;
-        read_back(self, aws, &current.id, declared).await
+        self.read_back(aws, &current.id, declared).await
     }
 
     async fn delete(
@@ -195,19 +195,6 @@ impl ResourceKind for ApigwIntegration {
                 .map_err(|e| aws_error("DeleteIntegration", e)),
         )
     }
-}
-
-async fn read_back(
-    kind: &ApigwIntegration,
-    aws: &AwsClients,
-    id: &str,
-    declared: &Fields,
-) -> Result<Observed, ResourceError> {
-    kind.read(aws, id, declared).await?.ok_or_else(|| {
-        ResourceError::Invalid(format!(
-            "{KIND}: integration {id} is missing right after it was written"
-        ))
-    })
 }
 
 fn observe(api_id: &str, integration: &Integration<'_>) -> Observed {

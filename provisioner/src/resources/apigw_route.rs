@@ -104,7 +104,7 @@ impl ResourceKind for ApigwRoute {
         })
         .await?;
         let id = output.route_id().unwrap_or_default().to_string();
-        read_back(self, aws, &id, declared).await
+        self.read_back(aws, &id, declared).await
     }
 
     async fn update(
@@ -133,7 +133,7 @@ impl ResourceKind for ApigwRoute {
             .send()
             .await
             .map_err(|e| aws_error("UpdateRoute", e))?;
-        read_back(self, aws, &current.id, declared).await
+        self.read_back(aws, &current.id, declared).await
     }
 
     async fn delete(
@@ -154,19 +154,6 @@ impl ResourceKind for ApigwRoute {
                 .map_err(|e| aws_error("DeleteRoute", e)),
         )
     }
-}
-
-async fn read_back(
-    kind: &ApigwRoute,
-    aws: &AwsClients,
-    id: &str,
-    declared: &Fields,
-) -> Result<Observed, ResourceError> {
-    kind.read(aws, id, declared).await?.ok_or_else(|| {
-        ResourceError::Invalid(format!(
-            "{KIND}: route {id} is missing right after it was written"
-        ))
-    })
 }
 
 fn observe(api_id: &str, id: &str, route_key: Option<&str>, target: Option<&str>) -> Observed {

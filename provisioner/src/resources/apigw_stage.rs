@@ -83,7 +83,7 @@ impl ResourceKind for ApigwStage {
                 .map_err(|e| aws_error("CreateStage", e))
         })
         .await?;
-        read_back(self, aws, &desired.name, declared).await
+        self.read_back(aws, &desired.name, declared).await
     }
 
     async fn update(
@@ -108,7 +108,7 @@ impl ResourceKind for ApigwStage {
             .send()
             .await
             .map_err(|e| aws_error("UpdateStage", e))?;
-        read_back(self, aws, &current.id, declared).await
+        self.read_back(aws, &current.id, declared).await
     }
 
     async fn delete(
@@ -129,19 +129,6 @@ impl ResourceKind for ApigwStage {
                 .map_err(|e| aws_error("DeleteStage", e)),
         )
     }
-}
-
-async fn read_back(
-    kind: &ApigwStage,
-    aws: &AwsClients,
-    name: &str,
-    declared: &Fields,
-) -> Result<Observed, ResourceError> {
-    kind.read(aws, name, declared).await?.ok_or_else(|| {
-        ResourceError::Invalid(format!(
-            "{KIND}: stage {name} is missing right after it was written"
-        ))
-    })
 }
 
 /// The stage's public URL (`$default` has no path segment).

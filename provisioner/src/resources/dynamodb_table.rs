@@ -128,7 +128,7 @@ impl ResourceKind for DynamodbTable {
         if fields::boolean(KIND, declared, "point_in_time_recovery")? {
             set_pitr(aws, &desired.name, true).await?;
         }
-        self.read_back(aws, &desired.name).await
+        self.read_back(aws, &desired.name, &Fields::new()).await
     }
 
     async fn update(
@@ -185,7 +185,7 @@ impl ResourceKind for DynamodbTable {
                 }
             }
         }
-        self.read_back(aws, name).await
+        self.read_back(aws, name, &Fields::new()).await
     }
 
     async fn delete(
@@ -221,16 +221,6 @@ impl ResourceKind for DynamodbTable {
                 .insert("global_secondary_indexes".into(), to_json(&indexes));
         }
         diff_fields(self.replace_on(), &normalised, observed)
-    }
-}
-
-impl DynamodbTable {
-    async fn read_back(&self, aws: &AwsClients, name: &str) -> Result<Observed, ResourceError> {
-        self.read(aws, name, &Fields::new()).await?.ok_or_else(|| {
-            ResourceError::Invalid(format!(
-                "{KIND}: table {name} is missing right after it was written"
-            ))
-        })
     }
 }
 

@@ -83,7 +83,7 @@ impl ResourceKind for IamRole {
                 .map_err(|e| aws_error("CreateRole", e))
         })
         .await?;
-        self.read_back(aws, &desired.name).await
+        self.read_back(aws, &desired.name, &Fields::new()).await
     }
 
     async fn update(
@@ -131,7 +131,7 @@ impl ResourceKind for IamRole {
                 }
             }
         }
-        self.read_back(aws, role).await
+        self.read_back(aws, role, &Fields::new()).await
     }
 
     async fn delete(
@@ -150,17 +150,6 @@ impl ResourceKind for IamRole {
                 .map(|_| ())
                 .map_err(|e| aws_error("DeleteRole", e)),
         )
-    }
-}
-
-impl IamRole {
-    /// Reads the role just written; its absence right after a write is an error, not "absent".
-    async fn read_back(&self, aws: &AwsClients, name: &str) -> Result<Observed, ResourceError> {
-        self.read(aws, name, &Fields::new()).await?.ok_or_else(|| {
-            ResourceError::Invalid(format!(
-                "{KIND}: role {name} is missing right after it was written"
-            ))
-        })
     }
 }
 

@@ -75,7 +75,7 @@ impl ResourceKind for IamRolePolicy {
         let role = fields::string(KIND, &desired.fields, "role")?;
         let id = format!("{role}:{}", desired.name);
         put_policy(aws, role, &desired.name, &desired.fields).await?;
-        read_back(self, aws, &id).await
+        self.read_back(aws, &id, &Fields::new()).await
     }
 
     async fn update(
@@ -93,7 +93,7 @@ impl ResourceKind for IamRolePolicy {
         }
         let (role, name) = split_id(&current.id)?;
         put_policy(aws, role, name, &desired.fields).await?;
-        read_back(self, aws, &current.id).await
+        self.read_back(aws, &current.id, &Fields::new()).await
     }
 
     async fn delete(
@@ -135,18 +135,6 @@ async fn put_policy(
             .map_err(|e| aws_error("PutRolePolicy", e))
     })
     .await
-}
-
-async fn read_back(
-    kind: &IamRolePolicy,
-    aws: &AwsClients,
-    id: &str,
-) -> Result<Observed, ResourceError> {
-    kind.read(aws, id, &Fields::new()).await?.ok_or_else(|| {
-        ResourceError::Invalid(format!(
-            "{KIND}: policy {id} is missing right after it was written"
-        ))
-    })
 }
 
 /// `<role>:<policy name>` → (role, policy name).

@@ -86,11 +86,7 @@ impl ResourceKind for IamRolePolicyAttachment {
                 .map_err(|e| aws_error("AttachRolePolicy", e))
         })
         .await?;
-        self.read(aws, &id, &desired.fields).await?.ok_or_else(|| {
-            ResourceError::Invalid(format!(
-                "{KIND}: {id} is missing right after it was attached"
-            ))
-        })
+        self.read_back(aws, &id, &desired.fields).await
     }
 
     async fn update(

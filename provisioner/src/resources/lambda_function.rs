@@ -134,7 +134,7 @@ impl ResourceKind for LambdaFunction {
         )
         .await?;
         wait_lambda_updated(aws, &desired.name).await?;
-        self.read_back(aws, &desired.name).await
+        self.read_back(aws, &desired.name, &Fields::new()).await
     }
 
     async fn update(
@@ -206,7 +206,7 @@ impl ResourceKind for LambdaFunction {
                 unknown.field
             )));
         }
-        self.read_back(aws, name).await
+        self.read_back(aws, name, &Fields::new()).await
     }
 
     async fn delete(
@@ -234,16 +234,6 @@ impl ResourceKind for LambdaFunction {
 
     fn diff(&self, desired: &Desired, observed: &Observed) -> Vec<FieldChange> {
         fields::diff_skipping(NOT_COMPARED, self.replace_on(), desired, observed)
-    }
-}
-
-impl LambdaFunction {
-    async fn read_back(&self, aws: &AwsClients, name: &str) -> Result<Observed, ResourceError> {
-        self.read(aws, name, &Fields::new()).await?.ok_or_else(|| {
-            ResourceError::Invalid(format!(
-                "{KIND}: function {name} is missing right after it was written"
-            ))
-        })
     }
 }
 

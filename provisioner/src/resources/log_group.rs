@@ -76,7 +76,7 @@ impl ResourceKind for LogGroup {
         }
         // Retention and tags are applied through the update path, so an adopted group ends
         // up exactly as declared too.
-        let current = self.read_back(aws, name).await?;
+        let current = self.read_back(aws, name, &Fields::new()).await?;
         let changes = self.diff(desired, &current);
         if changes.is_empty() {
             return Ok(current);
@@ -107,7 +107,7 @@ impl ResourceKind for LogGroup {
                 }
             }
         }
-        self.read_back(aws, name).await
+        self.read_back(aws, name, &Fields::new()).await
     }
 
     async fn delete(
@@ -125,16 +125,6 @@ impl ResourceKind for LogGroup {
                 .map(|_| ())
                 .map_err(|e| aws_error("DeleteLogGroup", e)),
         )
-    }
-}
-
-impl LogGroup {
-    async fn read_back(&self, aws: &AwsClients, name: &str) -> Result<Observed, ResourceError> {
-        self.read(aws, name, &Fields::new()).await?.ok_or_else(|| {
-            ResourceError::Invalid(format!(
-                "{KIND}: log group {name} is missing right after it was written"
-            ))
-        })
     }
 }
 
