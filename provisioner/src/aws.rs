@@ -1,5 +1,16 @@
 //! Every AWS client the provisioner uses, built from one `aws_config` load so that profiles,
 //! SSO, web identity (GitHub OIDC), `AWS_REGION` and `AWS_ENDPOINT_URL[_<SERVICE>]` all work.
+//!
+//! Each client carries one interceptor, [`NameOperation`], that attaches the SDK's operation
+//! metadata (service and operation name) to every outgoing request as a request extension
+//! (process memory, never sent), so `--stats` can count calls per operation at the HTTP layer.
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 
 /// The clients and the account facts resources need to build ARNs.
 #[derive(Debug, Clone)]
@@ -15,6 +26,17 @@ pub struct AwsClients {
     pub region: String,
 }
 
+/// Builds one service client from the shared configuration plus [`NameOperation`].
+macro_rules! client {
+    ($sdk:expr, $service:ident) => {
+        $service::Client::from_conf(
+            $service::config::Builder::from($sdk)
+                .interceptor(NameOperation)
+                .build(),
+        )
+    };
+}
+
 impl AwsClients {
     /// Builds every client from one shared configuration.
     pub fn new(sdk: aws_config::SdkConfig) -> Self {
@@ -23,14 +45,38 @@ impl AwsClients {
             .map(|r| r.as_ref().to_string())
             .unwrap_or_else(|| "us-east-1".to_string());
         Self {
-            iam: aws_sdk_iam::Client::new(&sdk),
-            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
-            lambda: aws_sdk_lambda::Client::new(&sdk),
-            apigw: aws_sdk_apigatewayv2::Client::new(&sdk),
-            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
-            sts: aws_sdk_sts::Client::new(&sdk),
+            iam: client!(&sdk, aws_sdk_iam),
+            dynamodb: client!(&sdk, aws_sdk_dynamodb),
+            lambda: client!(&sdk, aws_sdk_lambda),
+            apigw: client!(&sdk, aws_sdk_apigatewayv2),
+            logs: client!(&sdk, aws_sdk_cloudwatchlogs),
+            sts: client!(&sdk, aws_sdk_sts),
             region,
             sdk,
         }
+    }
+}
+
+/// Attaches the operation's [`Metadata`] (e.g. `GetApi` of `ApiGatewayV2`) to the request as
+/// an extension, after signing, so an HTTP-level observer can name the call. Extensions are
+/// never put on the wire.
+#[derive(Debug)]
+pub struct NameOperation;
+
+impl Intercept for NameOperation {
+    fn name(&self) -> &'static str {
+        "NameOperation"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(metadata) = cfg.load::<Metadata>() {
+            context.request_mut().add_extension(metadata.clone());
+        }
+        Ok(())
     }
 }

@@ -50,6 +50,10 @@ async fn main() -> ExitCode {
             cli::stats::calls(),
             clock.elapsed().as_secs_f64()
         );
+        // Then one line per operation: `stats: dynamodb.DescribeTable 1`.
+        for (operation, count) in cli::stats::operations() {
+            eprintln!("stats: {operation} {count}");
+        }
     }
     match result {
         Ok(code) => code,

@@ -38,7 +38,8 @@ pub struct Global {
     /// More logs on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Print the number of AWS calls and the wall time on stderr at the end.
+    /// Print the number of AWS calls and the wall time on stderr at the end, then each
+    /// operation called with its count (`stats: dynamodb.DescribeTable 1`).
     #[arg(long, global = true)]
     pub stats: bool,
 }

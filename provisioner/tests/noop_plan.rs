@@ -1,0 +1,115 @@
+//! A no-op plan only reads: after an apply, `plan --stats` lists every AWS operation it sent
+//! (see `provisioner/src/cli/stats.rs`), and each is a read, at most one per resource except
+//! where an AWS API splits one resource over several reads.
+//!
+//! The fixture keeps its state in a local file with an OS file lock, so the state and the lock
+//! cost no AWS call at all: with an S3 backend they would add `s3.GET` (the state object) and the
+//! DynamoDB lock's `dynamodb.PutItem`/`dynamodb.DeleteItem`, which this test would then list.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::Fixture;
+
+/// The 17 resources of the stack without a layer.
+const RESOURCES: usize = 17;
+
+/// Reads beyond one per resource. The first three are unavoidable without losing drift
+/// detection: DynamoDB returns point-in-time recovery and tags apart from `DescribeTable`,
+/// CloudWatch Logs returns tags apart from `DescribeLogGroups`.
+const EXTRA_READS: &[&str] = &[
+    "dynamodb.DescribeContinuousBackups",
+    "dynamodb.ListTagsOfResource",
+    "logs.ListTagsForResource",
+    // The account id for the API's execution ARN.
+    "sts.GetCallerIdentity",
+];
+
+/// Exactly what a no-op plan of the fixture's stack sends, per operation.
+const EXPECTED: &[(&str, usize)] = &[
+    ("apigateway.GetApi", 1),
+    ("apigateway.GetIntegration", 1),
+    ("apigateway.GetRoute", 7),
+    ("apigateway.GetStage", 1),
+    ("dynamodb.DescribeContinuousBackups", 1),
+    ("dynamodb.DescribeTable", 1),
+    ("dynamodb.ListTagsOfResource", 1),
+    ("iam.GetRole", 1),
+    ("iam.GetRolePolicy", 1),
+    ("iam.ListAttachedRolePolicies", 1),
+    ("lambda.GetFunction", 1),
+    ("lambda.GetPolicy", 1),
+    ("logs.DescribeLogGroups", 1),
+    ("logs.ListTagsForResource", 1),
+    ("sts.GetCallerIdentity", 1),
+];
+
+/// A read by its name: `Get*`, `Describe*`, `List*`, `Head*` (and `s3.GET`/`s3.HEAD`).
+fn is_read(operation: &str) -> bool {
+    let name = operation
+        .split_once('.')
+        .map_or(operation, |(_, name)| name);
+    ["Get", "Describe", "List", "Head", "GET", "HEAD"]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+}
+
+/// The `stats:` lines of stderr: (total calls, calls per operation).
+fn stats(stderr: &str) -> (usize, BTreeMap<String, usize>) {
+    let mut total = None;
+    let mut operations = BTreeMap::new();
+    for line in stderr.lines() {
+        let Some(rest) = line.strip_prefix("stats: ") else {
+            continue;
+        };
+        if let Some((calls, _)) = rest.split_once(" AWS calls, ") {
+            total = Some(calls.parse().expect("a call count"));
+        } else {
+            let (operation, count) = rest.rsplit_once(' ').expect("`<operation> <count>`");
+            operations.insert(operation.to_string(), count.parse().expect("a count"));
+        }
+    }
+    (total.expect("the stats summary line"), operations)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_no_op_plan_sends_only_reads_at_most_one_per_resource() {
+    let f = Fixture::new("");
+    f.apply();
+
+    let output = f.run(&["plan", "--env", "dev", "--detailed-exitcode", "--stats"]);
+    assert_eq!(output.status.code(), Some(0), "the plan is empty");
+    let (total, operations) = stats(&String::from_utf8_lossy(&output.stderr));
+
+    assert_eq!(
+        operations.values().sum::<usize>(),
+        total,
+        "every call is named: {operations:?}"
+    );
+    let writes: Vec<&String> = operations.keys().filter(|op| !is_read(op)).collect();
+    assert!(writes.is_empty(), "a no-op plan wrote: {writes:?}");
+    let reads: usize = operations.values().sum();
+    assert!(
+        reads <= RESOURCES + EXTRA_READS.len(),
+        "{reads} reads for {RESOURCES} resources: {operations:#?}"
+    );
+    let expected: BTreeMap<String, usize> = EXPECTED
+        .iter()
+        .map(|(op, n)| (op.to_string(), *n))
+        .collect();
+    assert_eq!(operations, expected);
+
+    f.destroy();
+}
+
+#[test]
+fn reads_are_told_from_writes_by_name() {
+    assert!(is_read("lambda.GetFunction"));
+    assert!(is_read("logs.DescribeLogGroups"));
+    assert!(is_read("iam.ListAttachedRolePolicies"));
+    assert!(is_read("s3.HEAD"));
+    assert!(!is_read("dynamodb.PutItem"));
+    assert!(!is_read("lambda.UpdateFunctionConfiguration"));
+    assert!(!is_read("s3.PUT"));
+}
