@@ -5,12 +5,18 @@
 //! metadata (service and operation name) to every outgoing request as a request extension
 //! (process memory, never sent), so `--stats` can count calls per operation at the HTTP layer.
 
+use std::sync::Arc;
+
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use tokio::sync::OnceCell;
+
+use crate::resource::ResourceError;
+use crate::resources::errors::aws_error;
 
 /// The clients and the account facts resources need to build ARNs.
 #[derive(Debug, Clone)]
@@ -24,6 +30,8 @@ pub struct AwsClients {
     pub sts: aws_sdk_sts::Client,
     /// Region the stack is deployed to.
     pub region: String,
+    /// The caller's account id, asked of STS at most once and shared by every clone.
+    account_id: Arc<OnceCell<String>>,
 }
 
 /// Builds one service client from the shared configuration plus [`NameOperation`].
@@ -52,8 +60,28 @@ impl AwsClients {
             logs: client!(&sdk, aws_sdk_cloudwatchlogs),
             sts: client!(&sdk, aws_sdk_sts),
             region,
+            account_id: Arc::default(),
             sdk,
         }
+    }
+
+    /// The account id of the credentials (STS `GetCallerIdentity`), fetched on first use only:
+    /// every resource read that builds an ARN would otherwise cost one extra call.
+    pub async fn account_id(&self) -> Result<&str, ResourceError> {
+        self.account_id
+            .get_or_try_init(|| async {
+                let identity = self
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("GetCallerIdentity", e))?;
+                identity.account().map(str::to_string).ok_or_else(|| {
+                    ResourceError::Invalid("GetCallerIdentity returned no account id".to_string())
+                })
+            })
+            .await
+            .map(String::as_str)
     }
 }
 

@@ -5,6 +5,11 @@
 //! a resource the state lost is found again by name *and* our stack/environment tags
 //! ([`find_existing`](ResourceKind::find_existing)): a same-named API someone else made is never
 //! adopted.
+//!
+//! The execution ARN (which Lambda permissions reference) holds the account id, which `GetApi`
+//! does not return. Read also reports it as the observed field `execution_arn`, so the state
+//! records it and later reads take it from there; only a read with nothing recorded asks STS
+//! (once per process, [`AwsClients::account_id`]).
 
 use std::collections::BTreeMap;
 
@@ -78,7 +83,7 @@ impl ResourceKind for ApigwApi {
         &self,
         aws: &AwsClients,
         id: &str,
-        _recorded: &Fields,
+        recorded: &Fields,
     ) -> Result<Option<Observed>, ResourceError> {
         let output = not_found_as_none(
             retry(&RetryPolicy::default(), is_throttling, || async {
@@ -103,12 +108,18 @@ impl ResourceKind for ApigwApi {
             }
             .sorted()
         });
-        let account = account_id(aws).await?;
+        let region = &aws.region;
+        let execution_arn = match recorded_execution_arn(recorded, region, id) {
+            Some(arn) => arn.to_string(),
+            None => format!(
+                "arn:aws:execute-api:{region}:{}:{id}",
+                aws.account_id().await?
+            ),
+        };
         let tags = api
             .tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
-        let region = &aws.region;
         Ok(Some(Observed {
             id: id.to_string(),
             arn: Some(api_arn(region, id)),
@@ -119,6 +130,8 @@ impl ResourceKind for ApigwApi {
                         .map_or(Value::Null, |p| Value::String(p.as_str().to_string())),
                 ),
                 ("cors", cors.map_or(Value::Null, |c| to_json(&c))),
+                // Never declared, so never diffed: recorded for the next read.
+                ("execution_arn", Value::String(execution_arn.clone())),
             ]),
             outputs: fields::fields([
                 ("id", Value::String(id.to_string())),
@@ -127,10 +140,7 @@ impl ResourceKind for ApigwApi {
                     api.api_endpoint()
                         .map_or(Value::Null, |e| Value::String(e.to_string())),
                 ),
-                (
-                    "execution_arn",
-                    Value::String(format!("arn:aws:execute-api:{region}:{account}:{id}")),
-                ),
+                ("execution_arn", Value::String(execution_arn)),
             ]),
             tags: Some(tags),
         }))
@@ -237,7 +247,8 @@ impl ResourceKind for ApigwApi {
                 }
             }
         }
-        self.read_back(aws, id, &Fields::new()).await
+        // The observed fields carry the execution ARN: no account id to ask for again.
+        self.read_back(aws, id, &current.fields).await
     }
 
     async fn delete(
@@ -276,17 +287,17 @@ fn api_arn(region: &str, id: &str) -> String {
     format!("arn:aws:apigateway:{region}::/apis/{id}")
 }
 
-/// The account id, for the execution ARN that Lambda permissions reference.
-async fn account_id(aws: &AwsClients) -> Result<String, ResourceError> {
-    let identity = aws
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| aws_error("GetCallerIdentity", e))?;
-    identity.account().map(str::to_string).ok_or_else(|| {
-        ResourceError::Invalid("GetCallerIdentity returned no account id".to_string())
-    })
+/// The execution ARN the state recorded for API `id`, if it has the expected shape
+/// (`arn:<partition>:execute-api:<region>:<account>:<id>`).
+fn recorded_execution_arn<'a>(recorded: &'a Fields, region: &str, id: &str) -> Option<&'a str> {
+    let arn = recorded.get("execution_arn")?.as_str()?;
+    let parts: Vec<&str> = arn.split(':').collect();
+    let well_formed = matches!(
+        parts.as_slice(),
+        ["arn", partition, "execute-api", r, account, api]
+            if !partition.is_empty() && *r == region && !account.is_empty() && *api == id
+    );
+    well_formed.then_some(arn)
 }
 
 fn cors(declared: &Fields) -> Result<Option<CorsFields>, ResourceError> {
@@ -333,4 +344,39 @@ async fn update_tags(
             .map_err(|e| aws_error("TagResource", e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded(arn: &str) -> Fields {
+        fields::fields([("execution_arn", Value::String(arn.to_string()))])
+    }
+
+    #[test]
+    fn the_recorded_execution_arn_is_reused_only_for_the_same_api_and_region() {
+        let arn = "arn:aws:execute-api:us-east-1:123456789012:abc123";
+        assert_eq!(
+            recorded_execution_arn(&recorded(arn), "us-east-1", "abc123"),
+            Some(arn)
+        );
+        assert_eq!(
+            recorded_execution_arn(&recorded(arn), "us-east-1", "other"),
+            None
+        );
+        assert_eq!(
+            recorded_execution_arn(&recorded(arn), "eu-west-1", "abc123"),
+            None
+        );
+        let no_account = "arn:aws:execute-api:us-east-1::abc123";
+        assert_eq!(
+            recorded_execution_arn(&recorded(no_account), "us-east-1", "abc123"),
+            None
+        );
+        assert_eq!(
+            recorded_execution_arn(&Fields::new(), "us-east-1", "abc123"),
+            None
+        );
+    }
 }
