@@ -3,6 +3,7 @@
 //! binary run against the emulator, and SDK look-ups that count what exists.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -242,6 +243,148 @@ impl Aws {
             .expect("describe_log_groups")
             .log_groups()
             .len()
+    }
+
+    /// How many of each thing the stack makes exist now, found by listing each service (so a
+    /// duplicate shows as a 2): compare with [`Aws::one_stack`].
+    pub async fn inventory(&self, f: &Fixture) -> BTreeMap<&'static str, usize> {
+        let mut found = BTreeMap::new();
+        let apis = self.api_ids(&f.api_name()).await;
+        let (mut routes, mut integrations, mut stages) = (0, 0, 0);
+        for api in &apis {
+            routes += self.route_keys(api).await.len();
+            integrations += self.integration_count(api).await;
+            stages += self
+                .apigw
+                .get_stages()
+                .api_id(api)
+                .send()
+                .await
+                .expect("get_stages")
+                .items()
+                .len();
+        }
+        found.insert("API", apis.len());
+        found.insert("API route", routes);
+        found.insert("API integration", integrations);
+        found.insert("API stage", stages);
+        found.insert("function", self.function_count(&f.prefix).await);
+        found.insert("function permission", self.permission_count(f).await);
+        found.insert("table", self.table_count(&f.prefix).await);
+        found.insert("role", self.role_count(&f.prefix).await);
+        let role = f.role_name();
+        let (inline, attached) = if self.role_exists(&role).await {
+            let inline = self
+                .iam
+                .list_role_policies()
+                .role_name(&role)
+                .send()
+                .await
+                .expect("list_role_policies")
+                .policy_names()
+                .len();
+            let attached = self
+                .iam
+                .list_attached_role_policies()
+                .role_name(&role)
+                .send()
+                .await
+                .expect("list_attached_role_policies")
+                .attached_policies()
+                .len();
+            (inline, attached)
+        } else {
+            (0, 0)
+        };
+        found.insert("role inline policy", inline);
+        found.insert("role attached policy", attached);
+        found.insert(
+            "log group",
+            self.log_group_count(&format!("/aws/lambda/{}", f.prefix))
+                .await,
+        );
+        found
+    }
+
+    /// The inventory of one applied stack without a layer: one of everything, seven routes.
+    pub fn one_stack() -> BTreeMap<&'static str, usize> {
+        BTreeMap::from([
+            ("API", 1),
+            ("API route", 7),
+            ("API integration", 1),
+            ("API stage", 1),
+            ("function", 1),
+            ("function permission", 1),
+            ("table", 1),
+            ("role", 1),
+            ("role inline policy", 1),
+            ("role attached policy", 1),
+            ("log group", 1),
+        ])
+    }
+
+    /// Statements in the function's resource policy (0 without a function or a policy).
+    pub async fn permission_count(&self, f: &Fixture) -> usize {
+        let Ok(policy) = self
+            .lambda
+            .get_policy()
+            .function_name(f.function_name())
+            .send()
+            .await
+        else {
+            return 0;
+        };
+        let document: serde_json::Value =
+            serde_json::from_str(policy.policy().unwrap_or("{}")).expect("a JSON policy");
+        document["Statement"].as_array().map_or(0, Vec::len)
+    }
+
+    /// Tables whose name starts with `prefix`.
+    pub async fn table_count(&self, prefix: &str) -> usize {
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .list_tables()
+                .set_exclusive_start_table_name(start)
+                .send()
+                .await
+                .expect("list_tables");
+            count += page
+                .table_names()
+                .iter()
+                .filter(|n| n.starts_with(prefix))
+                .count();
+            start = page.last_evaluated_table_name().map(str::to_string);
+            if start.is_none() {
+                return count;
+            }
+        }
+    }
+
+    /// IAM roles whose name starts with `prefix`.
+    pub async fn role_count(&self, prefix: &str) -> usize {
+        let mut count = 0;
+        let mut marker = None;
+        loop {
+            let page = self
+                .iam
+                .list_roles()
+                .set_marker(marker)
+                .send()
+                .await
+                .expect("list_roles");
+            count += page
+                .roles()
+                .iter()
+                .filter(|r| r.role_name().starts_with(prefix))
+                .count();
+            marker = page.marker().map(str::to_string);
+            if !page.is_truncated() || marker.is_none() {
+                return count;
+            }
+        }
     }
 
     /// Every trace of the stack in every service; all zero after destroy.
