@@ -1,16 +1,38 @@
-//! SIGKILL at several points of an apply and of a destroy: the next run converges with no
-//! duplicates, and destroy then leaves nothing behind.
+//! SIGKILL at ten points of an apply (nine across a first apply, one during an in-place
+//! update), each in a fresh stack: the kill must land while the apply runs, the next apply then
+//! converges with exactly one of everything (counted by listing each service), the plan after
+//! it is empty, and destroy leaves nothing behind. Also a destroy killed half way, and a destroy
+//! right after a killed first apply.
+//!
+//! The ten points are the apply's progress lines on stderr (`<address>: creating...` is printed
+//! once the step's pending operation is in the state, right before its AWS calls;
+//! `<address>: created after ...` once the result is in the state). The kill lands as that step
+//! starts or ends, while independent steps may be in flight, so whether AWS then holds an object
+//! the state does not know is up to timing. The `aws_created_*` tests make that window certain
+//! for seven create calls: a proxy in front of the emulator passes the call on, holds AWS's
+//! answer back, and the process is killed then. The next apply must adopt what AWS made: with
+//! the engine's adoption switched off as a check, all seven failed (duplicates, name conflicts).
+//!
+//! Each point is its own test, so they run in parallel and a failure names its point.
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use common::{Aws, Fixture};
 
-/// Starts `args`, SIGKILLs it as soon as a stderr line contains `trigger`; returns whether the
-/// trigger was seen before the run ended by itself.
-fn kill_when(f: &Fixture, args: &[&str], trigger: &str) -> bool {
+const APPLY: [&str; 4] = ["apply", "--env", "dev", "--auto-approve"];
+const DESTROY: [&str; 4] = ["destroy", "--env", "dev", "--auto-approve"];
+
+/// Runs `args`, SIGKILLs it as soon as a stderr line contains `trigger`, and asserts that it
+/// was the kill that ended the run (not the run finishing before the trigger or the signal).
+fn kill_when(f: &Fixture, args: &[&str], trigger: &str) {
     let mut child = f
         .command(args)
         .stdout(Stdio::null())
@@ -31,49 +53,122 @@ fn kill_when(f: &Fixture, args: &[&str], trigger: &str) -> bool {
     }
     let status = child.wait().expect("wait");
     eprintln!("killed at {trigger:?}: seen={seen}, status={status:?}");
-    seen
+    assert!(seen, "`provisioner {args:?}` never printed {trigger:?}");
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "`provisioner {args:?}` ended before the SIGKILL at {trigger:?} ({status:?})"
+    );
+}
+
+/// After a killed apply: apply again, then one of everything and an empty plan.
+async fn reapply_converges(f: &Fixture, aws: &Aws, point: &str) {
+    f.apply();
+    assert_eq!(
+        aws.inventory(f).await,
+        Aws::one_stack(),
+        "duplicates or gaps after the re-apply that followed a kill at {point:?}"
+    );
+    assert_eq!(
+        f.plan().0,
+        0,
+        "the plan after re-applying (kill at {point:?}) is not empty"
+    );
+}
+
+/// Destroy leaves nothing of the stack in any service.
+async fn destroys_to_nothing(f: &Fixture, aws: &Aws, point: &str) {
+    f.destroy();
+    assert_eq!(
+        aws.leftovers(f).await,
+        Vec::<String>::new(),
+        "left behind after a kill at {point:?}"
+    );
+}
+
+/// A first apply of a fresh stack killed at `point`.
+async fn first_apply_killed_at(point: &str) {
+    let f = Fixture::new("");
+    let aws = Aws::new().await;
+    kill_when(&f, &APPLY, point);
+    reapply_converges(&f, &aws, point).await;
+    destroys_to_nothing(&f, &aws, point).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sigkill_during_apply_and_destroy_converges_without_duplicates() {
+async fn killed_while_creating_the_role() {
+    first_apply_killed_at("iam_role.lambda: creating").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_while_creating_the_table() {
+    first_apply_killed_at("dynamodb_table.playground: creating").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_after_creating_the_log_group() {
+    first_apply_killed_at("log_group.lambda: created").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_after_creating_the_role_policy() {
+    first_apply_killed_at("iam_role_policy.dynamodb: created").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_while_creating_the_function() {
+    first_apply_killed_at("lambda_function.api: creating").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_after_creating_the_api() {
+    first_apply_killed_at("apigw_api.http: created").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_while_creating_the_integration() {
+    first_apply_killed_at("apigw_integration.lambda: creating").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_while_creating_a_route() {
+    first_apply_killed_at("apigw_route.put_user: creating").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_while_creating_the_permission() {
+    first_apply_killed_at("lambda_permission.apigw: creating").await;
+}
+
+/// The tenth point: an in-place update (memory changed in the stack file) killed mid-step.
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_while_updating_the_function() {
+    let point = "lambda_function.api: updating";
     let f = Fixture::new("");
     let aws = Aws::new().await;
-    let apply = ["apply", "--env", "dev", "--auto-approve"];
-    let mut seen = 0;
-    for trigger in [
-        "iam_role.lambda: creating",
-        "dynamodb_table.playground: created",
-        "lambda_function.api: creating",
-        "apigw_integration.lambda: creating",
-        "apigw_route.put_user: creating",
-        "lambda_permission.apigw: creating",
-    ] {
-        if kill_when(&f, &apply, trigger) {
-            seen += 1;
-        }
-    }
-    assert!(seen >= 3, "the kills hit a running apply ({seen} did)");
-
-    // Converges: one of everything, then an empty plan.
     f.apply();
-    assert_eq!(aws.function_count(&f.prefix).await, 1);
-    let apis = aws.api_ids(&f.api_name()).await;
-    assert_eq!(apis.len(), 1, "no duplicate API");
-    assert_eq!(
-        aws.route_keys(&apis[0]).await.len(),
-        7,
-        "no duplicate route"
-    );
-    assert_eq!(
-        aws.integration_count(&apis[0]).await,
-        1,
-        "no duplicate integration"
-    );
-    assert_eq!(f.plan().0, 0);
+    f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
+    kill_when(&f, &APPLY, point);
 
-    // A destroy killed half way, then a destroy that finishes: nothing left.
-    let destroy = ["destroy", "--env", "dev", "--auto-approve"];
-    kill_when(&f, &destroy, "destroyed after");
+    reapply_converges(&f, &aws, point).await;
+    let config = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(f.function_name())
+        .send()
+        .await
+        .expect("get_function_configuration");
+    assert_eq!(config.memory_size(), Some(512), "the update was completed");
+    destroys_to_nothing(&f, &aws, point).await;
+}
+
+/// A destroy killed half way, then a destroy that finishes: nothing left.
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_destroy_then_destroy_leaves_nothing() {
+    let f = Fixture::new("");
+    let aws = Aws::new().await;
+    f.apply();
+    kill_when(&f, &DESTROY, "destroyed after");
     f.destroy();
     assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
 }
@@ -82,9 +177,268 @@ async fn sigkill_during_apply_and_destroy_converges_without_duplicates() {
 async fn destroy_after_a_killed_first_apply_finds_what_the_state_lost() {
     let f = Fixture::new("");
     let aws = Aws::new().await;
-    let apply = ["apply", "--env", "dev", "--auto-approve"];
     // Killed while the function is being created: the state may not know it yet.
-    assert!(kill_when(&f, &apply, "lambda_function.api: creating"));
+    kill_when(&f, &APPLY, "lambda_function.api: creating");
     f.destroy();
     assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+}
+
+/// A create call, as it looks on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CreateCall {
+    CreateRole,
+    CreateTable,
+    CreateFunction,
+    CreateApi,
+    CreateIntegration,
+    CreateRoute,
+    AddPermission,
+}
+
+/// One HTTP request the proxy saw.
+struct Request {
+    method: String,
+    path: String,
+    target: Option<String>,
+    body: Vec<u8>,
+}
+
+impl CreateCall {
+    fn matches(self, r: &Request) -> bool {
+        let post = r.method == "POST";
+        let under = |prefix: &str, suffix: &str| {
+            post && r.path.starts_with(prefix) && r.path.ends_with(suffix)
+        };
+        match self {
+            // IAM's query protocol: the operation is a form field of the body.
+            Self::CreateRole => post && r.body.starts_with(b"Action=CreateRole&"),
+            Self::CreateTable => r.target.as_deref() == Some("DynamoDB_20120810.CreateTable"),
+            Self::CreateFunction => post && r.path == "/2015-03-31/functions",
+            Self::AddPermission => under("/2015-03-31/functions/", "/policy"),
+            Self::CreateApi => post && r.path == "/v2/apis",
+            Self::CreateIntegration => under("/v2/apis/", "/integrations"),
+            Self::CreateRoute => under("/v2/apis/", "/routes"),
+        }
+    }
+}
+
+/// A TCP proxy in front of the emulator that passes everything on, except that it holds back
+/// AWS's answer to the first request matching its [`CreateCall`] and reports it instead.
+struct HoldingProxy {
+    port: u16,
+    held: mpsc::Receiver<()>,
+    stop: Arc<AtomicBool>,
+}
+
+impl HoldingProxy {
+    fn start(call: CreateCall) -> Self {
+        let upstream = testkit::endpoint()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let (report, held) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let hit = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                let upstream = TcpStream::connect(&upstream).expect("reach the emulator");
+                let (report, hit) = (report.clone(), Arc::clone(&hit));
+                std::thread::spawn(move || relay(client, upstream, call, &hit, &report));
+            }
+        });
+        Self { port, held, stop }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for HoldingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so it sees `stop`.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Requests from `client` go to `upstream` one at a time (the SDK's HTTP/1.1 client never
+/// pipelines), answers come back as bytes; once the held call went upstream, its answer is
+/// swallowed and reported.
+fn relay(
+    client: TcpStream,
+    upstream: TcpStream,
+    call: CreateCall,
+    hit: &AtomicBool,
+    report: &mpsc::Sender<()>,
+) {
+    let holding = Arc::new(AtomicBool::new(false));
+    let (mut from_upstream, mut to_client) = (
+        upstream.try_clone().expect("clone"),
+        client.try_clone().expect("clone"),
+    );
+    let (answers_holding, report) = (Arc::clone(&holding), report.clone());
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 16 * 1024];
+        while let Ok(n) = from_upstream.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            if answers_holding.load(Ordering::SeqCst) {
+                // AWS has done it; the provisioner will never know.
+                let _ = report.send(());
+                return;
+            }
+            if to_client.write_all(&buffer[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = to_client.shutdown(Shutdown::Both);
+    });
+    let mut reader = BufReader::new(client);
+    let mut upstream = upstream;
+    while let Some((head, request)) = read_request(&mut reader) {
+        if call.matches(&request) && !hit.swap(true, Ordering::SeqCst) {
+            holding.store(true, Ordering::SeqCst);
+        }
+        if upstream.write_all(&head).is_err() || upstream.write_all(&request.body).is_err() {
+            break;
+        }
+    }
+    let _ = upstream.shutdown(Shutdown::Both);
+}
+
+/// One request: its head as sent, and what it is. `None` at the end of the connection.
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Vec<u8>, Request)> {
+    let mut head = Vec::new();
+    let (mut method, mut path, mut target, mut length) = (String::new(), String::new(), None, 0);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        head.extend_from_slice(line.as_bytes());
+        let text = line.trim_end();
+        if text.is_empty() {
+            break;
+        }
+        if method.is_empty() {
+            let mut parts = text.split(' ');
+            method = parts.next().unwrap_or_default().to_string();
+            let uri = parts.next().unwrap_or_default();
+            path = uri.split('?').next().unwrap_or_default().to_string();
+        } else if let Some((name, value)) = text.split_once(':') {
+            let value = value.trim();
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.parse().expect("a content length"),
+                "x-amz-target" => target = Some(value.to_string()),
+                "transfer-encoding" => panic!("the proxy does not relay chunked requests"),
+                _ => {}
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((
+        head,
+        Request {
+            method,
+            path,
+            target,
+            body,
+        },
+    ))
+}
+
+/// Runs a first apply through a [`HoldingProxy`] and SIGKILLs it once AWS has answered `call`.
+fn kill_once_aws_did(f: &Fixture, call: CreateCall) {
+    let proxy = HoldingProxy::start(call);
+    let mut child = f
+        .command(&APPLY)
+        .env("AWS_ENDPOINT_URL", proxy.url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start provisioner");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if proxy.held.try_recv().is_ok() {
+            child.kill().expect("SIGKILL");
+            break;
+        }
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            panic!("the apply ended ({status:?}) without calling {call:?}");
+        }
+        assert!(Instant::now() < deadline, "no {call:?} within a minute");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = child.wait().expect("wait");
+    assert_eq!(status.signal(), Some(9), "{status:?}");
+    eprintln!("killed once AWS answered {call:?}");
+}
+
+/// AWS did `call`, the provisioner was killed before it heard: the next apply adopts.
+async fn aws_created(call: CreateCall) {
+    let f = Fixture::new("");
+    let aws = Aws::new().await;
+    kill_once_aws_did(&f, call);
+    let point = format!("{call:?} answered, not heard");
+    reapply_converges(&f, &aws, &point).await;
+    destroys_to_nothing(&f, &aws, &point).await;
+}
+
+/// Destroy right after such a kill: the API is in AWS, only a pending create is in the state.
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_after_aws_created_the_api_unheard_deletes_it() {
+    let f = Fixture::new("");
+    let aws = Aws::new().await;
+    kill_once_aws_did(&f, CreateCall::CreateApi);
+    assert_eq!(
+        aws.api_ids(&f.api_name()).await.len(),
+        1,
+        "AWS made the API"
+    );
+    destroys_to_nothing(&f, &aws, "CreateApi answered, not heard").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_created_the_role_unheard() {
+    aws_created(CreateCall::CreateRole).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_created_the_table_unheard() {
+    aws_created(CreateCall::CreateTable).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_created_the_function_unheard() {
+    aws_created(CreateCall::CreateFunction).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_created_the_api_unheard() {
+    aws_created(CreateCall::CreateApi).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_created_the_integration_unheard() {
+    aws_created(CreateCall::CreateIntegration).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_created_a_route_unheard() {
+    aws_created(CreateCall::CreateRoute).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_created_the_permission_unheard() {
+    aws_created(CreateCall::AddPermission).await;
 }
