@@ -167,10 +167,13 @@ pub fn fields<const N: usize>(pairs: [(&str, Value); N]) -> Fields {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-/// Reads a zip file a kind uploads, with the path in the error.
-pub async fn read_zip(path: &str) -> Result<Vec<u8>, ResourceError> {
+/// The zip at `path` as an upload body, with the path in the error. Read afresh by each
+/// attempt of an upload: keeping one copy for the whole retry loop and cloning it per attempt
+/// put two extra copies of the code in memory, the largest part of apply's peak.
+pub async fn zip_blob(path: &str) -> Result<aws_sdk_lambda::primitives::Blob, ResourceError> {
     tokio::fs::read(path)
         .await
+        .map(aws_sdk_lambda::primitives::Blob::new)
         .map_err(|source| ResourceError::Io {
             path: path.to_string(),
             source,

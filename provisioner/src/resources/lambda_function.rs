@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, FunctionConfiguration, LastUpdateStatus, Runtime,
     State,
@@ -94,7 +93,7 @@ impl ResourceKind for LambdaFunction {
 
     async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError> {
         let declared = &desired.fields;
-        let zip = fields::read_zip(fields::string(KIND, declared, "zip_path")?).await?;
+        let zip_path = fields::string(KIND, declared, "zip_path")?;
         let environment = environment(declared)?;
         let layers = fields::strings(KIND, declared, "layers")?;
         let tags: HashMap<String, String> = desired
@@ -123,7 +122,7 @@ impl ResourceKind for LambdaFunction {
                     .set_layers(Some(layers.clone()))
                     .code(
                         FunctionCode::builder()
-                            .zip_file(Blob::new(zip.clone()))
+                            .zip_file(fields::zip_blob(zip_path).await?)
                             .build(),
                     )
                     .set_tags((!tags.is_empty()).then(|| tags.clone()))
@@ -173,7 +172,7 @@ impl ResourceKind for LambdaFunction {
             wait_lambda_updated(aws, name).await?;
         }
         if changed(CODE_FIELDS) {
-            let zip = fields::read_zip(fields::string(KIND, declared, "zip_path")?).await?;
+            let zip_path = fields::string(KIND, declared, "zip_path")?;
             let architecture = Architecture::from(fields::string(KIND, declared, "architecture")?);
             retry(
                 &RetryPolicy::default(),
@@ -182,7 +181,7 @@ impl ResourceKind for LambdaFunction {
                     aws.lambda
                         .update_function_code()
                         .function_name(name)
-                        .zip_file(Blob::new(zip.clone()))
+                        .zip_file(fields::zip_blob(zip_path).await?)
                         .architectures(architecture.clone())
                         .send()
                         .await

@@ -6,7 +6,6 @@
 //! A lost version is found again by taking the layer's newest version when its code matches.
 
 use async_trait::async_trait;
-use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, LayerVersionContentInput, Runtime};
 use serde_json::Value;
 
@@ -99,7 +98,7 @@ impl ResourceKind for LambdaLayerVersion {
     async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError> {
         let declared = &desired.fields;
         let layer_name = fields::string(KIND, declared, "layer_name")?;
-        let zip = fields::read_zip(fields::string(KIND, declared, "zip_path")?).await?;
+        let zip_path = fields::string(KIND, declared, "zip_path")?;
         let runtimes: Vec<Runtime> = fields::strings(KIND, declared, "compatible_runtimes")?
             .iter()
             .map(|r| Runtime::from(r.as_str()))
@@ -115,7 +114,7 @@ impl ResourceKind for LambdaLayerVersion {
                 .layer_name(layer_name)
                 .content(
                     LayerVersionContentInput::builder()
-                        .zip_file(Blob::new(zip.clone()))
+                        .zip_file(fields::zip_blob(zip_path).await?)
                         .build(),
                 )
                 .set_compatible_runtimes(Some(runtimes.clone()))
