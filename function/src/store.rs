@@ -82,6 +82,19 @@ where
     }
 }
 
+/// Whether DynamoDB refused a query because the table lacks the index it names. DynamoDB
+/// answers `ValidationException` ("The table does not have the specified index"); moto
+/// answers `ResourceNotFoundException` ("Invalid index"). A missing *table* is also a
+/// `ResourceNotFoundException`, but its message names no index, so it stays an error.
+fn names_a_missing_index(error: &aws_sdk_dynamodb::Error) -> bool {
+    matches!(
+        error.code(),
+        Some("ValidationException" | "ResourceNotFoundException")
+    ) && error
+        .message()
+        .is_some_and(|m| m.to_ascii_lowercase().contains("index"))
+}
+
 /// A playground as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Playground {
@@ -616,9 +629,7 @@ impl Store {
         if self.ordered_indexes.load(Ordering::Relaxed) {
             match self.query_page(ordered, limit, parse).await {
                 Ok((items, more)) => return Ok((items, more, true)),
-                Err(StoreError::Dynamo { source, .. })
-                    if source.code() == Some("ValidationException") =>
-                {
+                Err(StoreError::Dynamo { source, .. }) if names_a_missing_index(&source) => {
                     tracing::warn!(
                         table = %self.table,
                         error = %source,
@@ -792,5 +803,31 @@ mod tests {
             assert!(backoff(round) <= Duration::from_millis(480));
         }
         assert!(backoff(0) >= Duration::from_millis(5));
+    }
+
+    fn dynamo_error(code: &str, message: &str) -> aws_sdk_dynamodb::Error {
+        let meta = aws_sdk_dynamodb::error::ErrorMetadata::builder()
+            .code(code)
+            .message(message)
+            .build();
+        aws_sdk_dynamodb::operation::query::QueryError::generic(meta).into()
+    }
+
+    #[test]
+    fn a_missing_index_is_told_from_a_missing_table() {
+        let aws = dynamo_error(
+            "ValidationException",
+            "The table does not have the specified index: byCreatedAt",
+        );
+        let moto = dynamo_error(
+            "ResourceNotFoundException",
+            "Invalid index: byCreatedAt for table: t. Available indexes are: ",
+        );
+        let no_table = dynamo_error("ResourceNotFoundException", "Requested resource not found");
+        let other = dynamo_error("ValidationException", "1 validation error detected");
+        assert!(names_a_missing_index(&aws));
+        assert!(names_a_missing_index(&moto));
+        assert!(!names_a_missing_index(&no_table));
+        assert!(!names_a_missing_index(&other));
     }
 }

@@ -28,10 +28,20 @@ impl Api {
 
     /// Starts a server on a new table with extra environment variables.
     pub fn start_with(env: &[(&str, &str)]) -> Self {
-        let table = testkit::unique_name("api");
+        Self::spawn(&testkit::unique_name("api"), true, env)
+    }
+
+    /// Starts a server on a table the test created itself (e.g. with another schema).
+    pub fn start_on(table: &str) -> Self {
+        Self::spawn(table, false, &[])
+    }
+
+    fn spawn(table: &str, create_table: bool, env: &[(&str, &str)]) -> Self {
+        let table = table.to_string();
         let mut command = Command::new(testkit::binary("function"));
         command
-            .args(["serve", "--port", "0", "--table", &table, "--create-table"])
+            .args(["serve", "--port", "0", "--table", &table])
+            .args(create_table.then_some("--create-table"))
             .envs(testkit::aws_env())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
