@@ -1,4 +1,5 @@
-//! The SDK configuration: one `aws_config` load with the retry and time budget of a request.
+//! The SDK configuration: one `aws_config` load with the retry and time budget of a request,
+//! and the HTTPS client it uses.
 //!
 //! Throttling and transient errors are retried by the SDK's standard strategy (exponential
 //! backoff with jitter), and every call is bounded so a request finishes well inside the
@@ -7,15 +8,39 @@
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 /// Attempts per DynamoDB call, the first included.
 pub const MAX_ATTEMPTS: u32 = 4;
 
+/// The roots of Amazon Trust Services (Amazon Root CA 1-4 and Starfield Services Root CA G2,
+/// which cross-signs them), the only CAs behind AWS service endpoints.
+const AMAZON_TRUST_SERVICES_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
+
+/// Which certificate authorities the HTTPS client trusts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustRoots {
+    /// Amazon Trust Services only, compiled in. On Lambda the function talks to DynamoDB and
+    /// nothing else, and loading the system store (some 150 files on `provided.al2023`) was
+    /// most of the cold start.
+    AmazonOnly,
+    /// The system's store: a local run may point `AWS_ENDPOINT_URL` at any HTTPS endpoint.
+    System,
+}
+
 /// Loads the SDK configuration from the usual sources (environment, profile, role).
-pub async fn sdk_config() -> SdkConfig {
+pub async fn sdk_config(roots: TrustRoots) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client(roots))
+        // DynamoDB bodies are a few KB and every attempt is already bounded by the attempt
+        // timeout below, so the throughput monitor on each body (its timers and per-chunk
+        // bookkeeping) would only add CPU to every call.
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(MAX_ATTEMPTS)
@@ -31,4 +56,37 @@ pub async fn sdk_config() -> SdkConfig {
         )
         .load()
         .await
+}
+
+/// rustls on ring: the same protocol as the SDK's default client, without aws-lc-rs's size.
+fn https_client(roots: TrustRoots) -> SharedHttpClient {
+    let trust_store = match roots {
+        TrustRoots::AmazonOnly => {
+            TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS)
+        }
+        TrustRoots::System => TrustStore::default(),
+    };
+    let tls = TlsContext::builder()
+        .with_trust_store(trust_store)
+        .build()
+        .expect("a TLS context from a trust store always builds");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls)
+        .build_https()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_compiled_in_roots_are_five_certificates() {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let certs = CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES_ROOTS)
+            .collect::<Result<Vec<_>, _>>()
+            .expect("valid PEM");
+        assert_eq!(certs.len(), 5);
+    }
 }

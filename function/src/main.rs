@@ -11,6 +11,11 @@ use function::config::Config;
 use function::serve::ServeOptions;
 use function::{lambda, logging, serve};
 
+/// musl's own allocator made allocation the largest cost of a request (see Cargo.toml).
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     version,
