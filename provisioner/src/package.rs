@@ -120,7 +120,12 @@ pub fn default_out_dir(workspace: &Path) -> PathBuf {
     target_dir(workspace).join("lambda")
 }
 
-/// Cross-builds the `function` crate in release mode for `arch`; returns the binary's path.
+/// The Cargo profile of the Lambda build (the workspace's `[profile.lambda]`: fat LTO, one
+/// codegen unit, stripped).
+const LAMBDA_PROFILE: &str = "lambda";
+
+/// Cross-builds the `function` crate with the Lambda profile for `arch`; returns the binary's
+/// path.
 pub fn build_function(workspace: &Path, arch: Architecture) -> Result<PathBuf, PackageError> {
     let target = arch.rust_target();
     if let Ok(out) = Command::new("rustup")
@@ -135,7 +140,15 @@ pub fn build_function(workspace: &Path, arch: Architecture) -> Result<PathBuf, P
             target: target.to_string(),
         });
     }
-    let args = ["build", "--release", "-p", "function", "--target", target];
+    let args = [
+        "build",
+        "--profile",
+        LAMBDA_PROFILE,
+        "-p",
+        "function",
+        "--target",
+        target,
+    ];
     tracing::info!(?args, "building the function");
     let output = Command::new("cargo")
         .args(args)
@@ -164,7 +177,7 @@ pub fn build_function(workspace: &Path, arch: Architecture) -> Result<PathBuf, P
     }
     Ok(target_dir(workspace)
         .join(target)
-        .join("release")
+        .join(LAMBDA_PROFILE)
         .join("function"))
 }
 

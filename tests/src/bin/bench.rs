@@ -35,7 +35,7 @@ struct Args {
     /// The function binary (release build for the Lambda target).
     #[arg(
         long,
-        default_value = "target/x86_64-unknown-linux-musl/release/function"
+        default_value = "target/x86_64-unknown-linux-musl/lambda/function"
     )]
     function: PathBuf,
     /// The empty lambda_http binary built from tests/bench/floor.
