@@ -1,6 +1,7 @@
 //! The AWS behaviours the emulator never shows, replayed from recorded responses with the SDK's
 //! `StaticReplayClient`: a Lambda update conflicting with one in progress, a just-created role
-//! that Lambda cannot assume yet, and a permanent error that must not be retried. Each test
+//! that Lambda cannot assume yet, a permanent error that must not be retried, and a stage
+//! update (moto has no `UpdateStage`). Each test
 //! counts the requests actually sent, so it proves the retry (or its absence), not just the
 //! final result. No emulator is needed: the replay client answers every request.
 
@@ -10,6 +11,7 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use provisioner::aws::AwsClients;
 use provisioner::resource::{Desired, Fields, Observed, ResourceError, ResourceKind};
+use provisioner::resources::apigw_stage::ApigwStage;
 use provisioner::resources::dynamodb_table::DynamodbTable;
 use provisioner::resources::lambda_function::LambdaFunction;
 use serde_json::{Value, json};
@@ -329,4 +331,60 @@ async fn pitr_right_after_create_is_retried_until_backups_are_ready() {
             "ListTagsOfResource",
         ]
     );
+}
+
+#[tokio::test]
+async fn a_stage_whose_auto_deploy_drifted_is_patched_in_place() {
+    let stage = |auto_deploy: bool| {
+        response(
+            200,
+            None,
+            json!({"stageName": "dev", "autoDeploy": auto_deploy, "createdDate": "2026-01-01T00:00:00Z"}),
+        )
+    };
+    let replay = StaticReplayClient::new(vec![event(stage(true)), event(stage(true))]);
+    let aws = clients(&replay).await;
+    let Value::Object(fields) = json!({"api_id": "a1b2c3", "auto_deploy": true}) else {
+        unreachable!("a JSON object literal")
+    };
+    let desired = Desired {
+        address: "apigw_stage.default".into(),
+        kind: "apigw_stage".into(),
+        name: "dev".into(),
+        fields: fields.clone(),
+        tags: Default::default(),
+        depends_on: Vec::new(),
+    };
+    let mut drifted = fields;
+    drifted.insert("auto_deploy".into(), json!(false));
+    let current = Observed {
+        id: "dev".into(),
+        arn: None,
+        fields: drifted,
+        outputs: Fields::new(),
+        tags: None,
+    };
+    let changes = ApigwStage.diff(&desired, &current);
+    assert_eq!(
+        changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
+        ["auto_deploy"]
+    );
+    assert!(!changes[0].forces_replacement, "an in-place update");
+
+    let updated = ApigwStage
+        .update(&aws, &desired, &current, &changes)
+        .await
+        .expect("the stage is patched");
+    assert_eq!(updated.fields.get("auto_deploy"), Some(&json!(true)));
+    assert_eq!(
+        sent(&replay),
+        [
+            "PATCH /v2/apis/a1b2c3/stages/dev",
+            "GET /v2/apis/a1b2c3/stages/dev"
+        ]
+    );
+    let patch = replay.actual_requests().next().expect("the PATCH was sent");
+    let body: Value = serde_json::from_slice(patch.body().bytes().expect("a buffered body"))
+        .expect("a JSON body");
+    assert_eq!(body["autoDeploy"], json!(true), "{body}");
 }
