@@ -7,6 +7,9 @@
 
 use std::time::Duration;
 
+use aws_config::environment::{
+    EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+};
 use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -22,21 +25,25 @@ pub const MAX_ATTEMPTS: u32 = 4;
 /// which cross-signs them), the only CAs behind AWS service endpoints.
 const AMAZON_TRUST_SERVICES_ROOTS: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
 
-/// Which certificate authorities the HTTPS client trusts.
+/// Where the function runs, which decides where its AWS settings come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrustRoots {
-    /// Amazon Trust Services only, compiled in. On Lambda the function talks to DynamoDB and
-    /// nothing else, and loading the system store (some 150 files on `provided.al2023`) was
-    /// most of the cold start.
-    AmazonOnly,
-    /// The system's store: a local run may point `AWS_ENDPOINT_URL` at any HTTPS endpoint.
-    System,
+pub enum Host {
+    /// On Lambda: region and credentials from the variables Lambda sets (`AWS_REGION`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), and only the Amazon
+    /// Trust Services roots, compiled in: the function talks to DynamoDB and nothing else.
+    /// Building the default credential chain (SSO, web identity, ECS, IMDS providers) and
+    /// loading the system's certificate store (some 150 files) were most of the cold start.
+    Lambda,
+    /// On a workstation or CI: the whole default chain (profiles, SSO...) and the system's
+    /// certificate store, since `AWS_ENDPOINT_URL` may point at any HTTPS endpoint.
+    Local,
 }
 
-/// Loads the SDK configuration from the usual sources (environment, profile, role).
-pub async fn sdk_config(roots: TrustRoots) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client(roots))
+/// Loads the SDK configuration for `host`. Endpoint overrides (`AWS_ENDPOINT_URL[_DYNAMODB]`)
+/// and the other `AWS_*` settings are read the usual way on both hosts.
+pub async fn sdk_config(host: Host) -> SdkConfig {
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client(host))
         // DynamoDB bodies are a few KB and every attempt is already bounded by the attempt
         // timeout below, so the throughput monitor on each body (its timers and per-chunk
         // bookkeeping) would only add CPU to every call.
@@ -53,18 +60,21 @@ pub async fn sdk_config(roots: TrustRoots) -> SdkConfig {
                 .operation_attempt_timeout(Duration::from_secs(2))
                 .operation_timeout(Duration::from_secs(6))
                 .build(),
-        )
-        .load()
-        .await
+        );
+    let loader = match host {
+        Host::Lambda => loader
+            .region(EnvironmentVariableRegionProvider::new())
+            .credentials_provider(EnvironmentVariableCredentialsProvider::new()),
+        Host::Local => loader,
+    };
+    loader.load().await
 }
 
 /// rustls on ring: the same protocol as the SDK's default client, without aws-lc-rs's size.
-fn https_client(roots: TrustRoots) -> SharedHttpClient {
-    let trust_store = match roots {
-        TrustRoots::AmazonOnly => {
-            TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS)
-        }
-        TrustRoots::System => TrustStore::default(),
+fn https_client(host: Host) -> SharedHttpClient {
+    let trust_store = match host {
+        Host::Lambda => TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS),
+        Host::Local => TrustStore::default(),
     };
     let tls = TlsContext::builder()
         .with_trust_store(trust_store)

@@ -14,13 +14,13 @@ use lambda_http::RequestExt;
 use tracing::Instrument;
 
 use crate::app::{AppState, app};
-use crate::aws::{TrustRoots, sdk_config};
+use crate::aws::{Host, sdk_config};
 use crate::config::Config;
 use crate::store::Store;
 
 /// Serves invocations until the runtime shuts the sandbox down.
 pub async fn run(config: Config) -> Result<(), lambda_http::Error> {
-    let sdk = sdk_config(TrustRoots::AmazonOnly).await;
+    let sdk = sdk_config(Host::Lambda).await;
     let store = Store::new(Client::new(&sdk), config.table_name.clone());
     let router = app(AppState::new(store, config)).layer(middleware::from_fn(with_request_id));
     lambda_http::run(router).await

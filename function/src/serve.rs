@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::Client;
 use tokio::net::TcpListener;
 
 use crate::app::{AppState, app};
-use crate::aws::{TrustRoots, sdk_config};
+use crate::aws::{Host, sdk_config};
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 
@@ -39,7 +39,7 @@ pub enum ServeError {
 
 /// Serves until Ctrl-C or SIGTERM. Prints the base URL on stdout once listening.
 pub async fn run(config: Config, options: ServeOptions) -> Result<(), ServeError> {
-    let sdk = sdk_config(TrustRoots::System).await;
+    let sdk = sdk_config(Host::Local).await;
     let store = Store::new(Client::new(&sdk), config.table_name.clone());
     if options.create_table {
         store.ensure_table().await?;
