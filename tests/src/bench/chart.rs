@@ -97,23 +97,56 @@ pub fn draw(report: &Report, path: &Path) -> Result<()> {
     let top_rows = terraform.len().max(1);
     let bottom_rows = floor.len().max(1);
     let row_px = 26;
+    let legend_h = 30;
     let (width, top_h, bottom_h) = (960, 90 + row_px * top_rows, 90 + row_px * bottom_rows);
-    let root = SVGBackend::new(path, (width, (top_h + bottom_h) as u32)).into_drawing_area();
+    let root =
+        SVGBackend::new(path, (width, (legend_h + top_h + bottom_h) as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-    let (top, bottom) = root.split_vertically(top_h as u32);
+    let (legend, charts) = root.split_vertically(legend_h as u32);
+    draw_legend(&legend)?;
+    let (top, bottom) = charts.split_vertically(top_h as u32);
     panel(
         &top,
-        "Terraform / provisioner (higher is better; | = goal)",
+        "Terraform / provisioner: higher is better",
         &terraform,
         true,
     )?;
     panel(
         &bottom,
-        "function / empty lambda_http binary (lower is better; | = goal)",
+        "function / empty lambda_http binary: lower is better",
         &floor,
         false,
     )?;
     root.present().map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
+
+const GOAL_MET: RGBColor = RGBColor(46, 139, 87);
+const GOAL_MISSED: RGBColor = RGBColor(205, 60, 60);
+const NO_GOAL: RGBColor = RGBColor(90, 120, 180);
+
+/// What the colours and the black mark mean, once for both panels.
+fn draw_legend(area: &DrawingArea<SVGBackend<'_>, Shift>) -> Result<()> {
+    let font = ("sans-serif", 14).into_font();
+    let mut x = 20;
+    for (color, text) in [
+        (Some(GOAL_MET), "goal met"),
+        (Some(GOAL_MISSED), "goal missed"),
+        (Some(NO_GOAL), "no goal"),
+        (None, "the goal"),
+    ] {
+        match color {
+            Some(color) => area.draw(&Rectangle::new([(x, 9), (x + 14, 23)], color.filled())),
+            None => area.draw(&PathElement::new(
+                vec![(x + 7, 6), (x + 7, 26)],
+                BLACK.stroke_width(2),
+            )),
+        }
+        .map_err(|e| anyhow!("{e}"))?;
+        area.draw(&Text::new(text, (x + 20, 9), font.clone()))
+            .map_err(|e| anyhow!("{e}"))?;
+        x += 150;
+    }
     Ok(())
 }
 
@@ -135,6 +168,10 @@ fn panel(
         .filter(|v| v.is_finite() && *v > 0.0);
     let (low, high) = values.fold((1.0f64, 1.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
+    // Rows count from the bottom; the first bar goes on the top row.
+    let rows = bars.len();
+    let bar_at = |row: usize| rows - 1 - row;
+    let row_of = |bar: usize| rows - 1 - bar;
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 18))
         .margin(12)
@@ -142,23 +179,26 @@ fn panel(
         .y_label_area_size(200)
         .build_cartesian_2d(
             ((low * 0.5)..(high * 2.0)).log_scale(),
-            (0..bars.len()).into_segmented(),
+            // One segment per bar (an integer range is inclusive here).
+            (0..bars.len() - 1).into_segmented(),
         )
         .map_err(|e| anyhow!("{e}"))?;
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .light_line_style(RGBColor(238, 238, 238))
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 13))
         .x_desc("ratio (log scale)")
+        .x_labels(8)
+        .y_labels(bars.len() + 1)
         .x_label_formatter(&|v| format!("{v:.1}x"))
         .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+            SegmentValue::CenterOf(row) => labels.get(bar_at(*row)).cloned().unwrap_or_default(),
             _ => String::new(),
         })
         .draw()
         .map_err(|e| anyhow!("{e}"))?;
-    let good = RGBColor(46, 139, 87);
-    let bad = RGBColor(205, 60, 60);
-    let neutral = RGBColor(90, 120, 180);
     chart
         .draw_series(bars.iter().enumerate().map(|(i, bar)| {
             let met = bar.goal.map(|goal| {
@@ -169,14 +209,14 @@ fn panel(
                 }
             });
             let color = match met {
-                Some(true) => good,
-                Some(false) => bad,
-                None => neutral,
+                Some(true) => GOAL_MET,
+                Some(false) => GOAL_MISSED,
+                None => NO_GOAL,
             };
             let mut rect = Rectangle::new(
                 [
-                    (1.0, SegmentValue::Exact(i)),
-                    (bar.ratio, SegmentValue::Exact(i + 1)),
+                    (1.0, SegmentValue::Exact(row_of(i))),
+                    (bar.ratio, SegmentValue::Exact(row_of(i) + 1)),
                 ],
                 color.filled(),
             );
@@ -189,8 +229,8 @@ fn panel(
             let goal = bar.goal?;
             Some(PathElement::new(
                 vec![
-                    (goal, SegmentValue::Exact(i)),
-                    (goal, SegmentValue::Exact(i + 1)),
+                    (goal, SegmentValue::Exact(row_of(i))),
+                    (goal, SegmentValue::Exact(row_of(i) + 1)),
                 ],
                 BLACK.stroke_width(2),
             ))
@@ -200,7 +240,7 @@ fn panel(
         .draw_series(bars.iter().enumerate().map(|(i, bar)| {
             Text::new(
                 format!(" {:.1}x", bar.ratio),
-                (bar.ratio.max(1.0), SegmentValue::CenterOf(i)),
+                (bar.ratio.max(1.0), SegmentValue::CenterOf(row_of(i))),
                 ("sans-serif", 13),
             )
         }))
@@ -256,6 +296,16 @@ mod tests {
         assert_eq!(bars[0].goal, Some(GOAL_PLAN_SPEEDUP));
         assert_eq!(bars[1].goal, None);
         assert!(floor_bars(&report()).is_empty());
+    }
+
+    #[test]
+    fn a_report_reads_back_from_its_json() {
+        // `bench --redraw` redraws from bench.json: every figure must survive the round trip.
+        let report = report();
+        let json = serde_json::to_string(&report).unwrap();
+        let back: Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        assert_eq!(terraform_bars(&back), terraform_bars(&report));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bench::measure::{Outcome, Sample, run_measured};
 
@@ -24,7 +24,7 @@ const MEMORY_BEFORE_MB: u32 = 256;
 const MEMORY_AFTER_MB: u32 = 512;
 
 /// One step of an environment's life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
     Init,
@@ -56,7 +56,7 @@ impl Operation {
 }
 
 /// The two tools compared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tool {
     Provisioner,
@@ -64,7 +64,7 @@ pub enum Tool {
 }
 
 /// One measured step of one run, with anything unexpected it showed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
     pub run: usize,
     pub tool: Tool,
@@ -72,7 +72,7 @@ pub struct Step {
     #[serde(flatten)]
     pub sample: Sample,
     /// Set when the step did not do what it should (a "no-op" plan that found changes).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finding: Option<String>,
 }
 

@@ -3,14 +3,14 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bench::function::FunctionFigures;
 use crate::bench::infra::{Operation, Step, Tool};
 use crate::bench::stats::Summary;
 
 /// The machine and the conditions of the run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Conditions {
     pub started_at: String,
     /// `git describe --always --dirty` of the measured tree.
@@ -26,7 +26,7 @@ pub struct Conditions {
 }
 
 /// The summaries of one step of one tool.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepSummary {
     pub tool: Tool,
     pub operation: Operation,
@@ -37,7 +37,7 @@ pub struct StepSummary {
 }
 
 /// Everything `bench.json` holds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub conditions: Conditions,
     pub summaries: Vec<StepSummary>,

@@ -1,10 +1,10 @@
 //! Median, minimum and maximum of a handful of runs. The median (not the mean) is the headline
 //! because one slow run on a shared machine should not move it; min and max show the spread.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The spread of one measure over several runs.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub median: f64,
     pub min: f64,

@@ -71,6 +71,10 @@ struct Args {
     /// Skip the function side.
     #[arg(long)]
     skip_function: bool,
+    /// Measure nothing: rewrite bench.md and bench.svg in --out from its bench.json (after a
+    /// change to the table or the chart).
+    #[arg(long)]
+    redraw: bool,
 }
 
 fn main() -> Result<()> {
@@ -81,6 +85,9 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if args.redraw {
+        return redraw(&args.out);
+    }
     if args.runs == 0 {
         bail!("--runs must be at least 1 (5 or more for figures worth publishing)");
     }
@@ -179,23 +186,35 @@ fn run(args: &Args, endpoint: &str, work: &Path) -> Result<()> {
     write_outputs(&report, &args.out)
 }
 
+/// Rewrites bench.md and bench.svg from the bench.json of an earlier run.
+fn redraw(out: &Path) -> Result<()> {
+    let json = out.join("bench.json");
+    let text = std::fs::read_to_string(&json)
+        .with_context(|| format!("reading {} (run the benchmark first)", json.display()))?;
+    let report: Report = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a bench report", json.display()))?;
+    write_views(&report, out)
+}
+
 fn write_outputs(report: &Report, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let json = out.join("bench.json");
+    std::fs::write(&json, serde_json::to_string_pretty(report)? + "\n")
+        .with_context(|| format!("writing {}", json.display()))?;
+    println!("wrote {}", json.display());
+    write_views(report, out)
+}
+
+/// bench.md and bench.svg, the two views of a report.
+fn write_views(report: &Report, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let markdown = report.markdown();
     let md = out.join("bench.md");
     std::fs::write(&md, &markdown).with_context(|| format!("writing {}", md.display()))?;
-    let json = out.join("bench.json");
-    std::fs::write(&json, serde_json::to_string_pretty(report)? + "\n")
-        .with_context(|| format!("writing {}", json.display()))?;
     let svg = out.join("bench.svg");
     bench::chart::draw(report, &svg).with_context(|| format!("drawing {}", svg.display()))?;
     println!("{markdown}");
-    println!(
-        "wrote {}, {} and {}",
-        md.display(),
-        json.display(),
-        svg.display()
-    );
+    println!("wrote {} and {}", md.display(), svg.display());
     Ok(())
 }
 
