@@ -101,6 +101,27 @@ async fn a_no_op_plan_sends_only_reads_at_most_one_per_resource() {
     f.destroy();
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn stats_count_the_calls_of_commands_other_than_plan_too() {
+    // `import` looks the role up before refusing it: that read must be counted.
+    let f = Fixture::new("");
+    let output = f.run(&[
+        "import",
+        "--env",
+        "dev",
+        "iam_role.lambda",
+        "no-such-role-x1",
+        "--stats",
+    ]);
+    assert!(!output.status.success(), "the role does not exist");
+    let (total, operations) = stats(&String::from_utf8_lossy(&output.stderr));
+    assert!(total >= 1, "import's calls are counted: {operations:?}");
+    assert!(
+        operations.get("iam.GetRole").is_some_and(|n| *n >= 1),
+        "{operations:?}"
+    );
+}
+
 #[test]
 fn reads_are_told_from_writes_by_name() {
     assert!(is_read("lambda.GetFunction"));

@@ -163,10 +163,7 @@ pub async fn run(global: &Global, args: &BootstrapArgs) -> Result<ExitCode> {
         .first()
         .map(|e| e.region.clone())
         .context("the stack file declares no environment")?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(region))
-        .load()
-        .await;
+    let sdk = super::env::sdk_config(global, &region).await;
     let account_id = match &args.account_id {
         Some(id) => id.clone(),
         None => bootstrap::account_id(&sdk)

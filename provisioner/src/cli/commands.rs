@@ -12,7 +12,6 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, anyhow, bail};
 use sha2::{Digest, Sha256};
 
-use provisioner::aws::AwsClients;
 use provisioner::desired::{self, Artifact, Artifacts};
 use provisioner::engine::refresh::{Refreshed, refresh};
 use provisioner::engine::writer::StateWriter;
@@ -35,27 +34,9 @@ struct Context {
 }
 
 async fn context(global: &Global, environment: &str) -> Result<Context> {
-    let stack = Stack::load(&global.stack)?;
-    let resolved = stack.resolve(environment)?;
-    refuse_throwaway_state(&resolved)?;
-    // The one configuration load: profiles, SSO, web identity and AWS_ENDPOINT_URL[_<SERVICE>]
-    // all come from the standard chain; the stack decides the region.
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(resolved.region.clone()))
-        .load()
-        .await;
-    let sdk = if global.stats {
-        super::stats::counting(sdk)
-    } else {
-        sdk
-    };
-    let backend = state::Backend::new(resolved.backend_config(), &sdk);
-    let engine = Engine {
-        aws: AwsClients::new(sdk),
-        registry: provisioner::resources::lookup,
-        stack_name: resolved.stack_name.clone(),
-        environment: resolved.environment.clone(),
-    };
+    let env = super::env::open_env(global, environment).await?;
+    refuse_throwaway_state(&env.resolved)?;
+    let (resolved, engine, backend) = env.into_engine();
     Ok(Context {
         resolved,
         engine,

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use clap::Args;
 
-use provisioner::aws::AwsClients;
 use provisioner::desired::{self, Artifact, Artifacts};
 use provisioner::engine::Engine;
 use provisioner::engine::diff;
@@ -17,7 +16,7 @@ use provisioner::engine::writer::StateWriter;
 use provisioner::migrate;
 use provisioner::package;
 use provisioner::resource::Desired;
-use provisioner::stack::{CodeSource, ResolvedStack, Stack};
+use provisioner::stack::{CodeSource, ResolvedStack};
 
 use super::Global;
 
@@ -68,20 +67,9 @@ fn artifacts(stack: &ResolvedStack) -> Result<Artifacts> {
 }
 
 pub async fn adopt_context(global: &Global, environment: &str) -> Result<AdoptContext> {
-    let stack = Stack::load(&global.stack)?;
-    let resolved = stack.resolve(environment)?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(resolved.region.clone()))
-        .load()
-        .await;
-    let backend = state::Backend::new(resolved.backend_config(), &sdk);
-    let desired = desired::desired_resources(&resolved, &artifacts(&resolved)?);
-    let engine = Engine {
-        aws: AwsClients::new(sdk),
-        registry: provisioner::resources::lookup,
-        stack_name: resolved.stack_name.clone(),
-        environment: resolved.environment.clone(),
-    };
+    let env = super::env::open_env(global, environment).await?;
+    let desired = desired::desired_resources(&env.resolved, &artifacts(&env.resolved)?);
+    let (resolved, engine, backend) = env.into_engine();
     Ok(AdoptContext {
         resolved,
         engine,

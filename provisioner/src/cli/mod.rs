@@ -3,6 +3,7 @@
 pub mod bootstrap;
 pub mod commands;
 pub mod completions;
+pub mod env;
 pub mod import;
 pub mod migrate;
 pub mod progress;

@@ -9,9 +9,8 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 
-use provisioner::stack::{ResolvedStack, Stack};
-
 use super::Global;
+use super::env::{EnvBackend, open_env};
 
 #[derive(Debug, Args)]
 pub struct StateArgs {
@@ -63,25 +62,6 @@ pub struct RollbackArgs {
     pub version_id: String,
 }
 
-/// One environment's resolved stack, SDK configuration and state backend.
-pub struct EnvBackend {
-    pub resolved: ResolvedStack,
-    pub backend: state::Backend,
-}
-
-/// Loads the stack, resolves `environment` and opens its state backend (one `aws_config` load;
-/// the stack decides the region).
-pub async fn open_backend(global: &Global, environment: &str) -> Result<EnvBackend> {
-    let stack = Stack::load(&global.stack)?;
-    let resolved = stack.resolve(environment)?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(resolved.region.clone()))
-        .load()
-        .await;
-    let backend = state::Backend::new(resolved.backend_config(), &sdk);
-    Ok(EnvBackend { resolved, backend })
-}
-
 pub async fn run(global: &Global, args: &StateArgs) -> Result<ExitCode> {
     match &args.command {
         StateCommand::List(a) => list(global, &a.env).await,
@@ -106,7 +86,7 @@ async fn current(env: &EnvBackend) -> Result<state::StateDocument> {
 }
 
 async fn list(global: &Global, environment: &str) -> Result<ExitCode> {
-    let env = open_backend(global, environment).await?;
+    let env = open_env(global, environment).await?;
     let document = current(&env).await?;
     if document.resources.is_empty() {
         println!(
@@ -134,7 +114,7 @@ async fn list(global: &Global, environment: &str) -> Result<ExitCode> {
 }
 
 async fn show(global: &Global, args: &ShowArgs) -> Result<ExitCode> {
-    let env = open_backend(global, &args.env).await?;
+    let env = open_env(global, &args.env).await?;
     let document = current(&env).await?;
     let Some(resource) = document.resources.get(&args.address) else {
         let known: Vec<&str> = document.resources.keys().map(String::as_str).collect();
@@ -159,7 +139,7 @@ async fn show(global: &Global, args: &ShowArgs) -> Result<ExitCode> {
 }
 
 async fn history(global: &Global, args: &HistoryArgs) -> Result<ExitCode> {
-    let env = open_backend(global, &args.env).await?;
+    let env = open_env(global, &args.env).await?;
     let versions = env.backend.history().await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&versions)?);
@@ -193,7 +173,7 @@ async fn history(global: &Global, args: &HistoryArgs) -> Result<ExitCode> {
 }
 
 async fn rollback(global: &Global, args: &RollbackArgs) -> Result<ExitCode> {
-    let env = open_backend(global, &args.env).await?;
+    let env = open_env(global, &args.env).await?;
     // Check the version exists and verifies before taking the lock, so a typo costs nothing.
     let target = env
         .backend

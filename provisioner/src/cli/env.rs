@@ -1,0 +1,61 @@
+//! What every command that works on an environment opens first: the stack resolved for that
+//! environment, the one SDK configuration, and the state backend. One place, so that every
+//! command loads AWS settings the same way and `--stats` counts the calls of every command.
+
+use anyhow::Result;
+use aws_config::SdkConfig;
+
+use provisioner::aws::AwsClients;
+use provisioner::engine::Engine;
+use provisioner::stack::{ResolvedStack, Stack};
+
+use super::Global;
+
+/// One environment's resolved stack, SDK configuration and state backend.
+pub struct EnvBackend {
+    pub resolved: ResolvedStack,
+    pub sdk: SdkConfig,
+    pub backend: state::Backend,
+}
+
+impl EnvBackend {
+    /// The engine that reads and writes this environment's resources (it takes the SDK
+    /// configuration: the backend keeps its own clients).
+    pub fn into_engine(self) -> (ResolvedStack, Engine, state::Backend) {
+        let engine = Engine {
+            aws: AwsClients::new(self.sdk),
+            registry: provisioner::resources::lookup,
+            stack_name: self.resolved.stack_name.clone(),
+            environment: self.resolved.environment.clone(),
+        };
+        (self.resolved, engine, self.backend)
+    }
+}
+
+/// Loads the stack, resolves `environment` and opens its state backend.
+pub async fn open_env(global: &Global, environment: &str) -> Result<EnvBackend> {
+    let stack = Stack::load(&global.stack)?;
+    let resolved = stack.resolve(environment)?;
+    let sdk = sdk_config(global, &resolved.region).await;
+    let backend = state::Backend::new(resolved.backend_config(), &sdk);
+    Ok(EnvBackend {
+        resolved,
+        sdk,
+        backend,
+    })
+}
+
+/// The one configuration load of a command: profiles, SSO, web identity and
+/// `AWS_ENDPOINT_URL[_<SERVICE>]` all come from the standard chain; the stack decides the
+/// region. With `--stats` every request made through it is counted, the state backend's too.
+pub async fn sdk_config(global: &Global, region: &str) -> SdkConfig {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .load()
+        .await;
+    if global.stats {
+        super::stats::counting(sdk)
+    } else {
+        sdk
+    }
+}
