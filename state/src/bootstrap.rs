@@ -85,18 +85,22 @@ async fn ensure_bucket(
         .map_err(|e| aws_error::aws("PutBucketVersioning", &target, e))?;
     s3.put_public_access_block()
         .bucket(bucket)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .ignore_public_acls(true)
-                .block_public_policy(true)
-                .restrict_public_buckets(true)
-                .build(),
-        )
+        .public_access_block_configuration(all_public_access_blocked())
         .send()
         .await
         .map_err(|e| aws_error::aws("PutPublicAccessBlock", &target, e))?;
     Ok(())
+}
+
+/// The state bucket's public access settings: every kind blocked. The provisioner's
+/// `bootstrap` compares the bucket against this same value.
+pub fn all_public_access_blocked() -> PublicAccessBlockConfiguration {
+    PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build()
 }
 
 async fn ensure_lock_table(

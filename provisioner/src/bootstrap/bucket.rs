@@ -3,9 +3,9 @@
 
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketVersioningStatus, ExpirationStatus, LifecycleRule,
-    LifecycleRuleFilter, NoncurrentVersionExpiration, PublicAccessBlockConfiguration,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule, VersioningConfiguration,
+    LifecycleRuleFilter, NoncurrentVersionExpiration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    VersioningConfiguration,
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
@@ -176,13 +176,9 @@ async fn ensure_public_access_block(
     what: &str,
     report: &mut Report,
 ) -> Result<(), BootstrapError> {
+    let wanted = state::bootstrap::all_public_access_blocked();
     let blocked = match s3.get_public_access_block().bucket(bucket).send().await {
-        Ok(out) => out.public_access_block_configuration().is_some_and(|c| {
-            c.block_public_acls() == Some(true)
-                && c.ignore_public_acls() == Some(true)
-                && c.block_public_policy() == Some(true)
-                && c.restrict_public_buckets() == Some(true)
-        }),
+        Ok(out) => out.public_access_block_configuration() == Some(&wanted),
         Err(e) if is_missing_configuration(&e) => false,
         Err(e) => return Err(aws(what, "GetPublicAccessBlock", e)),
     };
@@ -192,14 +188,7 @@ async fn ensure_public_access_block(
     }
     s3.put_public_access_block()
         .bucket(bucket)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .ignore_public_acls(true)
-                .block_public_policy(true)
-                .restrict_public_buckets(true)
-                .build(),
-        )
+        .public_access_block_configuration(wanted)
         .send()
         .await
         .map_err(|e| aws(what, "PutPublicAccessBlock", e))?;
