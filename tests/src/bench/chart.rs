@@ -168,9 +168,9 @@ fn panel(
         .filter(|v| v.is_finite() && *v > 0.0);
     let (low, high) = values.fold((1.0f64, 1.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
-    // Rows count from the bottom; the first bar goes on the top row.
+    // Rows count from the bottom; the first bar goes on the top row. The mapping is its own
+    // inverse: it also gives the bar drawn on a row.
     let rows = bars.len();
-    let bar_at = |row: usize| rows - 1 - row;
     let row_of = |bar: usize| rows - 1 - bar;
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 18))
@@ -194,7 +194,7 @@ fn panel(
         .y_labels(bars.len() + 1)
         .x_label_formatter(&|v| format!("{v:.1}x"))
         .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(row) => labels.get(bar_at(*row)).cloned().unwrap_or_default(),
+            SegmentValue::CenterOf(row) => labels.get(row_of(*row)).cloned().unwrap_or_default(),
             _ => String::new(),
         })
         .draw()

@@ -207,7 +207,6 @@ fn write_outputs(report: &Report, out: &Path) -> Result<()> {
 
 /// bench.md and bench.svg, the two views of a report.
 fn write_views(report: &Report, out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let markdown = report.markdown();
     let md = out.join("bench.md");
     std::fs::write(&md, &markdown).with_context(|| format!("writing {}", md.display()))?;
