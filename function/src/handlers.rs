@@ -149,13 +149,17 @@ pub async fn list_users(
         config.page_limit_max,
     );
     let cursor = UsersCursor::decode(params.get("lastKey").map(String::as_str), table_id);
-    if !state.store.playground_exists(table_id).await? {
-        return Err(ApiError::NotFound("Table not found"));
-    }
     let page = state
         .store
         .list_users(table_id, limit, cursor.as_ref())
         .await?;
+    // A user row is only ever written together with its playground's count (one transaction
+    // that requires the playground), and playgrounds are never deleted: a page with users
+    // proves the playground exists. Only an empty page needs the existence read, which keeps
+    // the common listing at one DynamoDB call instead of two.
+    if page.items.is_empty() && !state.store.playground_exists(table_id).await? {
+        return Err(ApiError::NotFound("Table not found"));
+    }
     let items = page.items.iter().map(user_json).collect();
     let last_key = page.next.map(|c| c.to_json(table_id));
     Ok(page_json("users", items, last_key))
