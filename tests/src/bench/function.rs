@@ -1,6 +1,6 @@
 //! The function side: cold start of the Lambda binary through a Runtime API of our own (the
 //! one Lambda gives a `provided.al2023` process), the same for an empty `lambda_http` binary as
-//! the floor; CPU and peak memory of `function serve` under a mixed workload; the zip size.
+//! the floor; CPU of `function serve` under four workloads and its peak memory; the zip size.
 //!
 //! The Runtime API here answers the first `GET /invocation/next` with one API Gateway v2 event
 //! (`GET /dev/tables/pg0`: one GetItem against the emulator for the function, nothing for the
@@ -49,7 +49,17 @@ pub struct FunctionFigures {
     pub requests: usize,
     pub clients: usize,
     pub requests_per_s: f64,
+    /// The mixed workload on new playgrounds (many PUTs create their user).
     pub cpu_s_per_1000_requests: f64,
+    /// The same mix once every user exists (absent from reports made before it was measured).
+    #[serde(default)]
+    pub steady_cpu_s_per_1000_requests: Option<f64>,
+    /// Requests that each make exactly one DynamoDB call (GET of a playground).
+    #[serde(default)]
+    pub one_call_cpu_s_per_1000_requests: Option<f64>,
+    /// Requests that make no DynamoDB call (CORS preflights): the router and server alone.
+    #[serde(default)]
+    pub no_call_cpu_s_per_1000_requests: Option<f64>,
     pub serve_peak_rss_mb: f64,
     pub zip_bytes: u64,
     pub binary_bytes: u64,
@@ -58,7 +68,7 @@ pub struct FunctionFigures {
 
 /// Measures everything; `table` must not exist yet (`function serve` creates it).
 pub async fn measure(setup: &FunctionSetup, table: &str) -> Result<FunctionFigures> {
-    let load = mixed_workload(setup, table).await?;
+    let loads = workloads(setup, table).await?;
     let api = RuntimeApi::start().await?;
     let mut env = setup.aws_env.clone();
     env.push(("TABLE_NAME", table.to_string()));
@@ -70,11 +80,14 @@ pub async fn measure(setup: &FunctionSetup, table: &str) -> Result<FunctionFigur
         cold_start_answered_ms: summary(&function.answered_ms)?,
         floor_ready_ms: summary(&floor.ready_ms)?,
         floor_answered_ms: summary(&floor.answered_ms)?,
-        requests: load.requests,
+        requests: loads.fresh.requests,
         clients: setup.clients,
-        requests_per_s: load.requests as f64 / load.elapsed_s,
-        cpu_s_per_1000_requests: load.cpu_s / load.requests as f64 * 1000.0,
-        serve_peak_rss_mb: load.peak_rss_mb,
+        requests_per_s: loads.fresh.requests as f64 / loads.fresh.elapsed_s,
+        cpu_s_per_1000_requests: loads.fresh.cpu_s_per_1000(),
+        steady_cpu_s_per_1000_requests: Some(loads.steady.cpu_s_per_1000()),
+        one_call_cpu_s_per_1000_requests: Some(loads.one_call.cpu_s_per_1000()),
+        no_call_cpu_s_per_1000_requests: Some(loads.no_call.cpu_s_per_1000()),
+        serve_peak_rss_mb: loads.peak_rss_mb,
         zip_bytes: zipped_size(&setup.function)?,
         binary_bytes: file_size(&setup.function)?,
         floor_binary_bytes: file_size(&setup.floor)?,
@@ -303,19 +316,54 @@ async fn cold_starts(
     Ok(result)
 }
 
-// --- mixed workload against `function serve` ----------------------------------------------
+// --- workloads against `function serve` --------------------------------------------------
 
+/// One measured workload: how many requests, in how long, for how much CPU of the server.
 struct Load {
     requests: usize,
     elapsed_s: f64,
     cpu_s: f64,
+}
+
+impl Load {
+    fn cpu_s_per_1000(&self) -> f64 {
+        self.cpu_s / self.requests.max(1) as f64 * 1000.0
+    }
+}
+
+/// The four measured workloads and the server's peak memory over all of them.
+struct Loads {
+    fresh: Load,
+    steady: Load,
+    one_call: Load,
+    no_call: Load,
     peak_rss_mb: f64,
 }
 
 const PLAYGROUNDS: usize = 5;
 const USERS: usize = 200;
 
-async fn mixed_workload(setup: &FunctionSetup, table: &str) -> Result<Load> {
+/// What the clients of one workload send.
+#[derive(Debug, Clone, Copy)]
+enum Workload {
+    /// Half PUTs of a user's counts, a quarter single-user GETs, the rest leaderboard pages and
+    /// playground GETs, over random users of the five playgrounds.
+    Mixed,
+    /// A PUT of every user of every playground, so that each one exists afterwards.
+    PutEveryUser,
+    /// `GET /tables/pg0`: exactly one DynamoDB call (a GetItem) per request.
+    GetPlayground,
+    /// A CORS preflight: the router and the HTTP server, no DynamoDB call.
+    Preflight,
+}
+
+/// Runs the workloads against one `function serve` on a new table:
+/// - `fresh`: the mixed workload on new playgrounds, where many PUTs create their user (two
+///   calls, one a transaction) and many GETs miss (two calls);
+/// - `steady`: the same mix once every user exists, as in a playground in use, where every
+///   request makes one call;
+/// - `one_call` and `no_call`: what one DynamoDB call costs, and what the server costs alone.
+async fn workloads(setup: &FunctionSetup, table: &str) -> Result<Loads> {
     let mut child = tokio::process::Command::new(&setup.function)
         .args(["serve", "--port", "0", "--table", table, "--create-table"])
         .envs(setup.aws_env.iter().map(|(k, v)| (*k, v.as_str())))
@@ -347,67 +395,117 @@ async fn mixed_workload(setup: &FunctionSetup, table: &str) -> Result<Load> {
             bail!("creating playground pg{pg} answered {status}");
         }
     }
-    run_clients(&client, &base, 200, 1, 0).await?; // warm-up: connections, first rows
-    let cpu_before = cpu_seconds(pid)?;
-    let started = Instant::now();
-    let per_client = setup.requests / setup.clients.max(1);
-    run_clients(&client, &base, per_client, setup.clients, 1).await?;
-    let elapsed_s = started.elapsed().as_secs_f64();
-    let cpu_s = cpu_seconds(pid)? - cpu_before;
+    let clients = setup.clients.max(1);
+    let per_client = setup.requests / clients;
+    let run = |workload: Workload, per_client: usize, clients: usize, seed: u64| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let cpu_before = cpu_seconds(pid)?;
+            let started = Instant::now();
+            let requests = run_clients(&client, &base, workload, per_client, clients, seed).await?;
+            Ok::<_, anyhow::Error>(Load {
+                requests,
+                elapsed_s: started.elapsed().as_secs_f64(),
+                cpu_s: cpu_seconds(pid)? - cpu_before,
+            })
+        }
+    };
+    run(Workload::Mixed, 200, 1, 0).await?; // warm-up: connections, first rows
+    let fresh = run(Workload::Mixed, per_client, clients, 1).await?;
+    run(Workload::PutEveryUser, 1, clients, 0).await?;
+    let steady = run(Workload::Mixed, per_client, clients, 2).await?;
+    let one_call = run(Workload::GetPlayground, per_client, clients, 0).await?;
+    let no_call = run(Workload::Preflight, per_client, clients, 0).await?;
     let peak_rss_mb = peak_rss_mb(pid)?;
     child.start_kill().ok();
     child.wait().await.ok();
-    Ok(Load {
-        requests: per_client * setup.clients.max(1),
-        elapsed_s,
-        cpu_s,
+    Ok(Loads {
+        fresh,
+        steady,
+        one_call,
+        no_call,
         peak_rss_mb,
     })
 }
 
-/// `clients` concurrent clients of `per_client` requests each: half PUTs of a user's counts,
-/// a quarter single-user GETs, the rest leaderboard pages and playground GETs.
+/// The requests client `index` of `clients` sends (`per_client` of them, or for
+/// `PutEveryUser` its share of every user), from a generator seeded by `seed` and `index`.
+fn requests_of(
+    client: &reqwest::Client,
+    base: &str,
+    workload: Workload,
+    per_client: usize,
+    (index, clients): (usize, usize),
+    seed: u64,
+) -> Vec<reqwest::RequestBuilder> {
+    let mut rng = fastrand::Rng::with_seed(seed * 1000 + index as u64);
+    let put = |rng: &mut fastrand::Rng, pg: usize, user: usize| {
+        client
+            .put(format!("{base}/tables/pg{pg}/users/user{user:03}"))
+            .json(&serde_json::json!({ "submissionCount": rng.u32(..500), "totalCount": 500 }))
+    };
+    match workload {
+        Workload::Mixed => (0..per_client)
+            .map(|_| {
+                let (pg, user, roll) = (rng.usize(..PLAYGROUNDS), rng.usize(..USERS), rng.f64());
+                if roll < 0.5 {
+                    put(&mut rng, pg, user)
+                } else if roll < 0.75 {
+                    client.get(format!("{base}/tables/pg{pg}/users/user{user:03}"))
+                } else if roll < 0.9 {
+                    client.get(format!("{base}/tables/pg{pg}/users?limit=20"))
+                } else {
+                    client.get(format!("{base}/tables/pg{pg}"))
+                }
+            })
+            .collect(),
+        Workload::PutEveryUser => (0..PLAYGROUNDS * USERS)
+            .skip(index)
+            .step_by(clients)
+            .map(|n| put(&mut rng, n / USERS, n % USERS))
+            .collect(),
+        Workload::GetPlayground => (0..per_client)
+            .map(|_| client.get(format!("{base}/tables/pg0")))
+            .collect(),
+        Workload::Preflight => (0..per_client)
+            .map(|_| {
+                client
+                    .request(reqwest::Method::OPTIONS, format!("{base}/tables/pg0"))
+                    .header("origin", "https://bench.example")
+                    .header("access-control-request-method", "GET")
+            })
+            .collect(),
+    }
+}
+
+/// `clients` concurrent clients sending their requests of `workload` one after the other;
+/// returns how many were sent. Any answer but 200, 204 or 404 fails the bench.
 async fn run_clients(
     client: &reqwest::Client,
     base: &str,
+    workload: Workload,
     per_client: usize,
     clients: usize,
     seed: u64,
-) -> Result<()> {
-    let tasks = (0..clients).map(|i| {
-        let client = client.clone();
-        let base = base.to_string();
+) -> Result<usize> {
+    let tasks = (0..clients).map(|index| {
+        let requests = requests_of(client, base, workload, per_client, (index, clients), seed);
         async move {
-            let mut rng = fastrand::Rng::with_seed(seed * 1000 + i as u64);
-            for _ in 0..per_client {
-                let pg = format!("pg{}", rng.usize(..PLAYGROUNDS));
-                let user = format!("user{:03}", rng.usize(..USERS));
-                let roll = rng.f64();
-                let request = if roll < 0.5 {
-                    client.put(format!("{base}/tables/{pg}/users/{user}")).json(
-                        &serde_json::json!({
-                            "submissionCount": rng.u32(..500), "totalCount": 500
-                        }),
-                    )
-                } else if roll < 0.75 {
-                    client.get(format!("{base}/tables/{pg}/users/{user}"))
-                } else if roll < 0.9 {
-                    client.get(format!("{base}/tables/{pg}/users?limit=20"))
-                } else {
-                    client.get(format!("{base}/tables/{pg}"))
-                };
+            let sent = requests.len();
+            for request in requests {
                 let status = request.send().await?.status();
-                if status != reqwest::StatusCode::OK && status != reqwest::StatusCode::NOT_FOUND {
-                    bail!("the workload got {status} from function serve");
+                if !matches!(status.as_u16(), 200 | 204 | 404) {
+                    bail!("the {workload:?} workload got {status} from function serve");
                 }
             }
-            Ok(())
+            Ok(sent)
         }
     });
+    let mut sent = 0;
     for result in futures::future::join_all(tasks).await {
-        result?;
+        sent += result?;
     }
-    Ok(())
+    Ok(sent)
 }
 
 fn clock_ticks_per_second() -> Result<f64> {

@@ -56,6 +56,14 @@ pub const GOAL_APPLY_DESTROY_SPEEDUP: f64 = 5.0;
 pub const GOAL_MEMORY_RATIO: f64 = 10.0;
 pub const GOAL_COLD_START_OVER_FLOOR: f64 = 3.0;
 
+/// The function's own goals: ten times better than the Python original on cold start (~190 ms)
+/// and CPU per request (~3 ms), and small enough to run at 128 MB from a small zip.
+pub const PYTHON_COLD_START_MS: f64 = 190.0;
+pub const PYTHON_CPU_MS_PER_REQUEST: f64 = 3.0;
+pub const GOAL_OVER_PYTHON: f64 = 10.0;
+pub const GOAL_SERVE_RSS_MB: f64 = 40.0;
+pub const GOAL_ZIP_MB: f64 = 5.0;
+
 /// Summarises every (tool, operation) pair that has samples.
 pub fn summarise(steps: &[Step]) -> Vec<StepSummary> {
     let mut out = Vec::new();
@@ -256,6 +264,9 @@ impl Report {
             cold.map_or("not measured".to_string(), |r| format!("{r:.2}x")),
             yes_no(cold.map(|r| r <= GOAL_COLD_START_OVER_FLOOR))
         );
+        if let Some(f) = &self.function {
+            md.push_str(&function_goals(f));
+        }
         md
     }
 }
@@ -311,6 +322,49 @@ pub fn number(value: f64) -> String {
     }
 }
 
+/// The goal rows of the function against the Python original; CPU is judged on both mixes.
+fn function_goals(f: &FunctionFigures) -> String {
+    let mut md = String::new();
+    let cold_goal_ms = PYTHON_COLD_START_MS / GOAL_OVER_PYTHON;
+    let _ = writeln!(
+        md,
+        "| cold start (exec → ready) under {cold_goal_ms} ms ({GOAL_OVER_PYTHON}x the original's ~{PYTHON_COLD_START_MS} ms) | {} ms | {} |",
+        number(f.cold_start_ready_ms.median),
+        yes_no(Some(f.cold_start_ready_ms.median < cold_goal_ms))
+    );
+    let cpu_goal_ms = PYTHON_CPU_MS_PER_REQUEST / GOAL_OVER_PYTHON;
+    let mixes = [
+        ("new playgrounds", Some(f.cpu_s_per_1000_requests)),
+        ("every user exists", f.steady_cpu_s_per_1000_requests),
+    ];
+    for (mix, cpu_s_per_1000) in mixes {
+        // CPU seconds per 1,000 requests are milliseconds per request.
+        let _ = writeln!(
+            md,
+            "| CPU per request, mixed GET/PUT ({mix}), at most {cpu_goal_ms} ms ({GOAL_OVER_PYTHON}x less than the original's ~{PYTHON_CPU_MS_PER_REQUEST} ms) | {} | {} |",
+            cpu_s_per_1000.map_or("not measured".to_string(), |ms| format!(
+                "{} ms ({:.1}x less)",
+                number(ms),
+                PYTHON_CPU_MS_PER_REQUEST / ms
+            )),
+            yes_no(cpu_s_per_1000.map(|ms| ms <= cpu_goal_ms))
+        );
+    }
+    let _ = writeln!(
+        md,
+        "| peak memory of `function serve` under load under {GOAL_SERVE_RSS_MB} MB | {} MB | {} |",
+        number(f.serve_peak_rss_mb),
+        yes_no(Some(f.serve_peak_rss_mb < GOAL_SERVE_RSS_MB))
+    );
+    let zip_mb = f.zip_bytes as f64 / 1e6;
+    let _ = writeln!(
+        md,
+        "| zip under {GOAL_ZIP_MB} MB | {zip_mb:.2} MB | {} |",
+        yes_no(Some(zip_mb < GOAL_ZIP_MB))
+    );
+    md
+}
+
 fn function_table(f: &FunctionFigures) -> String {
     let mut md = String::from(
         "| function | `bootstrap` | empty `lambda_http` (floor) | ratio |\n|---|---|---|---|\n",
@@ -343,11 +397,34 @@ fn function_table(f: &FunctionFigures) -> String {
     );
     let _ = writeln!(
         md,
-        "| CPU per 1,000 requests, `function serve`, mixed GET/PUT ({} requests, {} clients) | {} s | | |",
+        "| CPU per 1,000 requests, `function serve`, mixed GET/PUT on new playgrounds ({} requests, {} clients) | {} s | | |",
         f.requests,
         f.clients,
         number(f.cpu_s_per_1000_requests)
     );
+    let optional_rows = [
+        (
+            "the same mix once every user exists (one DynamoDB call per request)",
+            f.steady_cpu_s_per_1000_requests,
+        ),
+        (
+            "requests making exactly one DynamoDB call (GET playground)",
+            f.one_call_cpu_s_per_1000_requests,
+        ),
+        (
+            "requests making no DynamoDB call (CORS preflight)",
+            f.no_call_cpu_s_per_1000_requests,
+        ),
+    ];
+    for (what, value) in optional_rows {
+        if let Some(value) = value {
+            let _ = writeln!(
+                md,
+                "| CPU per 1,000 requests, {what} | {} s | | |",
+                number(value)
+            );
+        }
+    }
     let _ = writeln!(
         md,
         "| peak memory of `function serve` under that load | {} MB | | |",
@@ -482,5 +559,45 @@ mod tests {
         assert_eq!(number(1.234), "1.23");
         assert_eq!(number(12.34), "12.3");
         assert_eq!(number(1234.4), "1234");
+    }
+
+    fn figures(fresh_cpu: f64, steady_cpu: Option<f64>) -> FunctionFigures {
+        let ms = |v: f64| crate::bench::stats::Summary::of(&[v]).unwrap();
+        FunctionFigures {
+            cold_start_ready_ms: ms(1.6),
+            cold_start_answered_ms: ms(5.0),
+            floor_ready_ms: ms(0.7),
+            floor_answered_ms: ms(1.0),
+            requests: 3000,
+            clients: 8,
+            requests_per_s: 80.0,
+            cpu_s_per_1000_requests: fresh_cpu,
+            steady_cpu_s_per_1000_requests: steady_cpu,
+            one_call_cpu_s_per_1000_requests: None,
+            no_call_cpu_s_per_1000_requests: None,
+            serve_peak_rss_mb: 8.3,
+            zip_bytes: 3_710_000,
+            binary_bytes: 8_200_000,
+            floor_binary_bytes: 2_000_000,
+        }
+    }
+
+    #[test]
+    fn function_goals_judge_each_mix_against_a_tenth_of_the_original() {
+        let md = function_goals(&figures(0.63, Some(0.25)));
+        let line = |needle: &str| md.lines().find(|l| l.contains(needle)).unwrap().to_string();
+        assert!(
+            line("(new playgrounds)").ends_with("| 0.630 ms (4.8x less) | **no** |"),
+            "{md}"
+        );
+        assert!(
+            line("(every user exists)").ends_with("| 0.250 ms (12.0x less) | yes |"),
+            "{md}"
+        );
+        assert!(line("cold start").ends_with("| 1.60 ms | yes |"), "{md}");
+        assert!(line("zip under").ends_with("| 3.71 MB | yes |"), "{md}");
+        // A report from before the steady mix was measured says so instead of guessing.
+        let older = function_goals(&figures(0.63, None));
+        assert!(older.contains("| not measured | – |"), "{older}");
     }
 }

@@ -59,10 +59,10 @@ struct Args {
     /// Cold starts per binary.
     #[arg(long, default_value_t = 20)]
     cold_runs: usize,
-    /// Requests of the mixed workload against `function serve`.
+    /// Requests of each measured workload against `function serve`.
     #[arg(long, default_value_t = 3000)]
     requests: usize,
-    /// Concurrent clients of that workload.
+    /// Concurrent clients of each workload.
     #[arg(long, default_value_t = 8)]
     clients: usize,
     /// Skip the provisioner/Terraform rounds (function side only).
@@ -94,11 +94,13 @@ fn main() -> Result<()> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").context(
         "AWS_ENDPOINT_URL is not set: run `scripts/bench`, which starts the emulator for you",
     )?;
-    for (what, path) in [
-        ("provisioner", &args.provisioner),
-        ("function", &args.function),
-        ("floor", &args.floor),
-    ] {
+    // The function's zip is deployed by the infrastructure rounds too, so it is always needed.
+    let needed = [
+        ("provisioner", &args.provisioner, !args.skip_infra),
+        ("function", &args.function, true),
+        ("floor", &args.floor, !args.skip_function),
+    ];
+    for (what, path, _) in needed.iter().filter(|(_, _, needed)| *needed) {
         if !path.exists() {
             bail!(
                 "the {what} binary {} is missing: `scripts/bench` builds it",
