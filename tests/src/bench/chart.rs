@@ -251,40 +251,17 @@ fn panel(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::infra::Step;
-    use crate::bench::measure::Sample;
-    use crate::bench::report::{Conditions, summarise};
+    use crate::bench::report::fixtures::{report_of, step};
 
+    /// One no-op plan per tool, Terraform 12x slower and 12x larger.
     fn report() -> Report {
-        let step = |tool, wall| Step {
-            run: 1,
-            tool,
-            operation: Operation::NoopPlan,
-            sample: Sample {
-                wall_s: wall,
-                cpu_s: wall,
-                peak_rss_mb: wall * 10.0,
-                aws_calls: None,
-            },
-            finding: None,
-        };
-        let steps = vec![step(Tool::Provisioner, 0.5), step(Tool::Terraform, 6.0)];
-        Report {
-            conditions: Conditions {
-                started_at: "now".into(),
-                revision: "abc1234".into(),
-                cores: 2,
-                load_before: [0.0; 3],
-                load_after: [0.0; 3],
-                runs: 1,
-                terraform_version: None,
-                terraform_missing: None,
-            },
-            summaries: summarise(&steps),
-            function: None,
-            findings: vec![],
-            steps,
-        }
+        report_of(
+            vec![
+                step(Tool::Provisioner, Operation::NoopPlan, 1, 0.5, 5.0),
+                step(Tool::Terraform, Operation::NoopPlan, 1, 6.0, 60.0),
+            ],
+            1,
+        )
     }
 
     #[test]
