@@ -67,6 +67,26 @@ impl Account {
         String::from_utf8_lossy(&output.stdout).to_string()
     }
 
+    /// `provisioner --stack <this stack> bootstrap ARGS`, run to the end.
+    fn bootstrap_run(&self, args: &[&str]) -> Output {
+        let stack = self.stack();
+        self.run(&[&["--stack", stack.to_str().unwrap(), "bootstrap"], args].concat())
+    }
+
+    /// `provisioner --stack <this stack> bootstrap --repo octo/playground EXTRA`; asserts
+    /// success and returns stdout.
+    fn bootstrap(&self, extra: &[&str]) -> String {
+        let stack = self.stack();
+        let args = [
+            "--stack",
+            stack.to_str().unwrap(),
+            "bootstrap",
+            "--repo",
+            "octo/playground",
+        ];
+        self.ok(&[&args[..], extra].concat())
+    }
+
     fn role_name(&self) -> String {
         format!("{}-github-deploy", self.prefix)
     }
@@ -99,18 +119,7 @@ fn versioning_enabled(bucket: &str) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn bootstrap_sets_up_everything_then_changes_nothing() {
     let a = Account::new();
-    let stack = a.stack();
-    let stack = stack.to_str().unwrap();
-    let first = a.ok(&[
-        "--stack",
-        stack,
-        "bootstrap",
-        "--repo",
-        "octo/playground",
-        "--noncurrent-days",
-        "30",
-        "--force-tls-policy",
-    ]);
+    let first = a.bootstrap(&["--noncurrent-days", "30", "--force-tls-policy"]);
     let role_arn = format!("arn:aws:iam::123456789012:role/{}", a.role_name());
     assert!(
         first.contains(&format!("Deploy role: {role_arn}")),
@@ -296,16 +305,7 @@ async fn bootstrap_sets_up_everything_then_changes_nothing() {
     }
 
     // A second run changes nothing and says so.
-    let second = a.ok(&[
-        "--stack",
-        stack,
-        "bootstrap",
-        "--repo",
-        "octo/playground",
-        "--noncurrent-days",
-        "30",
-        "--force-tls-policy",
-    ]);
+    let second = a.bootstrap(&["--noncurrent-days", "30", "--force-tls-policy"]);
     assert!(
         second.contains("No changes: everything was already set up."),
         "{second}"
@@ -314,26 +314,12 @@ async fn bootstrap_sets_up_everything_then_changes_nothing() {
     assert!(second.contains("reused the account's provider"), "{second}");
 
     // A new retention is one change, and says what it was.
-    let third = a.ok(&[
-        "--stack",
-        stack,
-        "bootstrap",
-        "--repo",
-        "octo/playground",
-        "--noncurrent-days",
-        "45",
-        "--force-tls-policy",
-    ]);
+    let third = a.bootstrap(&["--noncurrent-days", "45", "--force-tls-policy"]);
     assert!(third.contains("1 change(s) made."), "{third}");
     assert!(third.contains("after 45 days (was 30)"), "{third}");
 
     // A narrower set of environments rewrites the trust policy to exactly those.
-    let fourth = a.ok(&[
-        "--stack",
-        stack,
-        "bootstrap",
-        "--repo",
-        "octo/playground",
+    let fourth = a.bootstrap(&[
         "--noncurrent-days",
         "45",
         "--force-tls-policy",
@@ -360,15 +346,7 @@ async fn bootstrap_sets_up_everything_then_changes_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn print_policy_shows_the_documents_and_creates_nothing() {
     let a = Account::new();
-    let stack = a.stack();
-    let out = a.ok(&[
-        "--stack",
-        stack.to_str().unwrap(),
-        "bootstrap",
-        "--repo",
-        "octo/playground",
-        "--print-policy",
-    ]);
+    let out = a.bootstrap(&["--print-policy"]);
     assert!(
         out.contains("repo:octo/playground:environment:prod"),
         "{out}"
@@ -405,18 +383,16 @@ async fn print_policy_shows_the_documents_and_creates_nothing() {
 #[test]
 fn bad_input_is_refused_with_what_to_do() {
     let a = Account::new();
-    let stack = a.stack();
-    let stack = stack.to_str().unwrap();
-    let wildcard = a.run(&["--stack", stack, "bootstrap", "--repo", "octo/*"]);
+    let wildcard = a.bootstrap_run(&["--repo", "octo/*"]);
     assert!(!wildcard.status.success());
     assert!(String::from_utf8_lossy(&wildcard.stderr).contains("owner/name"));
 
-    let no_repo = a.run(&["--stack", stack, "bootstrap"]);
+    let no_repo = a.bootstrap_run(&[]);
     assert!(!no_repo.status.success());
     assert!(String::from_utf8_lossy(&no_repo.stderr).contains("--repo"));
 
     std::fs::write(a.stack(), "[backend]\ntype = \"local\"\n\n[env.dev]\n").unwrap();
-    let no_bucket = a.run(&["--stack", stack, "bootstrap", "--repo", "octo/pg"]);
+    let no_bucket = a.bootstrap_run(&["--repo", "octo/pg"]);
     assert!(!no_bucket.status.success());
     assert!(String::from_utf8_lossy(&no_bucket.stderr).contains("--bucket"));
 }
@@ -424,14 +400,7 @@ fn bad_input_is_refused_with_what_to_do() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_plain_http_endpoint_gets_no_tls_only_policy_unless_forced() {
     let a = Account::new();
-    let stack = a.stack();
-    let out = a.ok(&[
-        "--stack",
-        stack.to_str().unwrap(),
-        "bootstrap",
-        "--repo",
-        "octo/playground",
-    ]);
+    let out = a.bootstrap(&[]);
     assert!(out.contains("TLS-only policy skipped"), "{out}");
     let s3 = testkit::s3_client().await;
     assert!(
