@@ -2,7 +2,10 @@
 
 mod kinds_support;
 
-use kinds_support::{assert_absent, assert_converged, clients, desired, life_cycle, tags};
+use kinds_support::{
+    assert_absent, assert_converged, assert_found_again, clients, delete_twice, desired,
+    life_cycle, tags,
+};
 use provisioner::aws::AwsClients;
 use provisioner::resource::{Fields, ResourceKind};
 use provisioner::resources::apigw_api::ApigwApi;
@@ -133,19 +136,7 @@ async fn apigw_integration_life_cycle_and_find_existing() {
         }),
         tags(&[]),
     );
-    let created = ApigwIntegration
-        .create(&aws, &declared)
-        .await
-        .expect("create");
-    let found = ApigwIntegration
-        .find_existing(&aws, &declared)
-        .await
-        .expect("find");
-    assert_eq!(found.map(|f| f.id), Some(created.id.clone()));
-    ApigwIntegration
-        .delete(&aws, &created.id, &declared.fields)
-        .await
-        .expect("delete");
+    assert_found_again(&ApigwIntegration, &aws, &declared).await;
 
     life_cycle(
         &ApigwIntegration,
@@ -173,16 +164,7 @@ async fn apigw_route_life_cycle_and_find_existing() {
         json!({"api_id": api_id, "route_key": "POST /tables", "target": "integrations/abc123"}),
         tags(&[]),
     );
-    let created = ApigwRoute.create(&aws, &declared).await.expect("create");
-    let found = ApigwRoute
-        .find_existing(&aws, &declared)
-        .await
-        .expect("find");
-    assert_eq!(found.map(|f| f.id), Some(created.id.clone()));
-    ApigwRoute
-        .delete(&aws, &created.id, &declared.fields)
-        .await
-        .expect("delete");
+    assert_found_again(&ApigwRoute, &aws, &declared).await;
 
     life_cycle(
         &ApigwRoute,
@@ -230,15 +212,7 @@ async fn apigw_stage_create_read_delete() {
     assert_eq!(diff.len(), 1);
     assert!(!diff[0].forces_replacement);
 
-    ApigwStage
-        .delete(&aws, "dev", &declared.fields)
-        .await
-        .expect("delete");
-    assert_absent(&ApigwStage, &aws, "dev", &declared.fields).await;
-    ApigwStage
-        .delete(&aws, "dev", &declared.fields)
-        .await
-        .expect("delete twice");
+    delete_twice(&ApigwStage, &aws, "dev", &declared.fields).await;
     ApigwApi
         .delete(&aws, &api_id, &Fields::new())
         .await

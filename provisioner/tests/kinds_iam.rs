@@ -2,7 +2,7 @@
 
 mod kinds_support;
 
-use kinds_support::{assert_absent, clients, desired, life_cycle, tags};
+use kinds_support::{assert_absent, clients, delete_twice, desired, life_cycle, tags};
 use provisioner::resource::{Fields, ResourceKind};
 use provisioner::resources::iam_role_policy::IamRolePolicy;
 use provisioner::resources::iam_role_policy_attachment::IamRolePolicyAttachment;
@@ -192,15 +192,7 @@ async fn iam_role_policy_attachment_create_read_delete() {
     let diff = IamRolePolicyAttachment.diff(&other, &created);
     assert!(diff.len() == 1 && diff[0].forces_replacement, "{diff:#?}");
 
-    IamRolePolicyAttachment
-        .delete(&aws, &created.id, &Fields::new())
-        .await
-        .expect("detach");
-    assert_absent(&IamRolePolicyAttachment, &aws, &created.id, &Fields::new()).await;
-    IamRolePolicyAttachment
-        .delete(&aws, &created.id, &Fields::new())
-        .await
-        .expect("detach twice");
+    delete_twice(&IamRolePolicyAttachment, &aws, &created.id, &Fields::new()).await;
     IamRole
         .delete(&aws, &role, &Fields::new())
         .await

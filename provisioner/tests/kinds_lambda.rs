@@ -3,7 +3,8 @@
 mod kinds_support;
 
 use kinds_support::{
-    assert_absent, clients, desired, lambda_function, lambda_role, lambda_zip, life_cycle, tags,
+    assert_absent, clients, delete_twice, desired, lambda_function, lambda_role, lambda_zip,
+    life_cycle, tags,
 };
 use provisioner::resource::Fields;
 use provisioner::resource::ResourceKind;
@@ -143,21 +144,13 @@ async fn lambda_permission_create_read_delete() {
     let diff = LambdaPermission.diff(&other, &created);
     assert!(diff.len() == 1 && diff[0].forces_replacement, "{diff:#?}");
 
-    LambdaPermission
-        .delete(&aws, "AllowApiGatewayInvoke", &declared.fields)
-        .await
-        .expect("remove");
-    assert_absent(
+    delete_twice(
         &LambdaPermission,
         &aws,
         "AllowApiGatewayInvoke",
         &declared.fields,
     )
     .await;
-    LambdaPermission
-        .delete(&aws, "AllowApiGatewayInvoke", &declared.fields)
-        .await
-        .expect("remove twice");
     LambdaFunction
         .delete(&aws, &function, &Fields::new())
         .await
@@ -243,13 +236,5 @@ async fn lambda_layer_version_publish_read_delete() {
             .is_none()
     );
 
-    LambdaLayerVersion
-        .delete(&aws, &created.id, &Fields::new())
-        .await
-        .expect("delete");
-    assert_absent(&LambdaLayerVersion, &aws, &created.id, &Fields::new()).await;
-    LambdaLayerVersion
-        .delete(&aws, &created.id, &Fields::new())
-        .await
-        .expect("delete twice");
+    delete_twice(&LambdaLayerVersion, &aws, &created.id, &Fields::new()).await;
 }

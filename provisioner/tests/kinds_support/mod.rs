@@ -94,11 +94,18 @@ pub async fn life_cycle(
     assert_eq!(updated.id, id);
     let after = assert_converged(kind, aws, &declared, &id).await;
 
-    kind.delete(aws, &id, &declared.fields)
+    delete_twice(kind, aws, &id, &declared.fields).await;
+    after
+}
+
+/// Deletes `id`, asserts a read then finds nothing (`Ok(None)`), and deletes it again, which
+/// must be Ok too.
+pub async fn delete_twice(kind: &dyn ResourceKind, aws: &AwsClients, id: &str, recorded: &Fields) {
+    kind.delete(aws, id, recorded)
         .await
         .expect("delete succeeds");
     let gone = kind
-        .read(aws, &id, &declared.fields)
+        .read(aws, id, recorded)
         .await
         .expect("read after delete succeeds");
     assert!(
@@ -106,10 +113,28 @@ pub async fn life_cycle(
         "{} {id} still exists after delete: {gone:#?}",
         kind.kind()
     );
-    kind.delete(aws, &id, &declared.fields)
+    kind.delete(aws, id, recorded)
         .await
         .expect("deleting twice is Ok");
-    after
+}
+
+/// Creates `declared`, asserts `find_existing` finds that same object again by its
+/// declaration, then deletes it.
+pub async fn assert_found_again(kind: &dyn ResourceKind, aws: &AwsClients, declared: &Desired) {
+    let created = kind.create(aws, declared).await.expect("create succeeds");
+    let found = kind
+        .find_existing(aws, declared)
+        .await
+        .expect("find_existing succeeds");
+    assert_eq!(
+        found.map(|f| f.id),
+        Some(created.id.clone()),
+        "{} is found again by its declaration",
+        kind.kind()
+    );
+    kind.delete(aws, &created.id, &declared.fields)
+        .await
+        .expect("delete succeeds");
 }
 
 /// Reads a missing resource: must be `Ok(None)`, never an error.
