@@ -26,13 +26,7 @@ async fn changing_memory_is_one_in_place_update() {
         out.contains("Resources: 0 added, 1 changed, 0 destroyed."),
         "{out}"
     );
-    let config = aws
-        .lambda
-        .get_function_configuration()
-        .function_name(f.function_name())
-        .send()
-        .await
-        .unwrap();
+    let config = aws.function_configuration(&f.function_name()).await;
     assert_eq!(config.memory_size(), Some(512));
     assert_eq!(f.plan().0, 0, "converged");
 
@@ -95,26 +89,9 @@ async fn drift_is_detected_and_repaired() {
     );
 
     f.apply();
-    let config = aws
-        .lambda
-        .get_function_configuration()
-        .function_name(f.function_name())
-        .send()
-        .await
-        .unwrap();
+    let config = aws.function_configuration(&f.function_name()).await;
     assert_eq!(config.memory_size(), Some(256));
-    let backups = aws
-        .dynamodb
-        .describe_continuous_backups()
-        .table_name(f.table_name())
-        .send()
-        .await
-        .unwrap();
-    let status = backups
-        .continuous_backups_description()
-        .and_then(|c| c.point_in_time_recovery_description())
-        .and_then(|p| p.point_in_time_recovery_status())
-        .map(|s| s.as_str().to_string());
+    let status = aws.pitr_status(&f.table_name()).await;
     assert_eq!(status.as_deref(), Some("ENABLED"));
     assert_eq!(aws.route_keys(&api).await.len(), 7);
     assert_eq!(f.plan().0, 0, "repaired");

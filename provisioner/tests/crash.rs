@@ -151,13 +151,7 @@ async fn killed_while_updating_the_function() {
     kill_when(&f, &APPLY, point);
 
     reapply_converges(&f, &aws, point).await;
-    let config = aws
-        .lambda
-        .get_function_configuration()
-        .function_name(f.function_name())
-        .send()
-        .await
-        .expect("get_function_configuration");
+    let config = aws.function_configuration(&f.function_name()).await;
     assert_eq!(config.memory_size(), Some(512), "the update was completed");
     destroys_to_nothing(&f, &aws, point).await;
 }

@@ -82,18 +82,7 @@ async fn apply_from_nothing_then_empty_plan_then_destroy_to_zero() {
         .collect();
     gsis.sort();
     assert_eq!(gsis, vec!["byCreatedAt", "bySubmissionCount", "byUser"]);
-    let backups = aws
-        .dynamodb
-        .describe_continuous_backups()
-        .table_name(f.table_name())
-        .send()
-        .await
-        .unwrap();
-    let pitr = backups
-        .continuous_backups_description()
-        .and_then(|c| c.point_in_time_recovery_description())
-        .and_then(|p| p.point_in_time_recovery_status())
-        .map(|s| s.as_str().to_string());
+    let pitr = aws.pitr_status(&f.table_name()).await;
     assert_eq!(pitr.as_deref(), Some("ENABLED"));
 
     // Logs: one group with the declared retention.
@@ -109,13 +98,7 @@ async fn apply_from_nothing_then_empty_plan_then_destroy_to_zero() {
 
     // Lambda: one function with the declared settings and the invoke permission.
     assert_eq!(aws.function_count(&f.prefix).await, 1);
-    let config = aws
-        .lambda
-        .get_function_configuration()
-        .function_name(f.function_name())
-        .send()
-        .await
-        .unwrap();
+    let config = aws.function_configuration(&f.function_name()).await;
     assert_eq!(config.memory_size(), Some(256));
     assert_eq!(config.timeout(), Some(10));
     assert_eq!(config.handler(), Some("bootstrap"));
@@ -212,13 +195,7 @@ async fn an_optional_layer_is_published_attached_and_destroyed() {
         .layer_version_arn()
         .unwrap()
         .to_string();
-    let config = aws
-        .lambda
-        .get_function_configuration()
-        .function_name(f.function_name())
-        .send()
-        .await
-        .unwrap();
+    let config = aws.function_configuration(&f.function_name()).await;
     let attached: Vec<&str> = config.layers().iter().filter_map(|l| l.arn()).collect();
     assert_eq!(attached, vec![version_arn.as_str()]);
     assert_eq!(f.plan().0, 0, "no surprise changes with a layer");

@@ -39,12 +39,8 @@ async fn a_saved_plan_is_refused_after_the_state_or_stack_moved() {
         "nothing written"
     );
     let memory = aws
-        .lambda
-        .get_function_configuration()
-        .function_name(f.function_name())
-        .send()
+        .function_configuration(&f.function_name())
         .await
-        .unwrap()
         .memory_size();
     assert_eq!(memory, Some(1024), "nothing applied");
 

@@ -234,6 +234,35 @@ impl Aws {
         }
     }
 
+    /// The function's configuration as Lambda reports it now.
+    pub async fn function_configuration(
+        &self,
+        name: &str,
+    ) -> aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput {
+        self.lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .expect("get_function_configuration")
+    }
+
+    /// The table's point-in-time-recovery status (`ENABLED`, `DISABLED`), when DynamoDB says.
+    pub async fn pitr_status(&self, table: &str) -> Option<String> {
+        let backups = self
+            .dynamodb
+            .describe_continuous_backups()
+            .table_name(table)
+            .send()
+            .await
+            .expect("describe_continuous_backups");
+        backups
+            .continuous_backups_description()
+            .and_then(|c| c.point_in_time_recovery_description())
+            .and_then(|p| p.point_in_time_recovery_status())
+            .map(|s| s.as_str().to_string())
+    }
+
     pub async fn log_group_count(&self, name: &str) -> usize {
         self.logs
             .describe_log_groups()
