@@ -8,8 +8,11 @@
 //!
 //! Waiting for a held lock polls with exponential backoff and jitter ([`Backoff`]) up to the
 //! caller's timeout; a timeout of zero fails at once with the holder's details.
+//!
+//! [`dynamodb`] is public for its item operations ([`dynamodb::claim`], [`dynamodb::delete_if`]):
+//! the provisioner's `migrate` takes Terraform's own lock on Terraform's state key with them.
 
-mod dynamodb;
+pub mod dynamodb;
 mod file;
 mod s3_object;
 
