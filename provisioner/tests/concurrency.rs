@@ -8,19 +8,22 @@ use std::process::Stdio;
 
 use common::{Aws, Fixture};
 
+/// An apply of dev that waits up to five minutes for the state lock.
+const APPLY_WAITING_FOR_THE_LOCK: [&str; 6] = [
+    "apply",
+    "--env",
+    "dev",
+    "--auto-approve",
+    "--lock-timeout",
+    "5m",
+];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn two_applies_of_one_environment_serialize() {
     let f = Fixture::new("");
     let aws = Aws::new().await;
     let mut first = f
-        .command(&[
-            "apply",
-            "--env",
-            "dev",
-            "--auto-approve",
-            "--lock-timeout",
-            "5m",
-        ])
+        .command(&APPLY_WAITING_FOR_THE_LOCK)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -43,17 +46,7 @@ async fn two_applies_of_one_environment_serialize() {
     assert!(message.contains("force-unlock"), "{message}");
 
     // One that may wait runs after the first and finds nothing left to do.
-    let second = f
-        .command(&[
-            "apply",
-            "--env",
-            "dev",
-            "--auto-approve",
-            "--lock-timeout",
-            "5m",
-        ])
-        .output()
-        .unwrap();
+    let second = f.command(&APPLY_WAITING_FOR_THE_LOCK).output().unwrap();
     for line in lines {
         let _ = line;
     }
