@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use crate::document::{CURRENT_FORMAT_VERSION, StateDocument};
+use crate::document::{CURRENT_FORMAT_VERSION, Owner, StateDocument};
 use crate::error::StateError;
 use crate::local::LocalStore;
 use crate::lock::{
@@ -87,6 +87,15 @@ enum Inner {
 pub struct Backend {
     config: BackendConfig,
     inner: Inner,
+}
+
+/// True when `stored` is the version a run holds in `held` (the one it read or last wrote).
+/// Every write moves the serial up by exactly one within a lineage, so lineage and serial name
+/// a version whatever its bytes or ETag: the stores' compare-and-swap tokens are checked first,
+/// and a token mismatch on the same version (the object re-uploaded unchanged, reformatted) is
+/// no conflict.
+pub(crate) fn holds_version(stored: &StateDocument, held: &StateDocument) -> bool {
+    stored.lineage == held.lineage && stored.serial == held.serial
 }
 
 /// The document a write stores: `proposed` with the serial after `stored`'s, the current format
@@ -201,6 +210,30 @@ impl Backend {
             Inner::S3 { store, .. } => store.read().await,
             Inner::Local { store, .. } => store.read().await,
         }
+    }
+
+    /// Reads the current document and refuses it when it belongs to another stack, environment,
+    /// region or account than `owner` (see [`Owner`]). Every command that acts on AWS reads
+    /// through this.
+    pub async fn read_owned(&self, owner: &Owner) -> Result<Stored, StateError> {
+        let stored = self.read().await?;
+        if let Some(document) = &stored.document {
+            self.check_owner(document, owner)?;
+        }
+        Ok(stored)
+    }
+
+    /// Refuses `document` when it belongs to someone other than `owner`.
+    pub fn check_owner(&self, document: &StateDocument, owner: &Owner) -> Result<(), StateError> {
+        if document.belongs_to(owner) {
+            return Ok(());
+        }
+        Err(StateError::WrongOwner {
+            location: self.location(),
+            found: document.owner_text(),
+            expected: owner.to_string(),
+            environment: owner.environment.clone(),
+        })
     }
 
     /// Writes `document` if the stored state is still what `token` saw. Sets `serial` to the
@@ -402,6 +435,42 @@ mod tests {
         let error = next_version(&proposed, Some(&stored), "s3://b/k").unwrap_err();
         assert!(matches!(error, StateError::LineageMismatch { .. }));
         assert!(error.to_string().contains("check --env"));
+    }
+
+    #[test]
+    fn a_document_of_another_owner_is_refused_naming_both() {
+        let backend = Backend::new(
+            BackendConfig::Local {
+                dir: std::env::temp_dir(),
+                environment: "stage".into(),
+            },
+            &aws_config::SdkConfig::builder().build(),
+        );
+        let owner = |environment: &str, account: &str| Owner {
+            stack: "pg".into(),
+            environment: environment.into(),
+            region: "us-east-1".into(),
+            account_id: account.into(),
+        };
+        let dev = StateDocument::owned_by(&owner("dev", "1"));
+        let error = backend.check_owner(&dev, &owner("stage", "1")).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("environment 'dev'") && text.contains("environment 'stage'"),
+            "{text}"
+        );
+        assert!(text.contains("[backend]"), "{text}");
+        assert!(
+            backend.check_owner(&dev, &owner("dev", "2")).is_err(),
+            "another account"
+        );
+        assert!(backend.check_owner(&dev, &owner("dev", "1")).is_ok());
+        // A format-1 document knows no region or account: only stack and environment count.
+        let mut old = StateDocument::new("pg", "dev");
+        assert!(backend.check_owner(&old, &owner("dev", "2")).is_ok());
+        old.claim(&owner("dev", "2"));
+        assert_eq!(old.account_id.as_deref(), Some("2"));
+        assert!(backend.check_owner(&old, &owner("dev", "1")).is_err());
     }
 
     #[test]

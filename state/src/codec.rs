@@ -96,8 +96,17 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, DecodeError> {
 }
 
 /// One step per past format: `UPGRADES[i]` turns format `i + 1` into format `i + 2`.
-/// Format 1 is the first one, so the list is empty today; format 2 adds `v1_to_v2` here.
-const UPGRADES: &[fn(Value) -> Value] = &[];
+const UPGRADES: &[fn(Value) -> Value] = &[v1_to_v2];
+
+/// Format 2 records the region and account the resources live in. A format-1 document did
+/// not: they become null (unknown) and are filled in by the next write.
+fn v1_to_v2(mut value: Value) -> Value {
+    if let Value::Object(object) = &mut value {
+        object.entry("region").or_insert(Value::Null);
+        object.entry("account_id").or_insert(Value::Null);
+    }
+    value
+}
 const _: () = assert!(UPGRADES.len() + 1 == CURRENT_FORMAT_VERSION as usize);
 
 /// Brings a verified document of format `from` up to [`CURRENT_FORMAT_VERSION`] in memory.
@@ -291,9 +300,34 @@ mod tests {
 
     #[test]
     fn upgrade_keeps_a_current_document_and_refuses_version_zero() {
-        let value = serde_json::json!({"format_version": 1});
-        assert_eq!(upgrade(value.clone(), 1), Ok(value.clone()));
+        let value =
+            serde_json::json!({"format_version": 2, "region": "eu-west-1", "account_id": "1"});
+        assert_eq!(upgrade(value.clone(), 2), Ok(value.clone()));
         assert!(upgrade(value, 0).is_err());
+    }
+
+    #[test]
+    fn a_format_1_document_is_upgraded_with_an_unknown_region_and_account() {
+        let mut value = serde_json::to_value(sample()).unwrap();
+        let object = value.as_object_mut().unwrap();
+        object.remove("region");
+        object.remove("account_id");
+        object.insert("format_version".into(), Value::from(1));
+        let stored = serde_json::to_vec(&value).unwrap();
+        let bytes = encode_value(serde_json::from_slice(&stored).unwrap(), "old@tool");
+        let decoded = decode(&bytes).expect("a format-1 document still reads");
+        assert_eq!(decoded.document.format_version, CURRENT_FORMAT_VERSION);
+        assert_eq!(decoded.document.region, None);
+        assert_eq!(decoded.document.account_id, None);
+        assert_eq!(decoded.document.resources, sample().resources);
+    }
+
+    /// Encodes a raw JSON object the way [`encode`] does (for documents of older formats).
+    fn encode_value(mut object: Map<String, Value>, written_by: &str) -> Vec<u8> {
+        object.insert(WRITTEN_BY_FIELD.into(), Value::String(written_by.into()));
+        let sum = checksum(&Value::Object(object.clone()));
+        object.insert(CHECKSUM_FIELD.into(), Value::String(sum));
+        serde_json::to_vec(&object).unwrap()
     }
 
     #[test]

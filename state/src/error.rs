@@ -44,6 +44,21 @@ pub enum StateError {
     },
 
     #[error(
+        "the state at {location} belongs to {found}, not to {expected}, which this command works \
+         on; nothing was changed. Was it copied from another environment's or stack's key, or \
+         does the stack file's [backend] (bucket, prefix, dir) point at another stack's state? \
+         Fix [backend], or put this environment's own state back (`provisioner state history \
+         --env {environment}` lists its versions, `provisioner state rollback --env \
+         {environment} VERSION` restores one)"
+    )]
+    WrongOwner {
+        location: String,
+        found: String,
+        expected: String,
+        environment: String,
+    },
+
+    #[error(
         "refusing to write the state at {location}: the stored serial is {stored}, the document \
          you are writing has serial {given}, which is older. Re-run plan from the current state \
          (nothing was written)"

@@ -35,7 +35,7 @@ pub mod s3;
 pub use backend::{Backend, BackendConfig, HistoryEntry, Stored, WriteToken};
 pub use bootstrap::ensure_backend_resources;
 pub use document::{
-    CURRENT_FORMAT_VERSION, PendingAction, PendingOperation, ResourceState, StateDocument,
+    CURRENT_FORMAT_VERSION, Owner, PendingAction, PendingOperation, ResourceState, StateDocument,
 };
 pub use error::StateError;
 pub use lock::{LockGuard, LockInfo, LockOptions};

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::backend::{HistoryEntry, Stored, WriteToken, next_version};
+use crate::backend::{HistoryEntry, Stored, WriteToken, holds_version, next_version};
 use crate::codec::{self, DecodeError, Decoded};
 use crate::document::{CURRENT_FORMAT_VERSION, StateDocument};
 use crate::error::StateError;
@@ -241,16 +241,19 @@ impl LocalStore {
         let (next, token) = blocking(move || {
             let _write_lock = store.write_lock()?;
             let current = Self::read_optional(&store.current_path())?;
+            let conflict = || StateError::Conflict {
+                location: store.location(),
+            };
             let stored = match (&current, &token.0) {
                 (None, None) => None,
-                (Some(bytes), Some(hash)) if sha256_hex(bytes) == *hash => {
-                    Some(store.decode(bytes, None)?.document)
+                (Some(bytes), Some(hash)) => {
+                    let stored = store.decode(bytes, None)?.document;
+                    if sha256_hex(bytes) != *hash && !holds_version(&stored, &proposed) {
+                        return Err(conflict());
+                    }
+                    Some(stored)
                 }
-                _ => {
-                    return Err(StateError::Conflict {
-                        location: store.location(),
-                    });
-                }
+                _ => return Err(conflict()),
             };
             let next = next_version(&proposed, stored.as_ref(), &store.location())?;
             let token = store.commit(&next)?;

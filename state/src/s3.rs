@@ -10,7 +10,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use futures::{StreamExt, TryStreamExt};
 
 use crate::aws_error;
-use crate::backend::{HistoryEntry, Stored, WriteToken, next_version};
+use crate::backend::{HistoryEntry, Stored, WriteToken, holds_version, next_version};
 use crate::codec::{self, DecodeError, Decoded};
 use crate::document::{CURRENT_FORMAT_VERSION, StateDocument};
 use crate::error::StateError;
@@ -171,29 +171,59 @@ impl S3Store {
         }
     }
 
+    /// Compare-and-swap: writes `document` as the version after the stored one, if the stored
+    /// one is still the version this run read or last wrote.
+    ///
+    /// "The same version" is decided by content, not by the ETag alone: every write moves the
+    /// serial up by one, so a stored document with the lineage and serial this run holds is the
+    /// version it read, even when its ETag differs (the object was re-uploaded unchanged, or an
+    /// S3-compatible store computes ETags differently). The put itself is still conditional on
+    /// the ETag just read. A put answered with 412 is checked the same way: if the stored object
+    /// is the very document this run was writing, the write landed and only its answer was lost
+    /// (the SDK retried a request that had succeeded), which is no conflict.
     pub async fn write(
         &self,
         document: &mut StateDocument,
         token: &WriteToken,
     ) -> Result<WriteToken, StateError> {
+        let conflict = || StateError::Conflict {
+            location: self.location(),
+        };
         let current = self.get_raw(None).await?;
-        let stored = match (&current, &token.0) {
-            (None, None) => None,
-            (Some(raw), Some(etag)) if raw.etag == *etag => Some(self.decode(raw).await?.document),
-            _ => {
-                return Err(StateError::Conflict {
-                    location: self.location(),
-                });
+        let (stored, expect) = match (&current, &token.0) {
+            (None, None) => (None, Expect::Nothing),
+            (Some(raw), Some(etag)) => {
+                let stored = self.decode(raw).await?.document;
+                if raw.etag != *etag && !holds_version(&stored, document) {
+                    return Err(conflict());
+                }
+                if raw.etag != *etag {
+                    tracing::debug!(location = %self.location(), read = %etag, now = %raw.etag, serial = stored.serial, "same state version under another ETag");
+                }
+                (Some(stored), Expect::ETag(&raw.etag))
             }
+            _ => return Err(conflict()),
         };
         let next = next_version(document, stored.as_ref(), &self.location())?;
-        let expect = match &token.0 {
-            Some(etag) => Expect::ETag(etag),
-            None => Expect::Nothing,
+        let etag = match self.put(&next, expect).await {
+            Ok(etag) => etag,
+            Err(StateError::Conflict { .. }) => self.landed(&next).await?.ok_or_else(conflict)?,
+            Err(other) => return Err(other),
         };
-        let etag = self.put(&next, expect).await?;
         *document = next;
         Ok(WriteToken(Some(etag)))
+    }
+
+    /// After a refused conditional put: the stored object's ETag if it is exactly `written`
+    /// (our own write landed earlier), `None` if someone else's is there.
+    async fn landed(&self, written: &StateDocument) -> Result<Option<String>, StateError> {
+        let Some(raw) = self.get_raw(None).await? else {
+            return Ok(None);
+        };
+        let Ok(decoded) = codec::decode(&raw.bytes) else {
+            return Ok(None);
+        };
+        Ok((decoded.document == *written).then_some(raw.etag))
     }
 
     async fn put(

@@ -76,6 +76,43 @@ async fn two_writers_from_one_read_exactly_one_lands(kind: Kind) {
     assert_eq!(loser_serial, 1);
 }
 
+/// The stored object re-uploaded unchanged but reformatted (new bytes, new ETag, same lineage,
+/// serial and checksum) is still the version the writer holds: its next write lands.
+async fn an_unchanged_reupload_is_no_conflict(kind: Kind) {
+    let f = fixture(kind).await;
+    let mut document = new_document();
+    let token = f
+        .backend
+        .write(&mut document, &f.backend.read().await.unwrap().token)
+        .await
+        .unwrap();
+    let pretty = f.raw_get().await.unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&pretty).unwrap();
+    let compact = serde_json::to_vec(&value).unwrap();
+    assert_ne!(compact, pretty);
+    f.raw_put(compact).await;
+    assert_eq!(
+        f.backend.read().await.unwrap().document.as_ref(),
+        Some(&document)
+    );
+
+    document
+        .outputs
+        .insert("after".into(), serde_json::json!(true));
+    f.backend.write(&mut document, &token).await.unwrap();
+    assert_eq!(document.serial, 2);
+    assert_eq!(f.backend.read().await.unwrap().document.unwrap().serial, 2);
+
+    // A version written by someone else in between is still a conflict.
+    let other = f.another_backend().await;
+    let mut theirs = other.read().await.unwrap().document.unwrap();
+    let their_token = other.read().await.unwrap().token;
+    other.write(&mut theirs, &their_token).await.unwrap();
+    let mut stale = document.clone();
+    let error = f.backend.write(&mut stale, &token).await.unwrap_err();
+    assert!(matches!(error, StateError::Conflict { .. }), "{error:?}");
+}
+
 async fn serial_strictly_increases_across_100_mixed_writes(kind: Kind) {
     // Two clients (as two processes would be) interleave: fresh writes land, writes from a
     // read that someone else has since overtaken are refused and retried from a new read.
@@ -279,7 +316,7 @@ async fn unknown_format_version_is_refused(kind: Kind) {
             error,
             StateError::UnsupportedFormat {
                 found: 99,
-                supported: 1,
+                supported: state::CURRENT_FORMAT_VERSION,
                 ..
             }
         ),
@@ -354,12 +391,14 @@ async fn history_and_rollback_round_trip(kind: Kind) {
         serde_json::json!(3)
     );
 
-    // The old token is stale now; the rollback's is what a next write uses.
-    let mut next = rolled.clone();
+    // A writer still holding the version from before the rollback is refused; the rollback's
+    // version and token are what a next write uses.
+    let mut stale = document.clone();
     assert!(matches!(
-        f.backend.write(&mut next, &token).await,
+        f.backend.write(&mut stale, &token).await,
         Err(StateError::Conflict { .. })
     ));
+    let mut next = rolled.clone();
     f.backend.write(&mut next, &current.token).await.unwrap();
     assert_eq!(next.serial, 5);
 
@@ -501,6 +540,7 @@ macro_rules! suite {
                     lower_serial_is_refused_and_nothing_overwritten,
                     edited_object_is_detected_and_rollback_repairs_it,
                     truncated_object_is_detected,
+                    an_unchanged_reupload_is_no_conflict,
                     unknown_format_version_is_refused,
                     history_and_rollback_round_trip,
                     sixteen_tasks_race_for_one_lock,
