@@ -48,6 +48,9 @@ pub struct EnvOverrides {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StackSection {
+    /// The stack's identity, in its `provisioner:stack` tag and its state (default: the name
+    /// prefix). Set it to the old prefix to rename the stack's objects with a new `name_prefix`.
+    pub name: Option<Spanned<String>>,
     /// Prefix of every physical name: `<prefix>-<env>-...` (default `aimodelshare`).
     pub name_prefix: Option<Spanned<String>>,
     /// AWS region (default `us-east-1`; `AWS_REGION` is not consulted, the stack decides).

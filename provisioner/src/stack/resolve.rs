@@ -26,7 +26,9 @@ pub const LOG_RETENTION_DAYS: &[i64] = &[
 pub struct ResolvedStack {
     pub environment: String,
     pub name_prefix: String,
-    /// The stack's identity in tags (`provisioner:stack`): the name prefix.
+    /// The stack's identity: its `provisioner:stack` tag and the owner recorded in its state
+    /// (`[stack] name`, default the name prefix). It stays when `name_prefix` is changed to
+    /// rename the stack's objects, so the state is still recognised as this stack's.
     pub stack_name: String,
     pub region: String,
     /// Every tag a taggable resource carries (the stack's own plus the two provisioner tags).
@@ -166,6 +168,15 @@ pub(super) fn resolve(
             "use 1 to 32 lowercase letters, digits or dashes, starting with a letter or digit",
         ));
     }
+    let name_value = pick(&over.stack.name, &raw.stack.name);
+    let stack_name = name_value.map_or(name_prefix, |s| s.get_ref().as_str());
+    if !is_slug(stack_name, 64) {
+        return Err(bad(
+            span_of(name_value),
+            format!("stack name '{stack_name}' is not usable as a tag value"),
+            "use 1 to 64 lowercase letters, digits or dashes, e.g. the name_prefix the stack was first applied with",
+        ));
+    }
     let region_value = pick(&over.stack.region, &raw.stack.region);
     let region = region_value.map_or("us-east-1", |s| s.get_ref().as_str());
     if !is_region(region) {
@@ -203,7 +214,7 @@ pub(super) fn resolve(
         }
         tags.insert(key.clone(), value.get_ref().clone());
     }
-    tags.insert(TAG_STACK.to_string(), name_prefix.to_string());
+    tags.insert(TAG_STACK.to_string(), stack_name.to_string());
     tags.insert(TAG_ENVIRONMENT.to_string(), environment.to_string());
     let base = format!("{name_prefix}-{environment}");
 
@@ -364,7 +375,7 @@ pub(super) fn resolve(
     Ok(ResolvedStack {
         environment: environment.to_string(),
         name_prefix: name_prefix.to_string(),
-        stack_name: name_prefix.to_string(),
+        stack_name: stack_name.to_string(),
         region: region.to_string(),
         tags,
         table,
