@@ -260,6 +260,7 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
         "apigw_api.http",
         &stack.api.name,
         json!({
+            "name": stack.api.name,
             "protocol_type": "HTTP",
             "cors": {
                 "allow_origins": origins,

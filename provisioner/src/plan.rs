@@ -39,6 +39,10 @@ pub struct ResourceChange {
     /// Why, when it is not obvious (a resource deleted outside the provisioner).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For a replacement: the new object is created first and the old one deleted once nothing
+    /// uses it (the two can coexist); otherwise the old one goes first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_before_destroy: bool,
 }
 
 /// A whole plan for one environment.
@@ -53,6 +57,9 @@ pub struct Plan {
     pub state_serial: Option<u64>,
     /// True for a destroy plan.
     pub destroy: bool,
+    /// Computed with `--allow-data-loss`: it may replace an object that holds data.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_data_loss: bool,
     pub changes: Vec<ResourceChange>,
     /// The declaration the plan was computed from, references unresolved.
     pub desired: Vec<Desired>,
@@ -170,6 +177,29 @@ fn render_change(out: &mut String, change: &ResourceChange, paint: Paint) {
     if let Some(reason) = &change.reason {
         let _ = writeln!(out, "      # {reason}");
     }
+    if change.action == Action::Replace {
+        let forcing: Vec<&str> = change
+            .fields
+            .iter()
+            .filter(|f| f.forces_replacement)
+            .map(|f| f.field.as_str())
+            .collect();
+        let order = if change.create_before_destroy {
+            "create before destroy: the new one is created first, the old one deleted once nothing uses it"
+        } else {
+            "destroy before create: both cannot exist at once"
+        };
+        let _ = writeln!(
+            out,
+            "      # {} {} replacement; {order}",
+            forcing.join(", "),
+            if forcing.len() == 1 {
+                "forces"
+            } else {
+                "force"
+            }
+        );
+    }
     for field in &change.fields {
         match change.action {
             Action::Create => {
@@ -266,6 +296,7 @@ mod tests {
             state_lineage: None,
             state_serial: None,
             destroy: false,
+            allow_data_loss: false,
             changes,
             desired: vec![],
         }
@@ -281,6 +312,7 @@ mod tests {
                 name: "/aws/lambda/x".into(),
                 fields: vec![change("retention_in_days", None, Some(json!(14)), false)],
                 reason: None,
+                create_before_destroy: false,
             },
             ResourceChange {
                 address: "lambda_function.api".into(),
@@ -294,6 +326,7 @@ mod tests {
                     false,
                 )],
                 reason: None,
+                create_before_destroy: false,
             },
             ResourceChange {
                 address: "apigw_stage.main".into(),
@@ -307,6 +340,7 @@ mod tests {
                     true,
                 )],
                 reason: None,
+                create_before_destroy: false,
             },
             ResourceChange {
                 address: "iam_role.old".into(),
@@ -315,12 +349,13 @@ mod tests {
                 name: "old".into(),
                 fields: vec![],
                 reason: None,
+                create_before_destroy: false,
             },
         ]);
         let text = p.render(false);
         assert!(text.contains("  + log_group.lambda (/aws/lambda/x) will be created\n      + retention_in_days = 14\n"), "{text}");
         assert!(text.contains("  ~ lambda_function.api (pg-dev-api) will be updated in place\n      ~ memory_size: 256 -> 512\n"), "{text}");
-        assert!(text.contains("  -/+ apigw_stage.main (dev) must be replaced\n      ~ api_id: \"a1\" -> (known after apply) # forces replacement\n"), "{text}");
+        assert!(text.contains("  -/+ apigw_stage.main (dev) must be replaced\n      # api_id forces replacement; destroy before create: both cannot exist at once\n      ~ api_id: \"a1\" -> (known after apply) # forces replacement\n"), "{text}");
         assert!(
             text.contains("  - iam_role.old (old) will be destroyed\n"),
             "{text}"

@@ -108,6 +108,41 @@ pub trait ResourceKind: Send + Sync {
         &[]
     }
 
+    /// The physical id the declaration gives its object, where the declaration decides it (a
+    /// name, or `role/policy-arn`): the recorded object is the declared one only if its id is
+    /// this, so a different one is another object and the change is a replacement. `None` for
+    /// kinds whose id AWS assigns (an API, a route): their declared fields say the rest.
+    fn declared_id(&self, desired: &Desired) -> Option<String> {
+        Some(desired.name.clone())
+    }
+
+    /// Whether the replacement of `old` can exist beside it (AWS would not refuse the second
+    /// one), so it is created before the old one is deleted and whatever depends on it never
+    /// goes without it. True when the declared id differs from the old one (a renamed role, an
+    /// attachment to another role) or AWS assigns ids; false when both would have one name.
+    fn coexists_with(&self, desired: &Desired, old: &Observed) -> bool {
+        self.declared_id(desired).is_none_or(|id| id != old.id)
+    }
+
+    /// True when deleting the object loses what no apply can bring back (a table's items): a
+    /// plan that would replace it is refused unless the operator allows data loss explicitly.
+    fn holds_data(&self) -> bool {
+        false
+    }
+
+    /// True when AWS itself creates this object under the declared name (Lambda creates the
+    /// function's log group when it first logs): such an object is adopted without this stack's
+    /// tags. Any other object with a declared name but without them belongs to someone else.
+    fn aws_creates_it(&self) -> bool {
+        false
+    }
+
+    /// True when the observed object refuses deletion (a table's deletion protection): it is
+    /// never planned for deletion or replacement.
+    fn refuses_deletion(&self, _observed: &Observed) -> bool {
+        false
+    }
+
     /// Reads the real object by its physical id. `recorded` holds the fields the state recorded
     /// last (some kinds need a parent id from there). `Ok(None)` only when AWS says not found;
     /// any other error (access denied, throttling that outlived retries) is an `Err`.

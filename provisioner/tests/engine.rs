@@ -19,6 +19,7 @@ struct Quiet;
 impl Progress for Quiet {
     fn started(&self, _: &ResourceChange) {}
     fn finished(&self, _: &ResourceChange, _: Duration, _: Option<&str>) {}
+    fn adopted(&self, _: &ResourceChange, _: Duration, _: &str) {}
     fn failed(&self, change: &ResourceChange, _: Duration, error: &str) {
         eprintln!("{}: {error}", change.address);
     }
@@ -60,7 +61,8 @@ async fn plan_and_apply(
     desired: &[Desired],
     destroy: bool,
 ) -> Plan {
-    let mut writer = StateWriter::open(backend, "x", "dev").await.unwrap();
+    let owner = engine.owner().await.unwrap();
+    let mut writer = StateWriter::open(backend, &owner).await.unwrap();
     let mut refreshed = refresh(engine, &writer.document).await.unwrap();
     if destroy {
         adopt::adopt_unrecorded(engine, desired, &mut writer.document, &mut refreshed)
@@ -76,6 +78,7 @@ async fn plan_and_apply(
             refreshed: &refreshed,
             destroy,
             stack_hash: String::new(),
+            allow_data_loss: false,
         },
     )
     .unwrap();

@@ -15,14 +15,16 @@ use common::Fixture;
 /// The 17 resources of the stack without a layer.
 const RESOURCES: usize = 17;
 
-/// Reads beyond one per resource, each unavoidable without losing drift detection: DynamoDB
-/// returns point-in-time recovery and tags apart from `DescribeTable`, CloudWatch Logs returns
-/// tags apart from `DescribeLogGroups`. (STS `GetCallerIdentity` is not among them: the API's
-/// execution ARN, which holds the account id, comes from the state.)
+/// Reads beyond one per resource, each unavoidable without losing drift detection or safety:
+/// DynamoDB returns point-in-time recovery and tags apart from `DescribeTable`, CloudWatch Logs
+/// returns tags apart from `DescribeLogGroups`, and STS `GetCallerIdentity` names the account the
+/// credentials act in, which the state must belong to (one call per command; the API's
+/// execution ARN, which holds the account id too, comes from the state).
 const EXTRA_READS: &[&str] = &[
     "dynamodb.DescribeContinuousBackups",
     "dynamodb.ListTagsOfResource",
     "logs.ListTagsForResource",
+    "sts.GetCallerIdentity",
 ];
 
 /// Exactly what a no-op plan of the fixture's stack sends, per operation.
@@ -41,6 +43,7 @@ const EXPECTED: &[(&str, usize)] = &[
     ("lambda.GetPolicy", 1),
     ("logs.DescribeLogGroups", 1),
     ("logs.ListTagsForResource", 1),
+    ("sts.GetCallerIdentity", 1),
 ];
 
 /// A read by its name: `Get*`, `Describe*`, `List*`, `Head*` (and `s3.GET`/`s3.HEAD`).

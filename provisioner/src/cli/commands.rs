@@ -157,8 +157,8 @@ async fn compute_plan(
     ctx: &Context,
     writer: &StateWriter<'_>,
     desired: &[Desired],
-    destroy: bool,
     hash: String,
+    allow_data_loss: bool,
 ) -> Result<(Plan, Refreshed)> {
     let refreshed = refresh(&ctx.engine, &writer.document).await?;
     let plan = diff::make_plan(
@@ -168,11 +168,19 @@ async fn compute_plan(
             document: &writer.document,
             state_exists: writer.exists,
             refreshed: &refreshed,
-            destroy,
+            destroy: false,
             stack_hash: hash,
+            allow_data_loss,
         },
     )?;
     Ok((plan, refreshed))
+}
+
+/// Opens the environment's state, refusing one that belongs to another stack, environment,
+/// region or account.
+async fn open_state<'a>(ctx: &'a Context) -> Result<StateWriter<'a>> {
+    let owner = ctx.engine.owner().await?;
+    Ok(StateWriter::open(&ctx.backend, &owner).await?)
 }
 
 pub async fn plan(global: &Global, args: &PlanArgs) -> Result<ExitCode> {
@@ -180,8 +188,12 @@ pub async fn plan(global: &Global, args: &PlanArgs) -> Result<ExitCode> {
     let desired = desired::desired_resources(&ctx.resolved, &artifacts(&ctx.resolved, false)?);
     let hash = stack_hash(&ctx.resolved, &desired)?;
     let plan = with_lock(&ctx, "plan", async || {
-        let writer = StateWriter::open(&ctx.backend, &ctx.resolved.stack_name, &args.env).await?;
-        Ok(compute_plan(&ctx, &writer, &desired, false, hash).await?.0)
+        let writer = open_state(&ctx).await?;
+        Ok(
+            compute_plan(&ctx, &writer, &desired, hash, args.allow_data_loss)
+                .await?
+                .0,
+        )
     })
     .await?;
     if let Some(out) = &args.out {
@@ -246,18 +258,21 @@ pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<ExitCode> {
         .await
         .context("preparing the state backend")?;
     with_lock(&ctx, "apply", async || {
-        let mut writer =
-            StateWriter::open(&ctx.backend, &ctx.resolved.stack_name, &args.env).await?;
+        let mut writer = open_state(&ctx).await?;
         report_pending(&writer);
-        let (plan, refreshed) = match saved.clone() {
+        let (plan, refreshed) = match &saved {
             Some(saved) => {
-                check_saved_plan(&saved, &writer, &hash)?;
-                let refreshed = refresh(&ctx.engine, &writer.document).await?;
-                (saved, refreshed)
+                check_saved_plan(saved, &writer, &hash)?;
+                let (now, refreshed) =
+                    compute_plan(&ctx, &writer, &desired, hash.clone(), saved.allow_data_loss)
+                        .await?;
+                check_saved_plan_contents(saved, &now)?;
+                (now, refreshed)
             }
             None => {
                 let (plan, refreshed) =
-                    compute_plan(&ctx, &writer, &desired, false, hash.clone()).await?;
+                    compute_plan(&ctx, &writer, &desired, hash.clone(), args.allow_data_loss)
+                        .await?;
                 print!("{}", plan.render(color_on(std::io::stdout().is_terminal())));
                 if !plan.is_empty()
                     && !confirm("\nDo you want to perform these actions?", args.auto_approve)?
@@ -296,6 +311,40 @@ fn check_saved_plan(saved: &Plan, writer: &StateWriter<'_>, hash: &str) -> Resul
     }
     if saved.destroy {
         bail!("this is a destroy plan; run `provisioner destroy` instead");
+    }
+    Ok(())
+}
+
+/// A saved plan is applied only if it is exactly what the stack and AWS give now: its declared
+/// resources and its changes, field by field. The file is data anyone can edit; its stack hash
+/// only covers the stack it was computed from, not what the file now says.
+fn check_saved_plan_contents(saved: &Plan, now: &Plan) -> Result<()> {
+    if saved.desired != now.desired {
+        let differing: Vec<&str> = now
+            .desired
+            .iter()
+            .filter(|d| !saved.desired.contains(d))
+            .map(|d| d.address.as_str())
+            .chain(
+                saved
+                    .desired
+                    .iter()
+                    .filter(|d| !now.desired.iter().any(|n| n.address == d.address))
+                    .map(|d| d.address.as_str()),
+            )
+            .collect();
+        bail!(
+            "the plan file declares {} differently from the stack it claims to come from (was it \
+             edited?); nothing was changed. Run plan again and apply the file it saves",
+            differing.join(", ")
+        );
+    }
+    if saved.changes != now.changes {
+        bail!(
+            "the plan file's changes are not what the stack and AWS give now (AWS changed since \
+             the plan was saved, or the file was edited); nothing was changed. Run plan again \
+             and review the new plan"
+        );
     }
     Ok(())
 }
@@ -348,8 +397,7 @@ pub async fn destroy(global: &Global, args: &DestroyArgs) -> Result<ExitCode> {
     let ctx = context(global, &args.env).await?;
     let desired = desired::desired_resources(&ctx.resolved, &artifacts(&ctx.resolved, true)?);
     with_lock(&ctx, "destroy", async || {
-        let mut writer =
-            StateWriter::open(&ctx.backend, &ctx.resolved.stack_name, &args.env).await?;
+        let mut writer = open_state(&ctx).await?;
         report_pending(&writer);
         let mut refreshed = refresh(&ctx.engine, &writer.document).await?;
         let adopted =
@@ -372,6 +420,7 @@ pub async fn destroy(global: &Global, args: &DestroyArgs) -> Result<ExitCode> {
                 refreshed: &refreshed,
                 destroy: true,
                 stack_hash: String::new(),
+                allow_data_loss: false,
             },
         )?;
         print!("{}", plan.render(color_on(std::io::stdout().is_terminal())));
@@ -397,7 +446,7 @@ pub async fn destroy(global: &Global, args: &DestroyArgs) -> Result<ExitCode> {
 
 pub async fn output(global: &Global, args: &OutputArgs) -> Result<ExitCode> {
     let ctx = context(global, &args.env).await?;
-    let stored = ctx.backend.read().await?;
+    let stored = ctx.backend.read_owned(&ctx.engine.owner().await?).await?;
     let Some(document) = stored.document else {
         bail!(
             "the {} environment has no state at {} yet: run `provisioner apply --env {}` first",

@@ -19,6 +19,17 @@ pub struct EnvBackend {
 }
 
 impl EnvBackend {
+    /// Whom this environment's state must belong to (asks STS for the account once).
+    pub async fn owner(&self) -> Result<state::Owner> {
+        let aws = AwsClients::new(self.sdk.clone());
+        Ok(state::Owner {
+            stack: self.resolved.stack_name.clone(),
+            environment: self.resolved.environment.clone(),
+            region: self.resolved.region.clone(),
+            account_id: aws.account_id().await?.to_string(),
+        })
+    }
+
     /// The engine that reads and writes this environment's resources (it takes the SDK
     /// configuration: the backend keeps its own clients).
     pub fn into_engine(self) -> (ResolvedStack, Engine, state::Backend) {

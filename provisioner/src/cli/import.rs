@@ -105,8 +105,7 @@ pub async fn with_state_lock<T>(
 pub async fn run(global: &Global, args: &ImportArgs) -> Result<ExitCode> {
     let ctx = adopt_context(global, &args.env).await?;
     with_state_lock(&ctx, global, "import", async || {
-        let mut writer =
-            StateWriter::open(&ctx.backend, &ctx.resolved.stack_name, &args.env).await?;
+        let mut writer = StateWriter::open(&ctx.backend, &ctx.engine.owner().await?).await?;
         let refreshed = refresh(&ctx.engine, &writer.document).await?;
         let mut outputs = diff::refreshed_outputs(&refreshed);
         let observed = migrate::adopt_one(

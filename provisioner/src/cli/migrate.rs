@@ -133,8 +133,7 @@ async fn migrate_from(
     bytes: &[u8],
 ) -> Result<ExitCode> {
     let tf = terraform::parse(source_name, bytes)?;
-    let declared: Vec<String> = ctx.desired.iter().map(|d| d.address.clone()).collect();
-    let mappings = terraform::map_resources(&tf, &declared);
+    let mappings = terraform::map_resources(&tf, &ctx.desired);
     println!(
         "Terraform state {source_name} (Terraform {}, serial {}): {} resource instance(s).\n",
         tf.terraform_version,
@@ -144,8 +143,7 @@ async fn migrate_from(
     print_mappings(&mappings);
 
     with_state_lock(ctx, global, "migrate", async || {
-        let mut writer =
-            StateWriter::open(&ctx.backend, &ctx.resolved.stack_name, &args.env).await?;
+        let mut writer = StateWriter::open(&ctx.backend, &ctx.engine.owner().await?).await?;
         if !writer.document.resources.is_empty() {
             bail!(
                 "the {} state at {} already records {} resource(s): migrate adopts into an empty \
@@ -177,6 +175,20 @@ async fn migrate_from(
             .await
             .with_context(|| format!("adopting {}", mapping.terraform_address))?;
         }
+        for mapping in mappings.iter().filter(|m| m.is_removal()) {
+            let (Some(address), Some(id)) = (&mapping.address, &mapping.id) else {
+                continue;
+            };
+            migration::adopt_for_removal(
+                &ctx.engine,
+                &mut writer.document,
+                address,
+                id,
+                &mapping.depends_on,
+            )
+            .await
+            .with_context(|| format!("adopting {}", mapping.terraform_address))?;
+        }
         let refreshed = refresh(&ctx.engine, &writer.document).await?;
         let plan = diff::make_plan(
             &ctx.engine,
@@ -187,11 +199,16 @@ async fn migrate_from(
                 refreshed: &refreshed,
                 destroy: false,
                 stack_hash: String::new(),
+                allow_data_loss: false,
             },
         )?;
         println!(
-            "\nAdopted {} resource(s). What remains to do (`provisioner apply --env {}` after --write):\n",
-            writer.document.resources.len(),
+            "\nAdopted {} resource(s).",
+            writer.document.resources.len()
+        );
+        print_names(&plan, &mappings);
+        println!(
+            "\nWhat remains to do (`provisioner apply --env {}` after --write):\n",
             args.env
         );
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -229,6 +246,55 @@ async fn migrate_from(
         Ok(ExitCode::SUCCESS)
     })
     .await
+}
+
+/// Says what happens to Terraform's names and to what the stack does not declare: a name that
+/// differs from the stack's is moved to it by replacing the object, the new one created before
+/// the old one is deleted (the live function switches over in between); objects the stack does
+/// not declare are removed once what replaces them is in place.
+fn print_names(plan: &provisioner::plan::Plan, mappings: &[Mapping]) {
+    let renamed: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Replace)
+        .filter_map(|c| {
+            let name = c.fields.iter().find(|f| f.field == "name")?;
+            Some(format!(
+                "  {}: {} -> {}{}",
+                c.address,
+                provisioner::plan::show(name.old.as_ref()),
+                provisioner::plan::show(name.new.as_ref()),
+                if c.create_before_destroy {
+                    " (the new one is created first; the old one is deleted once nothing uses it)"
+                } else {
+                    " (the old one is deleted first)"
+                }
+            ))
+        })
+        .collect();
+    if renamed.is_empty() {
+        println!("\nNames: every adopted object keeps its name, which the stack declares as well.");
+    } else {
+        println!(
+            "\nNames: these Terraform names differ from the stack's; apply moves them to the \
+             stack's names (to keep a Terraform name instead, declare it in the stack file):"
+        );
+        for line in renamed {
+            println!("{line}");
+        }
+    }
+    let removed: Vec<&str> = mappings
+        .iter()
+        .filter(|m| m.is_removal())
+        .map(|m| m.terraform_address.as_str())
+        .collect();
+    if !removed.is_empty() {
+        println!(
+            "\nNot declared by the stack, adopted to be removed after the stack's own policy \
+             is in place: {}",
+            removed.join(", ")
+        );
+    }
 }
 
 fn print_mappings(mappings: &[Mapping]) {

@@ -86,6 +86,10 @@ pub struct PlanArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Plan the replacement of an object that holds data (the table, when its name or keys
+    /// change) instead of refusing it: the old table and its items are deleted.
+    #[arg(long)]
+    pub allow_data_loss: bool,
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +102,10 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    /// As for plan: replace an object that holds data (the table) instead of refusing. A saved
+    /// plan carries its own choice.
+    #[arg(long)]
+    pub allow_data_loss: bool,
 }
 
 #[derive(Debug, Args)]

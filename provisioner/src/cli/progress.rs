@@ -31,6 +31,14 @@ impl Progress for Stderr {
         );
     }
 
+    fn adopted(&self, change: &ResourceChange, elapsed: Duration, id: &str) {
+        eprintln!(
+            "{}: adopted this stack's existing {id} (left by an interrupted run) after {:.1}s",
+            change.address,
+            elapsed.as_secs_f64()
+        );
+    }
+
     fn failed(&self, change: &ResourceChange, elapsed: Duration, error: &str) {
         eprintln!(
             "{}: FAILED after {:.1}s: {error}",

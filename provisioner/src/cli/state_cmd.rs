@@ -71,9 +71,10 @@ pub async fn run(global: &Global, args: &StateArgs) -> Result<ExitCode> {
     }
 }
 
-/// The current document, or an error that says how to create one.
+/// The current document, or an error that says how to create one. A document that belongs to
+/// another stack or environment is refused (`history` and `rollback` are the way to repair it).
 async fn current(env: &EnvBackend) -> Result<state::StateDocument> {
-    let stored = env.backend.read().await?;
+    let stored = env.backend.read_owned(&env.owner().await?).await?;
     match stored.document {
         Some(document) => Ok(document),
         None => bail!(
@@ -185,6 +186,9 @@ async fn rollback(global: &Global, args: &RollbackArgs) -> Result<ExitCode> {
                 args.version_id, args.env
             )
         })?;
+    env.backend
+        .check_owner(&target, &env.owner().await?)
+        .with_context(|| format!("version {} is not this environment's", args.version_id))?;
     let guard = env
         .backend
         .lock(state::LockOptions {

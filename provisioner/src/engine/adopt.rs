@@ -47,14 +47,7 @@ pub async fn adopt_unrecorded(
                 source,
             })?;
         let Some(observed) = found else { continue };
-        if check_ownership(
-            &engine.stack_name,
-            &engine.environment,
-            &resolved,
-            &observed,
-        )
-        .is_err()
-        {
+        if check_ownership(engine, kind, &resolved, &observed).is_err() {
             tracing::warn!(address = %d.address, name = %d.name, "exists but is not ours; leaving it alone");
             continue;
         }
@@ -66,6 +59,7 @@ pub async fn adopt_unrecorded(
             name: d.name.clone(),
             fields: Vec::new(),
             reason: None,
+            create_before_destroy: false,
         };
         document.resources.insert(
             d.address.clone(),

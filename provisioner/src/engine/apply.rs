@@ -5,6 +5,12 @@
 //! Before a step's AWS call its pending operation is written; after it, the resource (or its
 //! absence) is. A step that fails stops new steps from starting, lets running ones finish and
 //! be recorded, and the run ends with every failure and its AWS message.
+//!
+//! A create-before-destroy replacement is two steps: the old object is first moved aside in the
+//! state (deposed, `<address>#deposed-<n>`), the new one is created under the address, and the
+//! deposed one is deleted with the other deletes, once everything that used it has moved on.
+//! Every delete waits for every create and update, so nothing loses a permission or a target
+//! while its replacement is being made.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -24,13 +30,45 @@ use crate::resource::{Desired, Fields, Observed, ResourceError, ResourceKind};
 pub trait Progress: Send + Sync {
     fn started(&self, change: &ResourceChange);
     fn finished(&self, change: &ResourceChange, elapsed: Duration, id: Option<&str>);
+    /// A create found this stack's own object under the declared name (a crashed run made it)
+    /// and took it over instead of creating another.
+    fn adopted(&self, change: &ResourceChange, elapsed: Duration, id: &str);
     fn failed(&self, change: &ResourceChange, elapsed: Duration, error: &str);
 }
 
 /// What a finished step did.
 enum Outcome {
     Present(Box<Observed>),
+    Adopted(Box<Observed>),
     Deleted,
+}
+
+/// The plan's changes as steps: each create-before-destroy replacement also gets the delete of
+/// its deposed object, under the address it will be deposed to.
+fn steps_of(plan: &Plan, document: &state::StateDocument) -> Vec<ResourceChange> {
+    let mut steps = plan.changes.clone();
+    for change in &plan.changes {
+        if change.action != Action::Replace || !change.create_before_destroy {
+            continue;
+        }
+        let Some(recorded) = document.resources.get(&change.address) else {
+            continue;
+        };
+        let address = (0..)
+            .map(|n| diff::deposed_address(&change.address, n))
+            .find(|a| !document.resources.contains_key(a) && !steps.iter().any(|s| &s.address == a))
+            .unwrap_or_default();
+        steps.push(ResourceChange {
+            address,
+            kind: change.kind.clone(),
+            action: Action::Delete,
+            name: recorded.id.clone(),
+            fields: Vec::new(),
+            reason: Some(format!("replaced by the new {}", change.address)),
+            create_before_destroy: false,
+        });
+    }
+    steps
 }
 
 /// Executes `plan` against the refreshed world; returns every resource's outputs afterwards.
@@ -57,7 +95,7 @@ pub async fn execute(
         writer.save().await?;
     }
 
-    let changes = &plan.changes;
+    let changes = &steps_of(plan, &writer.document);
     let depends_on = diff::dependency_map(&plan.desired, &writer.document);
     let waits = graph::waits(changes, &depends_on);
     graph::order_from_edges(&waits).map_err(|cycle| {
@@ -83,7 +121,7 @@ pub async fn execute(
             for i in ready {
                 started[i] = true;
                 let change = &changes[i];
-                match prepare(engine, plan, change, refreshed, &outputs, writer).await {
+                match prepare(engine, plan, changes, change, refreshed, &outputs, writer).await {
                     Ok(step) => {
                         progress.started(change);
                         let engine = engine.clone();
@@ -113,15 +151,23 @@ pub async fn execute(
         };
         let change = &changes[i];
         match result {
-            Ok(Outcome::Present(observed)) => {
-                let observed = *observed;
+            Ok(outcome @ (Outcome::Present(_) | Outcome::Adopted(_))) => {
+                let (observed, adopted) = match outcome {
+                    Outcome::Adopted(observed) => (*observed, true),
+                    Outcome::Present(observed) => (*observed, false),
+                    Outcome::Deleted => unreachable!("matched above"),
+                };
                 let declared = plan.desired.iter().find(|d| d.address == change.address);
                 let resolved = declared.map(|d| refs::resolve_desired(d, &outputs));
                 outputs.insert(change.address.clone(), observed.outputs.clone());
                 writer
                     .record(state_entry(change, resolved.as_ref(), &observed))
                     .await?;
-                progress.finished(change, elapsed, Some(&observed.id));
+                if adopted {
+                    progress.adopted(change, elapsed, &observed.id);
+                } else {
+                    progress.finished(change, elapsed, Some(&observed.id));
+                }
                 done[i] = true;
             }
             Ok(Outcome::Deleted) => {
@@ -163,12 +209,14 @@ struct Step {
     recorded: Option<(String, Fields)>,
     /// What refresh saw, for updates.
     current: Option<Observed>,
-    stack_name: String,
+    /// A replacement whose new object is created while the old one (deposed) still exists.
+    create_before_destroy: bool,
 }
 
 async fn prepare(
     engine: &Engine,
     plan: &Plan,
+    steps: &[ResourceChange],
     change: &ResourceChange,
     refreshed: &Refreshed,
     outputs: &Outputs,
@@ -207,6 +255,9 @@ async fn prepare(
         .resources
         .get(&change.address)
         .map(|r| (r.id.clone(), attributes(r)));
+    if change.action == Action::Replace && change.create_before_destroy {
+        depose(writer, change, steps).await?;
+    }
     let pending = match change.action {
         Action::Create => PendingAction::Create,
         Action::Update => PendingAction::Update,
@@ -225,11 +276,37 @@ async fn prepare(
         kind,
         address: change.address.clone(),
         action: change.action,
+        create_before_destroy: change.create_before_destroy,
         desired,
         recorded,
         current: refreshed.get(&change.address).cloned().flatten(),
-        stack_name: engine.stack_name.clone(),
     })
+}
+
+/// Moves the recorded object of `change` to the deposed address its delete step was planned
+/// under, and writes the state, before the replacement is created.
+async fn depose(
+    writer: &mut StateWriter<'_>,
+    change: &ResourceChange,
+    steps: &[ResourceChange],
+) -> Result<(), EngineError> {
+    let Some(mut old) = writer.document.resources.remove(&change.address) else {
+        return Ok(());
+    };
+    let deposed = steps
+        .iter()
+        .find(|s| {
+            s.action == Action::Delete
+                && diff::base_address(&s.address) == change.address
+                && s.address != change.address
+                && s.name == old.id
+        })
+        .map(|s| s.address.clone())
+        .unwrap_or_else(|| diff::deposed_address(&change.address, 0));
+    tracing::info!(address = %change.address, id = %old.id, deposed = %deposed, "keeping the old object until its replacement is in use");
+    old.address = deposed.clone();
+    writer.document.resources.insert(deposed, old);
+    writer.save().await
 }
 
 impl Step {
@@ -246,6 +323,10 @@ impl Step {
                 }
                 Ok(Outcome::Deleted)
             }
+            (Action::Replace, Some(desired)) if self.create_before_destroy => {
+                let old_id = self.recorded.as_ref().map(|(id, _)| id.as_str());
+                self.create_or_adopt(engine, desired, old_id).await
+            }
             (Action::Replace, Some(desired)) => {
                 if let Some((id, fields)) = &self.recorded {
                     self.kind.delete(aws, id, fields).await.map_err(wrap)?;
@@ -255,7 +336,7 @@ impl Step {
             }
             (Action::Update, Some(desired)) => match &self.current {
                 Some(current) => {
-                    let changes = self.kind.diff(desired, current);
+                    let changes = diff::field_changes(self.kind, desired, current);
                     if changes.is_empty() {
                         return Ok(Outcome::Present(Box::new(current.clone())));
                     }
@@ -272,9 +353,9 @@ impl Step {
                         .map_err(wrap)?;
                     Ok(Outcome::Present(Box::new(updated)))
                 }
-                None => self.create_or_adopt(engine, desired).await,
+                None => self.create_or_adopt(engine, desired, None).await,
             },
-            (Action::Create, Some(desired)) => self.create_or_adopt(engine, desired).await,
+            (Action::Create, Some(desired)) => self.create_or_adopt(engine, desired, None).await,
             (_, None) => Err(wrap(ResourceError::Invalid(
                 "a step without a declaration".into(),
             ))),
@@ -282,22 +363,25 @@ impl Step {
     }
 
     /// Creates, unless an object with this physical name exists: then adopt it (when its tags
-    /// say it is ours) and bring it to the declaration.
+    /// say it is this stack's) and bring it to the declaration. `replacing` is the id of the
+    /// object being replaced, which is never taken for its own replacement.
     async fn create_or_adopt(
         &self,
         engine: &Engine,
         desired: &Desired,
+        replacing: Option<&str>,
     ) -> Result<Outcome, EngineError> {
         let aws = &engine.aws;
         let wrap = |source: ResourceError| EngineError::Resource {
             address: self.address.clone(),
             source,
         };
-        let Some(existing) = self.kind.find_existing(aws, desired).await.map_err(wrap)? else {
+        let found = self.kind.find_existing(aws, desired).await.map_err(wrap)?;
+        let Some(existing) = found.filter(|e| Some(e.id.as_str()) != replacing) else {
             let created = self.kind.create(aws, desired).await.map_err(wrap)?;
             return Ok(Outcome::Present(Box::new(created)));
         };
-        check_ownership(&self.stack_name, &engine.environment, desired, &existing)?;
+        check_ownership(engine, self.kind, desired, &existing)?;
         tracing::info!(address = %self.address, id = %existing.id, "adopting the existing object");
         let changes = self.kind.diff(desired, &existing);
         let forcing: Vec<&str> = changes
@@ -313,14 +397,14 @@ impl Step {
             });
         }
         if changes.is_empty() {
-            return Ok(Outcome::Present(Box::new(existing)));
+            return Ok(Outcome::Adopted(Box::new(existing)));
         }
         let updated = self
             .kind
             .update(aws, desired, &existing, &changes)
             .await
             .map_err(wrap)?;
-        Ok(Outcome::Present(Box::new(updated)))
+        Ok(Outcome::Adopted(Box::new(updated)))
     }
 }
 

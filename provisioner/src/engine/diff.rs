@@ -10,9 +10,32 @@ use serde_json::Value;
 
 use super::refresh::Refreshed;
 use super::refs::{self, Outputs};
-use super::{Engine, EngineError, graph};
+use super::{Engine, EngineError, check_recorded_ownership, graph};
 use crate::plan::{Action, PLAN_FORMAT_VERSION, Plan, ResourceChange};
-use crate::resource::{Desired, FieldChange};
+use crate::resource::{Desired, FieldChange, Observed, ResourceKind};
+
+/// What differs between a declaration and the object the state records for it: first its
+/// identity (a declared id other than the recorded one means another object, so `name` forces
+/// replacement), then the kind's own field-by-field diff.
+pub fn field_changes(
+    kind: &dyn ResourceKind,
+    desired: &Desired,
+    observed: &Observed,
+) -> Vec<FieldChange> {
+    let mut changes = Vec::new();
+    if let Some(id) = kind.declared_id(desired)
+        && id != observed.id
+    {
+        changes.push(FieldChange {
+            field: "name".to_string(),
+            old: Some(Value::String(observed.id.clone())),
+            new: Some(Value::String(id)),
+            forces_replacement: true,
+        });
+    }
+    changes.extend(kind.diff(desired, observed));
+    changes
+}
 
 /// Where the plan comes from: the declaration, the state and what refresh saw.
 pub struct PlanInput<'a> {
@@ -23,6 +46,8 @@ pub struct PlanInput<'a> {
     pub refreshed: &'a Refreshed,
     pub destroy: bool,
     pub stack_hash: String,
+    /// Plan replacements of objects that hold data (a table) instead of refusing them.
+    pub allow_data_loss: bool,
 }
 
 /// Outputs of every resource refresh found.
@@ -54,11 +79,20 @@ pub fn make_plan(engine: &Engine, input: &PlanInput<'_>) -> Result<Plan, EngineE
         let resolved = refs::resolve_desired(d, &outputs);
         let change = match (in_state, observed) {
             (Some(_), Some(observed)) => {
-                let fields = kind.diff(&resolved, observed);
+                check_recorded_ownership(engine, &d.address, observed)?;
+                let fields = field_changes(kind, &resolved, observed);
                 if fields.is_empty() {
                     None
                 } else if fields.iter().any(|f| f.forces_replacement) {
-                    refuse_if_protected(engine, &d.address, &observed.id, &observed.fields)?;
+                    refuse_if_protected(engine, kind, &d.address, observed)?;
+                    if kind.holds_data() && !input.allow_data_loss {
+                        return Err(EngineError::DataLoss {
+                            address: d.address.clone(),
+                            old: observed.id.clone(),
+                            new: d.name.clone(),
+                            environment: engine.environment.clone(),
+                        });
+                    }
                     Some(ResourceChange {
                         address: d.address.clone(),
                         kind: d.kind.clone(),
@@ -66,6 +100,7 @@ pub fn make_plan(engine: &Engine, input: &PlanInput<'_>) -> Result<Plan, EngineE
                         name: d.name.clone(),
                         fields,
                         reason: None,
+                        create_before_destroy: kind.coexists_with(&resolved, observed),
                     })
                 } else {
                     Some(ResourceChange {
@@ -75,6 +110,7 @@ pub fn make_plan(engine: &Engine, input: &PlanInput<'_>) -> Result<Plan, EngineE
                         name: d.name.clone(),
                         fields,
                         reason: None,
+                        create_before_destroy: false,
                     })
                 }
             }
@@ -86,6 +122,7 @@ pub fn make_plan(engine: &Engine, input: &PlanInput<'_>) -> Result<Plan, EngineE
                 fields: creation_fields(&resolved),
                 reason: in_state
                     .map(|_| "it no longer exists (deleted outside the provisioner)".to_string()),
+                create_before_destroy: false,
             }),
         };
         if let Some(change) = change {
@@ -117,15 +154,17 @@ pub fn make_plan(engine: &Engine, input: &PlanInput<'_>) -> Result<Plan, EngineE
         else {
             continue;
         };
-        engine.kind(&resource.kind)?;
-        refuse_if_protected(engine, &resource.address, &resource.id, &observed.fields)?;
+        let kind = engine.kind(&resource.kind)?;
+        check_recorded_ownership(engine, &resource.address, observed)?;
+        refuse_if_protected(engine, kind, &resource.address, observed)?;
         changes.push(ResourceChange {
             address: resource.address.clone(),
             kind: resource.kind.clone(),
             action: Action::Delete,
             name: resource.id.clone(),
             fields: Vec::new(),
-            reason: None,
+            reason: deposed_reason(&resource.address),
+            create_before_destroy: false,
         });
     }
 
@@ -136,26 +175,53 @@ pub fn make_plan(engine: &Engine, input: &PlanInput<'_>) -> Result<Plan, EngineE
         state_lineage: input.state_exists.then(|| input.document.lineage.clone()),
         state_serial: input.state_exists.then_some(input.document.serial),
         destroy: input.destroy,
+        allow_data_loss: input.allow_data_loss,
         changes,
         desired: input.desired.to_vec(),
     })
 }
 
-/// A resource with deletion protection is never planned for deletion or replacement.
+/// An object that refuses deletion (deletion protection) is never planned for deletion or
+/// replacement.
 fn refuse_if_protected(
     engine: &Engine,
+    kind: &dyn ResourceKind,
     address: &str,
-    name: &str,
-    fields: &crate::resource::Fields,
+    observed: &Observed,
 ) -> Result<(), EngineError> {
-    if fields.get("deletion_protection") == Some(&Value::Bool(true)) {
+    if kind.refuses_deletion(observed) {
         return Err(EngineError::DeletionProtected {
             address: address.to_string(),
-            name: name.to_string(),
+            name: observed.id.clone(),
             environment: engine.environment.clone(),
         });
     }
     Ok(())
+}
+
+/// The old object of a create-before-destroy replacement waits in the state under
+/// `<address>#deposed-<n>` until it is deleted, so a crash in between never loses track of it.
+pub const DEPOSED_MARK: &str = "#deposed-";
+
+/// The address the `index`-th deposed object of `address` is recorded under.
+pub fn deposed_address(address: &str, index: usize) -> String {
+    format!("{address}{DEPOSED_MARK}{index}")
+}
+
+/// The declared address a recorded address stands for (itself, or the one it was deposed from).
+pub fn base_address(address: &str) -> &str {
+    address
+        .split_once(DEPOSED_MARK)
+        .map_or(address, |(base, _)| base)
+}
+
+fn deposed_reason(address: &str) -> Option<String> {
+    (base_address(address) != address).then(|| {
+        format!(
+            "the object {} replaced; deleted once nothing uses it",
+            base_address(address)
+        )
+    })
 }
 
 /// A create shows every declared field (and the tags) as new.

@@ -1,11 +1,14 @@
 //! Dependency order: which step waits for which.
 //!
-//! Creates and updates wait for the steps of what they depend on; a delete waits for every
-//! step of what depends on it (so a function drops a layer before the layer version goes, and
-//! routes go before their API). Independent steps have no edge and run concurrently.
+//! Creates and updates wait for the steps of what they depend on. A delete waits for every
+//! create, update and replacement of the run (so a replaced role, policy or permission is in
+//! place before the old one goes, and nothing is left without what it used), and for the
+//! deletes of what depends on it (routes go before their API). Independent steps have no edge
+//! and run concurrently.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::diff::base_address;
 use crate::plan::{Action, ResourceChange};
 
 /// Indices of `nodes` in an order where every node comes after its dependencies.
@@ -72,16 +75,24 @@ pub fn waits(
         .enumerate()
         .map(|(i, c)| (c.address.as_str(), i))
         .collect();
-    let deps_of = |address: &str| depends_on.get(address).cloned().unwrap_or_default();
+    // A deposed object not yet in the state depends on what its address did.
+    let deps_of = |address: &str| {
+        depends_on
+            .get(address)
+            .or_else(|| depends_on.get(base_address(address)))
+            .cloned()
+            .unwrap_or_default()
+    };
     changes
         .iter()
         .enumerate()
         .map(|(i, change)| {
             let mut wait: BTreeSet<usize> = BTreeSet::new();
             if change.action == Action::Delete {
-                // Everything that depends on me goes first.
+                let me = base_address(&change.address);
                 for (j, other) in changes.iter().enumerate() {
-                    if j != i && deps_of(&other.address).contains(&change.address) {
+                    let depends_on_me = deps_of(&other.address).contains(me);
+                    if j != i && (other.action != Action::Delete || depends_on_me) {
                         wait.insert(j);
                     }
                 }
@@ -111,6 +122,7 @@ mod tests {
             name: address.into(),
             fields: vec![],
             reason: None,
+            create_before_destroy: false,
         }
     }
 
@@ -160,11 +172,42 @@ mod tests {
         );
         assert_eq!(
             w[2],
-            vec![1],
-            "the layer goes after the function stops using it"
+            vec![0, 1, 3],
+            "the layer goes after the function stops using it, and after every create"
         );
         assert_eq!(w[3], Vec::<usize>::new(), "independent steps have no edge");
         assert!(order_from_edges(&w).is_ok());
+    }
+
+    #[test]
+    fn a_deposed_object_goes_after_its_replacement_and_what_used_it() {
+        let changes = vec![
+            change("role.r", Action::Replace),
+            change("attachment.a", Action::Replace),
+            change("fn.f", Action::Update),
+            change("attachment.a#deposed-0", Action::Delete),
+            change("role.r#deposed-0", Action::Delete),
+            change("policy.old", Action::Delete),
+        ];
+        let depends_on = deps(&[
+            ("attachment.a", &["role.r"]),
+            ("fn.f", &["role.r", "attachment.a"]),
+            ("policy.old", &["role.r"]),
+        ]);
+        let w = waits(&changes, &depends_on);
+        assert_eq!(w[1], vec![0], "the new attachment waits for the new role");
+        assert_eq!(
+            w[3],
+            vec![0, 1, 2],
+            "old attachment: after every create and update"
+        );
+        assert_eq!(
+            w[4],
+            vec![0, 1, 2, 3, 5],
+            "old role: after its old attachment and policy are gone"
+        );
+        let order = order_from_edges(&w).unwrap();
+        assert_eq!(*order.last().unwrap(), 4);
     }
 
     #[test]

@@ -38,6 +38,25 @@ impl Engine {
     pub fn kind(&self, kind: &str) -> Result<&'static dyn ResourceKind, EngineError> {
         (self.registry)(kind).ok_or_else(|| EngineError::UnknownKind(kind.to_string()))
     }
+
+    /// Whom this run's state must belong to: this stack and environment, in the engine's region
+    /// and the credentials' account (one STS call per process, shared with every ARN built).
+    pub async fn owner(&self) -> Result<state::Owner, EngineError> {
+        let account_id = self
+            .aws
+            .account_id()
+            .await
+            .map_err(|source| EngineError::Resource {
+                address: "(the caller's account)".to_string(),
+                source,
+            })?;
+        Ok(state::Owner {
+            stack: self.stack_name.clone(),
+            environment: self.environment.clone(),
+            region: self.aws.region.clone(),
+            account_id: account_id.to_string(),
+        })
+    }
 }
 
 /// Everything that stops a plan, apply or destroy.
@@ -67,14 +86,48 @@ pub enum EngineError {
     },
 
     #[error(
-        "{address}: a resource named '{name}' already exists but belongs to something else \
-         (its tags: {tags}); it was not touched. Rename this stack (name_prefix) or remove that \
-         resource yourself"
+        "{address}: a {kind} named '{name}' already exists but belongs to something else: it does \
+         not carry the tags {TAG_STACK}={stack} and {TAG_ENVIRONMENT}={environment} (its tags: \
+         {tags}). It was not touched. If this stack should manage it, take it over explicitly \
+         with `provisioner import --env {environment} {address} {id}`; otherwise rename this \
+         stack's objects (name_prefix) or remove that one yourself"
     )]
-    Foreign {
+    NotOurs {
         address: String,
+        kind: String,
         name: String,
+        id: String,
         tags: String,
+        stack: String,
+        environment: String,
+    },
+
+    #[error(
+        "{address}: the state records {id}, but that object is tagged as another stack's or \
+         environment's ({tags}), not {TAG_STACK}={stack}, {TAG_ENVIRONMENT}={environment}. \
+         Nothing was changed. Is this state another environment's copy? Check the stack file's \
+         [backend], or remove the entry with care if the state is wrong"
+    )]
+    RecordedNotOurs {
+        address: String,
+        id: String,
+        tags: String,
+        stack: String,
+        environment: String,
+    },
+
+    #[error(
+        "{address}: the stack now declares {new} where the state has {old}; replacing it would \
+         create an empty {new} and delete {old} with its data. Nothing was changed. Keep the old \
+         name in the stack file (for the table: `name = \"{old}\"` under [env.{environment}.table]), \
+         or back up or copy the data first (point-in-time recovery, an export to S3) and run again \
+         with --allow-data-loss"
+    )]
+    DataLoss {
+        address: String,
+        old: String,
+        new: String,
+        environment: String,
     },
 
     #[error(
@@ -123,32 +176,67 @@ fn failed_message(failures: &[(String, String)]) -> String {
     text
 }
 
-/// Refuses to adopt an object whose tags say it belongs to another stack or environment.
-/// An untagged object (a log group Lambda made itself) is ours to adopt.
+/// Whether an existing object found under a declared name may be adopted without an explicit
+/// `import`: only when it carries this stack's and environment's tags (a crashed run of this
+/// stack made it). A kind that cannot be tagged is scoped by its parent (an attachment of our
+/// role, a route of our API), which is ours already. An object AWS itself creates under the
+/// declared name ([`ResourceKind::aws_creates_it`]) is adopted untagged, never with another
+/// stack's tags.
 pub fn check_ownership(
-    stack_name: &str,
-    environment: &str,
+    engine: &Engine,
+    kind: &dyn ResourceKind,
     desired: &Desired,
     existing: &Observed,
 ) -> Result<(), EngineError> {
     let Some(tags) = &existing.tags else {
         return Ok(());
     };
-    let ours = tags.get(TAG_STACK).map(String::as_str) == Some(stack_name)
-        && tags.get(TAG_ENVIRONMENT).map(String::as_str) == Some(environment);
-    let foreign = !ours
-        && (tags.contains_key(TAG_STACK) || tags.contains_key(TAG_ENVIRONMENT) || !tags.is_empty());
-    if foreign {
-        return Err(EngineError::Foreign {
-            address: desired.address.clone(),
-            name: desired.name.clone(),
+    let ours = tags.get(TAG_STACK) == Some(&engine.stack_name)
+        && tags.get(TAG_ENVIRONMENT) == Some(&engine.environment);
+    let made_by_aws = kind.aws_creates_it() && tags.is_empty();
+    if ours || made_by_aws {
+        return Ok(());
+    }
+    Err(EngineError::NotOurs {
+        address: desired.address.clone(),
+        kind: desired.kind.clone(),
+        name: desired.name.clone(),
+        id: existing.id.clone(),
+        tags: format_tags(tags),
+        stack: engine.stack_name.clone(),
+        environment: engine.environment.clone(),
+    })
+}
+
+/// Refuses to act on a recorded object that carries another stack's or environment's tags: the
+/// state points at something that is not this environment's (a copied or mixed-up state).
+/// An object without our tags at all (adopted from Terraform, not yet tagged) is fine: the plan
+/// tags it.
+pub fn check_recorded_ownership(
+    engine: &Engine,
+    address: &str,
+    observed: &Observed,
+) -> Result<(), EngineError> {
+    let Some(tags) = &observed.tags else {
+        return Ok(());
+    };
+    let other = |key: &str, ours: &str| tags.get(key).is_some_and(|v| v != ours);
+    if other(TAG_STACK, &engine.stack_name) || other(TAG_ENVIRONMENT, &engine.environment) {
+        return Err(EngineError::RecordedNotOurs {
+            address: address.to_string(),
+            id: observed.id.clone(),
             tags: format_tags(tags),
+            stack: engine.stack_name.clone(),
+            environment: engine.environment.clone(),
         });
     }
     Ok(())
 }
 
 fn format_tags(tags: &BTreeMap<String, String>) -> String {
+    if tags.is_empty() {
+        return "none".to_string();
+    }
     tags.iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
@@ -184,25 +272,68 @@ mod tests {
         }
     }
 
+    fn engine() -> Engine {
+        Engine {
+            aws: AwsClients::new(
+                aws_config::SdkConfig::builder()
+                    .behavior_version(aws_config::BehaviorVersion::latest())
+                    .build(),
+            ),
+            registry: crate::resources::lookup,
+            stack_name: "pg".into(),
+            environment: "dev".into(),
+        }
+    }
+
     #[test]
-    fn ownership_adopts_ours_and_untagged_and_refuses_others() {
+    fn adoption_needs_our_tags_except_what_aws_creates_untagged() {
+        let e = engine();
         let d = desired();
-        let ok = |o: Observed| check_ownership("pg", "dev", &d, &o).is_ok();
-        assert!(ok(observed(None)));
-        assert!(ok(observed(Some(&[]))));
-        assert!(ok(observed(Some(&[
-            (TAG_STACK, "pg"),
-            (TAG_ENVIRONMENT, "dev"),
-            ("x", "y")
-        ]))));
-        assert!(!ok(observed(Some(&[
-            (TAG_STACK, "pg"),
-            (TAG_ENVIRONMENT, "prod")
-        ]))));
-        assert!(!ok(observed(Some(&[
-            (TAG_STACK, "other"),
-            (TAG_ENVIRONMENT, "dev")
-        ]))));
-        assert!(!ok(observed(Some(&[("team", "someone-else")]))));
+        let role = crate::resources::lookup("iam_role").unwrap();
+        let log_group = crate::resources::lookup("log_group").unwrap();
+        let ok = |kind: &dyn ResourceKind, o: Observed| check_ownership(&e, kind, &d, &o).is_ok();
+        let ours: &[(&str, &str)] = &[(TAG_STACK, "pg"), (TAG_ENVIRONMENT, "dev"), ("x", "y")];
+        assert!(
+            ok(role, observed(None)),
+            "untaggable kinds follow their parent"
+        );
+        assert!(ok(role, observed(Some(ours))));
+        assert!(
+            !ok(role, observed(Some(&[]))),
+            "an untagged role is someone else's"
+        );
+        assert!(!ok(role, observed(Some(&[("team", "someone-else")]))));
+        assert!(
+            ok(log_group, observed(Some(&[]))),
+            "Lambda makes the log group untagged"
+        );
+        assert!(!ok(log_group, observed(Some(&[("owner", "another-team")]))));
+        let other_env: &[(&str, &str)] = &[(TAG_STACK, "pg"), (TAG_ENVIRONMENT, "prod")];
+        assert!(!ok(role, observed(Some(other_env))));
+        assert!(!ok(log_group, observed(Some(other_env))));
+        assert!(!ok(
+            role,
+            observed(Some(&[(TAG_STACK, "other"), (TAG_ENVIRONMENT, "dev")]))
+        ));
+        let error = check_ownership(&e, role, &d, &observed(Some(&[]))).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("provisioner import --env dev log_group.lambda x"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_recorded_object_of_another_environment_is_refused() {
+        let e = engine();
+        let check = |tags| check_recorded_ownership(&e, "iam_role.lambda", &observed(tags));
+        assert!(check(None).is_ok());
+        assert!(
+            check(Some(&[])).is_ok(),
+            "not tagged yet (adopted from Terraform)"
+        );
+        assert!(check(Some(&[(TAG_STACK, "pg"), (TAG_ENVIRONMENT, "dev")])).is_ok());
+        assert!(check(Some(&[(TAG_STACK, "pg"), (TAG_ENVIRONMENT, "stage")])).is_err());
+        assert!(check(Some(&[(TAG_STACK, "other")])).is_err());
     }
 }

@@ -4,7 +4,9 @@
 //! sequential and each one is a compare-and-swap on the previous: a second writer that slipped
 //! past the lock is detected instead of overwritten.
 
-use state::{Backend, PendingAction, PendingOperation, ResourceState, StateDocument, WriteToken};
+use state::{
+    Backend, Owner, PendingAction, PendingOperation, ResourceState, StateDocument, WriteToken,
+};
 
 use super::EngineError;
 
@@ -17,19 +19,19 @@ pub struct StateWriter<'a> {
 }
 
 impl<'a> StateWriter<'a> {
-    /// Reads the environment's state, or starts an empty one.
-    pub async fn open(
-        backend: &'a Backend,
-        stack: &str,
-        environment: &str,
-    ) -> Result<Self, EngineError> {
-        let stored = backend.read().await?;
+    /// Reads the environment's state, or starts an empty one owned by `owner`. A state that
+    /// belongs to another stack, environment, region or account is refused; an older one that
+    /// does not say its region and account records them with its next write.
+    pub async fn open(backend: &'a Backend, owner: &Owner) -> Result<Self, EngineError> {
+        let stored = backend.read_owned(owner).await?;
         let exists = stored.document.is_some();
+        let mut document = stored
+            .document
+            .unwrap_or_else(|| StateDocument::owned_by(owner));
+        document.claim(owner);
         Ok(Self {
             backend,
-            document: stored
-                .document
-                .unwrap_or_else(|| StateDocument::new(stack, environment)),
+            document,
             token: stored.token,
             exists,
         })

@@ -151,6 +151,7 @@ pub async fn adopt_one(
         name: declared.name.clone(),
         fields: Vec::new(),
         reason: None,
+        create_before_destroy: false,
     };
     document.resources.insert(
         address.to_string(),
@@ -158,5 +159,46 @@ pub async fn adopt_one(
     );
     outputs.insert(address.to_string(), observed.outputs.clone());
     tracing::info!(address, id, "adopted");
+    Ok(observed)
+}
+
+/// Records an object the stack does not declare (the original's customer-managed policy and its
+/// attachment) under `address`, so that the next plan deletes it; its delete waits for the
+/// creates and updates of the run, and for the deletes of what it lists in `depends_on`'s
+/// reverse. Reading it is the only AWS call.
+pub async fn adopt_for_removal(
+    engine: &Engine,
+    document: &mut state::StateDocument,
+    address: &str,
+    id: &str,
+    depends_on: &[String],
+) -> Result<Observed, AdoptError> {
+    let kind_name = address.split('.').next().unwrap_or(address);
+    let kind = engine.kind(kind_name)?;
+    let observed = kind
+        .read(&engine.aws, id, &crate::resource::Fields::new())
+        .await
+        .map_err(|source| AdoptError::Read {
+            address: address.to_string(),
+            id: id.to_string(),
+            source,
+        })?
+        .ok_or_else(|| AdoptError::NotFound {
+            address: address.to_string(),
+            kind: kind_name.to_string(),
+            id: id.to_string(),
+        })?;
+    document.resources.insert(
+        address.to_string(),
+        state::ResourceState {
+            address: address.to_string(),
+            kind: kind_name.to_string(),
+            id: observed.id.clone(),
+            arn: observed.arn.clone(),
+            attributes: serde_json::Value::Object(observed.fields.clone()),
+            depends_on: depends_on.to_vec(),
+        },
+    );
+    tracing::info!(address, id, "adopted for removal");
     Ok(observed)
 }

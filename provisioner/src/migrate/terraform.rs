@@ -1,13 +1,19 @@
 //! Reading a Terraform state (format version 4) and mapping the original configuration's
 //! resources to this stack's addresses and the physical ids our kinds read them by.
 //!
-//! Mapping is by resource type (the original has one resource of each), except routes, which
-//! map by their `route_key` attribute, so the Terraform resource names do not matter.
+//! Mapping is by identity, never by order or Terraform name: the original's function is the
+//! anchor, and every other object maps through what it is to that function (its role by ARN,
+//! its table by `TABLE_NAME`, the API by the integration that targets it, attachments by role
+//! and policy ARN, routes by route key). Objects the stack does not declare but that would
+//! otherwise be left behind (the original's customer-managed table policy and its attachment)
+//! are mapped under their Terraform names so that the plan removes them after the stack's own
+//! policy is in place.
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::desired::ROUTES;
+use crate::desired::{BASIC_EXECUTION_POLICY_ARN, ROUTES};
+use crate::resource::Desired;
 
 /// The parts of a Terraform v4 state this tool reads.
 #[derive(Debug, Clone, Deserialize)]
@@ -52,8 +58,39 @@ pub struct Mapping {
     pub address: Option<String>,
     /// The id our kind reads it by.
     pub id: Option<String>,
-    /// Why it is not mapped.
+    /// For an object the stack does not declare but takes over so that its plan removes it
+    /// (the original's customer-managed policy and its attachment): the addresses whose
+    /// deletion must wait for its own.
+    pub depends_on: Vec<String>,
+    /// Why it is not mapped, or what happens to it.
     pub note: Option<String>,
+}
+
+impl Mapping {
+    fn to(terraform_address: &str, address: String, id: String) -> Self {
+        Self {
+            terraform_address: terraform_address.to_string(),
+            address: Some(address),
+            id: Some(id),
+            depends_on: Vec::new(),
+            note: None,
+        }
+    }
+
+    fn unmapped(terraform_address: &str, note: String) -> Self {
+        Self {
+            terraform_address: terraform_address.to_string(),
+            address: None,
+            id: None,
+            depends_on: Vec::new(),
+            note: Some(note),
+        }
+    }
+
+    /// True for an object adopted only so that the plan removes it.
+    pub fn is_removal(&self) -> bool {
+        self.address.is_some() && !self.depends_on.is_empty()
+    }
 }
 
 /// Errors reading a Terraform state.
@@ -113,136 +150,556 @@ fn terraform_address(resource: &TerraformResource, instance: &TerraformInstance)
     address
 }
 
-/// Our address and id for one instance, or the reason there is none.
-fn map_instance(kind: &str, a: &Value) -> Result<(String, String), String> {
-    let need = |key: &str| {
-        attr(a, key)
-            .map(str::to_string)
-            .ok_or_else(|| format!("its state has no `{key}` attribute"))
-    };
-    Ok(match kind {
-        "aws_iam_role" => ("iam_role.lambda".into(), need("name")?),
-        "aws_iam_role_policy_attachment" => (
-            "iam_role_policy_attachment.basic_execution".into(),
-            format!("{}/{}", need("role")?, need("policy_arn")?),
-        ),
-        "aws_iam_role_policy" => (
-            "iam_role_policy.dynamodb".into(),
-            format!("{}:{}", need("role")?, need("name")?),
-        ),
-        "aws_dynamodb_table" => ("dynamodb_table.playground".into(), need("name")?),
-        "aws_cloudwatch_log_group" => ("log_group.lambda".into(), need("name")?),
-        "aws_lambda_function" => ("lambda_function.api".into(), need("function_name")?),
-        "aws_lambda_layer_version" => ("lambda_layer_version.extra".into(), need("arn")?),
-        "aws_apigatewayv2_api" => ("apigw_api.http".into(), need("id")?),
-        "aws_apigatewayv2_integration" => ("apigw_integration.lambda".into(), need("id")?),
-        "aws_apigatewayv2_route" => {
-            let key = need("route_key")?;
-            let route = ROUTES
-                .iter()
-                .find(|(_, k)| *k == key)
-                .map(|(name, _)| *name)
-                .ok_or_else(|| format!("the route `{key}` is not part of the API contract"))?;
-            (format!("apigw_route.{route}"), need("id")?)
-        }
-        "aws_apigatewayv2_stage" => ("apigw_stage.main".into(), need("name")?),
-        "aws_lambda_permission" => ("lambda_permission.apigw".into(), need("statement_id")?),
-        other => return Err(format!("this stack has no resource of type {other}")),
+/// One managed instance of the Terraform state.
+struct Instance<'a> {
+    address: String,
+    kind: &'a str,
+    /// The Terraform resource name (`lambda_exec_role`), for addresses of removed objects.
+    name: &'a str,
+    attributes: &'a Value,
+}
+
+impl Instance<'_> {
+    fn attr(&self, key: &str) -> Option<&str> {
+        attr(self.attributes, key)
+    }
+}
+
+/// What the original's function says about the rest: the objects the stack manages are found
+/// through it (its role, its table, its layers, the API integrated with it), by physical id or
+/// ARN, never by the order or the names of the Terraform resources.
+struct Anchor<'a> {
+    name: &'a str,
+    arn: &'a str,
+    role_arn: Option<&'a str>,
+    table: Option<&'a str>,
+    layers: Vec<&'a str>,
+}
+
+fn anchor<'a>(instances: &[Instance<'a>], declared_name: Option<&str>) -> Option<Anchor<'a>> {
+    let functions: Vec<&Instance<'a>> = instances
+        .iter()
+        .filter(|i| i.kind == "aws_lambda_function")
+        .collect();
+    let chosen = match functions.as_slice() {
+        [only] => Some(*only),
+        many => many
+            .iter()
+            .find(|f| f.attr("function_name").is_some() && f.attr("function_name") == declared_name)
+            .copied(),
+    }?;
+    let a = chosen.attributes;
+    Some(Anchor {
+        name: attr(a, "function_name")?,
+        arn: attr(a, "arn")?,
+        role_arn: attr(a, "role"),
+        table: a
+            .pointer("/environment/0/variables/TABLE_NAME")
+            .and_then(Value::as_str),
+        layers: a
+            .get("layers")
+            .and_then(Value::as_array)
+            .map(|l| l.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default(),
     })
 }
 
-/// Maps every managed instance; `declared` says which of our addresses the stack declares.
-pub fn map_resources(state: &TerraformState, declared: &[String]) -> Vec<Mapping> {
-    let mut mappings = Vec::new();
-    for resource in state.resources.iter().filter(|r| r.mode == "managed") {
-        for instance in &resource.instances {
-            let terraform_address = terraform_address(resource, instance);
-            let mapping = match map_instance(&resource.kind, &instance.attributes) {
-                Ok((address, _)) if !declared.contains(&address) => Mapping {
-                    terraform_address,
-                    address: None,
-                    id: None,
-                    note: Some(format!(
-                        "the stack declares no {address} (e.g. no [lambda] layer_zip); left unmanaged"
-                    )),
-                },
-                Ok((address, id)) => Mapping {
-                    terraform_address,
-                    address: Some(address),
-                    id: Some(id),
-                    note: None,
-                },
-                Err(note) => Mapping {
-                    terraform_address,
-                    address: None,
-                    id: None,
-                    note: Some(note),
-                },
+/// Maps every managed instance to this stack's addresses by identity. `declared` is the stack's
+/// declaration: its addresses, and the names it gives the function and the stage.
+pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mapping> {
+    let instances: Vec<Instance<'_>> = state
+        .resources
+        .iter()
+        .filter(|r| r.mode == "managed")
+        .flat_map(|r| {
+            r.instances.iter().map(move |i| Instance {
+                address: terraform_address(r, i),
+                kind: &r.kind,
+                name: &r.name,
+                attributes: &i.attributes,
+            })
+        })
+        .collect();
+    let declared_name = |address: &str| {
+        declared
+            .iter()
+            .find(|d| d.address == address)
+            .map(|d| d.name.as_str())
+    };
+    let function = anchor(&instances, declared_name("lambda_function.api"));
+    let role = instances.iter().find(|i| {
+        i.kind == "aws_iam_role"
+            && match &function {
+                Some(f) => f.role_arn.is_some() && i.attr("arn") == f.role_arn,
+                None => {
+                    instances
+                        .iter()
+                        .filter(|j| j.kind == "aws_iam_role")
+                        .count()
+                        == 1
+                }
+            }
+    });
+    let role_name = role.and_then(|r| r.attr("name"));
+    let integrates_function = |i: &Instance<'_>| {
+        function.as_ref().is_some_and(|f| {
+            i.attr("integration_uri")
+                .is_some_and(|uri| uri.contains(f.arn))
+        })
+    };
+    let api_id = instances
+        .iter()
+        .find(|i| i.kind == "aws_apigatewayv2_integration" && integrates_function(i))
+        .and_then(|i| i.attr("api_id"))
+        .or_else(|| {
+            let apis: Vec<_> = instances
+                .iter()
+                .filter(|i| i.kind == "aws_apigatewayv2_api")
+                .collect();
+            match apis.as_slice() {
+                [only] => only.attr("id"),
+                _ => None,
+            }
+        });
+    let on_api = |i: &Instance<'_>| api_id.is_some() && i.attr("api_id") == api_id;
+    let declared_addresses: Vec<&str> = declared.iter().map(|d| d.address.as_str()).collect();
+    // Policies attached to the function's role by an attachment the stack does not declare.
+    let removed_policy = |arn: &str| {
+        instances
+            .iter()
+            .find(|p| p.kind == "aws_iam_policy" && p.attr("arn") == Some(arn))
+    };
+    let removal_address = |kind: &str, name: &str| {
+        let address = format!("{kind}.{name}");
+        if declared_addresses.contains(&address.as_str()) {
+            format!("{kind}.{name}_terraform")
+        } else {
+            address
+        }
+    };
+    let stage_candidates = instances
+        .iter()
+        .filter(|i| i.kind == "aws_apigatewayv2_stage" && on_api(i))
+        .count();
+
+    let mut mappings: Vec<Mapping> = instances
+        .iter()
+        .map(|i| {
+            let need = |key: &str| {
+                i.attr(key)
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("its state has no `{key}` attribute"))
             };
-            mappings.push(mapping);
+            let mapped = (|| -> Result<Mapping, String> {
+                let to = |address: &str, id: String| Mapping::to(&i.address, address.into(), id);
+                match i.kind {
+                    "aws_lambda_function" => match &function {
+                        Some(f) if i.attr("arn") == Some(f.arn) => {
+                            Ok(to("lambda_function.api", need("function_name")?))
+                        }
+                        _ => Err("not the stack's function".into()),
+                    },
+                    "aws_iam_role" if Some(i.address.as_str()) == role.map(|r| r.address.as_str()) => {
+                        Ok(to("iam_role.lambda", need("name")?))
+                    }
+                    "aws_iam_role" => Err("not the function's execution role".into()),
+                    "aws_iam_role_policy_attachment" if i.attr("role") == role_name => {
+                        let policy_arn = need("policy_arn")?;
+                        let id = format!("{}/{policy_arn}", need("role")?);
+                        if policy_arn == BASIC_EXECUTION_POLICY_ARN {
+                            return Ok(to("iam_role_policy_attachment.basic_execution", id));
+                        }
+                        let mut mapping = to(&removal_address("iam_role_policy_attachment", i.name), id);
+                        mapping.depends_on.push("iam_role.lambda".into());
+                        if let Some(policy) = removed_policy(&policy_arn) {
+                            mapping.depends_on.push(removal_address("iam_policy", policy.name));
+                        }
+                        mapping.note = Some(
+                            "the stack does not declare it: removed once the stack's own policy grants the access".into(),
+                        );
+                        Ok(mapping)
+                    }
+                    "aws_iam_role_policy_attachment" => Err("not attached to the function's role".into()),
+                    "aws_iam_policy" => {
+                        let arn = need("arn")?;
+                        let attached = instances.iter().any(|a| {
+                            a.kind == "aws_iam_role_policy_attachment"
+                                && a.attr("role") == role_name
+                                && role_name.is_some()
+                                && a.attr("policy_arn") == Some(arn.as_str())
+                        });
+                        if !attached {
+                            return Err("not attached to the function's role".into());
+                        }
+                        let mut mapping = to(&removal_address("iam_policy", i.name), arn);
+                        mapping.depends_on.push("iam_role.lambda".into());
+                        mapping.note = Some(
+                            "the stack grants the table access with its own inline policy: removed once that is in place".into(),
+                        );
+                        Ok(mapping)
+                    }
+                    "aws_iam_role_policy" if i.attr("role") == role_name => Ok(to(
+                        "iam_role_policy.dynamodb",
+                        format!("{}:{}", need("role")?, need("name")?),
+                    )),
+                    "aws_iam_role_policy" => Err("not a policy of the function's role".into()),
+                    "aws_dynamodb_table" => {
+                        let name = need("name")?;
+                        let tables = instances.iter().filter(|t| t.kind == "aws_dynamodb_table").count();
+                        let ours = match function.as_ref().and_then(|f| f.table) {
+                            Some(table) => table == name,
+                            None => tables == 1,
+                        };
+                        if ours {
+                            Ok(to("dynamodb_table.playground", name))
+                        } else {
+                            Err("not the table the function uses (its TABLE_NAME)".into())
+                        }
+                    }
+                    "aws_cloudwatch_log_group" => {
+                        let name = need("name")?;
+                        match &function {
+                            Some(f) if name == format!("/aws/lambda/{}", f.name) => {
+                                Ok(to("log_group.lambda", name))
+                            }
+                            _ => Err("not the function's log group".into()),
+                        }
+                    }
+                    "aws_lambda_layer_version" => {
+                        let arn = need("arn")?;
+                        if function.as_ref().is_some_and(|f| f.layers.contains(&arn.as_str())) {
+                            Ok(to("lambda_layer_version.extra", arn))
+                        } else {
+                            Err("not a layer of the function".into())
+                        }
+                    }
+                    "aws_apigatewayv2_api" if i.attr("id").is_some() && i.attr("id") == api_id => {
+                        Ok(to("apigw_api.http", need("id")?))
+                    }
+                    "aws_apigatewayv2_api" => Err("not the API integrated with the function".into()),
+                    "aws_apigatewayv2_integration" if on_api(i) && integrates_function(i) => {
+                        Ok(to("apigw_integration.lambda", need("id")?))
+                    }
+                    "aws_apigatewayv2_route" if on_api(i) => {
+                        let key = need("route_key")?;
+                        let route = ROUTES
+                            .iter()
+                            .find(|(_, k)| *k == key)
+                            .map(|(name, _)| *name)
+                            .ok_or_else(|| format!("the route `{key}` is not part of the API contract"))?;
+                        Ok(to(&format!("apigw_route.{route}"), need("id")?))
+                    }
+                    "aws_apigatewayv2_stage"
+                        if on_api(i)
+                            && (stage_candidates == 1
+                                || i.attr("name") == declared_name("apigw_stage.main")) =>
+                    {
+                        Ok(to("apigw_stage.main", need("name")?))
+                    }
+                    "aws_lambda_permission" => {
+                        let target = i.attr("function_name");
+                        let ours = function
+                            .as_ref()
+                            .is_some_and(|f| target == Some(f.name) || target == Some(f.arn));
+                        if ours && i.attr("principal") == Some("apigateway.amazonaws.com") {
+                            Ok(to("lambda_permission.apigw", need("statement_id")?))
+                        } else {
+                            Err("not API Gateway's permission on the function".into())
+                        }
+                    }
+                    "aws_apigatewayv2_integration" | "aws_apigatewayv2_route" | "aws_apigatewayv2_stage" => {
+                        Err("not on the API integrated with the function".into())
+                    }
+                    other => Err(format!("this stack has no resource of type {other}")),
+                }
+            })();
+            mapped.unwrap_or_else(|note| Mapping::unmapped(&i.address, note))
+        })
+        .collect();
+
+    for m in &mut mappings {
+        let Some(address) = &m.address else { continue };
+        if !m.is_removal() && !declared_addresses.contains(&address.as_str()) {
+            let note = format!(
+                "the stack declares no {address} (e.g. no [lambda] layer_zip); left unmanaged"
+            );
+            *m = Mapping::unmapped(&m.terraform_address, note);
         }
     }
-    // Two Terraform resources for one address (say, two tables): only the first is adopted.
-    let mut seen = std::collections::BTreeSet::new();
+    // Two Terraform resources for one address: neither is adopted (no guessing by order).
+    let addresses: Vec<Option<String>> = mappings.iter().map(|m| m.address.clone()).collect();
     for m in &mut mappings {
-        if let Some(address) = &m.address
-            && !seen.insert(address.clone())
-        {
-            m.note = Some(format!(
-                "{address} is already taken by another resource; left unmanaged"
-            ));
-            m.address = None;
-            m.id = None;
+        let Some(address) = m.address.clone() else {
+            continue;
+        };
+        let others: Vec<&str> = mappings_with(&addresses, &address);
+        if others.len() > 1 {
+            let note = format!(
+                "{address} matches {} Terraform resources; none was adopted: import the right \
+                 one with `provisioner import`",
+                others.len()
+            );
+            *m = Mapping::unmapped(&m.terraform_address, note);
         }
     }
     mappings
+}
+
+fn mappings_with<'a>(addresses: &'a [Option<String>], address: &str) -> Vec<&'a str> {
+    addresses
+        .iter()
+        .filter_map(|a| a.as_deref())
+        .filter(|a| *a == address)
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = r#"{
-      "version": 4, "terraform_version": "1.11.4", "serial": 7, "lineage": "abc",
-      "outputs": {},
-      "resources": [
-        {"mode": "managed", "type": "aws_dynamodb_table", "name": "playground", "provider": "p",
-         "instances": [{"schema_version": 1, "attributes": {"name": "PlaygroundScores", "id": "PlaygroundScores"}}]},
-        {"mode": "managed", "type": "aws_apigatewayv2_route", "name": "route", "provider": "p",
-         "instances": [{"index_key": "get_tables", "attributes": {"id": "r1", "route_key": "GET /tables"}},
-                       {"index_key": "odd", "attributes": {"id": "r2", "route_key": "GET /odd"}}]},
-        {"mode": "managed", "type": "aws_iam_role_policy_attachment", "name": "basic", "provider": "p",
-         "instances": [{"attributes": {"id": "x-2024", "role": "r", "policy_arn": "arn:aws:iam::aws:policy/P"}}]},
-        {"mode": "managed", "type": "aws_lambda_layer_version", "name": "extra", "provider": "p",
-         "instances": [{"attributes": {"arn": "arn:aws:lambda:us-east-1:1:layer:l:3"}}]},
-        {"mode": "data", "type": "aws_caller_identity", "name": "me", "provider": "p",
-         "instances": [{"attributes": {"account_id": "1"}}]}
-      ]
-    }"#;
+    const BASIC: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+    const ROLE_ARN: &str = "arn:aws:iam::1:role/pg-dev-lambda-role";
+    const FN_ARN: &str = "arn:aws:lambda:us-east-1:1:function:pg-dev-api";
+    const POLICY_ARN: &str = "arn:aws:iam::1:policy/pg-dev-ddb-rw";
+
+    fn resource(kind: &str, name: &str, attributes: Value) -> Value {
+        serde_json::json!({"mode": "managed", "type": kind, "name": name, "provider": "p",
+            "instances": [{"attributes": attributes}]})
+    }
+
+    /// The original configuration's resources (shape of infra/main.tf at 24c4efb), plus an
+    /// unrelated role and table in the same state.
+    fn original() -> Vec<Value> {
+        use serde_json::json;
+        vec![
+            resource(
+                "aws_dynamodb_table",
+                "playground",
+                json!({"name": "PlaygroundScores"}),
+            ),
+            resource("aws_dynamodb_table", "other", json!({"name": "Unrelated"})),
+            resource(
+                "aws_iam_role",
+                "other_role",
+                json!({"name": "pg-dev-other", "arn": "arn:aws:iam::1:role/pg-dev-other"}),
+            ),
+            resource(
+                "aws_iam_role",
+                "lambda_exec_role",
+                json!({"name": "pg-dev-lambda-role", "arn": ROLE_ARN}),
+            ),
+            resource(
+                "aws_iam_role_policy_attachment",
+                "attach_ddb_rw",
+                json!({"role": "pg-dev-lambda-role", "policy_arn": POLICY_ARN}),
+            ),
+            resource(
+                "aws_iam_role_policy_attachment",
+                "lambda_logs",
+                json!({"role": "pg-dev-lambda-role", "policy_arn": BASIC}),
+            ),
+            resource(
+                "aws_iam_policy",
+                "ddb_rw",
+                json!({"name": "pg-dev-ddb-rw", "arn": POLICY_ARN}),
+            ),
+            resource(
+                "aws_lambda_function",
+                "api",
+                json!({"function_name": "pg-dev-api", "arn": FN_ARN,
+                "role": ROLE_ARN, "layers": [],
+                "environment": [{"variables": {"TABLE_NAME": "PlaygroundScores"}}]}),
+            ),
+            resource("aws_apigatewayv2_api", "http_api", json!({"id": "a1"})),
+            resource(
+                "aws_apigatewayv2_integration",
+                "lambda_proxy",
+                json!({"id": "i1", "api_id": "a1",
+                "integration_uri": format!("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{FN_ARN}/invocations")}),
+            ),
+            resource(
+                "aws_apigatewayv2_route",
+                "route_list_tables",
+                json!({"id": "r1", "api_id": "a1", "route_key": "GET /tables"}),
+            ),
+            resource(
+                "aws_apigatewayv2_route",
+                "odd",
+                json!({"id": "r2", "api_id": "a1", "route_key": "GET /odd"}),
+            ),
+            resource(
+                "aws_apigatewayv2_stage",
+                "stage",
+                json!({"name": "dev", "api_id": "a1"}),
+            ),
+            resource(
+                "aws_lambda_permission",
+                "allow_invoke",
+                json!({"statement_id": "AllowInvokeFromHttpApi",
+                "function_name": "pg-dev-api", "principal": "apigateway.amazonaws.com"}),
+            ),
+            json!({"mode": "data", "type": "archive_file", "name": "lambda_zip", "provider": "p",
+                "instances": [{"attributes": {"output_path": "x"}}]}),
+        ]
+    }
+
+    fn state(resources: Vec<Value>) -> TerraformState {
+        let text = serde_json::json!({"version": 4, "terraform_version": "1.11.4", "serial": 7,
+            "lineage": "abc", "resources": resources});
+        parse("sample", text.to_string().as_bytes()).unwrap()
+    }
+
+    fn declared() -> Vec<Desired> {
+        [
+            ("iam_role.lambda", "pg-dev-lambda"),
+            ("iam_role_policy_attachment.basic_execution", "x"),
+            ("iam_role_policy.dynamodb", "pg-dev-dynamodb"),
+            ("dynamodb_table.playground", "PlaygroundScores"),
+            ("lambda_function.api", "pg-dev-api"),
+            ("apigw_api.http", "pg-dev-http-api"),
+            ("apigw_integration.lambda", "x"),
+            ("apigw_route.get_tables", "GET /tables"),
+            ("apigw_stage.main", "dev"),
+            ("lambda_permission.apigw", "AllowApiGatewayInvoke"),
+        ]
+        .iter()
+        .map(|(address, name)| Desired {
+            address: address.to_string(),
+            kind: address.split('.').next().unwrap().to_string(),
+            name: name.to_string(),
+            fields: Default::default(),
+            tags: Default::default(),
+            depends_on: vec![],
+        })
+        .collect()
+    }
+
+    fn by_terraform(mappings: &[Mapping]) -> std::collections::BTreeMap<&str, &Mapping> {
+        mappings
+            .iter()
+            .map(|m| (m.terraform_address.as_str(), m))
+            .collect()
+    }
+
+    fn address_of<'a>(
+        m: &std::collections::BTreeMap<&str, &'a Mapping>,
+        tf: &str,
+    ) -> Option<&'a str> {
+        m[tf].address.as_deref()
+    }
 
     #[test]
-    fn a_v4_state_maps_by_type_and_route_key() {
-        let state = parse("sample", SAMPLE.as_bytes()).unwrap();
-        let declared: Vec<String> = [
-            "dynamodb_table.playground",
-            "apigw_route.get_tables",
-            "iam_role_policy_attachment.basic_execution",
-        ]
-        .map(String::from)
-        .to_vec();
-        let m = map_resources(&state, &declared);
-        assert_eq!(m.len(), 5, "data sources are skipped: {m:?}");
-        assert_eq!(m[0].address.as_deref(), Some("dynamodb_table.playground"));
-        assert_eq!(m[0].id.as_deref(), Some("PlaygroundScores"));
-        assert_eq!(
-            m[1].terraform_address,
-            "aws_apigatewayv2_route.route[\"get_tables\"]"
+    fn the_original_maps_by_identity_whatever_the_order() {
+        let mut resources = original();
+        for round in 0..2 {
+            let mappings = map_resources(&state(resources.clone()), &declared());
+            assert_eq!(mappings.len(), 14, "data sources are skipped: {mappings:?}");
+            let m = by_terraform(&mappings);
+            assert_eq!(
+                address_of(&m, "aws_iam_role.lambda_exec_role"),
+                Some("iam_role.lambda"),
+                "round {round}"
+            );
+            assert_eq!(
+                m["aws_iam_role.lambda_exec_role"].id.as_deref(),
+                Some("pg-dev-lambda-role")
+            );
+            assert_eq!(address_of(&m, "aws_iam_role.other_role"), None);
+            assert_eq!(
+                address_of(&m, "aws_iam_role_policy_attachment.lambda_logs"),
+                Some("iam_role_policy_attachment.basic_execution"),
+                "the basic execution attachment maps by its policy ARN"
+            );
+            let ddb = m["aws_iam_role_policy_attachment.attach_ddb_rw"];
+            assert_eq!(
+                ddb.address.as_deref(),
+                Some("iam_role_policy_attachment.attach_ddb_rw")
+            );
+            assert_eq!(
+                ddb.id.as_deref(),
+                Some(format!("pg-dev-lambda-role/{POLICY_ARN}").as_str())
+            );
+            assert!(ddb.is_removal());
+            assert_eq!(ddb.depends_on, ["iam_role.lambda", "iam_policy.ddb_rw"]);
+            let policy = m["aws_iam_policy.ddb_rw"];
+            assert_eq!(policy.address.as_deref(), Some("iam_policy.ddb_rw"));
+            assert_eq!(policy.id.as_deref(), Some(POLICY_ARN));
+            assert!(policy.is_removal());
+            assert_eq!(
+                address_of(&m, "aws_dynamodb_table.playground"),
+                Some("dynamodb_table.playground")
+            );
+            assert_eq!(address_of(&m, "aws_dynamodb_table.other"), None);
+            assert_eq!(
+                address_of(&m, "aws_apigatewayv2_route.route_list_tables"),
+                Some("apigw_route.get_tables")
+            );
+            assert!(
+                m["aws_apigatewayv2_route.odd"]
+                    .note
+                    .as_ref()
+                    .unwrap()
+                    .contains("GET /odd")
+            );
+            assert_eq!(
+                address_of(&m, "aws_apigatewayv2_integration.lambda_proxy"),
+                Some("apigw_integration.lambda")
+            );
+            assert_eq!(
+                address_of(&m, "aws_apigatewayv2_stage.stage"),
+                Some("apigw_stage.main")
+            );
+            let permission = m["aws_lambda_permission.allow_invoke"];
+            assert_eq!(
+                permission.address.as_deref(),
+                Some("lambda_permission.apigw")
+            );
+            assert_eq!(permission.id.as_deref(), Some("AllowInvokeFromHttpApi"));
+            resources.reverse();
+        }
+    }
+
+    #[test]
+    fn two_candidates_for_one_address_adopt_neither() {
+        let mut resources = original();
+        resources.push(resource(
+            "aws_apigatewayv2_stage",
+            "second",
+            serde_json::json!({"name": "dev", "api_id": "a1"}),
+        ));
+        let mappings = map_resources(&state(resources), &declared());
+        let m = by_terraform(&mappings);
+        for tf in [
+            "aws_apigatewayv2_stage.stage",
+            "aws_apigatewayv2_stage.second",
+        ] {
+            assert_eq!(m[tf].address, None, "{tf}");
+            assert!(
+                m[tf].note.as_ref().unwrap().contains("none was adopted"),
+                "{tf}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_undeclared_layer_is_left_unmanaged() {
+        let mut resources = original();
+        let layer = "arn:aws:lambda:us-east-1:1:layer:l:3";
+        resources.push(resource(
+            "aws_lambda_layer_version",
+            "extra",
+            serde_json::json!({"arn": layer}),
+        ));
+        resources[7]["instances"][0]["attributes"]["layers"] = serde_json::json!([layer]);
+        let mappings = map_resources(&state(resources), &declared());
+        let m = by_terraform(&mappings);
+        assert!(
+            m["aws_lambda_layer_version.extra"]
+                .note
+                .as_ref()
+                .unwrap()
+                .contains("layer_zip")
         );
-        assert_eq!(m[1].address.as_deref(), Some("apigw_route.get_tables"));
-        assert_eq!(m[1].id.as_deref(), Some("r1"));
-        assert!(m[2].address.is_none() && m[2].note.as_ref().unwrap().contains("GET /odd"));
-        assert_eq!(m[3].id.as_deref(), Some("r/arn:aws:iam::aws:policy/P"));
-        assert!(m[4].address.is_none() && m[4].note.as_ref().unwrap().contains("layer_zip"));
     }
 
     #[test]

@@ -36,6 +36,11 @@ impl ResourceKind for ApigwIntegration {
         KIND
     }
 
+    /// AWS assigns the id: there is no declared one to compare.
+    fn declared_id(&self, _desired: &Desired) -> Option<String> {
+        None
+    }
+
     fn replace_on(&self) -> &'static [&'static str] {
         &["api_id"]
     }

@@ -31,6 +31,12 @@ impl ResourceKind for ApigwStage {
         &["api_id"]
     }
 
+    /// Stage names are unique per API: a stage of another name, or on another API, can exist
+    /// beside the old one.
+    fn coexists_with(&self, desired: &Desired, old: &Observed) -> bool {
+        desired.name != old.id || desired.fields.get("api_id") != old.fields.get("api_id")
+    }
+
     async fn read(
         &self,
         aws: &AwsClients,

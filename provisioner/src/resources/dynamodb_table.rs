@@ -73,6 +73,14 @@ impl ResourceKind for DynamodbTable {
         &["hash_key", "range_key"]
     }
 
+    fn holds_data(&self) -> bool {
+        true
+    }
+
+    fn refuses_deletion(&self, observed: &Observed) -> bool {
+        observed.fields.get("deletion_protection") == Some(&Value::Bool(true))
+    }
+
     async fn read(
         &self,
         aws: &AwsClients,

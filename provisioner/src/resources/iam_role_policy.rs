@@ -29,6 +29,11 @@ impl ResourceKind for IamRolePolicy {
         &["role"]
     }
 
+    fn declared_id(&self, desired: &Desired) -> Option<String> {
+        let role = desired.fields.get("role").and_then(Value::as_str)?;
+        Some(format!("{role}:{}", desired.name))
+    }
+
     async fn read(
         &self,
         aws: &AwsClients,

@@ -30,6 +30,13 @@ impl ResourceKind for LambdaPermission {
         &["function_name", "action", "principal", "source_arn"]
     }
 
+    /// Statement ids are unique per function: another statement id, or the same one on
+    /// another function, can exist beside the old statement.
+    fn coexists_with(&self, desired: &Desired, old: &Observed) -> bool {
+        desired.name != old.id
+            || desired.fields.get("function_name") != old.fields.get("function_name")
+    }
+
     async fn read(
         &self,
         aws: &AwsClients,

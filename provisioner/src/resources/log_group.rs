@@ -29,6 +29,10 @@ impl ResourceKind for LogGroup {
         KIND
     }
 
+    fn aws_creates_it(&self) -> bool {
+        true
+    }
+
     async fn read(
         &self,
         aws: &AwsClients,

@@ -19,6 +19,7 @@
 //! | `apigw_route.<name>` ×7 | id = route id | `api_id` (replace), `route_key` (`POST /tables`, ...), `target` (`integrations/<id>`) | `id` |
 //! | `apigw_stage.main` | stage name (`dev`, ...) | `api_id` (replace), `auto_deploy` (true) | `invoke_url` |
 //! | `lambda_permission.apigw` | statement id `AllowApiGatewayInvoke` | `function_name`, `action`, `principal`, `source_arn` (all replace) | — |
+//! | `iam_policy.<name>` (never declared: a customer-managed policy `migrate` adopts so the plan removes it) | id = policy ARN | `name` (replace), `policy` (JSON object) | `arn`, `name` |
 //!
 //! Route names: `post_tables`, `get_tables`, `get_table`, `patch_table`, `get_users`, `get_user`,
 //! `put_user` (the seven routes of the API contract).
@@ -41,6 +42,7 @@ pub mod apigw_stage;
 pub mod dynamodb_table;
 pub mod errors;
 pub mod fields;
+pub mod iam_policy;
 pub mod iam_role;
 pub mod iam_role_policy;
 pub mod iam_role_policy_attachment;
@@ -65,6 +67,7 @@ static ALL: &[&dyn ResourceKind] = &[
     &apigw_route::ApigwRoute,
     &apigw_stage::ApigwStage,
     &lambda_permission::LambdaPermission,
+    &iam_policy::IamPolicy,
 ];
 
 /// Every kind the provisioner knows.
@@ -109,9 +112,10 @@ mod tests {
             "apigw_route",
             "apigw_stage",
             "lambda_permission",
+            "iam_policy",
         ] {
             assert!(lookup(kind).is_some(), "{kind} is not registered");
         }
-        assert_eq!(all().len(), 12);
+        assert_eq!(all().len(), 13);
     }
 }
