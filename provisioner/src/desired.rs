@@ -154,7 +154,10 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
     b.add(
         "iam_role_policy_attachment.basic_execution",
         &format!("{}/{}", lambda.role_name, BASIC_EXECUTION_POLICY_ARN),
-        json!({ "role": lambda.role_name, "policy_arn": BASIC_EXECUTION_POLICY_ARN }),
+        // The role by reference, not by its (fixed) name: when the role is replaced (a trust
+        // or path change re-creates it, taking its policies with it), its name is "known after
+        // apply" and `role` forces this attachment's replacement too, so it is put back.
+        json!({ "role": reference("iam_role.lambda", "name"), "policy_arn": BASIC_EXECUTION_POLICY_ARN }),
         false,
         &["iam_role.lambda"],
     );
@@ -203,7 +206,8 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
         "iam_role_policy.dynamodb",
         &lambda.policy_name,
         json!({
-            "role": lambda.role_name,
+            // By reference, as for the attachment: re-created with the role.
+            "role": reference("iam_role.lambda", "name"),
             "policy": {
                 "Version": "2012-10-17",
                 "Statement": [{
@@ -429,6 +433,18 @@ mod tests {
         );
         assert!(!actions.iter().any(|a| a.as_str().unwrap().contains('*')));
         assert_eq!(statements[0]["Resource"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_roles_policies_follow_a_replaced_role() {
+        let list = desired_resources(&resolved(""), &artifacts(false));
+        for address in [
+            "iam_role_policy_attachment.basic_execution",
+            "iam_role_policy.dynamodb",
+        ] {
+            let d = list.iter().find(|d| d.address == address).unwrap();
+            assert_eq!(d.fields["role"], reference("iam_role.lambda", "name"));
+        }
     }
 
     #[test]
