@@ -394,7 +394,7 @@ fn a_dev_token_reaches_nothing_of_prod() {
         )
         .with(
             "dynamodb:LeadingKeys",
-            &format!("aimodelshare-state/provisioner/prod/state.json"),
+            "aimodelshare-state/provisioner/prod/state.json",
         ),
     );
     dev.denied(
