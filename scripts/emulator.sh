@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local AWS emulator (moto in server mode on 127.0.0.1), installed into the project's .venv.
 #
-#   scripts/emulator.sh install         create .venv and install the pinned Python tools
+#   scripts/emulator.sh install         create .venv and install the Python tools of the lock
+#                                       scripts/requirements.txt (hash-checked)
 #   scripts/emulator.sh start [PORT]    install if needed, start moto on PORT (default 4566), wait until ready
 #   scripts/emulator.sh stop [PORT]     stop the emulator this script started on PORT
 #   scripts/emulator.sh reset [PORT]    wipe everything the emulator holds
@@ -23,7 +24,10 @@ install() {
   fi
   echo "emulator: installing the pinned Python tools into $venv (about a minute)" >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  # Every package, transitive ones too, must match a hash of the lock (made from
+  # scripts/requirements.in), so what installs is exactly what was reviewed.
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes --no-deps \
+    -r "$requirements"
   echo "$want" >"$stamp"
 }
 

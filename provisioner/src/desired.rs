@@ -22,6 +22,37 @@ pub const PERMISSION_STATEMENT_ID: &str = "AllowApiGatewayInvoke";
 /// Lambda runtime of a Rust binary named `bootstrap`.
 pub const RUNTIME: &str = "provided.al2023";
 
+/// The table calls the function makes (TransactWriteItems is authorised through its
+/// PutItem/UpdateItem/ConditionCheckItem parts): its inline policy grants exactly these, and
+/// bootstrap's permissions boundary caps the role at these same calls.
+pub const FUNCTION_TABLE_ACTIONS: &[&str] = &[
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+];
+
+/// The IAM path of the environment's roles, `/<name_prefix>/<env>/`. The deploy role may write
+/// only roles under it, so a path per environment keeps one environment's deploy role away from
+/// every other role in the account (its own included: deploy roles live at `/`).
+pub fn function_role_path(stack: &ResolvedStack) -> String {
+    format!("/{}/{}/", stack.name_prefix, stack.environment)
+}
+
+/// The name of the managed policy `provisioner bootstrap` creates as the permissions boundary
+/// of the environment's roles (`<prefix>-<env>-function-boundary`). The function's role is
+/// created with it and the deploy role may create roles only with it, so no role it makes can
+/// do more than the function needs, whatever policy it is given.
+pub fn boundary_policy_name(stack: &ResolvedStack) -> String {
+    format!(
+        "{}-{}-function-boundary",
+        stack.name_prefix, stack.environment
+    )
+}
+
 /// The methods the API serves, for CORS (sorted, as kinds normalise lists).
 pub const CORS_METHODS: &[&str] = &["GET", "OPTIONS", "PATCH", "POST", "PUT"];
 /// The request headers clients send, for CORS (sorted).
@@ -114,6 +145,8 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
                 }]
             },
             "description": format!("Runs {} ({} environment of {})", lambda.function_name, stack.environment, stack.stack_name),
+            "path": function_role_path(stack),
+            "permissions_boundary": boundary_policy_name(stack),
         }),
         true,
         &[],
@@ -121,7 +154,10 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
     b.add(
         "iam_role_policy_attachment.basic_execution",
         &format!("{}/{}", lambda.role_name, BASIC_EXECUTION_POLICY_ARN),
-        json!({ "role": lambda.role_name, "policy_arn": BASIC_EXECUTION_POLICY_ARN }),
+        // The role by reference, not by its (fixed) name: when the role is replaced (a trust
+        // or path change re-creates it, taking its policies with it), its name is "known after
+        // apply" and `role` forces this attachment's replacement too, so it is put back.
+        json!({ "role": reference("iam_role.lambda", "name"), "policy_arn": BASIC_EXECUTION_POLICY_ARN }),
         false,
         &["iam_role.lambda"],
     );
@@ -164,28 +200,20 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
         &[],
     );
 
-    // Least privilege: exactly the item calls the function makes (TransactWriteItems is
-    // authorised through its PutItem/UpdateItem/ConditionCheckItem parts) and DescribeTable,
-    // on this environment's table and its indexes only.
+    // Least privilege: exactly the item calls the function makes and DescribeTable, on this
+    // environment's table and its indexes only.
     b.add(
         "iam_role_policy.dynamodb",
         &lambda.policy_name,
         json!({
-            "role": lambda.role_name,
+            // By reference, as for the attachment: re-created with the role.
+            "role": reference("iam_role.lambda", "name"),
             "policy": {
                 "Version": "2012-10-17",
                 "Statement": [{
                     "Sid": "PlaygroundTable",
                     "Effect": "Allow",
-                    "Action": [
-                        "dynamodb:ConditionCheckItem",
-                        "dynamodb:DeleteItem",
-                        "dynamodb:DescribeTable",
-                        "dynamodb:GetItem",
-                        "dynamodb:PutItem",
-                        "dynamodb:Query",
-                        "dynamodb:UpdateItem"
-                    ],
+                    "Action": FUNCTION_TABLE_ACTIONS,
                     "Resource": [
                         reference("dynamodb_table.playground", "arn"),
                         reference_with("dynamodb_table.playground", "arn", "", "/index/*")
@@ -406,5 +434,31 @@ mod tests {
         );
         assert!(!actions.iter().any(|a| a.as_str().unwrap().contains('*')));
         assert_eq!(statements[0]["Resource"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_roles_policies_follow_a_replaced_role() {
+        let list = desired_resources(&resolved(""), &artifacts(false));
+        for address in [
+            "iam_role_policy_attachment.basic_execution",
+            "iam_role_policy.dynamodb",
+        ] {
+            let d = list.iter().find(|d| d.address == address).unwrap();
+            assert_eq!(d.fields["role"], reference("iam_role.lambda", "name"));
+        }
+    }
+
+    #[test]
+    fn the_role_lives_under_the_environments_path_with_the_boundary() {
+        let list = desired_resources(&resolved(""), &artifacts(false));
+        let role = list
+            .iter()
+            .find(|d| d.address == "iam_role.lambda")
+            .unwrap();
+        assert_eq!(role.fields["path"], "/aimodelshare/dev/");
+        assert_eq!(
+            role.fields["permissions_boundary"],
+            "aimodelshare-dev-function-boundary"
+        );
     }
 }

@@ -27,7 +27,12 @@ async fn iam_role_life_cycle() {
     let declared = desired(
         "iam_role",
         &name,
-        json!({"assume_role_policy": trust_policy("lambda.amazonaws.com"), "description": "test role"}),
+        json!({
+            "assume_role_policy": trust_policy("lambda.amazonaws.com"),
+            "description": "test role",
+            "path": "/kinds/test/",
+            "permissions_boundary": "kinds-test-boundary",
+        }),
         tags(&[("team", "a")]),
     );
     let after = life_cycle(
@@ -37,13 +42,13 @@ async fn iam_role_life_cycle() {
         |d| {
             d.fields.insert("description".into(), json!("changed"));
             d.fields.insert(
-                "assume_role_policy".into(),
-                trust_policy("edgelambda.amazonaws.com"),
+                "permissions_boundary".into(),
+                json!("kinds-test-boundary-2"),
             );
             d.tags.insert("team".into(), "b".into());
             d.tags.insert("extra".into(), "x".into());
         },
-        &["assume_role_policy", "description", "tags"],
+        &["description", "permissions_boundary", "tags"],
     )
     .await;
     assert_eq!(after.outputs.get("name"), Some(&json!(name)));
@@ -51,8 +56,46 @@ async fn iam_role_life_cycle() {
         after
             .arn
             .as_deref()
-            .is_some_and(|a| a.ends_with(&format!(":role/{name}")))
+            .is_some_and(|a| a.ends_with(&format!(":role/kinds/test/{name}")))
     );
+    assert_eq!(after.fields["path"], "/kinds/test/");
+    assert_eq!(
+        after.fields["permissions_boundary"],
+        "kinds-test-boundary-2"
+    );
+}
+
+/// A drifted trust policy or another path is never changed in place (the deploy role holds no
+/// `iam:UpdateAssumeRolePolicy`, and IAM cannot move a role): the diff forces replacement.
+#[tokio::test]
+async fn iam_role_trust_and_path_changes_force_replacement() {
+    let aws = clients().await;
+    let name = testkit::unique_name("kinds-role");
+    let mut declared = desired(
+        "iam_role",
+        &name,
+        json!({"assume_role_policy": trust_policy("lambda.amazonaws.com"), "description": "", "path": "/kinds/a/"}),
+        tags(&[]),
+    );
+    let created = IamRole.create(&aws, &declared).await.expect("create role");
+    declared.fields.insert(
+        "assume_role_policy".into(),
+        trust_policy("edgelambda.amazonaws.com"),
+    );
+    declared.fields.insert("path".into(), json!("/kinds/b/"));
+    let changes = IamRole.diff(&declared, &created);
+    let mut fields: Vec<(&str, bool)> = changes
+        .iter()
+        .map(|c| (c.field.as_str(), c.forces_replacement))
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(fields, [("assume_role_policy", true), ("path", true)]);
+    let refused = IamRole
+        .update(&aws, &declared, &created, &changes)
+        .await
+        .expect_err("no in-place trust or path change");
+    assert!(refused.to_string().contains("replaced"), "{refused}");
+    delete_twice(&IamRole, &aws, &created.id, &declared.fields).await;
 }
 
 #[tokio::test]

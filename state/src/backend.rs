@@ -314,8 +314,9 @@ impl Backend {
         }
     }
 
-    /// Frees a lock left by a crashed run, only if its ID is `lock_id`.
-    pub async fn force_unlock(&self, lock_id: &str) -> Result<(), StateError> {
+    /// Frees a lock left by a crashed run, only if its ID is `lock_id`; returns what the lock
+    /// recorded (who held it, and the CI run that did, if any).
+    pub async fn force_unlock(&self, lock_id: &str) -> Result<LockInfo, StateError> {
         match &self.inner {
             Inner::Local { lock, .. } => match lock.inspect()? {
                 lock::FileLockState::Held(info) if info.id != lock_id => {
@@ -326,7 +327,7 @@ impl Backend {
                     location: self.location(),
                 }),
                 lock::FileLockState::Free { stale: Some(info) } if info.id == lock_id => {
-                    lock.clear_stale()
+                    lock.clear_stale().map(|()| info)
                 }
                 lock::FileLockState::Free { stale: Some(info) } => {
                     Err(self.id_mismatch(lock_id, &info.id))
@@ -367,11 +368,12 @@ impl Backend {
                         location: self.location(),
                     });
                 }
-                if let (Some(lock), Some(current)) = (object_lock, &object) {
-                    lock.delete(current.version_id.as_deref()).await?;
+                if let (Some(lock), Some(_)) = (object_lock, &object) {
+                    lock.delete().await?;
                 }
                 tracing::info!(lock_id, location = %self.location(), "lock forcibly released");
-                Ok(())
+                let freed = item.map(|(info, _)| info).or(object.map(|o| o.info));
+                Ok(freed.unwrap_or_default())
             }
         }
     }

@@ -1,8 +1,11 @@
 //! Creating a missing state bucket and lock table, so the first run against a fresh account
-//! (or a fresh emulator) just works.
+//! (or a fresh emulator) just works, and checking an existing bucket before apply writes to it.
 //!
-//! Idempotent: what exists is left as it is, except that bucket versioning is always switched
-//! on, because history and rollback depend on it.
+//! [`ensure_backend_resources`] (bootstrap, tests) creates what is missing and always switches
+//! bucket versioning on, because history and rollback depend on it. [`prepare_backend`] (apply)
+//! only *reads* an existing bucket's settings and refuses to run when versioning or the public
+//! access block is off: the deploy roles hold no `s3:PutBucketVersioning`, so a CI token can
+//! never suspend versioning, and turning it back on is an administrator's `bootstrap`.
 
 use std::time::{Duration, Instant};
 
@@ -43,6 +46,92 @@ pub async fn ensure_backend_resources(
             }
             Ok(())
         }
+    }
+}
+
+/// What apply needs before it writes: for S3, a missing bucket or lock table is created (the
+/// first run against a fresh account or emulator), and an existing bucket must have versioning
+/// on and all public access blocked, or [`StateError::UnsafeBackend`] is returned with nothing
+/// changed. A local backend gets its `.provisioner` directory.
+pub async fn prepare_backend(
+    config: &BackendConfig,
+    sdk: &aws_config::SdkConfig,
+) -> Result<(), StateError> {
+    let BackendConfig::S3 {
+        bucket, lock_table, ..
+    } = config
+    else {
+        return ensure_backend_resources(config, sdk).await;
+    };
+    let s3 = crate::s3::s3_client(sdk);
+    let target = format!("s3://{bucket}");
+    match s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => check_bucket(&s3, bucket).await?,
+        Err(e) if aws_error::status(&e) == Some(404) => {
+            ensure_bucket(&s3, bucket, sdk.region().map(|r| r.as_ref())).await?;
+        }
+        Err(e) => return Err(aws_error::aws("HeadBucket", &target, e)),
+    }
+    if let Some(table) = lock_table {
+        ensure_lock_table(&aws_sdk_dynamodb::Client::new(sdk), table).await?;
+    }
+    Ok(())
+}
+
+/// Refuses a bucket whose versioning is off or whose public access is not all blocked.
+async fn check_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<(), StateError> {
+    let mut problems = Vec::new();
+    if !versioning_enabled(s3, bucket).await? {
+        problems.push("versioning is off (every write would erase the previous state)");
+    }
+    if !public_access_blocked(s3, bucket).await? {
+        problems.push("public access is not all blocked");
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(StateError::UnsafeBackend {
+        bucket: bucket.to_string(),
+        problems: problems.join("; "),
+    })
+}
+
+/// Whether the bucket's versioning is `Enabled` (never set and `Suspended` are both off).
+pub async fn versioning_enabled(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<bool, StateError> {
+    match s3.get_bucket_versioning().bucket(bucket).send().await {
+        Ok(current) => Ok(current.status() == Some(&BucketVersioningStatus::Enabled)),
+        // Some S3-compatible servers (moto) name the XML root differently, which the SDK
+        // refuses to parse; the answer itself is in the body of the successful response.
+        Err(e) if e.raw_response().is_some_and(|r| r.status().is_success()) => Ok(e
+            .raw_response()
+            .and_then(|r| r.body().bytes())
+            .is_some_and(|body| {
+                String::from_utf8_lossy(body).contains("<Status>Enabled</Status>")
+            })),
+        Err(e) => Err(aws_error::aws(
+            "GetBucketVersioning",
+            &format!("s3://{bucket}"),
+            e,
+        )),
+    }
+}
+
+/// Whether the bucket's own public access block blocks everything
+/// ([`all_public_access_blocked`]); a bucket with none does not.
+pub async fn public_access_blocked(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<bool, StateError> {
+    match s3.get_public_access_block().bucket(bucket).send().await {
+        Ok(out) => {
+            Ok(out.public_access_block_configuration() == Some(&all_public_access_blocked()))
+        }
+        Err(e) if aws_error::code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => Ok(false),
+        Err(e) => Err(aws_error::aws(
+            "GetPublicAccessBlock",
+            &format!("s3://{bucket}"),
+            e,
+        )),
     }
 }
 

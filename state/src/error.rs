@@ -13,12 +13,13 @@ pub enum StateError {
 
     #[error(
         "the state at {location} is locked by {who} since {created} for operation '{operation}' \
-         (lock ID {id}). If that run is still going, wait for it (or pass --lock-timeout). If it \
-         crashed, free the lock with: provisioner force-unlock --env {environment} {id}",
+         (lock ID {id}{run}). If that run is still going, wait for it (or pass --lock-timeout). \
+         If it crashed, free the lock with: provisioner force-unlock --env {environment} {id}",
         who = info.who,
         created = info.created,
         operation = info.operation,
-        id = info.id
+        id = info.id,
+        run = info.ci_run().map_or(String::new(), |url| format!(", CI run {url}"))
     )]
     Locked {
         info: LockInfo,
@@ -123,6 +124,13 @@ pub enum StateError {
          it); nothing was unlocked. Look at the lock error again and retry"
     )]
     LockChanged { location: String },
+
+    #[error(
+        "refusing to run: on the state bucket s3://{bucket}, {problems}. The state's history is \
+         not safe like this; run `provisioner bootstrap` with administrator credentials to fix \
+         the bucket (the deploy roles may not change its settings). Nothing was changed"
+    )]
+    UnsafeBackend { bucket: String, problems: String },
 
     #[error("{what} was not found at {location}")]
     NotFound { what: String, location: String },

@@ -33,7 +33,7 @@ pub mod lock;
 pub mod s3;
 
 pub use backend::{Backend, BackendConfig, HistoryEntry, Stored, WriteToken};
-pub use bootstrap::ensure_backend_resources;
+pub use bootstrap::{ensure_backend_resources, prepare_backend};
 pub use document::{
     CURRENT_FORMAT_VERSION, Owner, PendingAction, PendingOperation, ResourceState, StateDocument,
 };

@@ -55,12 +55,14 @@ pub struct LockInfo {
 
 impl LockInfo {
     /// A fresh lock info for `operation` on `path` (`<bucket>/<key>` or a file path), with a
-    /// new UUID v4 as its ID, `user@host` as `Who`, and the current time.
+    /// new UUID v4 as its ID, `user@host` as `Who`, the current time, and as `Info` the CI run
+    /// this process belongs to ([`ci_run_url`]), so whoever finds the lock held can look at the
+    /// run that took it (a cancelled job's, say) before forcing it.
     pub fn new(operation: &str, path: &str) -> Self {
         Self {
             id: uuid::Uuid::new_v4().to_string(),
             operation: operation.to_string(),
-            info: String::new(),
+            info: ci_run_url().unwrap_or_default(),
             who: who(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             created: now_rfc3339(),
@@ -86,6 +88,42 @@ impl LockInfo {
             ..Self::default()
         })
     }
+}
+
+impl LockInfo {
+    /// The CI run that took the lock, when the lock recorded one.
+    pub fn ci_run(&self) -> Option<&str> {
+        Some(self.info.as_str()).filter(|info| info.contains("/actions/runs/"))
+    }
+
+    /// Who holds (or held) the lock, for messages: `who, operation 'apply' since T`, plus
+    /// `, CI run URL` when there is one.
+    pub fn holder(&self) -> String {
+        let run = self
+            .ci_run()
+            .map_or(String::new(), |url| format!(", CI run {url}"));
+        format!(
+            "{}, operation '{}' since {}{run}",
+            self.who, self.operation, self.created
+        )
+    }
+}
+
+/// The GitHub Actions run this process belongs to,
+/// `GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID`, when all three are set
+/// (GitHub sets them in every job).
+pub fn ci_run_url() -> Option<String> {
+    ci_run_url_from(|name| std::env::var(name).ok())
+}
+
+fn ci_run_url_from(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let server = var("GITHUB_SERVER_URL").filter(|v| !v.is_empty())?;
+    let repository = var("GITHUB_REPOSITORY").filter(|v| !v.is_empty())?;
+    let run = var("GITHUB_RUN_ID").filter(|v| !v.is_empty())?;
+    Some(format!(
+        "{}/{repository}/actions/runs/{run}",
+        server.trim_end_matches('/')
+    ))
 }
 
 /// `user@host` for the lock's `Who` and the state's `written_by`.
@@ -308,6 +346,37 @@ mod tests {
         );
         assert!(info.who.contains('@'));
         assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn the_ci_run_is_built_from_githubs_variables() {
+        let vars = |name: &str| match name {
+            "GITHUB_SERVER_URL" => Some("https://github.com/".to_string()),
+            "GITHUB_REPOSITORY" => Some("octo/playground".to_string()),
+            "GITHUB_RUN_ID" => Some("4242".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            ci_run_url_from(vars).as_deref(),
+            Some("https://github.com/octo/playground/actions/runs/4242")
+        );
+        assert_eq!(ci_run_url_from(|_| None), None);
+        let info = LockInfo {
+            info: "https://github.com/octo/playground/actions/runs/4242".into(),
+            who: "runner@ci".into(),
+            operation: "apply".into(),
+            created: "T".into(),
+            ..LockInfo::default()
+        };
+        assert_eq!(
+            info.holder(),
+            "runner@ci, operation 'apply' since T, CI run https://github.com/octo/playground/actions/runs/4242"
+        );
+        let local = LockInfo {
+            info: "pid 12".into(),
+            ..info
+        };
+        assert_eq!(local.ci_run(), None);
     }
 
     #[test]

@@ -100,16 +100,7 @@ async fn ensure_versioning(
     what: &str,
     report: &mut Report,
 ) -> Result<(), BootstrapError> {
-    let enabled = match s3.get_bucket_versioning().bucket(bucket).send().await {
-        Ok(current) => current.status() == Some(&BucketVersioningStatus::Enabled),
-        // Some S3-compatible servers (moto) name the XML root differently, which the SDK
-        // refuses to parse; the answer itself is in the body of the successful response.
-        Err(e) if e.raw_response().is_some_and(|r| r.status().is_success()) => e
-            .raw_response()
-            .and_then(|r| r.body().bytes())
-            .is_some_and(|body| String::from_utf8_lossy(body).contains("<Status>Enabled</Status>")),
-        Err(e) => return Err(aws(what, "GetBucketVersioning", e)),
-    };
+    let enabled = state::bootstrap::versioning_enabled(s3, bucket).await?;
     if enabled {
         report.unchanged(format!("{what}: versioning on"));
         return Ok(());

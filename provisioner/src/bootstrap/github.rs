@@ -1,4 +1,5 @@
-//! GitHub's OIDC identity provider and the deploy role GitHub Actions assumes through it.
+//! GitHub's OIDC identity provider and the deploy roles (one per environment) GitHub Actions
+//! assumes through it.
 //!
 //! An account has at most one provider per issuer URL, and other projects may already use it,
 //! so an existing provider is reused: only our audience is added to it when missing, nothing is
@@ -9,11 +10,17 @@ use aws_sdk_iam::types::Tag;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
-use super::policies::{self, GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, same_document};
-use super::{BootstrapError, Report, Settings, aws};
+use super::policies::{
+    self, EnvScope, GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, PolicyInputs, same_document,
+};
+use super::{BootstrapError, Report, aws};
+use crate::resource::TAG_STACK;
 
 /// The name of the deploy role's inline permission policy.
 pub const DEPLOY_POLICY_NAME: &str = "provisioner-deploy";
+/// The tag bootstrap puts on each deploy role (value: its environment); an existing role
+/// without it is never taken over.
+pub const DEPLOY_ROLE_TAG: &str = "provisioner:deploy-role";
 
 /// Thumbprints of GitHub's OIDC certificate chain. AWS no longer checks them for this issuer
 /// (it trusts its own CA store), but CreateOpenIDConnectProvider historically required one.
@@ -126,33 +133,30 @@ pub fn decode_policy(text: &str) -> Result<Value, BootstrapError> {
     })
 }
 
-/// Creates the deploy role or brings its trust and permission policies up to date; returns
-/// its ARN.
+/// Creates an environment's deploy role or brings its trust and permission policies up to
+/// date; returns its ARN.
+///
+/// An existing role is taken over only when it carries this environment's deploy-role tag (set
+/// when bootstrap created it): a `--role-name` that names any other role (an administrator's,
+/// the function's) is refused instead of being made to trust GitHub.
 pub async fn ensure_deploy_role(
     iam: &aws_sdk_iam::Client,
-    settings: &Settings,
+    inputs: &PolicyInputs,
+    env: &EnvScope,
     provider_arn: &str,
     report: &mut Report,
 ) -> Result<String, BootstrapError> {
-    let role = &settings.role_name;
+    let role = &env.deploy_role_name;
     let what = format!("deploy role {role}");
-    let trust = policies::trust_policy(&settings.inputs, provider_arn);
-    let permissions = policies::deploy_policy(&settings.inputs);
+    let trust = policies::trust_policy(inputs, env, provider_arn);
+    let permissions = policies::deploy_policy(inputs, env);
 
-    let existing = match iam.get_role().role_name(role).send().await {
-        Ok(out) => out.role,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            None
-        }
-        Err(e) => return Err(aws(&what, "GetRole", e)),
-    };
+    let existing = find_role(iam, role, &what).await?;
     let arn = match existing {
         None => {
-            let tags = settings
-                .tags
+            let mut tags = env.tags.clone();
+            tags.insert(DEPLOY_ROLE_TAG.to_string(), env.environment.clone());
+            let tags = tags
                 .iter()
                 .map(|(k, v)| Tag::builder().key(k).value(v).build())
                 .collect::<Result<Vec<_>, _>>()
@@ -161,18 +165,39 @@ pub async fn ensure_deploy_role(
                 .create_role()
                 .role_name(role)
                 .description(format!(
-                    "GitHub Actions deploys of {} (plan, apply, destroy)",
-                    settings.inputs.repository
+                    "GitHub Actions deploys of {} to its {} environment (plan, apply, destroy)",
+                    inputs.repository, env.environment
                 ))
                 .assume_role_policy_document(trust.to_string())
                 .set_tags(Some(tags))
                 .send()
                 .await
                 .map_err(|e| aws(&what, "CreateRole", e))?;
-            report.changed(&what, "created, trusting only GitHub OIDC tokens of the repository's environments and main branch");
+            report.changed(
+                &what,
+                format!(
+                    "created, trusting only GitHub OIDC tokens of {}",
+                    policies::allowed_subject(inputs, env)
+                ),
+            );
             created.role.map(|r| r.arn).unwrap_or_default()
         }
         Some(current) => {
+            let tag = |key: &str| {
+                current
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == key)
+                    .map(|t| t.value().to_string())
+            };
+            if tag(DEPLOY_ROLE_TAG).as_deref() != Some(env.environment.as_str())
+                || tag(TAG_STACK).as_deref() != Some(env.stack_name.as_str())
+            {
+                return Err(BootstrapError::Invalid(format!(
+                    "the role {role} exists but is not the deploy role bootstrap made for the                      {} environment of {} (it lacks the tags {DEPLOY_ROLE_TAG}={} and                      {TAG_STACK}={}); nothing was changed on it. Pick another --role-name",
+                    env.environment, env.stack_name, env.environment, env.stack_name
+                )));
+            }
             let current_trust = current
                 .assume_role_policy_document()
                 .map(decode_policy)
@@ -224,4 +249,51 @@ pub async fn ensure_deploy_role(
         );
     }
     Ok(arn)
+}
+
+/// Warns when the one deploy role an earlier bootstrap made for every environment (trusting
+/// `main` and able to escalate) still exists: it is not deleted here, since running deploys may
+/// still use it, but it must go once each environment's secret names its own role.
+pub async fn report_shared_role(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    stack_name: &str,
+    report: &mut Report,
+) -> Result<(), BootstrapError> {
+    let what = format!("shared deploy role {name}");
+    let Some(role) = find_role(iam, name, &what).await? else {
+        return Ok(());
+    };
+    let ours = role
+        .tags()
+        .iter()
+        .any(|t| t.key() == TAG_STACK && t.value() == stack_name);
+    if ours {
+        report.warnings.push(format!(
+            "the role {name}, which an earlier bootstrap made for every environment, still \
+             exists and can still deploy (and escalate in) all of them. Once each GitHub \
+             environment's secret names its own role, delete it:\n    aws iam \
+             delete-role-policy --role-name {name} --policy-name {DEPLOY_POLICY_NAME} && aws \
+             iam delete-role --role-name {name}"
+        ));
+    }
+    Ok(())
+}
+
+/// GetRole, with not-found as `None`.
+async fn find_role(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    what: &str,
+) -> Result<Option<aws_sdk_iam::types::Role>, BootstrapError> {
+    match iam.get_role().role_name(name).send().await {
+        Ok(out) => Ok(out.role),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(aws(what, "GetRole", e)),
+    }
 }

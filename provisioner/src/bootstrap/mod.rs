@@ -3,20 +3,23 @@
 //!
 //! It makes sure of, in order: the state bucket (versioned, encrypted, public access blocked,
 //! TLS only, old state versions expired after N days), the lock table (`LockID`, on demand,
-//! PITR), GitHub's OIDC identity provider (reused when the account has one) and the deploy role
-//! (trust and permissions from [`policies`]).
+//! PITR), GitHub's OIDC identity provider (reused when the account has one), then for each
+//! environment its permissions boundary and its own deploy role (trust, permissions and
+//! boundary from [`policies`]). Names that would collide are refused before anything is written.
+//! [`evaluate`] evaluates the generated policies, so tests show what they allow and deny.
 //!
 //! Every step reads first and writes only what differs, recording what it did in a [`Report`];
 //! a second run writes nothing and reports "no changes". Creating the bucket and the lock table
 //! is the `state` crate's job ([`state::ensure_backend_resources`]); this module adds the
-//! hardening on top.
+//! hardening on top. Bootstrap runs with administrator credentials: it is the only writer of the
+//! bucket's settings (apply only checks them, [`state::prepare_backend`]).
 
+pub mod boundary;
 pub mod bucket;
+pub mod evaluate;
 pub mod github;
 pub mod lock_table;
 pub mod policies;
-
-use std::collections::BTreeMap;
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -34,11 +37,11 @@ pub struct Settings {
     pub inputs: PolicyInputs,
     /// Region of the state bucket and lock table.
     pub state_region: String,
-    pub role_name: String,
     /// Days a noncurrent state version is kept before S3 expires it.
     pub noncurrent_days: i32,
-    /// Tags on the role (the stack's tags).
-    pub tags: BTreeMap<String, String>,
+    /// The name an earlier bootstrap gave its one deploy role for every environment; reported
+    /// when it still exists.
+    pub shared_role_name: Option<String>,
     /// Put the TLS-only bucket policy. Off only when the S3 endpoint itself is plain HTTP (a
     /// local emulator that enforces bucket policies): the policy would deny every request of
     /// this tool, bootstrap included.
@@ -52,9 +55,11 @@ pub struct Report {
     pub changes: Vec<(String, String)>,
     /// Things found exactly as wanted.
     pub unchanged: Vec<String>,
-    /// The deploy role's ARN (the `AWS_ROLE_TO_ASSUME` secret).
-    pub role_arn: String,
+    /// `(environment, deploy role ARN)`: each GitHub environment's `AWS_ROLE_TO_ASSUME` secret.
+    pub roles: Vec<(String, String)>,
     pub oidc_provider_arn: String,
+    /// Things left as they are that need a person's attention.
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -122,6 +127,7 @@ pub async fn run(
 ) -> Result<Report, BootstrapError> {
     let mut report = Report::default();
     let inputs = &settings.inputs;
+    policies::check_names(inputs).map_err(BootstrapError::Invalid)?;
     bucket::ensure_state_bucket(
         sdk,
         &inputs.state_bucket,
@@ -136,8 +142,14 @@ pub async fn run(
     }
     let iam = aws_sdk_iam::Client::new(sdk);
     let provider_arn = github::ensure_oidc_provider(&iam, &mut report).await?;
-    report.role_arn =
-        github::ensure_deploy_role(&iam, settings, &provider_arn, &mut report).await?;
+    for env in &inputs.environments {
+        boundary::ensure_boundary_policy(&iam, inputs, env, &mut report).await?;
+        let arn = github::ensure_deploy_role(&iam, inputs, env, &provider_arn, &mut report).await?;
+        report.roles.push((env.environment.clone(), arn));
+    }
+    if let (Some(name), Some(env)) = (&settings.shared_role_name, inputs.environments.first()) {
+        github::report_shared_role(&iam, name, &env.stack_name, &mut report).await?;
+    }
     report.oidc_provider_arn = provider_arn;
     Ok(report)
 }

@@ -1,17 +1,34 @@
 //! The policy documents `bootstrap` creates, as pure functions of the stack so they can be
-//! reviewed (`bootstrap --print-policy`) and unit-tested without AWS.
+//! reviewed (`bootstrap --print-policy`), unit-tested and evaluated ([`super::evaluate`])
+//! without AWS.
 //!
-//! - **Trust policy** of the deploy role: GitHub's OIDC provider only, audience
-//!   `sts.amazonaws.com`, and an exact list of `sub` claims: one per GitHub environment plus the
-//!   `main` branch. The original accepted `repo:owner/name:*` (any branch, any pull request, any
-//!   fork workflow run in the repository); exact values close that.
-//! - **Permission policy**: only the calls `plan`, `apply` and `destroy` make, on resources named
-//!   `<prefix>-<env>-*` (and each environment's declared table name), plus the state bucket's
-//!   state keys and the lock table. API Gateway v2 cannot be scoped by name (API ids are random),
-//!   so it is scoped to the region's `/apis` tree.
+//! Every environment gets its own deploy role, so a token of one GitHub environment can touch
+//! nothing of another:
+//! - **Trust policy**: GitHub's OIDC provider only, audience `sts.amazonaws.com`, and exactly
+//!   one `sub` claim, `repo:OWNER/NAME:environment:ENV`. No branch subject: a job on `main`
+//!   without an environment, or a job of another environment, cannot assume it, so the
+//!   environment's protection rules (deployment branches, required reviewers) always apply.
+//! - **Permission policy**: only the calls plan, apply and destroy make, on this environment's
+//!   names (`<prefix>-<env>-*`), its table, its state object and its lock item. IAM writes are
+//!   confined to roles under the environment's path (`/<prefix>/<env>/`) and allowed only with the
+//!   environment's permissions boundary; the boundary cannot be removed or edited, trust
+//!   policies cannot be updated, and only the function's role may be passed, only to Lambda.
+//!   API Gateway ids are random, so API calls are conditioned on the API's `provisioner:stack`
+//!   and `provisioner:environment` tags instead of names. The state bucket's settings are only
+//!   read (apply refuses when versioning or the public access block is off) and no object
+//!   version can be deleted, so CI cannot erase the state's history.
+//! - **Permissions boundary** (a managed policy per environment): the most any role the deploy
+//!   role creates can do, which is what the function needs: write its log group, and the item
+//!   calls on its table and indexes.
 //! - **Bucket policy**: deny every request not made over TLS.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
+
+use crate::desired::{self, BASIC_EXECUTION_POLICY_ARN, FUNCTION_TABLE_ACTIONS};
+use crate::resource::{TAG_ENVIRONMENT, TAG_STACK};
+use crate::stack::{BackendSettings, ResolvedStack};
 
 /// GitHub Actions' OIDC issuer host (also the provider's ARN suffix and the claim prefix).
 pub const GITHUB_OIDC_HOST: &str = "token.actions.githubusercontent.com";
@@ -19,18 +36,55 @@ pub const GITHUB_OIDC_HOST: &str = "token.actions.githubusercontent.com";
 pub const GITHUB_OIDC_AUDIENCE: &str = "sts.amazonaws.com";
 /// The bucket policy statement this tool owns (other statements are kept as they are).
 pub const DENY_INSECURE_TRANSPORT_SID: &str = "DenyInsecureTransport";
-/// The managed policy the Lambda role may have attached (nothing else).
-const BASIC_EXECUTION_POLICY_ARN: &str =
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+/// The state key prefix an S3 backend uses when the stack names none.
+const DEFAULT_STATE_PREFIX: &str = "provisioner";
 
-/// One environment the deploy role may deploy.
+/// One environment: its deploy role, its boundary and the names its resources get.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvScope {
     pub environment: String,
+    /// The `provisioner:stack` tag value (the name prefix).
+    pub stack_name: String,
     /// `<prefix>-<env>`: every name the stack gives this environment starts with it.
     pub name_base: String,
-    pub table_name: String,
     pub region: String,
+    pub table_name: String,
+    pub function_name: String,
+    /// The function's role and the IAM path of the environment's roles (`/<prefix>/<env>/`).
+    pub function_role_name: String,
+    pub role_path: String,
+    /// The permissions boundary managed policy (`<prefix>-<env>-function-boundary`).
+    pub boundary_name: String,
+    /// The environment's state object key in the bucket (`provisioner/<env>/state.json`).
+    pub state_key: String,
+    /// The environment's deploy role.
+    pub deploy_role_name: String,
+    /// Tags of the environment's deploy role and boundary policy.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl EnvScope {
+    /// The scope of one resolved environment, deployed by the role `deploy_role_name`.
+    pub fn of(stack: &ResolvedStack, deploy_role_name: String) -> Self {
+        let prefix = match &stack.backend {
+            BackendSettings::S3 { prefix, .. } => prefix.as_str(),
+            BackendSettings::Local { .. } => DEFAULT_STATE_PREFIX,
+        };
+        Self {
+            environment: stack.environment.clone(),
+            stack_name: stack.stack_name.clone(),
+            name_base: format!("{}-{}", stack.name_prefix, stack.environment),
+            region: stack.region.clone(),
+            table_name: stack.table.name.clone(),
+            function_name: stack.lambda.function_name.clone(),
+            function_role_name: stack.lambda.role_name.clone(),
+            role_path: desired::function_role_path(stack),
+            boundary_name: desired::boundary_policy_name(stack),
+            state_key: state::s3::state_key(prefix, &stack.environment),
+            deploy_role_name,
+            tags: stack.tags.clone(),
+        }
+    }
 }
 
 /// Everything the policies depend on.
@@ -39,29 +93,16 @@ pub struct PolicyInputs {
     pub account_id: String,
     /// `owner/name` of the GitHub repository.
     pub repository: String,
-    /// The branch deploys may also run from (`main`).
-    pub branch: String,
     pub environments: Vec<EnvScope>,
     pub state_bucket: String,
-    /// Key prefixes of state objects in the bucket (`provisioner`).
-    pub state_prefixes: Vec<String>,
     pub lock_table: Option<String>,
     /// Region of the lock table.
     pub lock_table_region: String,
 }
 
-/// The `sub` claims the deploy role accepts, in order: each environment, then the branch.
-pub fn allowed_subjects(inputs: &PolicyInputs) -> Vec<String> {
-    let mut subjects: Vec<String> = inputs
-        .environments
-        .iter()
-        .map(|e| format!("repo:{}:environment:{}", inputs.repository, e.environment))
-        .collect();
-    subjects.push(format!(
-        "repo:{}:ref:refs/heads/{}",
-        inputs.repository, inputs.branch
-    ));
-    subjects
+/// The one `sub` claim an environment's deploy role accepts.
+pub fn allowed_subject(inputs: &PolicyInputs, env: &EnvScope) -> String {
+    format!("repo:{}:environment:{}", inputs.repository, env.environment)
 }
 
 /// The ARN of GitHub's OIDC provider in `account_id`.
@@ -69,128 +110,215 @@ pub fn oidc_provider_arn(account_id: &str) -> String {
     format!("arn:aws:iam::{account_id}:oidc-provider/{GITHUB_OIDC_HOST}")
 }
 
-/// Trust policy of the deploy role.
-pub fn trust_policy(inputs: &PolicyInputs, provider_arn: &str) -> Value {
+/// The environment's deploy role ARN.
+pub fn deploy_role_arn(inputs: &PolicyInputs, env: &EnvScope) -> String {
+    format!(
+        "arn:aws:iam::{}:role/{}",
+        inputs.account_id, env.deploy_role_name
+    )
+}
+
+/// The function role's ARN (under the environment's path).
+pub fn function_role_arn(inputs: &PolicyInputs, env: &EnvScope) -> String {
+    format!(
+        "arn:aws:iam::{}:role{}{}",
+        inputs.account_id, env.role_path, env.function_role_name
+    )
+}
+
+/// The environment's permissions boundary ARN.
+pub fn boundary_arn(inputs: &PolicyInputs, env: &EnvScope) -> String {
+    format!(
+        "arn:aws:iam::{}:policy/{}",
+        inputs.account_id, env.boundary_name
+    )
+}
+
+/// Trust policy of an environment's deploy role.
+pub fn trust_policy(inputs: &PolicyInputs, env: &EnvScope, provider_arn: &str) -> Value {
     json!({
         "Version": "2012-10-17",
         "Statement": [{
-            "Sid": "GitHubActionsDeploy",
+            "Sid": "GitHubActionsEnvironment",
             "Effect": "Allow",
             "Principal": { "Federated": provider_arn },
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {
                 "StringEquals": {
                     format!("{GITHUB_OIDC_HOST}:aud"): GITHUB_OIDC_AUDIENCE,
-                    format!("{GITHUB_OIDC_HOST}:sub"): allowed_subjects(inputs),
+                    format!("{GITHUB_OIDC_HOST}:sub"): allowed_subject(inputs, env),
                 }
             }
         }]
     })
 }
 
-/// Permission policy of the deploy role: what plan, apply and destroy call, nothing more.
-pub fn deploy_policy(inputs: &PolicyInputs) -> Value {
-    let account = &inputs.account_id;
-    let mut roles = Vec::new();
-    let mut tables = Vec::new();
-    let mut functions = Vec::new();
-    let mut layers = Vec::new();
-    let mut log_groups = Vec::new();
-    let mut describe_logs = Vec::new();
-    let mut apis = Vec::new();
-    for e in &inputs.environments {
-        let (region, base) = (&e.region, &e.name_base);
-        roles.push(format!("arn:aws:iam::{account}:role/{base}-*"));
-        let table = format!("arn:aws:dynamodb:{region}:{account}:table/{}", e.table_name);
-        tables.push(format!("{table}/index/*"));
-        tables.push(table);
-        functions.push(format!(
-            "arn:aws:lambda:{region}:{account}:function:{base}-*"
-        ));
-        layers.push(format!("arn:aws:lambda:{region}:{account}:layer:{base}-*"));
-        layers.push(format!(
-            "arn:aws:lambda:{region}:{account}:layer:{base}-*:*"
-        ));
-        let group = format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{base}-*");
-        log_groups.push(format!("{group}:*"));
-        log_groups.push(group);
-        describe_logs.push(format!("arn:aws:logs:{region}:{account}:log-group:*"));
-        apis.push(format!("arn:aws:apigateway:{region}::/apis"));
-        apis.push(format!("arn:aws:apigateway:{region}::/apis/*"));
-        apis.push(format!("arn:aws:apigateway:{region}::/tags/*"));
-    }
+/// The permissions boundary of the environment's roles: what the function needs, nothing more.
+pub fn boundary_policy(inputs: &PolicyInputs, env: &EnvScope) -> Value {
+    let (account, region) = (&inputs.account_id, &env.region);
+    let group = format!(
+        "arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{}",
+        env.function_name
+    );
+    let table = format!(
+        "arn:aws:dynamodb:{region}:{account}:table/{}",
+        env.table_name
+    );
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "FunctionLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [group.clone(), format!("{group}:*")],
+            },
+            {
+                "Sid": "FunctionTable",
+                "Effect": "Allow",
+                "Action": FUNCTION_TABLE_ACTIONS,
+                "Resource": [table.clone(), format!("{table}/index/*")],
+            },
+        ]
+    })
+}
+
+/// Permission policy of an environment's deploy role: what plan, apply and destroy call on
+/// that environment, nothing more.
+pub fn deploy_policy(inputs: &PolicyInputs, env: &EnvScope) -> Value {
+    let (account, region, base) = (&inputs.account_id, &env.region, &env.name_base);
     let bucket = format!("arn:aws:s3:::{}", inputs.state_bucket);
-    let state_objects: Vec<String> = inputs
-        .state_prefixes
-        .iter()
-        .map(|p| match p.trim_matches('/') {
-            "" => format!("{bucket}/*"),
-            p => format!("{bucket}/{p}/*"),
+    let state_object = format!("{bucket}/{}", env.state_key);
+    let lock_object = format!("{state_object}.tflock");
+    let path_roles = format!("arn:aws:iam::{account}:role{}*", env.role_path);
+    let pathless_role = format!("arn:aws:iam::{account}:role/{}", env.function_role_name);
+    let boundary = boundary_arn(inputs, env);
+    let with_boundary = json!({ "StringEquals": { "iam:PermissionsBoundary": boundary } });
+    let table = format!(
+        "arn:aws:dynamodb:{region}:{account}:table/{}",
+        env.table_name
+    );
+    let group = format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{base}-*");
+    let ours = |tag: &str| {
+        json!({
+            format!("aws:{tag}/{TAG_STACK}"): env.stack_name,
+            format!("aws:{tag}/{TAG_ENVIRONMENT}"): env.environment,
         })
-        .collect();
+    };
 
     let mut statements = vec![
         json!({
-            "Sid": "StateBucket",
+            "Sid": "StateBucketReadOnly",
             "Effect": "Allow",
             "Action": [
-                "s3:GetBucketVersioning", "s3:ListBucket", "s3:ListBucketVersions",
-                "s3:PutBucketPublicAccessBlock", "s3:PutBucketVersioning"
+                "s3:GetBucketPublicAccessBlock", "s3:GetBucketVersioning", "s3:ListBucket",
+                "s3:ListBucketVersions"
             ],
             "Resource": bucket,
         }),
         json!({
-            "Sid": "StateObjects",
+            "Sid": "StateObject",
             "Effect": "Allow",
-            "Action": [
-                "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject",
-                "s3:GetObjectVersion", "s3:PutObject"
-            ],
-            "Resource": sorted(state_objects),
+            "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+            "Resource": [state_object, lock_object.clone()],
+        }),
+        json!({
+            "Sid": "StateLockObject",
+            "Effect": "Allow",
+            "Action": "s3:DeleteObject",
+            "Resource": lock_object,
         }),
     ];
     if let Some(lock_table) = &inputs.lock_table {
+        let table_arn = format!(
+            "arn:aws:dynamodb:{}:{account}:table/{lock_table}",
+            inputs.lock_table_region
+        );
         statements.push(json!({
-            "Sid": "StateLock",
+            "Sid": "StateLockItem",
             "Effect": "Allow",
-            "Action": [
-                "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem",
-                "dynamodb:PutItem"
-            ],
-            "Resource": format!(
-                "arn:aws:dynamodb:{}:{account}:table/{lock_table}",
-                inputs.lock_table_region
-            ),
+            "Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"],
+            "Resource": table_arn.clone(),
+            "Condition": { "ForAllValues:StringEquals": {
+                "dynamodb:LeadingKeys": format!("{}/{}", inputs.state_bucket, env.state_key)
+            } },
+        }));
+        statements.push(json!({
+            "Sid": "StateLockTable",
+            "Effect": "Allow",
+            "Action": "dynamodb:DescribeTable",
+            "Resource": table_arn,
         }));
     }
     statements.extend([
         json!({
-            "Sid": "LambdaRoles",
+            "Sid": "RolesOnlyWithTheBoundary",
+            "Effect": "Allow",
+            "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"],
+            "Resource": path_roles.clone(),
+            "Condition": with_boundary.clone(),
+        }),
+        json!({
+            "Sid": "AttachBasicExecutionOnlyWithTheBoundary",
+            "Effect": "Allow",
+            "Action": "iam:AttachRolePolicy",
+            "Resource": path_roles.clone(),
+            "Condition": {
+                "StringEquals": { "iam:PermissionsBoundary": boundary_arn(inputs, env) },
+                "ArnEquals": { "iam:PolicyARN": BASIC_EXECUTION_POLICY_ARN },
+            },
+        }),
+        json!({
+            "Sid": "RolesUnderThePath",
             "Effect": "Allow",
             "Action": [
-                "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:GetRole",
+                "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:GetRole",
                 "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
-                "iam:ListRoleTags", "iam:PutRolePolicy", "iam:TagRole", "iam:UntagRole",
-                "iam:UpdateAssumeRolePolicy", "iam:UpdateRole"
+                "iam:ListRoleTags", "iam:TagRole", "iam:UntagRole", "iam:UpdateRoleDescription"
             ],
-            "Resource": sorted(roles.clone()),
+            "Resource": path_roles,
         }),
+        // Looking the function's role up by name, and removing the one an earlier version
+        // created at `/` (a path change replaces it): reads and removals only.
         json!({
-            "Sid": "LambdaRoleManagedPolicy",
+            "Sid": "FunctionRoleByNameReadAndRemove",
             "Effect": "Allow",
-            "Action": ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
-            "Resource": sorted(roles.clone()),
-            "Condition": { "ArnEquals": { "iam:PolicyARN": BASIC_EXECUTION_POLICY_ARN } },
+            "Action": [
+                "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:GetRole",
+                "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
+                "iam:ListRoleTags"
+            ],
+            "Resource": pathless_role,
         }),
         json!({
-            "Sid": "PassLambdaRole",
+            "Sid": "PassOnlyTheFunctionRoleToLambda",
             "Effect": "Allow",
             "Action": "iam:PassRole",
-            "Resource": sorted(roles),
+            "Resource": function_role_arn(inputs, env),
             "Condition": { "StringEquals": { "iam:PassedToService": "lambda.amazonaws.com" } },
         }),
         json!({
-            "Sid": "PlaygroundTables",
+            "Sid": "NoOtherBoundary",
+            "Effect": "Deny",
+            "Action": [
+                "iam:AttachRolePolicy", "iam:CreateRole", "iam:PutRolePermissionsBoundary",
+                "iam:PutRolePolicy"
+            ],
+            "Resource": "*",
+            "Condition": { "StringNotEquals": { "iam:PermissionsBoundary": boundary_arn(inputs, env) } },
+        }),
+        json!({
+            "Sid": "NoBoundaryOrTrustChanges",
+            "Effect": "Deny",
+            "Action": [
+                "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy",
+                "iam:DeletePolicyVersion", "iam:DeleteRolePermissionsBoundary",
+                "iam:SetDefaultPolicyVersion", "iam:UpdateAssumeRolePolicy"
+            ],
+            "Resource": "*",
+        }),
+        json!({
+            "Sid": "PlaygroundTable",
             "Effect": "Allow",
             "Action": [
                 "dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:DescribeContinuousBackups",
@@ -198,56 +326,145 @@ pub fn deploy_policy(inputs: &PolicyInputs) -> Value {
                 "dynamodb:ListTagsOfResource", "dynamodb:TagResource", "dynamodb:UntagResource",
                 "dynamodb:UpdateContinuousBackups", "dynamodb:UpdateTable"
             ],
-            "Resource": sorted(tables),
+            "Resource": [table.clone(), format!("{table}/index/*")],
         }),
         json!({
-            "Sid": "Functions",
+            "Sid": "Function",
             "Effect": "Allow",
             "Action": [
-                "lambda:AddPermission", "lambda:CreateFunction", "lambda:DeleteFunction",
-                "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetPolicy",
-                "lambda:ListTags", "lambda:RemovePermission", "lambda:TagResource",
-                "lambda:UntagResource", "lambda:UpdateFunctionCode",
-                "lambda:UpdateFunctionConfiguration"
+                "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction",
+                "lambda:GetFunctionConfiguration", "lambda:GetPolicy", "lambda:ListTags",
+                "lambda:RemovePermission", "lambda:TagResource", "lambda:UntagResource",
+                "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"
             ],
-            "Resource": sorted(functions),
+            "Resource": format!("arn:aws:lambda:{region}:{account}:function:{base}-*"),
         }),
         json!({
-            "Sid": "Layers",
+            "Sid": "InvokeOnlyByApiGateway",
+            "Effect": "Allow",
+            "Action": "lambda:AddPermission",
+            "Resource": format!("arn:aws:lambda:{region}:{account}:function:{base}-*"),
+            "Condition": { "StringEquals": { "lambda:Principal": "apigateway.amazonaws.com" } },
+        }),
+        json!({
+            "Sid": "Layer",
             "Effect": "Allow",
             "Action": [
                 "lambda:DeleteLayerVersion", "lambda:GetLayerVersion", "lambda:ListLayerVersions",
                 "lambda:PublishLayerVersion"
             ],
-            "Resource": sorted(layers),
+            "Resource": [
+                format!("arn:aws:lambda:{region}:{account}:layer:{base}-*"),
+                format!("arn:aws:lambda:{region}:{account}:layer:{base}-*:*"),
+            ],
         }),
         json!({
-            "Sid": "LogGroups",
+            "Sid": "LogGroup",
             "Effect": "Allow",
             "Action": [
                 "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy",
                 "logs:ListTagsForResource", "logs:ListTagsLogGroup", "logs:PutRetentionPolicy",
                 "logs:TagLogGroup", "logs:TagResource", "logs:UntagLogGroup", "logs:UntagResource"
             ],
-            "Resource": sorted(log_groups),
+            "Resource": [group.clone(), format!("{group}:*")],
         }),
         json!({
             "Sid": "FindLogGroups",
             "Effect": "Allow",
             "Action": "logs:DescribeLogGroups",
-            "Resource": sorted(describe_logs),
+            "Resource": format!("arn:aws:logs:{region}:{account}:log-group:*"),
         }),
         json!({
-            "Sid": "HttpApis",
+            "Sid": "ListApis",
+            "Effect": "Allow",
+            "Action": "apigateway:GET",
+            "Resource": format!("arn:aws:apigateway:{region}::/apis"),
+        }),
+        json!({
+            "Sid": "CreateApiTaggedAsOurs",
+            "Effect": "Allow",
+            "Action": "apigateway:POST",
+            "Resource": format!("arn:aws:apigateway:{region}::/apis"),
+            "Condition": { "StringEquals": ours("RequestTag") },
+        }),
+        json!({
+            "Sid": "ApisTaggedAsOurs",
             "Effect": "Allow",
             "Action": [
                 "apigateway:DELETE", "apigateway:GET", "apigateway:PATCH", "apigateway:POST",
                 "apigateway:PUT"
             ],
-            "Resource": sorted(apis),
+            "Resource": [
+                format!("arn:aws:apigateway:{region}::/apis/*"),
+                format!("arn:aws:apigateway:{region}::/tags/*"),
+            ],
+            "Condition": { "StringEquals": ours("ResourceTag") },
         }),
     ]);
     json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// Refuses environments and deploy role names that would share names: one environment's
+/// role could then change another's resources (its names are matched by `<prefix>-<env>-*`),
+/// or bootstrap would take over a role that is not a deploy role.
+pub fn check_names(inputs: &PolicyInputs) -> Result<(), String> {
+    let envs = &inputs.environments;
+    for a in envs {
+        for b in envs.iter().filter(|b| b.environment != a.environment) {
+            if format!("{}-", b.name_base).starts_with(&format!("{}-", a.name_base)) {
+                return Err(format!(
+                    "environments '{}' and '{}' would share names: every name of '{}' starts \
+                     with '{}-', and so do the names of '{}' ({}-...). Rename one of them",
+                    a.environment,
+                    b.environment,
+                    a.environment,
+                    a.name_base,
+                    b.environment,
+                    b.name_base
+                ));
+            }
+            if a.table_name == b.table_name {
+                return Err(format!(
+                    "environments '{}' and '{}' declare the same table '{}'; each environment \
+                     needs its own",
+                    a.environment, b.environment, a.table_name
+                ));
+            }
+            if a.deploy_role_name.eq_ignore_ascii_case(&b.deploy_role_name) {
+                return Err(format!(
+                    "environments '{}' and '{}' would share the deploy role '{}': put {{env}} \
+                     in --role-name",
+                    a.environment, b.environment, a.deploy_role_name
+                ));
+            }
+        }
+        let role = &a.deploy_role_name;
+        if role.is_empty()
+            || role.len() > 64
+            || !role
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+        {
+            return Err(format!(
+                "'{role}' is not a valid IAM role name (1 to 64 letters, digits or +=,.@_-)"
+            ));
+        }
+        for owner in envs {
+            let namespace = format!("{}-", owner.name_base);
+            if role
+                .to_ascii_lowercase()
+                .starts_with(&namespace.to_ascii_lowercase())
+            {
+                return Err(format!(
+                    "the deploy role name '{role}' starts with '{namespace}', the names of \
+                     environment '{}' (its function role is {}): pick another --role-name, or \
+                     rename that environment",
+                    owner.environment, owner.function_role_name
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The statement that denies plain-HTTP access to the state bucket.
@@ -317,33 +534,34 @@ pub fn same_document(a: &Value, b: &Value) -> bool {
     normalise(a) == normalise(b)
 }
 
-fn sorted(mut items: Vec<String>) -> Value {
-    items.sort();
-    items.dedup();
-    json!(items)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn inputs() -> PolicyInputs {
+    /// A sample stack: dev with the default table, prod with its own.
+    pub(crate) fn inputs() -> PolicyInputs {
         let env = |name: &str, table: &str| EnvScope {
             environment: name.into(),
+            stack_name: "aimodelshare".into(),
             name_base: format!("aimodelshare-{name}"),
-            table_name: table.into(),
             region: "us-east-1".into(),
+            table_name: table.into(),
+            function_name: format!("aimodelshare-{name}-api"),
+            function_role_name: format!("aimodelshare-{name}-lambda"),
+            role_path: format!("/aimodelshare/{name}/"),
+            boundary_name: format!("aimodelshare-{name}-function-boundary"),
+            state_key: format!("provisioner/{name}/state.json"),
+            deploy_role_name: format!("aimodelshare-github-deploy-{name}"),
+            tags: BTreeMap::new(),
         };
         PolicyInputs {
             account_id: "123456789012".into(),
             repository: "octo/playground".into(),
-            branch: "main".into(),
             environments: vec![
                 env("dev", "aimodelshare-dev-playground"),
                 env("prod", "PlaygroundScores"),
             ],
             state_bucket: "aimodelshare-state".into(),
-            state_prefixes: vec!["provisioner".into()],
             lock_table: Some("aimodelshare-locks".into()),
             lock_table_region: "us-east-1".into(),
         }
@@ -359,14 +577,12 @@ mod tests {
     }
 
     #[test]
-    fn the_trust_policy_accepts_exactly_the_environments_and_main() {
-        let policy = trust_policy(&inputs(), &oidc_provider_arn("123456789012"));
+    fn each_trust_policy_accepts_exactly_its_environment() {
+        let inputs = inputs();
+        let prod = &inputs.environments[1];
+        let policy = trust_policy(&inputs, prod, &oidc_provider_arn("123456789012"));
         let statement = &policy["Statement"][0];
         assert_eq!(statement["Action"], "sts:AssumeRoleWithWebIdentity");
-        assert_eq!(
-            statement["Principal"]["Federated"],
-            "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
-        );
         let equals = &statement["Condition"]["StringEquals"];
         assert_eq!(
             equals["token.actions.githubusercontent.com:aud"],
@@ -374,106 +590,117 @@ mod tests {
         );
         assert_eq!(
             equals["token.actions.githubusercontent.com:sub"],
-            json!([
-                "repo:octo/playground:environment:dev",
-                "repo:octo/playground:environment:prod",
-                "repo:octo/playground:ref:refs/heads/main"
-            ])
+            "repo:octo/playground:environment:prod"
         );
         let mut strings = Vec::new();
         all_strings(&policy, &mut strings);
         assert!(
-            !strings.iter().any(|s| s.contains('*')),
-            "no wildcard: {strings:?}"
+            !strings
+                .iter()
+                .any(|s| s.contains('*') || s.contains("ref:")),
+            "{strings:?}"
         );
-        assert!(statement["Condition"].get("StringLike").is_none());
     }
 
     #[test]
-    fn the_deploy_policy_is_scoped_to_the_prefix_tables_and_state() {
-        let policy = deploy_policy(&inputs());
-        let statements = policy["Statement"].as_array().unwrap();
-        for statement in statements {
-            assert_eq!(statement["Effect"], "Allow");
-            let mut actions = Vec::new();
-            all_strings(&statement["Action"], &mut actions);
-            assert!(
-                actions.iter().all(|a| !a.contains('*')),
-                "no action wildcard: {actions:?}"
-            );
-            let mut resources = Vec::new();
-            all_strings(&statement["Resource"], &mut resources);
-            assert!(!resources.contains(&"*".to_string()), "{statement}");
-            for resource in &resources {
-                let scoped = resource.contains("aimodelshare-dev")
-                    || resource.contains("aimodelshare-prod")
-                    || resource.contains("PlaygroundScores")
-                    || resource.starts_with("arn:aws:s3:::aimodelshare-state")
-                    || resource.ends_with("table/aimodelshare-locks")
-                    || resource.starts_with("arn:aws:apigateway:us-east-1::/")
-                    || resource == "arn:aws:logs:us-east-1:123456789012:log-group:*";
-                assert!(scoped, "unscoped resource {resource}");
+    fn the_deploy_policy_names_only_its_own_environment() {
+        let inputs = inputs();
+        let dev = &inputs.environments[0];
+        let text = deploy_policy(&inputs, dev).to_string();
+        assert!(
+            !text.contains("prod") && !text.contains("PlaygroundScores"),
+            "{text}"
+        );
+        assert!(text.contains("aimodelshare-state/provisioner/dev/state.json"));
+        for action in [
+            "s3:PutBucketVersioning",
+            "s3:DeleteObjectVersion",
+            "s3:PutBucketPublicAccessBlock",
+        ] {
+            assert!(!text.contains(action), "{action}");
+        }
+        let policy = deploy_policy(&inputs, dev);
+        for statement in policy["Statement"].as_array().unwrap() {
+            if statement["Effect"] == "Allow" {
+                let mut actions = Vec::new();
+                all_strings(&statement["Action"], &mut actions);
+                assert!(
+                    !actions
+                        .iter()
+                        .any(|a| a.contains('*') || a == "iam:UpdateAssumeRolePolicy"),
+                    "{statement}"
+                );
             }
         }
-        let sids: Vec<&str> = statements
-            .iter()
-            .map(|s| s["Sid"].as_str().unwrap())
-            .collect();
-        assert!(sids.contains(&"StateLock") && sids.contains(&"PassLambdaRole"));
-        let pass = statements
-            .iter()
-            .find(|s| s["Sid"] == "PassLambdaRole")
-            .unwrap();
-        assert_eq!(
-            pass["Condition"]["StringEquals"]["iam:PassedToService"],
-            "lambda.amazonaws.com"
-        );
-        let objects = statements
-            .iter()
-            .find(|s| s["Sid"] == "StateObjects")
-            .unwrap();
-        assert_eq!(
-            objects["Resource"],
-            json!(["arn:aws:s3:::aimodelshare-state/provisioner/*"])
-        );
-        let tables = statements
-            .iter()
-            .find(|s| s["Sid"] == "PlaygroundTables")
-            .unwrap();
-        assert!(tables["Resource"].as_array().unwrap().contains(&json!(
-            "arn:aws:dynamodb:us-east-1:123456789012:table/PlaygroundScores"
-        )));
     }
 
     #[test]
-    fn the_deploy_role_cannot_edit_itself() {
-        let policy = deploy_policy(&inputs());
-        let roles = policy["Statement"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["Sid"] == "LambdaRoles")
-            .unwrap()["Resource"]
-            .clone();
-        for pattern in roles.as_array().unwrap() {
-            let prefix = pattern.as_str().unwrap().trim_end_matches('*');
+    fn the_policies_fit_iams_size_limits() {
+        let inputs = inputs();
+        for env in &inputs.environments {
+            let size = |v: Value| v.to_string().chars().filter(|c| !c.is_whitespace()).count();
             assert!(
-                !"arn:aws:iam::123456789012:role/aimodelshare-github-deploy".starts_with(prefix)
+                size(deploy_policy(&inputs, env)) < 10_240,
+                "inline policy limit"
+            );
+            assert!(
+                size(boundary_policy(&inputs, env)) < 6_144,
+                "managed policy limit"
             );
         }
     }
 
     #[test]
-    fn no_lock_table_means_no_lock_statement() {
+    fn no_lock_table_means_no_lock_statements() {
         let mut i = inputs();
         i.lock_table = None;
-        let policy = deploy_policy(&i);
+        let policy = deploy_policy(&i, &i.environments[0]);
+        assert!(!policy.to_string().contains("StateLockItem"));
+    }
+
+    #[test]
+    fn colliding_names_are_refused() {
+        assert_eq!(check_names(&inputs()), Ok(()));
+
+        // An environment named `github` owns `aimodelshare-github-*`: the deploy roles too.
+        let mut github = inputs();
+        let mut env = github.environments[0].clone();
+        env.environment = "github".into();
+        env.name_base = "aimodelshare-github".into();
+        env.table_name = "t-github".into();
+        env.deploy_role_name = "aimodelshare-github-deploy-github".into();
+        github.environments.push(env);
+        let error = check_names(&github).unwrap_err();
+        assert!(error.contains("aimodelshare-github-"), "{error}");
+
+        // dev's names `aimodelshare-dev-*` would cover an environment `dev-2`.
+        let mut nested = inputs();
+        let mut env = nested.environments[0].clone();
+        env.environment = "dev-2".into();
+        env.name_base = "aimodelshare-dev-2".into();
+        env.table_name = "t2".into();
+        env.deploy_role_name = "aimodelshare-github-deploy-dev-2".into();
+        nested.environments.push(env);
+        assert!(check_names(&nested).unwrap_err().contains("share names"));
+
+        // A role name inside an environment's names, one role for two, a bad name.
+        for (role, why) in [
+            ("aimodelshare-prod-lambda", "starts with"),
+            ("aimodelshare-github-deploy-prod", "share the deploy role"),
+            ("bad/name", "not a valid IAM role name"),
+        ] {
+            let mut i = inputs();
+            i.environments[0].deploy_role_name = role.into();
+            let error = check_names(&i).unwrap_err();
+            assert!(error.contains(why), "{role}: {error}");
+        }
+
+        let mut shared_table = inputs();
+        shared_table.environments[1].table_name = "aimodelshare-dev-playground".into();
         assert!(
-            !policy["Statement"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|s| s["Sid"] == "StateLock")
+            check_names(&shared_table)
+                .unwrap_err()
+                .contains("same table")
         );
     }
 

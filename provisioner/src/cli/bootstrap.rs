@@ -2,13 +2,12 @@
 //! the report printed at the end (the role ARN and the next commands). The work is in the
 //! library's `bootstrap` module.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 
-use provisioner::bootstrap::{self, EnvScope, PolicyInputs, Settings};
+use provisioner::bootstrap::{self, EnvScope, PolicyInputs, Settings, policies};
 use provisioner::stack::{BackendSettings, ResolvedStack, Stack};
 
 use super::Global;
@@ -18,12 +17,10 @@ pub struct BootstrapArgs {
     /// The GitHub repository (`owner/name`) whose workflows may deploy.
     #[arg(long, env = "GITHUB_REPOSITORY", value_name = "OWNER/NAME")]
     pub repo: String,
-    /// Environments the role may deploy (repeatable; default: every one the stack declares).
+    /// Environments to set up, each with its own deploy role (repeatable; default: every one
+    /// the stack declares).
     #[arg(long = "env", value_name = "ENV")]
     pub environments: Vec<String>,
-    /// The branch deploys may run from besides the GitHub environments.
-    #[arg(long, default_value = "main", value_name = "BRANCH")]
-    pub branch: String,
     /// The state bucket (default: the stack's `[backend] bucket`).
     #[arg(long, value_name = "NAME")]
     pub bucket: Option<String>,
@@ -33,8 +30,9 @@ pub struct BootstrapArgs {
     /// Days a superseded state version is kept before S3 expires it.
     #[arg(long, default_value_t = bootstrap::DEFAULT_NONCURRENT_DAYS, value_parser = clap::value_parser!(i32).range(1..=36500), value_name = "DAYS")]
     pub noncurrent_days: i32,
-    /// Name of the deploy role (default: `<name_prefix>-github-deploy`).
-    #[arg(long, value_name = "NAME")]
+    /// Name of each environment's deploy role, `{env}` standing for the environment (default:
+    /// `<name_prefix>-github-deploy-{env}`).
+    #[arg(long, value_name = "TEMPLATE")]
     pub role_name: Option<String>,
     /// Print the role's trust and permission policies and the bucket policy; create nothing.
     #[arg(long)]
@@ -75,6 +73,27 @@ fn environments(stack: &Stack, wanted: &[String]) -> Result<Vec<ResolvedStack>> 
         .collect()
 }
 
+/// Each environment's deploy role name from the `--role-name` template (`{env}` replaced).
+fn deploy_role_names(args: &BootstrapArgs, envs: &[ResolvedStack]) -> Result<Vec<String>> {
+    let Some(first) = envs.first() else {
+        bail!("the stack file declares no environment");
+    };
+    let template = args
+        .role_name
+        .clone()
+        .unwrap_or_else(|| format!("{}-github-deploy-{{env}}", first.name_prefix));
+    if !template.contains("{env}") && envs.len() > 1 {
+        bail!(
+            "--role-name '{template}' would give every environment the same role: put {{env}} \
+             in it (e.g. {template}-{{env}}), or pass one --env"
+        );
+    }
+    Ok(envs
+        .iter()
+        .map(|e| template.replace("{env}", &e.environment))
+        .collect())
+}
+
 /// The settings: flags first, then the stack's backend.
 fn settings(
     args: &BootstrapArgs,
@@ -86,21 +105,18 @@ fn settings(
     let first = envs
         .first()
         .context("the stack file declares no environment")?;
-    let s3_backends: Vec<(&String, &String, &Option<String>)> = envs
+    let s3_backends: Vec<(&String, &Option<String>)> = envs
         .iter()
         .filter_map(|e| match &e.backend {
             BackendSettings::S3 {
-                bucket,
-                prefix,
-                lock_table,
-                ..
-            } => Some((bucket, prefix, lock_table)),
+                bucket, lock_table, ..
+            } => Some((bucket, lock_table)),
             BackendSettings::Local { .. } => None,
         })
         .collect();
     let bucket = match (&args.bucket, s3_backends.first()) {
         (Some(bucket), _) => bucket.clone(),
-        (None, Some((bucket, _, _))) => (*bucket).clone(),
+        (None, Some((bucket, _))) => (*bucket).clone(),
         (None, None) => bail!(
             "no state bucket: the stack's backend is local. Pass --bucket NAME (a globally \
              unique name, e.g. {}-state-<account id>), then set [backend] type = \"s3\", bucket \
@@ -112,46 +128,26 @@ fn settings(
     let lock_table = args
         .lock_table
         .clone()
-        .or_else(|| s3_backends.iter().find_map(|(_, _, t)| (*t).clone()));
-    let mut state_prefixes: Vec<String> =
-        s3_backends.iter().map(|(_, p, _)| (*p).clone()).collect();
-    if state_prefixes.is_empty() {
-        state_prefixes.push("provisioner".to_string());
-    }
-    state_prefixes.sort();
-    state_prefixes.dedup();
-    let tags: BTreeMap<String, String> = first
-        .tags
-        .iter()
-        .filter(|(k, _)| k.as_str() != provisioner::resource::TAG_ENVIRONMENT)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+        .or_else(|| s3_backends.iter().find_map(|(_, t)| (*t).clone()));
+    let roles = deploy_role_names(args, envs)?;
+    let inputs = PolicyInputs {
+        account_id,
+        repository: args.repo.clone(),
+        environments: envs
+            .iter()
+            .zip(roles)
+            .map(|(e, role)| EnvScope::of(e, role))
+            .collect(),
+        state_bucket: bucket,
+        lock_table,
+        lock_table_region: first.region.clone(),
+    };
+    bootstrap::policies::check_names(&inputs).map_err(anyhow::Error::msg)?;
     Ok(Settings {
-        inputs: PolicyInputs {
-            account_id,
-            repository: args.repo.clone(),
-            branch: args.branch.clone(),
-            environments: envs
-                .iter()
-                .map(|e| EnvScope {
-                    environment: e.environment.clone(),
-                    name_base: format!("{}-{}", e.name_prefix, e.environment),
-                    table_name: e.table.name.clone(),
-                    region: e.region.clone(),
-                })
-                .collect(),
-            state_bucket: bucket,
-            state_prefixes,
-            lock_table,
-            lock_table_region: first.region.clone(),
-        },
+        inputs,
         state_region: first.region.clone(),
-        role_name: args
-            .role_name
-            .clone()
-            .unwrap_or_else(|| format!("{}-github-deploy", first.name_prefix)),
         noncurrent_days: args.noncurrent_days,
-        tags,
+        shared_role_name: Some(format!("{}-github-deploy", first.name_prefix)),
         tls_only_policy: args.force_tls_policy || !plain_http_endpoint,
     })
 }
@@ -203,53 +199,102 @@ pub async fn run(global: &Global, args: &BootstrapArgs) -> Result<ExitCode> {
 }
 
 fn print_policies(settings: &Settings) -> Result<()> {
-    let provider = bootstrap::policies::oidc_provider_arn(&settings.inputs.account_id);
-    println!(
-        "# Trust policy of the deploy role {}\n{}\n",
-        settings.role_name,
-        serde_json::to_string_pretty(&bootstrap::policies::trust_policy(
-            &settings.inputs,
-            &provider
-        ))?
-    );
-    println!(
-        "# Permission policy {} of the deploy role\n{}\n",
-        bootstrap::github::DEPLOY_POLICY_NAME,
-        serde_json::to_string_pretty(&bootstrap::policies::deploy_policy(&settings.inputs))?
-    );
-    let bucket_policy =
-        bootstrap::policies::merge_bucket_policy(None, &settings.inputs.state_bucket);
+    let inputs = &settings.inputs;
+    let provider = policies::oidc_provider_arn(&inputs.account_id);
+    for env in &inputs.environments {
+        println!(
+            "# Environment {}: trust policy of the deploy role {}\n{}\n",
+            env.environment,
+            env.deploy_role_name,
+            serde_json::to_string_pretty(&policies::trust_policy(inputs, env, &provider))?
+        );
+        println!(
+            "# Environment {}: permission policy {} of the deploy role\n{}\n",
+            env.environment,
+            bootstrap::github::DEPLOY_POLICY_NAME,
+            serde_json::to_string_pretty(&policies::deploy_policy(inputs, env))?
+        );
+        println!(
+            "# Environment {}: permissions boundary {} of its roles\n{}\n",
+            env.environment,
+            env.boundary_name,
+            serde_json::to_string_pretty(&policies::boundary_policy(inputs, env))?
+        );
+    }
+    let bucket_policy = policies::merge_bucket_policy(None, &inputs.state_bucket);
     println!(
         "# Statement added to the policy of the state bucket {}\n{}",
-        settings.inputs.state_bucket,
+        inputs.state_bucket,
         serde_json::to_string_pretty(&bucket_policy)?
     );
     Ok(())
 }
 
+/// The `gh` commands that create or update a GitHub environment so only `main` deploys to it,
+/// with the caller as required reviewer for `prod` (one line each, to paste as they are).
+fn environment_commands(repo: &str, environment: &str) -> [String; 2] {
+    let branches = r#""deployment_branch_policy": {"protected_branches": false, "custom_branch_policies": true}"#;
+    let put = if environment == "prod" {
+        format!(
+            r#"printf '{{{branches}, "reviewers": [{{"type": "User", "id": %s}}]}}' "$(gh api user --jq .id)" | gh api --method PUT repos/{repo}/environments/{environment} --input -"#
+        )
+    } else {
+        format!(
+            r#"echo '{{{branches}}}' | gh api --method PUT repos/{repo}/environments/{environment} --input -"#
+        )
+    };
+    [
+        put,
+        format!(
+            "gh api --method POST repos/{repo}/environments/{environment}/deployment-branch-policies -f name=main -f type=branch"
+        ),
+    ]
+}
+
 fn print_next_steps(settings: &Settings, report: &bootstrap::Report, envs: &[ResolvedStack]) {
     let repo = &settings.inputs.repository;
-    let env_names: Vec<&str> = envs.iter().map(|e| e.environment.as_str()).collect();
-    println!("\nDeploy role: {}", report.role_arn);
-    println!("\nNext:");
+    println!("\nDeploy roles (one per GitHub environment):");
+    for (environment, arn) in &report.roles {
+        println!("  {environment:<8} {arn}");
+    }
+    for warning in &report.warnings {
+        println!("\nWARNING: {warning}");
+    }
     println!(
-        "  1. Store the role ARN as the repository secret AWS_ROLE_TO_ASSUME:\n       gh secret set AWS_ROLE_TO_ASSUME --repo {repo} --body '{}'",
-        report.role_arn
+        "\nNext (each GitHub environment deploys from main only, prod after a reviewer approves):"
     );
+    let mut step = 0;
+    let mut next = || {
+        step += 1;
+        step
+    };
+    for (environment, arn) in &report.roles {
+        println!(
+            "  {}. Environment {environment}: create it, restrict it to main{}, store its role:\n{}\n       gh secret set AWS_ROLE_TO_ASSUME --repo {repo} --env {environment} --body '{arn}'",
+            next(),
+            if environment == "prod" {
+                ", require you as reviewer (add others in Settings > Environments)"
+            } else {
+                ""
+            },
+            environment_commands(repo, environment)
+                .map(|l| format!("       {l}"))
+                .join("\n")
+        );
+    }
     println!(
-        "  2. Set the repository variable AWS_REGION:\n       gh variable set AWS_REGION --repo {repo} --body {}",
+        "  {}. Set the repository variable AWS_REGION, and remove a repository-wide role secret an \
+         earlier bootstrap asked for (each environment has its own now):\n       gh variable set AWS_REGION --repo {repo} --body {}\n       gh secret delete AWS_ROLE_TO_ASSUME --repo {repo}",
+        next(),
         settings.state_region
-    );
-    println!(
-        "  3. Create the GitHub environments {} (Settings > Environments; add required reviewers to prod).",
-        env_names.join(", ")
     );
     let backend_is_s3 = envs
         .iter()
         .all(|e| matches!(&e.backend, BackendSettings::S3 { bucket, .. } if *bucket == settings.inputs.state_bucket));
     if !backend_is_s3 {
         println!(
-            "  4. Point the stack file at the bucket:\n       [backend]\n       type = \"s3\"\n       bucket = \"{}\"{}",
+            "  {}. Point the stack file at the bucket:\n       [backend]\n       type = \"s3\"\n       bucket = \"{}\"{}",
+            next(),
             settings.inputs.state_bucket,
             settings
                 .inputs
@@ -260,8 +305,8 @@ fn print_next_steps(settings: &Settings, report: &bootstrap::Report, envs: &[Res
     }
     println!(
         "  {}. Try it: provisioner plan --env {}",
-        if backend_is_s3 { 4 } else { 5 },
-        env_names.first().copied().unwrap_or("dev")
+        next(),
+        envs.first().map_or("dev", |e| e.environment.as_str())
     );
 }
 
@@ -275,6 +320,28 @@ mod tests {
         assert!(check_repository("octo/play.ground-2").is_ok());
         for bad in ["octo", "octo/*", "/x", "octo/", "a/b/c", "octo/pl ay"] {
             assert!(check_repository(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn environment_commands_send_valid_json_and_prod_gets_a_reviewer() {
+        for environment in ["dev", "prod"] {
+            let [put, branch] = environment_commands("octo/pg", environment);
+            let body = put
+                .split('\'')
+                .nth(1)
+                .expect("a quoted JSON body")
+                .replace("%s", "42");
+            let body: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
+            assert_eq!(
+                body["deployment_branch_policy"]["custom_branch_policies"],
+                true
+            );
+            assert_eq!(body.get("reviewers").is_some(), environment == "prod");
+            assert!(put.ends_with(&format!(
+                "repos/octo/pg/environments/{environment} --input -"
+            )));
+            assert!(branch.contains("-f name=main -f type=branch"));
         }
     }
 }

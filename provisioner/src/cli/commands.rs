@@ -254,7 +254,7 @@ pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<ExitCode> {
     }
     let desired = desired::desired_resources(&ctx.resolved, &artifacts(&ctx.resolved, false)?);
     let hash = stack_hash(&ctx.resolved, &desired)?;
-    state::ensure_backend_resources(&ctx.resolved.backend_config(), &ctx.engine.aws.sdk)
+    state::prepare_backend(&ctx.resolved.backend_config(), &ctx.engine.aws.sdk)
         .await
         .context("preparing the state backend")?;
     with_lock(&ctx, "apply", async || {
@@ -492,11 +492,12 @@ fn workspace_root(stack: &Path) -> PathBuf {
 
 pub async fn force_unlock(global: &Global, args: &ForceUnlockArgs) -> Result<ExitCode> {
     let ctx = context(global, &args.env).await?;
-    ctx.backend.force_unlock(&args.lock_id).await?;
+    let freed = ctx.backend.force_unlock(&args.lock_id).await?;
     println!(
         "Released the lock {} on {}.",
         args.lock_id,
         ctx.backend.location()
     );
+    println!("It was held by {}.", freed.holder());
     Ok(ExitCode::SUCCESS)
 }

@@ -2,12 +2,14 @@
 //! environment, the one SDK configuration, and the state backend. One place, so that every
 //! command loads AWS settings the same way and `--stats` counts the calls of every command.
 
-use anyhow::Result;
+use std::path::Path;
+
+use anyhow::{Context as _, Result, bail};
 use aws_config::SdkConfig;
 
 use provisioner::aws::AwsClients;
 use provisioner::engine::Engine;
-use provisioner::stack::{ResolvedStack, Stack};
+use provisioner::stack::{CodeSource, ResolvedStack, Stack};
 
 use super::Global;
 
@@ -46,7 +48,10 @@ impl EnvBackend {
 /// Loads the stack, resolves `environment` and opens its state backend.
 pub async fn open_env(global: &Global, environment: &str) -> Result<EnvBackend> {
     let stack = Stack::load(&global.stack)?;
-    let resolved = stack.resolve(environment)?;
+    let mut resolved = stack.resolve(environment)?;
+    if let Some(dir) = &global.package_dir {
+        resolved.lambda.code = prebuilt_package(dir, &resolved)?;
+    }
     let sdk = sdk_config(global, &resolved.region).await;
     let backend = state::Backend::new(resolved.backend_config(), &sdk);
     Ok(EnvBackend {
@@ -54,6 +59,26 @@ pub async fn open_env(global: &Global, environment: &str) -> Result<EnvBackend> 
         sdk,
         backend,
     })
+}
+
+/// `--package-dir`: the zip in `dir` for the environment's architecture, instead of building.
+fn prebuilt_package(dir: &Path, stack: &ResolvedStack) -> Result<CodeSource> {
+    let name = format!("function-{}.zip", stack.lambda.architecture.as_str());
+    let zip = std::path::absolute(dir.join(&name))
+        .with_context(|| format!("--package-dir {}", dir.display()))?;
+    if !zip.is_file() {
+        bail!(
+            "--package-dir {}: there is no {name} (the {} environment runs on {}); build it \
+             with `provisioner package --arch {} --out {}`, or in CI download the zip the CI \
+             run built",
+            dir.display(),
+            stack.environment,
+            stack.lambda.architecture.as_str(),
+            stack.lambda.architecture.as_str(),
+            dir.display()
+        );
+    }
+    Ok(CodeSource::Prebuilt(zip.display().to_string()))
 }
 
 /// The one configuration load of a command: profiles, SSO, web identity and

@@ -85,7 +85,7 @@ pub async fn with_state_lock<T>(
     operation: &str,
     body: impl AsyncFnOnce() -> Result<T>,
 ) -> Result<T> {
-    state::ensure_backend_resources(&ctx.resolved.backend_config(), &ctx.engine.aws.sdk)
+    state::prepare_backend(&ctx.resolved.backend_config(), &ctx.engine.aws.sdk)
         .await
         .context("preparing the state backend")?;
     let guard = ctx

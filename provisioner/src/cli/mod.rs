@@ -39,6 +39,16 @@ pub struct Global {
     /// More logs on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Deploy the prebuilt zip `function-<arch>.zip` in DIR (as `provisioner package --out DIR`
+    /// and CI write it) instead of the stack's `[lambda] package` or a build, so the deploy
+    /// workflow applies exactly the zip CI tested and never runs cargo.
+    #[arg(
+        long,
+        global = true,
+        env = "PROVISIONER_PACKAGE_DIR",
+        value_name = "DIR"
+    )]
+    pub package_dir: Option<PathBuf>,
     /// Print the number of AWS calls and the wall time on stderr at the end, then each
     /// operation called with its count (`stats: dynamodb.DescribeTable 1`).
     #[arg(long, global = true)]

@@ -7,7 +7,7 @@
 //!
 //! | address | physical name / id | declared fields | outputs |
 //! |---|---|---|---|
-//! | `iam_role.lambda` | `<prefix>-<env>-lambda` (role name) | `assume_role_policy` (JSON object), `description` | `arn`, `name` |
+//! | `iam_role.lambda` | `<prefix>-<env>-lambda` (role name) at path `/<prefix>/<env>/` | `assume_role_policy` (JSON object, replace), `description`, `path` (replace), `permissions_boundary` (policy name or ARN) | `arn`, `name` |
 //! | `iam_role_policy_attachment.basic_execution` | id `<role>/<policy_arn>` | `role`, `policy_arn` (all force replacement) | — |
 //! | `iam_role_policy.dynamodb` | policy name `<prefix>-<env>-dynamodb`, id `<role>:<name>` | `role` (replace), `policy` (JSON object) | — |
 //! | `dynamodb_table.playground` | table name | `billing_mode`, `hash_key`, `range_key`, `attribute_definitions` (sorted list of `{name,type}`), `global_secondary_indexes` (sorted list of `{name,hash_key,range_key,projection_type}`), `point_in_time_recovery` (bool), `deletion_protection` (bool); keys force replacement | `arn`, `name` |

@@ -1,8 +1,11 @@
 //! The S3 lock object, as Terraform 1.10+ writes it: `<state key>.tflock`, created with
 //! `If-None-Match: *`, body = the lock's JSON.
 //!
-//! Release deletes exactly the object version this lock created (the bucket is versioned), so
-//! it can never remove a lock someone else took after ours was broken by hand.
+//! Release first reads the lock object and deletes it only while it still holds our lock ID, so
+//! it does not remove a lock someone else took after ours was broken by hand (short of a
+//! force-unlock and a new lock landing between that read and the delete). The delete names no
+//! version: in the versioned bucket it adds a delete marker, which needs only `s3:DeleteObject`.
+//! The deploy roles hold no `s3:DeleteObjectVersion`, so nothing run from CI can erase history.
 
 use super::{Attempt, Held, LockInfo};
 use crate::aws_error;
@@ -22,13 +25,11 @@ pub(crate) struct S3ObjectLock {
 pub(crate) struct Acquired {
     lock: S3ObjectLock,
     lock_id: String,
-    version_id: Option<String>,
 }
 
-/// The lock object now: its info and the version that holds it.
+/// The lock object now.
 pub(crate) struct Current {
     pub info: LockInfo,
-    pub version_id: Option<String>,
 }
 
 impl S3ObjectLock {
@@ -49,20 +50,18 @@ impl S3ObjectLock {
             .send()
             .await;
         match put {
-            Ok(out) => Ok(Attempt::Acquired(vec![Held::S3Object(Acquired {
+            Ok(_) => Ok(Attempt::Acquired(vec![Held::S3Object(Acquired {
                 lock: self.clone(),
                 lock_id: info.id.clone(),
-                version_id: out.version_id,
             })])),
             Err(e) if aws_error::is_precondition_failed(&e) => {
                 let current = self.current().await?;
-                if let Some(mine) = current.as_ref().filter(|c| c.info.id == info.id) {
+                if current.as_ref().is_some_and(|c| c.info.id == info.id) {
                     // Our own object: an earlier attempt landed but its answer was lost and
                     // the SDK retried. We hold it.
                     return Ok(Attempt::Acquired(vec![Held::S3Object(Acquired {
                         lock: self.clone(),
                         lock_id: info.id.clone(),
-                        version_id: mine.version_id.clone(),
                     })]));
                 }
                 let holder = current.map(|c| c.info);
@@ -89,7 +88,6 @@ impl S3ObjectLock {
             Err(e) if aws_error::is_not_found(&e) => return Ok(None),
             Err(e) => return Err(aws_error::aws("GetObject (lock)", &self.target(), e)),
         };
-        let version_id = out.version_id.clone();
         let bytes = out
             .body
             .collect()
@@ -101,17 +99,15 @@ impl S3ObjectLock {
             .into_bytes();
         Ok(Some(Current {
             info: LockInfo::from_json_lossy(&String::from_utf8_lossy(&bytes)),
-            version_id,
         }))
     }
 
-    /// Deletes one version of the lock object (or the object, in an unversioned bucket).
-    pub async fn delete(&self, version_id: Option<&str>) -> Result<(), StateError> {
+    /// Deletes the lock object (a delete marker in a versioned bucket: no version is removed).
+    pub async fn delete(&self) -> Result<(), StateError> {
         self.client
             .delete_object()
             .bucket(&self.bucket)
             .key(&self.key)
-            .set_version_id(version_id.map(str::to_string))
             .send()
             .await
             .map_err(|e| aws_error::aws("DeleteObject (lock)", &self.target(), e))?;
@@ -121,19 +117,11 @@ impl S3ObjectLock {
 
 impl Acquired {
     pub async fn release(self) -> Result<(), StateError> {
-        match &self.version_id {
-            Some(version) => self.lock.delete(Some(version)).await,
-            None => {
-                // Unversioned bucket: check it is still ours, then delete.
-                match self.lock.current().await? {
-                    Some(current) if current.info.id == self.lock_id => {
-                        self.lock.delete(None).await
-                    }
-                    _ => Err(StateError::LockLost {
-                        location: self.lock.target(),
-                    }),
-                }
-            }
+        match self.lock.current().await? {
+            Some(current) if current.info.id == self.lock_id => self.lock.delete().await,
+            _ => Err(StateError::LockLost {
+                location: self.lock.target(),
+            }),
         }
     }
 }

@@ -1,0 +1,75 @@
+//! The function's role is never changed in place where that would need rights the deploy role
+//! must not hold: a trust policy changed outside the tool shows as a replacement of the role
+//! (`-/+`, forced by `assume_role_policy`), and one apply re-creates it with the declared trust,
+//! under its path, with its boundary and with both of its policies.
+
+mod common;
+
+use common::{Aws, Fixture};
+use percent_encoding::percent_decode_str;
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_drifted_trust_policy_is_repaired_by_replacing_the_role() {
+    let f = Fixture::new("");
+    f.apply();
+    let aws = Aws::new().await;
+    let role = f.role_name();
+    let anyone = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}]});
+    aws.iam
+        .update_assume_role_policy()
+        .role_name(&role)
+        .policy_document(anyone.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let (code, plan) = f.plan();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("-/+ iam_role.lambda"), "{plan}");
+    assert!(plan.contains("assume_role_policy"), "{plan}");
+
+    f.apply();
+    let got = aws.iam.get_role().role_name(&role).send().await.unwrap();
+    let got = got.role().unwrap();
+    let trust: Value = serde_json::from_str(
+        &percent_decode_str(got.assume_role_policy_document().unwrap()).decode_utf8_lossy(),
+    )
+    .unwrap();
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["Service"],
+        "lambda.amazonaws.com"
+    );
+    assert_eq!(got.path(), format!("/{}/dev/", f.prefix));
+    assert!(
+        got.permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn())
+            .is_some_and(
+                |arn| arn.ends_with(&format!(":policy/{}-dev-function-boundary", f.prefix))
+            )
+    );
+    let attached = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.attached_policies().len(), 1);
+    let inline = aws
+        .iam
+        .list_role_policies()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        inline.policy_names(),
+        [format!("{}-dev-dynamodb", f.prefix)]
+    );
+
+    let (code, plan) = f.plan();
+    assert_eq!(code, 0, "one apply converges: {plan}");
+    f.destroy();
+}
