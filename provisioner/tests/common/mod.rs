@@ -15,11 +15,30 @@ pub struct Fixture {
     pub prefix: String,
     /// Extra TOML appended to the stack file (sections, overrides).
     extra: String,
+    /// The `[backend]` section.
+    backend: String,
 }
 
 impl Fixture {
-    /// A stack named with a unique prefix; `extra` is appended to the stack file.
+    /// A stack named with a unique prefix; `extra` is appended to the stack file. Its state is a
+    /// local file.
     pub fn new(extra: &str) -> Self {
+        Self::with_backend(extra, "[backend]\ntype = \"local\"\n")
+    }
+
+    /// The same on the backend deploys use: S3 state in a bucket of its own, locked in a
+    /// DynamoDB table (both created on first use).
+    pub fn on_s3(extra: &str) -> Self {
+        let bucket = testkit::unique_name("pt-state");
+        Self::with_backend(
+            extra,
+            &format!(
+                "[backend]\ntype = \"s3\"\nbucket = \"{bucket}\"\nlock_table = \"{bucket}-locks\"\n"
+            ),
+        )
+    }
+
+    fn with_backend(extra: &str, backend: &str) -> Self {
         testkit::endpoint();
         let dir = tempfile::tempdir().expect("a temp dir");
         let prefix = testkit::unique_name("pt");
@@ -31,6 +50,7 @@ impl Fixture {
             dir,
             prefix,
             extra: extra.to_string(),
+            backend: backend.to_string(),
         };
         fixture.write_stack("");
         fixture
@@ -45,8 +65,8 @@ impl Fixture {
         let text = format!(
             "[stack]\nname_prefix = \"{}\"\ntags = {{ Suite = \"provisioner-e2e\" }}\n\n\
              [lambda]\npackage = \"function.zip\"\narchitecture = \"x86_64\"\n\n\
-             [backend]\ntype = \"local\"\n\n[env.dev]\n\n{}\n{}\n",
-            self.prefix, self.extra, more
+             {}\n[env.dev]\n\n{}\n{}\n",
+            self.prefix, self.backend, self.extra, more
         );
         std::fs::write(self.stack_path(), text).expect("write the stack file");
     }
