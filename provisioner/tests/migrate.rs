@@ -1,99 +1,39 @@
-//! Migration from the Terraform stack, with a state file the real `terraform` wrote: the
-//! original configuration (`tests/bench/terraform/main.tf`, a table named `PlaygroundScores-…`)
-//! is applied to the emulator by Terraform, the table is filled, then `provisioner migrate`
+//! Migration from a Terraform stack, with a state file the real `terraform` wrote: the
+//! benchmark's yardstick (`tests/bench/terraform/main.tf`, which declares what the stack declares,
+//! with a table named `PlaygroundScores-…`) is applied to the emulator by Terraform, the table is filled, then `provisioner migrate`
 //! adopts everything. The remaining plan holds only intended changes (no create, replace or
 //! delete), and after apply every item is still in the table. Also: Terraform's own lock is
 //! honoured for an s3:// state, a dry run writes nothing, and `import` adopts one resource.
+//! The original configuration as its users have it is `migrate_original.rs`.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::Fixture;
+use common::{Fixture, terraform};
 use serde_json::Value;
 
 const ITEMS: usize = 30;
 
-fn terraform_binary() -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("terraform"))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "`terraform` is not on PATH: this test runs the real Terraform (1.11, AWS provider \
-             5.100 from the filesystem mirror /opt/tf-plugins) to produce a genuine v4 state. \
-             Install Terraform 1.11 and put it on PATH"
-        )
-    })
-}
-
-fn run_terraform(dir: &Path, args: &[String]) {
-    let cli_config = dir.join("terraform.rc");
-    let output = Command::new(terraform_binary())
-        .args(args)
-        .current_dir(dir)
-        .env("TF_CLI_CONFIG_FILE", &cli_config)
-        .env("TF_IN_AUTOMATION", "1")
-        .env("TF_INPUT", "0")
-        .envs(testkit::aws_env())
-        .output()
-        .expect("run terraform");
-    assert!(
-        output.status.success(),
-        "terraform {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// Applies the original configuration with Terraform; returns the path of its state file.
 fn terraform_apply(f: &Fixture, table: &str) -> PathBuf {
     let dir = f.dir.path().join("terraform");
-    std::fs::create_dir_all(&dir).unwrap();
     let main_tf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/bench/terraform/main.tf");
-    std::fs::copy(&main_tf, dir.join("main.tf")).expect("copy main.tf");
-    // The AWS provider comes from a filesystem mirror (no network): TF_PLUGIN_MIRROR or
-    // /opt/tf-plugins.
-    let mirror = std::env::var("TF_PLUGIN_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".into());
-    assert!(
-        Path::new(&mirror)
-            .join("registry.terraform.io/hashicorp/aws")
-            .is_dir(),
-        "the Terraform AWS provider mirror {mirror}/registry.terraform.io/hashicorp/aws is \
-         missing: create it with `terraform providers mirror {mirror}` (AWS provider 5.100) or \
-         point TF_PLUGIN_MIRROR at one"
-    );
-    std::fs::write(
-        dir.join("terraform.rc"),
-        format!(
-            "provider_installation {{\n  filesystem_mirror {{\n    path = \"{mirror}\"\n    \
-             include = [\"registry.terraform.io/hashicorp/aws\"]\n  }}\n  direct {{\n    \
-             exclude = [\"registry.terraform.io/hashicorp/aws\"]\n  }}\n}}\n"
-        ),
-    )
-    .unwrap();
-    run_terraform(&dir, &["init".into(), "-no-color".into()]);
+    terraform::init(&dir, &main_tf);
     let zip = f.dir.path().join("function.zip");
-    run_terraform(
+    terraform::apply(
         &dir,
         &[
-            "apply".into(),
-            "-auto-approve".into(),
-            "-no-color".into(),
-            format!("-var=endpoint={}", testkit::endpoint()),
-            format!("-var=name_prefix={}", f.prefix),
-            "-var=environment=dev".into(),
-            format!("-var=table_name={table}"),
-            format!("-var=lambda_zip={}", zip.display()),
-            "-var=lambda_architecture=x86_64".into(),
+            format!("endpoint={}", testkit::endpoint()),
+            format!("name_prefix={}", f.prefix),
+            "environment=dev".into(),
+            format!("table_name={table}"),
+            format!("lambda_zip={}", zip.display()),
+            "lambda_architecture=x86_64".into(),
         ],
     );
-    // The provider binary init copied is large; the state file is all the test needs.
-    std::fs::remove_dir_all(dir.join(".terraform")).ok();
+    terraform::forget_providers(&dir);
     dir.join("terraform.tfstate")
 }
 

@@ -3,6 +3,9 @@
 //! binary run against the emulator, and SDK look-ups that count what exists.
 #![allow(dead_code)]
 
+pub mod proxy;
+pub mod terraform;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,165 @@
+//! An observing proxy in front of the emulator: it passes every request on, and after each
+//! request that changes something (anything but a read) has been answered by AWS, and before
+//! the answer reaches the provisioner, it calls a check. The provisioner cannot take its next
+//! step before the check has looked at AWS, so a check sees every intermediate state of an
+//! apply, one AWS write at a time.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// One HTTP request as the proxy saw it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// `X-Amz-Target` (JSON protocols: DynamoDB, CloudWatch Logs).
+    pub target: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The operation's name as far as the wire shows it: the target's or the query protocol's
+    /// action, else the method and path.
+    pub fn name(&self) -> String {
+        if let Some(target) = &self.target {
+            return target.clone();
+        }
+        let body = String::from_utf8_lossy(&self.body);
+        if let Some(action) = body
+            .strip_prefix("Action=")
+            .map(|rest| rest.split('&').next().unwrap_or_default())
+        {
+            return action.to_string();
+        }
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// True for a request that only reads.
+    pub fn is_read(&self) -> bool {
+        if matches!(self.method.as_str(), "GET" | "HEAD") {
+            return true;
+        }
+        let name = self.name();
+        let operation = name.rsplit(['.', ' ']).next().unwrap_or_default();
+        ["Get", "Describe", "List", "Query", "Scan"]
+            .iter()
+            .any(|read| operation.starts_with(read))
+    }
+}
+
+/// The proxy; stops accepting when dropped.
+pub struct ObservingProxy {
+    port: u16,
+    stop: Arc<AtomicBool>,
+}
+
+impl ObservingProxy {
+    /// Starts the proxy; `after_write` runs on the proxy's thread after each changing request
+    /// was answered, before the answer is passed on.
+    pub fn start(after_write: impl Fn(&Request) + Send + Sync + 'static) -> Self {
+        let upstream = testkit::endpoint()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let after_write = Arc::new(after_write);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                let (upstream, after_write) = (upstream.clone(), Arc::clone(&after_write));
+                std::thread::spawn(move || serve(client, &upstream, &*after_write));
+            }
+        });
+        Self { port, stop }
+    }
+
+    /// The endpoint to give the provisioner (`AWS_ENDPOINT_URL`).
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for ObservingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so it sees `stop`.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// The client's request goes to the emulator on a connection of its own (the emulator closes
+/// every connection after its answer, and so does the proxy); the whole answer is read, the
+/// check runs for a write, then the answer is passed on.
+fn serve(client: TcpStream, upstream: &str, after_write: &(dyn Fn(&Request) + Send + Sync)) {
+    let mut to_client = client.try_clone().expect("clone");
+    let mut reader = BufReader::new(client);
+    if let Some((head, request)) = read_request(&mut reader)
+        && let Some(answer) = relay(upstream, &head, &request)
+    {
+        if !request.is_read() {
+            after_write(&request);
+        }
+        let _ = to_client.write_all(&answer);
+    }
+    let _ = to_client.shutdown(Shutdown::Both);
+}
+
+/// Sends one request to the emulator and reads its whole answer.
+fn relay(upstream: &str, head: &[u8], request: &Request) -> Option<Vec<u8>> {
+    let mut connection = TcpStream::connect(upstream).ok()?;
+    connection.write_all(head).ok()?;
+    connection.write_all(&request.body).ok()?;
+    let mut answer = Vec::new();
+    connection.read_to_end(&mut answer).ok()?;
+    Some(answer)
+}
+
+/// One request: its head as sent, and what it is. `None` at the end of the connection.
+pub fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Vec<u8>, Request)> {
+    let mut head = Vec::new();
+    let (mut method, mut path, mut target, mut length) = (String::new(), String::new(), None, 0);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        head.extend_from_slice(line.as_bytes());
+        let text = line.trim_end();
+        if text.is_empty() {
+            break;
+        }
+        if method.is_empty() {
+            let mut parts = text.split(' ');
+            method = parts.next().unwrap_or_default().to_string();
+            let uri = parts.next().unwrap_or_default();
+            path = uri.split('?').next().unwrap_or_default().to_string();
+        } else if let Some((name, value)) = text.split_once(':') {
+            let value = value.trim();
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.parse().expect("a content length"),
+                "x-amz-target" => target = Some(value.to_string()),
+                "transfer-encoding" => panic!("the proxy does not relay chunked requests"),
+                _ => {}
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((
+        head,
+        Request {
+            method,
+            path,
+            target,
+            body,
+        },
+    ))
+}
