@@ -28,6 +28,7 @@ fn init_logging(verbosity: u8) {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.verbose);
+    cli::signals::install();
     let global = &cli.global;
     let clock = std::time::Instant::now();
     let result = match &cli.command {
@@ -59,6 +60,11 @@ async fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
+            if let Some(signal) = cli::signals::interrupt().signal() {
+                // Stopped by a signal: exit as shells expect (130, 143), without waiting for a
+                // confirmation prompt that may still be blocked reading stdin.
+                std::process::exit(i32::from(cli::signals::exit_status(signal)));
+            }
             ExitCode::FAILURE
         }
     }

@@ -104,6 +104,7 @@ async fn the_engine_creates_converges_adopts_and_destroys() {
         registry: provisioner::resources::lookup,
         stack_name: stack.stack_name.clone(),
         environment: "dev".into(),
+        interrupt: Default::default(),
     };
 
     let first = plan_and_apply(&engine, &backend, &desired, false).await;

@@ -23,6 +23,7 @@ use provisioner::resource::Desired;
 use provisioner::stack::{BackendSettings, CodeSource, ResolvedStack, Stack};
 
 use super::progress::Stderr;
+use super::signals;
 use super::{ApplyArgs, DestroyArgs, ForceUnlockArgs, Global, OutputArgs, PackageArgs, PlanArgs};
 
 /// One environment, ready to work on.
@@ -189,11 +190,15 @@ pub async fn plan(global: &Global, args: &PlanArgs) -> Result<ExitCode> {
     let hash = stack_hash(&ctx.resolved, &desired)?;
     let plan = with_lock(&ctx, "plan", async || {
         let writer = open_state(&ctx).await?;
-        Ok(
-            compute_plan(&ctx, &writer, &desired, hash, args.allow_data_loss)
-                .await?
-                .0,
-        )
+        let (plan, _) = until_interrupted(compute_plan(
+            &ctx,
+            &writer,
+            &desired,
+            hash,
+            args.allow_data_loss,
+        ))
+        .await?;
+        Ok(plan)
     })
     .await?;
     if let Some(out) = &args.out {
@@ -220,7 +225,26 @@ pub async fn plan(global: &Global, args: &PlanArgs) -> Result<ExitCode> {
 }
 
 /// Asks for `yes` on a terminal; refuses when there is none to ask on.
-fn confirm(question: &str, auto_approve: bool) -> Result<bool> {
+/// An interruption (SIGINT, SIGTERM) ends it: nothing it does changes AWS, so it is simply
+/// dropped and the command ends with the lock released.
+async fn until_interrupted<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
+    tokio::select! {
+        result = work => result,
+        _ = signals::interrupt().raised(1) => {
+            bail!("stopped by a signal before anything was changed")
+        }
+    }
+}
+
+/// Between the plan and its first step: a stop asked for meanwhile ends the run unchanged.
+fn refuse_if_interrupted() -> Result<()> {
+    if signals::interrupt().signal().is_some() {
+        bail!("stopped by a signal before anything was changed");
+    }
+    Ok(())
+}
+
+async fn confirm(question: &str, auto_approve: bool) -> Result<bool> {
     if auto_approve {
         return Ok(true);
     }
@@ -232,8 +256,11 @@ fn confirm(question: &str, auto_approve: bool) -> Result<bool> {
     }
     eprint!("{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
     std::io::stderr().flush().ok();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+    });
+    let line = until_interrupted(async { Ok(answer.await??) }).await?;
     Ok(line.trim() == "yes")
 }
 
@@ -263,25 +290,37 @@ pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<ExitCode> {
         let (plan, refreshed) = match &saved {
             Some(saved) => {
                 check_saved_plan(saved, &writer, &hash)?;
-                let (now, refreshed) =
-                    compute_plan(&ctx, &writer, &desired, hash.clone(), saved.allow_data_loss)
-                        .await?;
+                let (now, refreshed) = until_interrupted(compute_plan(
+                    &ctx,
+                    &writer,
+                    &desired,
+                    hash.clone(),
+                    saved.allow_data_loss,
+                ))
+                .await?;
                 check_saved_plan_contents(saved, &now)?;
                 (now, refreshed)
             }
             None => {
-                let (plan, refreshed) =
-                    compute_plan(&ctx, &writer, &desired, hash.clone(), args.allow_data_loss)
-                        .await?;
+                let (plan, refreshed) = until_interrupted(compute_plan(
+                    &ctx,
+                    &writer,
+                    &desired,
+                    hash.clone(),
+                    args.allow_data_loss,
+                ))
+                .await?;
                 print!("{}", plan.render(color_on(std::io::stdout().is_terminal())));
                 if !plan.is_empty()
-                    && !confirm("\nDo you want to perform these actions?", args.auto_approve)?
+                    && !confirm("\nDo you want to perform these actions?", args.auto_approve)
+                        .await?
                 {
                     bail!("apply cancelled; nothing was changed");
                 }
                 (plan, refreshed)
             }
         };
+        refuse_if_interrupted()?;
         run_plan(&ctx, &plan, &refreshed, &mut writer, "Apply").await
     })
     .await
@@ -399,10 +438,19 @@ pub async fn destroy(global: &Global, args: &DestroyArgs) -> Result<ExitCode> {
     with_lock(&ctx, "destroy", async || {
         let mut writer = open_state(&ctx).await?;
         report_pending(&writer);
-        let mut refreshed = refresh(&ctx.engine, &writer.document).await?;
+        let mut refreshed =
+            until_interrupted(async { Ok(refresh(&ctx.engine, &writer.document).await?) }).await?;
         let adopted =
-            adopt::adopt_unrecorded(&ctx.engine, &desired, &mut writer.document, &mut refreshed)
-                .await?;
+            until_interrupted(async {
+                Ok(adopt::adopt_unrecorded(
+                    &ctx.engine,
+                    &desired,
+                    &mut writer.document,
+                    &mut refreshed,
+                )
+                .await?)
+            })
+            .await?;
         if !adopted.is_empty() {
             eprintln!(
                 "found {} object(s) of this stack missing from the state (an interrupted run?): {}",
@@ -431,7 +479,8 @@ pub async fn destroy(global: &Global, args: &DestroyArgs) -> Result<ExitCode> {
                     args.env
                 ),
                 args.auto_approve,
-            )?
+            )
+            .await?
         {
             bail!("destroy cancelled; nothing was changed");
         }
@@ -439,6 +488,7 @@ pub async fn destroy(global: &Global, args: &DestroyArgs) -> Result<ExitCode> {
             println!("\nNothing to destroy.");
             return Ok(ExitCode::SUCCESS);
         }
+        refuse_if_interrupted()?;
         run_plan(&ctx, &plan, &refreshed, &mut writer, "Destroy").await
     })
     .await

@@ -40,6 +40,7 @@ impl EnvBackend {
             registry: provisioner::resources::lookup,
             stack_name: self.resolved.stack_name.clone(),
             environment: self.resolved.environment.clone(),
+            interrupt: super::signals::interrupt().clone(),
         };
         (self.resolved, engine, self.backend)
     }

@@ -7,6 +7,7 @@ pub mod env;
 pub mod import;
 pub mod migrate;
 pub mod progress;
+pub mod signals;
 pub mod state_cmd;
 pub mod stats;
 

@@ -26,6 +26,10 @@ use super::{Engine, EngineError, check_ownership, diff, graph};
 use crate::plan::{Action, Plan, ResourceChange};
 use crate::resource::{Desired, Fields, Observed, ResourceError, ResourceKind};
 
+/// How long a stopped run waits for the steps in flight to finish before it leaves them to the
+/// next run (a second signal stops the wait at once).
+const IN_FLIGHT_GRACE: Duration = Duration::from_secs(20);
+
 /// Where progress lines go (stderr in the CLI).
 pub trait Progress: Send + Sync {
     fn started(&self, change: &ResourceChange);
@@ -112,9 +116,11 @@ pub async fn execute(
     let mut done = vec![false; changes.len()];
     let mut failures: Vec<(String, String)> = Vec::new();
     let mut tasks: JoinSet<(usize, Duration, Result<Outcome, EngineError>)> = JoinSet::new();
+    let interrupt = &engine.interrupt;
+    let mut in_flight_deadline: Option<Instant> = None;
 
     loop {
-        if failures.is_empty() {
+        if failures.is_empty() && interrupt.signal().is_none() {
             let ready: Vec<usize> = (0..changes.len())
                 .filter(|&i| !started[i] && waits[i].iter().all(|&j| done[j]))
                 .collect();
@@ -139,7 +145,22 @@ pub async fn execute(
                 }
             }
         }
-        let Some(joined) = tasks.join_next().await else {
+        let joined = if interrupt.signal().is_some() {
+            // Stopping: let the steps in flight finish, within a bound, unless asked again.
+            let deadline =
+                *in_flight_deadline.get_or_insert_with(|| Instant::now() + IN_FLIGHT_GRACE);
+            tokio::select! {
+                joined = tasks.join_next() => joined,
+                _ = tokio::time::sleep_until(deadline.into()) => break,
+                _ = interrupt.raised(2) => break,
+            }
+        } else {
+            tokio::select! {
+                joined = tasks.join_next() => joined,
+                _ = interrupt.raised(1) => continue,
+            }
+        };
+        let Some(joined) = joined else {
             break;
         };
         let (i, elapsed, result) = match joined {
@@ -183,6 +204,23 @@ pub async fn execute(
         }
     }
 
+    if let Some(signal) = interrupt.signal() {
+        // What is still running is abandoned with its pending record in the state.
+        let abandoned: Vec<String> = (0..changes.len())
+            .filter(|&i| started[i] && !done[i])
+            .map(|i| changes[i].address.clone())
+            .filter(|a| !failures.iter().any(|(f, _)| f == a))
+            .collect();
+        tasks.abort_all();
+        writer.save().await?;
+        if failures.is_empty() {
+            return Err(EngineError::Interrupted {
+                signal,
+                abandoned,
+                not_started: started.iter().filter(|s| !**s).count(),
+            });
+        }
+    }
     if !failures.is_empty() {
         let skipped: Vec<&str> = (0..changes.len())
             .filter(|&i| !started[i])

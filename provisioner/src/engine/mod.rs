@@ -11,6 +11,7 @@ pub mod adopt;
 pub mod apply;
 pub mod diff;
 pub mod graph;
+pub mod interrupt;
 pub mod refresh;
 pub mod refs;
 pub mod writer;
@@ -31,6 +32,8 @@ pub struct Engine {
     /// The stack's identity in tags (`provisioner:stack`).
     pub stack_name: String,
     pub environment: String,
+    /// Set when the run is asked to stop (SIGINT, SIGTERM): apply starts no new step.
+    pub interrupt: interrupt::Interrupt,
 }
 
 impl Engine {
@@ -85,22 +88,8 @@ pub enum EngineError {
         environment: String,
     },
 
-    #[error(
-        "{address}: a {kind} named '{name}' already exists but belongs to something else: it does \
-         not carry the tags {TAG_STACK}={stack} and {TAG_ENVIRONMENT}={environment} (its tags: \
-         {tags}). It was not touched. If this stack should manage it, take it over explicitly \
-         with `provisioner import --env {environment} {address} {id}`; otherwise rename this \
-         stack's objects (name_prefix) or remove that one yourself"
-    )]
-    NotOurs {
-        address: String,
-        kind: String,
-        name: String,
-        id: String,
-        tags: String,
-        stack: String,
-        environment: String,
-    },
+    #[error(transparent)]
+    NotOurs(Box<NotOurs>),
 
     #[error(
         "{address}: the state records {id}, but that object is tagged as another stack's or \
@@ -152,6 +141,15 @@ pub enum EngineError {
     #[error("dependency cycle between {0}")]
     Cycle(String),
 
+    #[error("{}", interrupted_message(*.signal, .abandoned, *.not_started))]
+    Interrupted {
+        signal: i32,
+        /// Steps still running when the run stopped waiting; their pending records remain.
+        abandoned: Vec<String>,
+        /// Steps of the plan that never started.
+        not_started: usize,
+    },
+
     #[error("{}", failed_message(.0))]
     Failed(Vec<(String, String)>),
 
@@ -165,6 +163,25 @@ impl From<state::StateError> for EngineError {
     }
 }
 
+fn interrupted_message(signal: i32, abandoned: &[String], not_started: usize) -> String {
+    let name = match signal {
+        2 => "SIGINT".to_string(),
+        15 => "SIGTERM".to_string(),
+        other => format!("signal {other}"),
+    };
+    let mut text = format!(
+        "stopped by {name}: {not_started} step(s) not started; every finished step is recorded in \
+         the state and the lock is released, so running the command again continues from here"
+    );
+    if !abandoned.is_empty() {
+        text.push_str(&format!(
+            ". Not waited for (recorded as pending, the next run finishes them): {}",
+            abandoned.join(", ")
+        ));
+    }
+    text
+}
+
 fn failed_message(failures: &[(String, String)]) -> String {
     let mut text = format!(
         "{} step(s) failed; everything else that finished is recorded in the state, so re-running the command continues from here:",
@@ -174,6 +191,25 @@ fn failed_message(failures: &[(String, String)]) -> String {
         text.push_str(&format!("\n  {address}: {message}"));
     }
     text
+}
+
+/// An existing object under a declared name that this stack may not take over.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{address}: a {kind} named '{name}' already exists but belongs to something else: it does \
+     not carry the tags {TAG_STACK}={stack} and {TAG_ENVIRONMENT}={environment} (its tags: \
+     {tags}). It was not touched. If this stack should manage it, take it over explicitly \
+     with `provisioner import --env {environment} {address} {id}`; otherwise rename this \
+     stack's objects (name_prefix) or remove that one yourself"
+)]
+pub struct NotOurs {
+    pub address: String,
+    pub kind: String,
+    pub name: String,
+    pub id: String,
+    pub tags: String,
+    pub stack: String,
+    pub environment: String,
 }
 
 /// Whether an existing object found under a declared name may be adopted without an explicit
@@ -197,7 +233,7 @@ pub fn check_ownership(
     if ours || made_by_aws {
         return Ok(());
     }
-    Err(EngineError::NotOurs {
+    Err(EngineError::NotOurs(Box::new(NotOurs {
         address: desired.address.clone(),
         kind: desired.kind.clone(),
         name: desired.name.clone(),
@@ -205,7 +241,7 @@ pub fn check_ownership(
         tags: format_tags(tags),
         stack: engine.stack_name.clone(),
         environment: engine.environment.clone(),
-    })
+    })))
 }
 
 /// Refuses to act on a recorded object that carries another stack's or environment's tags: the
@@ -282,6 +318,7 @@ mod tests {
             registry: crate::resources::lookup,
             stack_name: "pg".into(),
             environment: "dev".into(),
+            interrupt: Default::default(),
         }
     }
 
