@@ -249,6 +249,9 @@ struct Step {
     current: Option<Observed>,
     /// A replacement whose new object is created while the old one (deposed) still exists.
     create_before_destroy: bool,
+    /// For a deposed object: the id of the object now recorded at its address, which its
+    /// delete must never touch.
+    live_id: Option<String>,
 }
 
 async fn prepare(
@@ -293,7 +296,17 @@ async fn prepare(
         .resources
         .get(&change.address)
         .map(|r| (r.id.clone(), attributes(r)));
-    if change.action == Action::Replace && change.create_before_destroy {
+    let current = refreshed.get(&change.address).cloned().flatten();
+    // The plan decided create-before-destroy with some values unknown; now that they are
+    // resolved, the new object must really be another one than the old (a policy of a role
+    // re-created under the same name is the same policy), or the old one goes first.
+    let create_before_destroy = change.action == Action::Replace
+        && change.create_before_destroy
+        && match (&desired, &current) {
+            (Some(desired), Some(old)) => kind.coexists_with(desired, old),
+            _ => true,
+        };
+    if create_before_destroy {
         depose(writer, change, steps).await?;
     }
     let pending = match change.action {
@@ -314,10 +327,19 @@ async fn prepare(
         kind,
         address: change.address.clone(),
         action: change.action,
-        create_before_destroy: change.create_before_destroy,
+        create_before_destroy,
         desired,
         recorded,
-        current: refreshed.get(&change.address).cloned().flatten(),
+        current,
+        live_id: (change.address != diff::base_address(&change.address))
+            .then(|| {
+                writer
+                    .document
+                    .resources
+                    .get(diff::base_address(&change.address))
+            })
+            .flatten()
+            .map(|r| r.id.clone()),
     })
 }
 
@@ -356,7 +378,9 @@ impl Step {
         };
         match (self.action, &self.desired) {
             (Action::Delete, _) => {
-                if let Some((id, fields)) = &self.recorded {
+                if let Some((id, fields)) = &self.recorded
+                    && Some(id) != self.live_id.as_ref()
+                {
                     self.kind.delete(aws, id, fields).await.map_err(wrap)?;
                 }
                 Ok(Outcome::Deleted)
