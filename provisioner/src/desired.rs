@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use crate::resource::{Desired, Fields};
+use crate::kind::{Desired, Fields};
 use crate::stack::ResolvedStack;
 
 /// The managed policy every Lambda needs to write its logs.

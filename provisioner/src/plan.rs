@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::resource::{Desired, FieldChange};
+use crate::kind::{Desired, FieldChange};
 
 /// Version of the saved-plan format; a plan file of another version is refused.
 pub const PLAN_FORMAT_VERSION: u32 = 1;

@@ -13,7 +13,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::resource::ResourceError;
+use crate::kind::ResourceError;
 
 /// How often and how long to retry: exponential backoff, bounded in attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use provisioner::engine::diff::{PlanInput, make_plan};
 use provisioner::engine::refresh::refresh;
 use provisioner::engine::writer::StateWriter;
 use provisioner::engine::{Engine, adopt};
+use provisioner::kind::Desired;
 use provisioner::plan::{Action, Plan, ResourceChange};
-use provisioner::resource::Desired;
 use provisioner::stack::Stack;
 
 struct Quiet;
@@ -101,7 +101,7 @@ async fn the_engine_creates_converges_adopts_and_destroys() {
         .unwrap();
     let engine = Engine {
         aws: AwsClients::new(sdk.clone()),
-        registry: provisioner::resources::lookup,
+        registry: provisioner::kinds::lookup,
         stack_name: stack.stack_name.clone(),
         environment: "dev".into(),
         interrupt: Default::default(),

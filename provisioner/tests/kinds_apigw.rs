@@ -7,14 +7,14 @@ use kinds_support::{
     life_cycle, tags,
 };
 use provisioner::aws::AwsClients;
-use provisioner::resource::{Fields, ResourceKind};
-use provisioner::resources::apigw_api::ApigwApi;
-use provisioner::resources::apigw_integration::ApigwIntegration;
-use provisioner::resources::apigw_route::ApigwRoute;
-use provisioner::resources::apigw_stage::ApigwStage;
+use provisioner::kind::{Fields, ResourceKind};
+use provisioner::kinds::apigw_api::ApigwApi;
+use provisioner::kinds::apigw_integration::ApigwIntegration;
+use provisioner::kinds::apigw_route::ApigwRoute;
+use provisioner::kinds::apigw_stage::ApigwStage;
 use serde_json::json;
 
-fn http_api(name: &str) -> provisioner::resource::Desired {
+fn http_api(name: &str) -> provisioner::kind::Desired {
     desired(
         "apigw_api",
         name,

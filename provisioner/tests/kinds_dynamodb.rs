@@ -3,11 +3,11 @@
 mod kinds_support;
 
 use kinds_support::{assert_absent, clients, desired, life_cycle, tags};
-use provisioner::resource::{Fields, ResourceKind};
-use provisioner::resources::dynamodb_table::DynamodbTable;
+use provisioner::kind::{Fields, ResourceKind};
+use provisioner::kinds::dynamodb_table::DynamodbTable;
 use serde_json::json;
 
-fn playground_table(name: &str) -> provisioner::resource::Desired {
+fn playground_table(name: &str) -> provisioner::kind::Desired {
     desired(
         "dynamodb_table",
         name,

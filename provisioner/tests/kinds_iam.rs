@@ -3,10 +3,10 @@
 mod kinds_support;
 
 use kinds_support::{assert_absent, clients, delete_twice, desired, life_cycle, tags};
-use provisioner::resource::{Fields, ResourceKind};
-use provisioner::resources::iam_role_policy::IamRolePolicy;
-use provisioner::resources::iam_role_policy_attachment::IamRolePolicyAttachment;
-use provisioner::resources::{self, iam_role::IamRole};
+use provisioner::kind::{Fields, ResourceKind};
+use provisioner::kinds::iam_role_policy::IamRolePolicy;
+use provisioner::kinds::iam_role_policy_attachment::IamRolePolicyAttachment;
+use provisioner::kinds::{self, iam_role::IamRole};
 use serde_json::{Value, json};
 
 fn trust_policy(service: &str) -> Value {
@@ -134,7 +134,7 @@ async fn iam_role_delete_detaches_policies_first() {
 #[test]
 fn registry_knows_the_iam_role() {
     assert_eq!(
-        resources::lookup("iam_role").map(|k| k.kind()),
+        kinds::lookup("iam_role").map(|k| k.kind()),
         Some("iam_role")
     );
 }

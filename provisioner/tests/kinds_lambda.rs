@@ -6,11 +6,11 @@ use kinds_support::{
     assert_absent, clients, delete_twice, desired, lambda_function, lambda_role, lambda_zip,
     life_cycle, tags,
 };
-use provisioner::resource::Fields;
-use provisioner::resource::ResourceKind;
-use provisioner::resources::lambda_function::LambdaFunction;
-use provisioner::resources::lambda_layer_version::LambdaLayerVersion;
-use provisioner::resources::lambda_permission::LambdaPermission;
+use provisioner::kind::Fields;
+use provisioner::kind::ResourceKind;
+use provisioner::kinds::lambda_function::LambdaFunction;
+use provisioner::kinds::lambda_layer_version::LambdaLayerVersion;
+use provisioner::kinds::lambda_permission::LambdaPermission;
 use serde_json::json;
 
 #[tokio::test]

@@ -3,8 +3,8 @@
 mod kinds_support;
 
 use kinds_support::{assert_converged, clients, desired, life_cycle, tags};
-use provisioner::resource::{Fields, ResourceKind};
-use provisioner::resources::log_group::LogGroup;
+use provisioner::kind::{Fields, ResourceKind};
+use provisioner::kinds::log_group::LogGroup;
 use serde_json::json;
 
 #[tokio::test]

@@ -10,10 +10,10 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use provisioner::aws::AwsClients;
-use provisioner::resource::{Desired, Fields, Observed, ResourceError, ResourceKind};
-use provisioner::resources::apigw_stage::ApigwStage;
-use provisioner::resources::dynamodb_table::DynamodbTable;
-use provisioner::resources::lambda_function::LambdaFunction;
+use provisioner::kind::{Desired, Fields, Observed, ResourceError, ResourceKind};
+use provisioner::kinds::apigw_stage::ApigwStage;
+use provisioner::kinds::dynamodb_table::DynamodbTable;
+use provisioner::kinds::lambda_function::LambdaFunction;
 use serde_json::{Value, json};
 
 const NAME: &str = "replayed-fn";

@@ -86,7 +86,7 @@ async fn item_count(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> usize {
 
 /// A policy document as IAM returns it (percent-encoded), parsed.
 fn decode(document: &str) -> Value {
-    provisioner::resources::fields::parse_policy_document("test", document).unwrap()
+    provisioner::kinds::fields::parse_policy_document("test", document).unwrap()
 }
 
 /// A customer-managed policy's default document.

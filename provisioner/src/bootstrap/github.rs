@@ -14,7 +14,7 @@ use super::policies::{
     self, EnvScope, GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, PolicyInputs, same_document,
 };
 use super::{BootstrapError, Report, aws};
-use crate::resource::TAG_STACK;
+use crate::kind::TAG_STACK;
 
 /// The name of the deploy role's inline permission policy.
 pub const DEPLOY_POLICY_NAME: &str = "provisioner-deploy";

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::{PointInTimeRecoverySpecification, PointInTimeRecoveryStatus};
 
 use super::{BootstrapError, Report, aws};
-use crate::resources::errors::aws_error;
+use crate::kinds::errors::aws_error;
 use crate::retry::{RetryPolicy, is_pitr_not_ready, retry};
 
 /// True when the table exists; any error but not-found is an error.

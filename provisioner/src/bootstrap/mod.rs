@@ -24,8 +24,8 @@ pub mod policies;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::resource::ResourceError;
-use crate::resources::errors::aws_error;
+use crate::kind::ResourceError;
+use crate::kinds::errors::aws_error;
 pub use policies::{EnvScope, PolicyInputs};
 
 /// Default number of days a superseded state version is kept.

@@ -16,10 +16,10 @@ use provisioner::desired::{self, Artifact, Artifacts};
 use provisioner::engine::refresh::{Refreshed, refresh};
 use provisioner::engine::writer::StateWriter;
 use provisioner::engine::{Engine, adopt, apply, diff};
+use provisioner::kind::Desired;
 use provisioner::output;
 use provisioner::package;
 use provisioner::plan::Plan;
-use provisioner::resource::Desired;
 use provisioner::stack::{BackendSettings, CodeSource, ResolvedStack, Stack};
 
 use super::progress::Stderr;

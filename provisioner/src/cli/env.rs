@@ -37,7 +37,7 @@ impl EnvBackend {
     pub fn into_engine(self) -> (ResolvedStack, Engine, state::Backend) {
         let engine = Engine {
             aws: AwsClients::new(self.sdk),
-            registry: provisioner::resources::lookup,
+            registry: provisioner::kinds::lookup,
             stack_name: self.resolved.stack_name.clone(),
             environment: self.resolved.environment.clone(),
             interrupt: super::signals::interrupt().clone(),

@@ -13,9 +13,9 @@ use provisioner::engine::Engine;
 use provisioner::engine::diff;
 use provisioner::engine::refresh::refresh;
 use provisioner::engine::writer::StateWriter;
+use provisioner::kind::Desired;
 use provisioner::migrate;
 use provisioner::package;
-use provisioner::resource::Desired;
 use provisioner::stack::{CodeSource, ResolvedStack};
 
 use super::Global;

@@ -19,7 +19,7 @@ pub mod writer;
 use std::collections::BTreeMap;
 
 use crate::aws::AwsClients;
-use crate::resource::{Desired, Observed, ResourceError, ResourceKind, TAG_ENVIRONMENT, TAG_STACK};
+use crate::kind::{Desired, Observed, ResourceError, ResourceKind, TAG_ENVIRONMENT, TAG_STACK};
 
 /// How the engine finds the implementation of a kind (`resources::lookup` in the binary).
 pub type Registry = fn(&str) -> Option<&'static dyn ResourceKind>;
@@ -315,7 +315,7 @@ mod tests {
                     .behavior_version(aws_config::BehaviorVersion::latest())
                     .build(),
             ),
-            registry: crate::resources::lookup,
+            registry: crate::kinds::lookup,
             stack_name: "pg".into(),
             environment: "dev".into(),
             interrupt: Default::default(),
@@ -326,8 +326,8 @@ mod tests {
     fn adoption_needs_our_tags_except_what_aws_creates_untagged() {
         let e = engine();
         let d = desired();
-        let role = crate::resources::lookup("iam_role").unwrap();
-        let log_group = crate::resources::lookup("log_group").unwrap();
+        let role = crate::kinds::lookup("iam_role").unwrap();
+        let log_group = crate::kinds::lookup("log_group").unwrap();
         let ok = |kind: &dyn ResourceKind, o: Observed| check_ownership(&e, kind, &d, &o).is_ok();
         let ours: &[(&str, &str)] = &[(TAG_STACK, "pg"), (TAG_ENVIRONMENT, "dev"), ("x", "y")];
         assert!(

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::{Engine, EngineError};
-use crate::resource::{Fields, Observed};
+use crate::kind::{Fields, Observed};
 
 /// How many reads run at once (AWS read APIs throttle well above this).
 const PARALLEL_READS: usize = 16;

@@ -13,8 +13,8 @@ pub mod terraform_lock;
 
 use crate::engine::refs::{self, Outputs};
 use crate::engine::{Engine, EngineError};
+use crate::kind::{Desired, Observed, ResourceError, TAG_ENVIRONMENT, TAG_STACK};
 use crate::plan::{Action, ResourceChange};
-use crate::resource::{Desired, Observed, ResourceError, TAG_ENVIRONMENT, TAG_STACK};
 
 /// Why a resource could not be adopted.
 #[derive(Debug, thiserror::Error)]
@@ -176,7 +176,7 @@ pub async fn adopt_for_removal(
     let kind_name = address.split('.').next().unwrap_or(address);
     let kind = engine.kind(kind_name)?;
     let observed = kind
-        .read(&engine.aws, id, &crate::resource::Fields::new())
+        .read(&engine.aws, id, &crate::kind::Fields::new())
         .await
         .map_err(|source| AdoptError::Read {
             address: address.to_string(),

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::desired::{BASIC_EXECUTION_POLICY_ARN, ROUTES};
-use crate::resource::Desired;
+use crate::kind::Desired;
 
 /// The parts of a Terraform v4 state this tool reads.
 #[derive(Debug, Clone, Deserialize)]

@@ -13,7 +13,7 @@ use serde_spanned::Spanned;
 
 use super::raw::{Architecture, BackendKind, EnvOverrides};
 use super::{Stack, StackError};
-use crate::resource::{TAG_ENVIRONMENT, TAG_STACK};
+use crate::kind::{TAG_ENVIRONMENT, TAG_STACK};
 
 /// CloudWatch Logs' allowed retention values, in days.
 pub const LOG_RETENTION_DAYS: &[i64] = &[

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use provisioner::aws::AwsClients;
-use provisioner::resource::{Desired, Fields, Observed, ResourceKind, TAG_ENVIRONMENT, TAG_STACK};
+use provisioner::kind::{Desired, Fields, Observed, ResourceKind, TAG_ENVIRONMENT, TAG_STACK};
 use serde_json::Value;
 
 /// Clients pointed at the emulator (panics with instructions when it is not running).
@@ -163,13 +163,13 @@ pub fn lambda_zip(content: &str) -> (String, String) {
     std::fs::write(&path, &bytes).expect("write zip");
     (
         path.display().to_string(),
-        provisioner::resources::fields::code_sha256(&bytes),
+        provisioner::kinds::fields::code_sha256(&bytes),
     )
 }
 
 /// A Lambda execution role for tests that need one; returns its ARN.
 pub async fn lambda_role(aws: &AwsClients) -> String {
-    use provisioner::resources::iam_role::IamRole;
+    use provisioner::kinds::iam_role::IamRole;
     let name = testkit::unique_name("kinds-fn-role");
     let declared = desired(
         "iam_role",

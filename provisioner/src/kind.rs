@@ -1,7 +1,7 @@
 //! The one trait every AWS resource kind implements, and the data it exchanges with the engine.
 //!
 //! The engine never names a kind: it asks each resource's kind to read, create, update, delete
-//! and diff, through [`ResourceKind`]. Adding a kind is one new file in `resources/` plus its
+//! and diff, through [`ResourceKind`]. Adding a kind is one new file in `kinds/` plus its
 //! entry in the stack declaration (`desired.rs`).
 //!
 //! Fields are plain JSON ([`Fields`]) so that a plan is data: it can be diffed field by field,

@@ -30,7 +30,7 @@
 //! The engine finds a kind by name through [`lookup`] (or walks [`all`]) and never names one.
 //! Each kind file follows terraform-provider-aws' order: CRUD, `find_*` (not-found becomes
 //! `None`), waits, retry predicates. Two helpers keep the kinds uniform: [`errors`] maps every
-//! SDK error into [`ResourceError::Aws`](crate::resource::ResourceError) with AWS's code and
+//! SDK error into [`ResourceError::Aws`](crate::kind::ResourceError) with AWS's code and
 //! message (and decides not-found), and [`fields`] reads declared values and normalises what AWS
 //! reports (percent-encoded policies, sorted lists, tags) into the declared shapes, so that a
 //! second plan after an apply is empty.
@@ -51,7 +51,7 @@ pub mod lambda_layer_version;
 pub mod lambda_permission;
 pub mod log_group;
 
-use crate::resource::ResourceKind;
+use crate::kind::ResourceKind;
 
 /// Every kind the provisioner knows, in the order of the table above.
 static ALL: &[&dyn ResourceKind] = &[

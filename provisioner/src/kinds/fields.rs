@@ -1,6 +1,6 @@
 //! Reading declared fields, and normalising what AWS reports into the declared shapes.
 //!
-//! Declarations are plain JSON (see [`crate::resource::Fields`]); a kind reads the values it
+//! Declarations are plain JSON (see [`crate::kind::Fields`]); a kind reads the values it
 //! needs through these accessors, which say exactly which field is missing or mistyped. The
 //! normalisers make a second plan after an apply empty: IAM returns policy documents
 //! percent-encoded, AWS lists come back in any order, and absent values have defaults.
@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::resource::{Desired, Fields, ResourceError};
+use crate::kind::{Desired, Fields, ResourceError};
 
 fn invalid(kind: &str, field: &str, expected: &str) -> ResourceError {
     ResourceError::Invalid(format!(
@@ -154,9 +154,9 @@ pub fn diff_skipping(
     skip: &[&str],
     replace_on: &[&str],
     desired: &Desired,
-    observed: &crate::resource::Observed,
-) -> Vec<crate::resource::FieldChange> {
-    crate::resource::diff_fields(replace_on, desired, observed)
+    observed: &crate::kind::Observed,
+) -> Vec<crate::kind::FieldChange> {
+    crate::kind::diff_fields(replace_on, desired, observed)
         .into_iter()
         .filter(|change| !skip.contains(&change.field.as_str()))
         .collect()

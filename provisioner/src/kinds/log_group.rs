@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::errors::{aws_error, ignore_not_found};
 use super::fields::{self, tag_changes};
 use crate::aws::AwsClients;
-use crate::resource::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
+use crate::kind::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
 use crate::retry::{RetryPolicy, is_throttling, retry};
 
 const KIND: &str = "log_group";

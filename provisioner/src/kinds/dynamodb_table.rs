@@ -26,7 +26,7 @@ use serde_json::Value;
 use super::errors::{aws_error, ignore_not_found, not_found_as_none};
 use super::fields::{self, tag_changes};
 use crate::aws::AwsClients;
-use crate::resource::{
+use crate::kind::{
     Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind, diff_fields,
 };
 use crate::retry::{RetryPolicy, is_pitr_not_ready, is_throttling, poll_until, retry};
@@ -538,7 +538,7 @@ fn parse_list<T: for<'de> Deserialize<'de>>(
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(value) => serde_json::from_value(value.clone()).map_err(|e| {
             ResourceError::Invalid(format!(
-                "{KIND}: field `{field}` has the wrong shape ({e}); see the table in resources/mod.rs"
+                "{KIND}: field `{field}` has the wrong shape ({e}); see the table in kinds/mod.rs"
             ))
         }),
     }

@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::errors::{aws_error, ignore_not_found, not_found_as_none};
 use super::fields::{self, tag_changes};
 use crate::aws::AwsClients;
-use crate::resource::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
+use crate::kind::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
 use crate::retry::{
     RetryPolicy, is_iam_propagation, is_lambda_create_retryable, is_lambda_update_in_progress,
     is_throttling, poll_until, retry,

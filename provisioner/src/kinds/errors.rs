@@ -11,7 +11,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::resource::ResourceError;
+use crate::kind::ResourceError;
 
 /// Error codes meaning "this object does not exist", across the services we use.
 const NOT_FOUND_CODES: &[&str] = &[

@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::errors::{aws_error, ignore_not_found, not_found_as_none};
 use super::fields::{self, tag_changes};
 use crate::aws::AwsClients;
-use crate::resource::{
+use crate::kind::{
     Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind, TAG_ENVIRONMENT,
     TAG_STACK, diff_fields,
 };

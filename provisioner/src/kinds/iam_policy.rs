@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::errors::{aws_error, ignore_not_found, not_found_as_none};
 use super::fields;
 use crate::aws::AwsClients;
-use crate::resource::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
+use crate::kind::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
 
 const KIND: &str = "iam_policy";
 
