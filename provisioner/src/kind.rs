@@ -16,9 +16,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aws::AwsClients;
+use crate::bootstrap::policies::DeployScope;
+pub use crate::kinds::typed::About;
 
 /// A kind's own fields, as a JSON object.
 pub type Fields = serde_json::Map<String, Value>;
+
+/// Tags of an object, by key.
+pub type Tags = BTreeMap<String, String>;
 
 /// Tag keys every taggable resource carries, so anything the tool created can be found again.
 pub const TAG_STACK: &str = "provisioner:stack";
@@ -108,6 +113,30 @@ pub trait ResourceKind: Send + Sync {
         &[]
     }
 
+    /// Terraform's type for the kind and the id `import` takes.
+    fn about(&self) -> About {
+        About {
+            terraform_type: "",
+            import_id: "",
+        }
+    }
+
+    /// Checks a declaration against the kind's fields before anything is done: a misspelt or
+    /// mistyped field is an error at plan time, not half way through an apply.
+    fn validate(&self, _desired: &Desired) -> Result<(), ResourceError> {
+        Ok(())
+    }
+
+    /// The deploy role's policy statements this kind needs in one environment.
+    fn deploy_statements(&self, _scope: &DeployScope<'_>) -> Vec<Value> {
+        Vec::new()
+    }
+
+    /// The id this kind reads an object by, from its Terraform state attributes.
+    fn terraform_id(&self, _attributes: &Value) -> Option<String> {
+        None
+    }
+
     /// The physical id the declaration gives its object, where the declaration decides it (a
     /// name, or `role/policy-arn`): the recorded object is the declared one only if its id is
     /// this, so a different one is another object and the change is a replacement. `None` for
@@ -124,10 +153,11 @@ pub trait ResourceKind: Send + Sync {
         self.declared_id(desired).is_none_or(|id| id != old.id)
     }
 
-    /// True when deleting the object loses what no apply can bring back (a table's items): a
-    /// plan that would replace it is refused unless the operator allows data loss explicitly.
-    fn holds_data(&self) -> bool {
-        false
+    /// When deleting the object loses what no apply can bring back (a table's items): how to
+    /// keep `old` instead (in `environment`'s stack file). A plan that would replace it is
+    /// refused unless the operator allows data loss explicitly.
+    fn holds_data(&self, _old: &Observed, _environment: &str) -> Option<String> {
+        None
     }
 
     /// True when AWS itself creates this object under the declared name (Lambda creates the
@@ -137,10 +167,10 @@ pub trait ResourceKind: Send + Sync {
         false
     }
 
-    /// True when the observed object refuses deletion (a table's deletion protection): it is
-    /// never planned for deletion or replacement.
-    fn refuses_deletion(&self, _observed: &Observed) -> bool {
-        false
+    /// Why the observed object refuses deletion (a table's deletion protection) and how to
+    /// allow it, in `environment`: it is never planned for deletion or replacement.
+    fn refuses_deletion(&self, _observed: &Observed, _environment: &str) -> Option<String> {
+        None
     }
 
     /// Reads the real object by its physical id. `recorded` holds the fields the state recorded

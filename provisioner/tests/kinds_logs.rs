@@ -2,9 +2,8 @@
 
 mod kinds_support;
 
-use kinds_support::{assert_converged, clients, desired, life_cycle, tags};
-use provisioner::kind::{Fields, ResourceKind};
-use provisioner::kinds::log_group::LogGroup;
+use kinds_support::{assert_converged, clients, desired, kind, life_cycle, tags};
+use provisioner::kind::Fields;
 use serde_json::json;
 
 #[tokio::test]
@@ -12,7 +11,7 @@ async fn log_group_life_cycle() {
     let aws = clients().await;
     let name = format!("/aws/lambda/{}", testkit::unique_name("kinds-fn"));
     let after = life_cycle(
-        &LogGroup,
+        kind("log_group"),
         &aws,
         desired(
             "log_group",
@@ -54,18 +53,18 @@ async fn log_group_create_adopts_a_group_lambda_made_first() {
         json!({"retention_in_days": 7}),
         tags(&[]),
     );
-    let adopted = LogGroup
+    let adopted = kind("log_group")
         .create(&aws, &declared)
         .await
         .expect("create adopts");
     assert_eq!(adopted.fields.get("retention_in_days"), Some(&json!(7)));
-    assert_converged(&LogGroup, &aws, &declared, &name).await;
-    LogGroup
+    assert_converged(kind("log_group"), &aws, &declared, &name).await;
+    kind("log_group")
         .delete(&aws, &name, &Fields::new())
         .await
         .expect("delete");
     assert!(
-        LogGroup
+        kind("log_group")
             .read(&aws, &name, &Fields::new())
             .await
             .expect("read")

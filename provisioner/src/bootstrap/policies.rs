@@ -87,6 +87,37 @@ impl EnvScope {
     }
 }
 
+/// One environment in one account: what a kind's deploy statements are scoped to.
+#[derive(Debug, Clone, Copy)]
+pub struct DeployScope<'a> {
+    pub account_id: &'a str,
+    pub env: &'a EnvScope,
+}
+
+impl DeployScope<'_> {
+    /// `arn:aws:<service>:<region>:<account>:<resource>`.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:aws:{service}:{}:{}:{resource}",
+            self.env.region, self.account_id
+        )
+    }
+
+    /// An IAM ARN (global: no region): `arn:aws:iam::<account>:<resource>`.
+    pub fn iam_arn(&self, resource: &str) -> String {
+        format!("arn:aws:iam::{}:{resource}", self.account_id)
+    }
+
+    /// The condition that a request's or resource's tags (`aws:RequestTag`, `aws:ResourceTag`)
+    /// name this stack and environment.
+    pub fn tagged_as_ours(&self, tag: &str) -> Value {
+        json!({
+            format!("aws:{tag}/{TAG_STACK}"): self.env.stack_name,
+            format!("aws:{tag}/{TAG_ENVIRONMENT}"): self.env.environment,
+        })
+    }
+}
+
 /// Everything the policies depend on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyInputs {

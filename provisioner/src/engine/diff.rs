@@ -68,6 +68,16 @@ pub fn make_plan(engine: &Engine, input: &PlanInput<'_>) -> Result<Plan, EngineE
     let mut outputs = refreshed_outputs(input.refreshed);
     let mut changes = Vec::new();
 
+    // Every declaration fits its kind before anything else is looked at.
+    for d in desired {
+        engine
+            .kind(&d.kind)?
+            .validate(d)
+            .map_err(|source| EngineError::Resource {
+                address: d.address.clone(),
+                source,
+            })?;
+    }
     let addresses: Vec<String> = desired.iter().map(|d| d.address.clone()).collect();
     let order = graph::topological_order(&addresses, |i| desired[i].depends_on.clone())
         .map_err(EngineError::Cycle)?;
@@ -85,12 +95,14 @@ pub fn make_plan(engine: &Engine, input: &PlanInput<'_>) -> Result<Plan, EngineE
                     None
                 } else if fields.iter().any(|f| f.forces_replacement) {
                     refuse_if_protected(engine, kind, &d.address, observed)?;
-                    if kind.holds_data() && !input.allow_data_loss {
+                    if let Some(keep) = kind.holds_data(observed, &engine.environment)
+                        && !input.allow_data_loss
+                    {
                         return Err(EngineError::DataLoss {
                             address: d.address.clone(),
                             old: observed.id.clone(),
                             new: d.name.clone(),
-                            environment: engine.environment.clone(),
+                            keep,
                         });
                     }
                     Some(ResourceChange {
@@ -189,14 +201,14 @@ fn refuse_if_protected(
     address: &str,
     observed: &Observed,
 ) -> Result<(), EngineError> {
-    if kind.refuses_deletion(observed) {
-        return Err(EngineError::DeletionProtected {
+    match kind.refuses_deletion(observed, &engine.environment) {
+        Some(reason) => Err(EngineError::DeletionProtected {
             address: address.to_string(),
             name: observed.id.clone(),
-            environment: engine.environment.clone(),
-        });
+            reason,
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The old object of a create-before-destroy replacement waits in the state under

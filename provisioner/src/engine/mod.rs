@@ -77,15 +77,12 @@ pub enum EngineError {
         source: ResourceError,
     },
 
-    #[error(
-        "{address} ({name}) has deletion protection on, so it will not be deleted. To delete it, \
-         set `deletion_protection = false` under [env.{environment}.table] in the stack file, run \
-         `provisioner apply --env {environment}`, then run this command again"
-    )]
+    #[error("{address} ({name}) will not be deleted: {reason}")]
     DeletionProtected {
         address: String,
         name: String,
-        environment: String,
+        /// Why, and how to allow it (from the kind).
+        reason: String,
     },
 
     #[error(transparent)]
@@ -107,16 +104,16 @@ pub enum EngineError {
 
     #[error(
         "{address}: the stack now declares {new} where the state has {old}; replacing it would \
-         create an empty {new} and delete {old} with its data. Nothing was changed. Keep the old \
-         name in the stack file (for the table: `name = \"{old}\"` under [env.{environment}.table]), \
-         or back up or copy the data first (point-in-time recovery, an export to S3) and run again \
-         with --allow-data-loss"
+         create an empty {new} and delete {old} with its data. Nothing was changed. To keep it, \
+         {keep}; to replace it, back up or copy the data first (point-in-time recovery, an \
+         export to S3) and run again with --allow-data-loss"
     )]
     DataLoss {
         address: String,
         old: String,
         new: String,
-        environment: String,
+        /// How to keep the old object (from the kind).
+        keep: String,
     },
 
     #[error(

@@ -73,12 +73,21 @@ impl ResourceKind for DynamodbTable {
         &["hash_key", "range_key"]
     }
 
-    fn holds_data(&self) -> bool {
-        true
+    fn holds_data(&self, old: &Observed, environment: &str) -> Option<String> {
+        Some(format!(
+            "declare its name: `name = \"{}\"` under [env.{environment}.table]",
+            old.id
+        ))
     }
 
-    fn refuses_deletion(&self, observed: &Observed) -> bool {
-        observed.fields.get("deletion_protection") == Some(&Value::Bool(true))
+    fn refuses_deletion(&self, observed: &Observed, environment: &str) -> Option<String> {
+        (observed.fields.get("deletion_protection") == Some(&Value::Bool(true))).then(|| {
+            format!(
+                "its deletion protection is on. To delete it, set `deletion_protection = false` \
+                 under [env.{environment}.table] in the stack file, run `provisioner apply --env \
+                 {environment}`, then run this command again"
+            )
+        })
     }
 
     async fn read(

@@ -41,6 +41,39 @@ where
     }
 }
 
+/// SDK results as [`ResourceError`]s named by their operation: `call.send().await.aws("GetRole")?`.
+pub trait AwsResult<T> {
+    fn aws(self, operation: &str) -> Result<T, ResourceError>;
+}
+
+impl<T, E, R> AwsResult<T> for Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    fn aws(self, operation: &str) -> Result<T, ResourceError> {
+        self.map_err(|e| aws_error(operation, e))
+    }
+}
+
+/// "Not found" as what it means to the caller: absence for a read, success for a delete.
+pub trait NotFound<T> {
+    /// `Ok(None)` when the object does not exist; every other error stays an error.
+    fn absent(self) -> Result<Option<T>, ResourceError>;
+    /// `Ok(())` when the object does not exist (already deleted).
+    fn gone(self) -> Result<(), ResourceError>;
+}
+
+impl<T> NotFound<T> for Result<T, ResourceError> {
+    fn absent(self) -> Result<Option<T>, ResourceError> {
+        not_found_as_none(self)
+    }
+
+    fn gone(self) -> Result<(), ResourceError> {
+        not_found_as_none(self).map(|_| ())
+    }
+}
+
 /// True when the error says the object does not exist.
 pub fn is_not_found(error: &ResourceError) -> bool {
     matches!(error, ResourceError::Aws { code: Some(code), .. } if NOT_FOUND_CODES.contains(&code.as_str()))

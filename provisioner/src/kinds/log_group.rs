@@ -1,76 +1,118 @@
 //! `log_group`: the Lambda function's CloudWatch log group, `/aws/lambda/<function name>`.
 //!
-//! Field: `retention_in_days` (an integer, or null for "never expire"). Id: the group name.
-//! Lambda creates this group itself the first time the function logs (moto does so on Invoke),
-//! so create adopts an existing group of that name instead of failing, and brings its retention
-//! and tags to the declared values.
-
-use std::collections::{BTreeMap, HashMap};
+//! Id: the group name. Lambda creates this group itself, untagged, the first time the function
+//! logs (moto does so on Invoke), so an untagged group of that name is adopted as this stack's
+//! ([`Kind::aws_creates_it`]), and create adopts one that appears in between instead of failing;
+//! its retention and tags are then brought to the declared values.
 
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup as AwsLogGroup;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use super::errors::{aws_error, ignore_not_found};
-use super::fields::{self, tag_changes};
+use super::errors::{AwsResult, NotFound};
+use super::tags;
+use super::typed::{About, Found, Kind, Update};
 use crate::aws::AwsClients;
-use crate::kind::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
-use crate::retry::{RetryPolicy, is_throttling, retry};
-
-const KIND: &str = "log_group";
+use crate::bootstrap::policies::DeployScope;
+use crate::kind::{Fields, ResourceError, Tags};
 
 /// The `log_group` kind.
 #[derive(Debug, Default)]
 pub struct LogGroup;
 
-#[async_trait]
-impl ResourceKind for LogGroup {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
+/// A log group's declared fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Days the events are kept; `None`: never expire.
+    pub retention_in_days: Option<i32>,
+}
 
-    fn aws_creates_it(&self) -> bool {
+#[async_trait]
+impl Kind for LogGroup {
+    const NAME: &'static str = "log_group";
+    const ABOUT: About = About {
+        terraform_type: "aws_cloudwatch_log_group",
+        import_id: "the log group's name (/aws/lambda/<function>)",
+    };
+    type Spec = Spec;
+
+    fn aws_creates_it() -> bool {
         true
     }
 
+    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        let group = scope.arn(
+            "logs",
+            &format!("log-group:/aws/lambda/{}-*", scope.env.name_base),
+        );
+        vec![
+            json!({
+                "Sid": "LogGroup",
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy",
+                    "logs:ListTagsForResource", "logs:ListTagsLogGroup", "logs:PutRetentionPolicy",
+                    "logs:TagLogGroup", "logs:TagResource", "logs:UntagLogGroup", "logs:UntagResource"
+                ],
+                "Resource": [group.clone(), format!("{group}:*")],
+            }),
+            json!({
+                "Sid": "FindLogGroups",
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": scope.arn("logs", "log-group:*"),
+            }),
+        ]
+    }
+
+    fn terraform_id(attributes: &Value) -> Option<String> {
+        attributes.get("name")?.as_str().map(str::to_string)
+    }
+
     async fn read(
-        &self,
         aws: &AwsClients,
         id: &str,
         _recorded: &Fields,
-    ) -> Result<Option<Observed>, ResourceError> {
+    ) -> Result<Option<Found<Spec>>, ResourceError> {
         let Some(group) = find_log_group(aws, id).await? else {
             return Ok(None);
         };
         let arn = group_arn(&group);
-        let tags = read_tags(aws, &arn).await?;
-        Ok(Some(Observed {
+        let listed = aws.logs.list_tags_for_resource().resource_arn(&arn);
+        let tags: Tags = listed
+            .send()
+            .await
+            .aws("ListTagsForResource")?
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        Ok(Some(Found {
             id: id.to_string(),
             arn: Some(arn.clone()),
-            fields: fields::fields([(
-                "retention_in_days",
-                group.retention_in_days().map_or(Value::Null, Value::from),
-            )]),
-            outputs: fields::fields([("arn", Value::String(arn))]),
+            spec: Spec {
+                retention_in_days: group.retention_in_days(),
+            },
+            outputs: Fields::from_iter([("arn".to_string(), Value::String(arn))]),
             tags: Some(tags),
+            recorded: Fields::new(),
         }))
     }
 
-    async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError> {
-        let name = desired.name.as_str();
-        let created = retry(&RetryPolicy::default(), is_throttling, || async {
-            aws.logs
-                .create_log_group()
-                .log_group_name(name)
-                .set_tags((!desired.tags.is_empty()).then(|| to_hash_map(&desired.tags)))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("CreateLogGroup", e))
-        })
-        .await;
-        match created {
-            Ok(()) => {}
+    async fn create(
+        aws: &AwsClients,
+        name: &str,
+        spec: &Spec,
+        tags: &Tags,
+    ) -> Result<Found<Spec>, ResourceError> {
+        let call = aws
+            .logs
+            .create_log_group()
+            .log_group_name(name)
+            .set_tags((!tags.is_empty()).then(|| tags::as_map(tags)));
+        match call.send().await.aws("CreateLogGroup") {
+            Ok(_) => {}
             Err(ResourceError::Aws {
                 code: Some(code), ..
             }) if code == "ResourceAlreadyExistsException" => {
@@ -78,57 +120,61 @@ impl ResourceKind for LogGroup {
             }
             Err(error) => return Err(error),
         }
-        // Retention and tags are applied through the update path, so an adopted group ends
-        // up exactly as declared too.
-        let current = self.read_back(aws, name, &Fields::new()).await?;
-        let changes = self.diff(desired, &current);
-        if changes.is_empty() {
+        // Retention and tags go through the update path, so an adopted group ends up exactly
+        // as declared too.
+        let current = Self::read_back(aws, name, &Fields::new()).await?;
+        let mut changed = Vec::new();
+        if current.spec != *spec {
+            changed.push("retention_in_days".to_string());
+        }
+        if current.tags.as_ref() != Some(tags) {
+            changed.push("tags".to_string());
+        }
+        if changed.is_empty() {
             return Ok(current);
         }
-        self.update(aws, desired, &current, &changes).await
+        let change = Update {
+            id: name,
+            name,
+            spec,
+            tags,
+            current: &current,
+            changed: &changed,
+        };
+        Self::update(aws, &change).await
     }
 
     async fn update(
-        &self,
         aws: &AwsClients,
-        desired: &Desired,
-        current: &Observed,
-        changes: &[FieldChange],
-    ) -> Result<Observed, ResourceError> {
-        let name = current.id.as_str();
-        for change in changes {
-            match change.field.as_str() {
-                "retention_in_days" => set_retention(aws, name, &desired.fields).await?,
-                "tags" => {
-                    let arn = current.arn.clone().unwrap_or_default();
-                    let current_tags = current.tags.clone().unwrap_or_default();
-                    update_tags(aws, &arn, &current_tags, &desired.tags).await?;
+        change: &Update<'_, Spec>,
+    ) -> Result<Found<Spec>, ResourceError> {
+        let name = change.id;
+        if change.has("retention_in_days") {
+            match change.spec.retention_in_days {
+                None => {
+                    let call = aws.logs.delete_retention_policy().log_group_name(name);
+                    call.send().await.aws("DeleteRetentionPolicy")?;
                 }
-                other => {
-                    return Err(ResourceError::Invalid(format!(
-                        "{KIND}: cannot update unknown field `{other}`"
-                    )));
+                Some(days) => {
+                    let call = aws
+                        .logs
+                        .put_retention_policy()
+                        .log_group_name(name)
+                        .retention_in_days(days);
+                    call.send().await.aws("PutRetentionPolicy")?;
                 }
             }
         }
-        self.read_back(aws, name, &Fields::new()).await
+        if change.has("tags") {
+            let arn = change.current.arn.clone().unwrap_or_default();
+            tags::logs(aws, &arn, &change.current_tags(), change.tags).await?;
+        }
+        Self::read_back(aws, name, &Fields::new()).await
     }
 
-    async fn delete(
-        &self,
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<(), ResourceError> {
-        ignore_not_found(
-            aws.logs
-                .delete_log_group()
-                .log_group_name(id)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("DeleteLogGroup", e)),
-        )
+    async fn delete(aws: &AwsClients, id: &str, _recorded: &Fields) -> Result<(), ResourceError> {
+        let call = aws.logs.delete_log_group().log_group_name(id);
+        call.send().await.aws("DeleteLogGroup").gone()
     }
 }
 
@@ -146,7 +192,7 @@ pub async fn find_log_group(
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
-        .map_err(|e| aws_error("DescribeLogGroups", e))?;
+        .aws("DescribeLogGroups")?;
     Ok(groups
         .into_iter()
         .find(|g| g.log_group_name() == Some(name)))
@@ -160,76 +206,4 @@ fn group_arn(group: &AwsLogGroup) -> String {
         .unwrap_or_default()
         .trim_end_matches(":*")
         .to_string()
-}
-
-async fn set_retention(
-    aws: &AwsClients,
-    name: &str,
-    declared: &Fields,
-) -> Result<(), ResourceError> {
-    match declared.get("retention_in_days") {
-        None | Some(Value::Null) => aws
-            .logs
-            .delete_retention_policy()
-            .log_group_name(name)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| aws_error("DeleteRetentionPolicy", e)),
-        Some(_) => aws
-            .logs
-            .put_retention_policy()
-            .log_group_name(name)
-            .retention_in_days(fields::int32(KIND, declared, "retention_in_days")?)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| aws_error("PutRetentionPolicy", e)),
-    }
-}
-
-async fn read_tags(aws: &AwsClients, arn: &str) -> Result<BTreeMap<String, String>, ResourceError> {
-    let output = aws
-        .logs
-        .list_tags_for_resource()
-        .resource_arn(arn)
-        .send()
-        .await
-        .map_err(|e| aws_error("ListTagsForResource", e))?;
-    Ok(output
-        .tags()
-        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default())
-}
-
-async fn update_tags(
-    aws: &AwsClients,
-    arn: &str,
-    current: &BTreeMap<String, String>,
-    desired: &BTreeMap<String, String>,
-) -> Result<(), ResourceError> {
-    let (to_set, to_remove) = tag_changes(current, desired);
-    if !to_remove.is_empty() {
-        aws.logs
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(to_remove))
-            .send()
-            .await
-            .map_err(|e| aws_error("UntagResource", e))?;
-    }
-    if !to_set.is_empty() {
-        aws.logs
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(to_hash_map(&to_set)))
-            .send()
-            .await
-            .map_err(|e| aws_error("TagResource", e))?;
-    }
-    Ok(())
-}
-
-fn to_hash_map(tags: &BTreeMap<String, String>) -> HashMap<String, String> {
-    tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }

@@ -50,8 +50,11 @@ pub mod lambda_function;
 pub mod lambda_layer_version;
 pub mod lambda_permission;
 pub mod log_group;
+pub mod tags;
+pub mod typed;
 
 use crate::kind::ResourceKind;
+use typed::Typed;
 
 /// Every kind the provisioner knows, in the order of the table above.
 static ALL: &[&dyn ResourceKind] = &[
@@ -59,7 +62,7 @@ static ALL: &[&dyn ResourceKind] = &[
     &iam_role_policy_attachment::IamRolePolicyAttachment,
     &iam_role_policy::IamRolePolicy,
     &dynamodb_table::DynamodbTable,
-    &log_group::LogGroup,
+    &Typed::<log_group::LogGroup>::NEW,
     &lambda_layer_version::LambdaLayerVersion,
     &lambda_function::LambdaFunction,
     &apigw_api::ApigwApi,

@@ -11,6 +11,11 @@ use provisioner::kind::{Desired, Fields, Observed, ResourceKind, TAG_ENVIRONMENT
 use serde_json::Value;
 
 /// Clients pointed at the emulator (panics with instructions when it is not running).
+/// The registered kind named `name`, as the engine sees it.
+pub fn kind(name: &str) -> &'static dyn ResourceKind {
+    provisioner::kinds::lookup(name).unwrap_or_else(|| panic!("no kind {name}"))
+}
+
 pub async fn clients() -> AwsClients {
     AwsClients::new(testkit::sdk_config().await)
 }

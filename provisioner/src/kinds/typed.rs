@@ -1,0 +1,415 @@
+//! How a kind is written: one file implementing [`Kind`], registered by one line in
+//! `kinds/mod.rs` as `&Typed::<MyKind>::NEW`.
+//!
+//! A kind works with its own typed [`Kind::Spec`] (a serde struct that denies unknown fields):
+//! the declaration is parsed into it when the plan is made, so a misspelt or mistyped field stops
+//! the plan before any AWS call, and create/update read `spec.memory_size`, never a field by its
+//! name. What the kind reads back from AWS is the same struct, so the diff compares like with
+//! like. Everything else the engine, `bootstrap` (the deploy role's rights), `migrate` and
+//! `import` need to know about the kind is said here too, next to its AWS calls.
+//!
+//! [`Typed`] turns a [`Kind`] into the engine's [`ResourceKind`], which speaks plain JSON so that
+//! a plan stays data (printable, serialisable, saved to a file) without knowing any kind.
+
+use std::fmt::Debug;
+use std::marker::PhantomData;
+
+use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::aws::AwsClients;
+use crate::bootstrap::policies::DeployScope;
+use crate::engine::refs;
+use crate::kind::{
+    Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind, Tags, diff_fields,
+};
+
+/// What a kind tells people and other tools about itself.
+#[derive(Debug, Clone, Copy)]
+pub struct About {
+    /// Terraform's resource type for the same object (`aws_iam_role`), for `migrate`.
+    pub terraform_type: &'static str,
+    /// The id `import` takes, in words (`the role name`).
+    pub import_id: &'static str,
+}
+
+/// The text a placeholder for a value known only after apply has in a parsed declaration.
+pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+
+/// A declared value, unless it is known only after apply.
+pub fn known(value: &str) -> Option<&str> {
+    (value != KNOWN_AFTER_APPLY).then_some(value)
+}
+
+/// What a kind found in AWS (or made), in its typed shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found<S> {
+    /// The physical id its API addresses it by.
+    pub id: String,
+    pub arn: Option<String>,
+    /// Its declared fields as they are now, normalised like the declaration.
+    pub spec: S,
+    /// Computed values other resources reference (`arn`, `invoke_arn`, ...).
+    pub outputs: Fields,
+    /// Tags as they are now; `None` for kinds that cannot be tagged.
+    pub tags: Option<Tags>,
+    /// Values recorded for the kind's own later reads, never declared nor compared (an API's
+    /// execution ARN). Their names are [`Kind::RECORDED`].
+    pub recorded: Fields,
+}
+
+/// An in-place update: the declaration, what is there now, and which fields differ.
+pub struct Update<'a, S> {
+    /// The physical id of the object to change.
+    pub id: &'a str,
+    /// The declared name (for the kinds that can be renamed in place).
+    pub name: &'a str,
+    pub spec: &'a S,
+    pub tags: &'a Tags,
+    pub current: &'a Found<S>,
+    /// The fields that differ (`tags` for the tags), none of which forces replacement.
+    pub changed: &'a [String],
+}
+
+impl<S> Update<'_, S> {
+    /// True when `field` is one of the changed ones.
+    pub fn has(&self, field: &str) -> bool {
+        self.changed.iter().any(|c| c == field)
+    }
+
+    /// The tags as they are now (empty for kinds without tags).
+    pub fn current_tags(&self) -> Tags {
+        self.current.tags.clone().unwrap_or_default()
+    }
+}
+
+/// One AWS resource kind, said in one file. The order of a kind file follows
+/// terraform-provider-aws: what it is, CRUD, `find_*` (not-found becomes `None`), waits, and
+/// the retries of the eventual consistency it is known for, named for what they wait for.
+#[async_trait]
+pub trait Kind: Sized + Send + Sync + 'static {
+    /// The kind's name, as in addresses (`lambda_function`).
+    const NAME: &'static str;
+    /// Terraform's type and the import id, for `migrate` and `import`.
+    const ABOUT: About;
+    /// Fields that cannot change in place: a change to any of them replaces the object.
+    const REPLACE_ON: &'static [&'static str] = &[];
+    /// Fields declared only to be carried to create and update, never compared (a zip's path:
+    /// its hash is compared).
+    const NOT_COMPARED: &'static [&'static str] = &[];
+    /// Names of [`Found::recorded`] values.
+    const RECORDED: &'static [&'static str] = &[];
+
+    /// The declared fields. `#[serde(deny_unknown_fields)]`, so a misspelt field is an error.
+    type Spec: Serialize + DeserializeOwned + Clone + PartialEq + Debug + Send + Sync;
+
+    /// The declaration and AWS's answer in one canonical shape (sorted lists, defaults).
+    fn normalise(spec: Self::Spec) -> Self::Spec {
+        spec
+    }
+
+    /// The physical id the declaration gives the object, where the declaration decides it:
+    /// a recorded object with another id is another object (the change is a replacement).
+    /// `None` where AWS assigns the id, or where the part it depends on is known only after
+    /// apply (see [`known`]).
+    fn declared_id(name: &str, _spec: &Self::Spec) -> Option<String> {
+        Some(name.to_string())
+    }
+
+    /// Whether a replacement can exist beside the old object, so it is made first and the old
+    /// one deleted once nothing uses it. Default: when their ids differ, or AWS assigns them.
+    fn coexists_with(name: &str, spec: &Self::Spec, old: &Observed) -> bool {
+        Self::declared_id(name, spec).is_none_or(|id| id != old.id)
+    }
+
+    /// When deleting the object loses what no apply can bring back (a table's items): how to
+    /// keep the old one, `old_id`, in `environment`'s stack file instead.
+    fn holds_data(_old_id: &str, _environment: &str) -> Option<String> {
+        None
+    }
+
+    /// True when AWS itself creates the object under the declared name, untagged (a function's
+    /// log group), so such an object is adopted without this stack's tags.
+    fn aws_creates_it() -> bool {
+        false
+    }
+
+    /// Why the object as it is now refuses deletion, and how to allow it (a table's deletion
+    /// protection), or `None`.
+    fn refuses_deletion(_current: &Self::Spec, _environment: &str) -> Option<String> {
+        None
+    }
+
+    /// The statements of the deploy role's policy this kind needs on one environment: every
+    /// call its read, create, update and delete make, on that environment's objects only.
+    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value>;
+
+    /// The id this kind reads an object by, from its Terraform state attributes.
+    fn terraform_id(attributes: &Value) -> Option<String>;
+
+    /// Reads the object by id. `recorded` holds what the state recorded (a parent's id).
+    /// `Ok(None)` only when AWS says not found.
+    async fn read(
+        aws: &AwsClients,
+        id: &str,
+        recorded: &Fields,
+    ) -> Result<Option<Found<Self::Spec>>, ResourceError>;
+
+    /// Looks for an object the declaration would create, so one the state lost is adopted,
+    /// not duplicated. Default: read by the declared name.
+    async fn find_existing(
+        aws: &AwsClients,
+        name: &str,
+        spec: &Self::Spec,
+        _tags: &Tags,
+    ) -> Result<Option<Found<Self::Spec>>, ResourceError> {
+        let recorded = to_fields(spec);
+        Self::read(aws, name, &recorded).await
+    }
+
+    /// Creates the object and waits until it is usable.
+    async fn create(
+        aws: &AwsClients,
+        name: &str,
+        spec: &Self::Spec,
+        tags: &Tags,
+    ) -> Result<Found<Self::Spec>, ResourceError>;
+
+    /// Changes it in place and waits until stable. Default: nothing can change in place (every
+    /// field forces replacement; only an empty change gets here).
+    async fn update(
+        _aws: &AwsClients,
+        change: &Update<'_, Self::Spec>,
+    ) -> Result<Found<Self::Spec>, ResourceError> {
+        match change.changed.first() {
+            None => Ok(change.current.clone()),
+            Some(field) => Err(ResourceError::Invalid(format!(
+                "{}: field `{field}` can only change by replacing the object",
+                Self::NAME
+            ))),
+        }
+    }
+
+    /// Deletes it; not-found is success.
+    async fn delete(aws: &AwsClients, id: &str, recorded: &Fields) -> Result<(), ResourceError>;
+
+    /// Reads what was just written: absent now is an error, never "absent".
+    async fn read_back(
+        aws: &AwsClients,
+        id: &str,
+        recorded: &Fields,
+    ) -> Result<Found<Self::Spec>, ResourceError> {
+        Self::read(aws, id, recorded).await?.ok_or_else(|| {
+            ResourceError::Invalid(format!(
+                "{}: {id} is missing right after it was written",
+                Self::NAME
+            ))
+        })
+    }
+}
+
+/// A spec as JSON fields.
+pub fn to_fields<S: Serialize>(spec: &S) -> Fields {
+    match serde_json::to_value(spec) {
+        Ok(Value::Object(map)) => map,
+        _ => Fields::new(),
+    }
+}
+
+/// Parses declared fields into `K::Spec`. With `placeholders`, a value known only after apply
+/// (`{"$ref": ...}`) stands as [`KNOWN_AFTER_APPLY`] (for checks at plan time); without, it is
+/// an error (a create or update must have every value).
+pub fn parse_spec<K: Kind>(fields: &Fields, placeholders: bool) -> Result<K::Spec, ResourceError> {
+    let mut value = Value::Object(fields.clone());
+    if placeholders {
+        replace_references(&mut value);
+    } else if let Some(reference) = refs::first_reference(&value) {
+        return Err(ResourceError::Invalid(format!(
+            "{}: {reference} has no value yet",
+            K::NAME
+        )));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        ResourceError::Invalid(format!(
+            "{}: the declaration does not fit the kind: {e}",
+            K::NAME
+        ))
+    })
+}
+
+fn replace_references(value: &mut Value) {
+    match value {
+        Value::Object(map) if map.contains_key("$ref") => {
+            *value = Value::String(KNOWN_AFTER_APPLY.to_string());
+        }
+        Value::Object(map) => map.values_mut().for_each(replace_references),
+        Value::Array(items) => items.iter_mut().for_each(replace_references),
+        _ => {}
+    }
+}
+
+/// The engine's view of a [`Kind`].
+pub struct Typed<K>(PhantomData<fn() -> K>);
+
+impl<K> Typed<K> {
+    /// The one instance the registry holds.
+    pub const NEW: Self = Self(PhantomData);
+}
+
+impl<K: Kind> Typed<K> {
+    fn observed(found: Found<K::Spec>) -> Observed {
+        let mut fields = to_fields(&K::normalise(found.spec));
+        fields.extend(found.recorded);
+        Observed {
+            id: found.id,
+            arn: found.arn,
+            fields,
+            outputs: found.outputs,
+            tags: found.tags,
+        }
+    }
+
+    /// The typed form of an observed object (its recorded-only values set apart).
+    fn found(observed: &Observed) -> Result<Found<K::Spec>, ResourceError> {
+        let (recorded, spec): (Fields, Fields) = observed
+            .fields
+            .clone()
+            .into_iter()
+            .partition(|(k, _)| K::RECORDED.contains(&k.as_str()));
+        Ok(Found {
+            id: observed.id.clone(),
+            arn: observed.arn.clone(),
+            spec: parse_spec::<K>(&spec, false)?,
+            outputs: observed.outputs.clone(),
+            tags: observed.tags.clone(),
+            recorded,
+        })
+    }
+
+    /// The declaration with refs as placeholders, typed (for the checks of a plan).
+    fn planned(desired: &Desired) -> Option<K::Spec> {
+        parse_spec::<K>(&desired.fields, true).ok()
+    }
+}
+
+#[async_trait]
+impl<K: Kind> ResourceKind for Typed<K> {
+    fn kind(&self) -> &'static str {
+        K::NAME
+    }
+
+    fn replace_on(&self) -> &'static [&'static str] {
+        K::REPLACE_ON
+    }
+
+    fn about(&self) -> About {
+        K::ABOUT
+    }
+
+    fn validate(&self, desired: &Desired) -> Result<(), ResourceError> {
+        parse_spec::<K>(&desired.fields, true).map(|_| ())
+    }
+
+    fn declared_id(&self, desired: &Desired) -> Option<String> {
+        K::declared_id(&desired.name, &Self::planned(desired)?)
+    }
+
+    fn coexists_with(&self, desired: &Desired, old: &Observed) -> bool {
+        Self::planned(desired).is_none_or(|spec| K::coexists_with(&desired.name, &spec, old))
+    }
+
+    fn holds_data(&self, old: &Observed, environment: &str) -> Option<String> {
+        K::holds_data(&old.id, environment)
+    }
+
+    fn aws_creates_it(&self) -> bool {
+        K::aws_creates_it()
+    }
+
+    fn refuses_deletion(&self, observed: &Observed, environment: &str) -> Option<String> {
+        let found = Self::found(observed).ok()?;
+        K::refuses_deletion(&found.spec, environment)
+    }
+
+    fn deploy_statements(&self, scope: &DeployScope<'_>) -> Vec<Value> {
+        K::deploy_statements(scope)
+    }
+
+    fn terraform_id(&self, attributes: &Value) -> Option<String> {
+        K::terraform_id(attributes)
+    }
+
+    async fn read(
+        &self,
+        aws: &AwsClients,
+        id: &str,
+        recorded: &Fields,
+    ) -> Result<Option<Observed>, ResourceError> {
+        Ok(K::read(aws, id, recorded).await?.map(Self::observed))
+    }
+
+    async fn find_existing(
+        &self,
+        aws: &AwsClients,
+        desired: &Desired,
+    ) -> Result<Option<Observed>, ResourceError> {
+        let spec = parse_spec::<K>(&desired.fields, false)?;
+        let found = K::find_existing(aws, &desired.name, &spec, &desired.tags).await?;
+        Ok(found.map(Self::observed))
+    }
+
+    async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError> {
+        let spec = parse_spec::<K>(&desired.fields, false)?;
+        let created = K::create(aws, &desired.name, &spec, &desired.tags).await?;
+        Ok(Self::observed(created))
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsClients,
+        desired: &Desired,
+        current: &Observed,
+        changes: &[FieldChange],
+    ) -> Result<Observed, ResourceError> {
+        let spec = parse_spec::<K>(&desired.fields, false)?;
+        let current = Self::found(current)?;
+        let changed: Vec<String> = changes.iter().map(|c| c.field.clone()).collect();
+        let updated = K::update(
+            aws,
+            &Update {
+                id: &current.id,
+                name: &desired.name,
+                spec: &spec,
+                tags: &desired.tags,
+                current: &current,
+                changed: &changed,
+            },
+        )
+        .await?;
+        Ok(Self::observed(updated))
+    }
+
+    async fn delete(
+        &self,
+        aws: &AwsClients,
+        id: &str,
+        recorded: &Fields,
+    ) -> Result<(), ResourceError> {
+        K::delete(aws, id, recorded).await
+    }
+
+    /// Declared fields, normalised like AWS's answer, against the observed ones; fields that are
+    /// never compared are left out.
+    fn diff(&self, desired: &Desired, observed: &Observed) -> Vec<FieldChange> {
+        let mut declared = desired.clone();
+        if let Ok(spec) = parse_spec::<K>(&desired.fields, false) {
+            declared.fields = to_fields(&K::normalise(spec));
+        }
+        declared
+            .fields
+            .retain(|field, _| !K::NOT_COMPARED.contains(&field.as_str()));
+        diff_fields(K::REPLACE_ON, &declared, observed)
+    }
+}
