@@ -3,15 +3,11 @@
 mod kinds_support;
 
 use kinds_support::{
-    assert_absent, assert_converged, assert_found_again, clients, delete_twice, desired,
+    assert_absent, assert_converged, assert_found_again, clients, delete_twice, desired, kind,
     life_cycle, tags,
 };
 use provisioner::aws::AwsClients;
-use provisioner::kind::{Fields, ResourceKind};
-use provisioner::kinds::apigw_api::ApigwApi;
-use provisioner::kinds::apigw_integration::ApigwIntegration;
-use provisioner::kinds::apigw_route::ApigwRoute;
-use provisioner::kinds::apigw_stage::ApigwStage;
+use provisioner::kind::Fields;
 use serde_json::json;
 
 fn http_api(name: &str) -> provisioner::kind::Desired {
@@ -33,7 +29,7 @@ fn http_api(name: &str) -> provisioner::kind::Desired {
 }
 
 async fn an_api(aws: &AwsClients) -> String {
-    ApigwApi
+    kind("apigw_api")
         .create(aws, &http_api(&testkit::unique_name("kinds-api")))
         .await
         .expect("create api")
@@ -49,7 +45,7 @@ async fn apigw_api_life_cycle() {
     let aws = clients().await;
     let name = testkit::unique_name("kinds-api");
     let after = life_cycle(
-        &ApigwApi,
+        kind("apigw_api"),
         &aws,
         http_api(&name),
         |d| {
@@ -95,26 +91,29 @@ async fn apigw_api_is_found_again_by_name_and_our_tags_only() {
         .await
         .expect("foreign api");
     assert!(
-        ApigwApi
+        kind("apigw_api")
             .find_existing(&aws, &declared)
             .await
             .expect("find")
             .is_none()
     );
 
-    let created = ApigwApi.create(&aws, &declared).await.expect("create");
-    let found = ApigwApi
+    let created = kind("apigw_api")
+        .create(&aws, &declared)
+        .await
+        .expect("create");
+    let found = kind("apigw_api")
         .find_existing(&aws, &declared)
         .await
         .expect("find")
         .expect("found");
     assert_eq!(found.id, created.id);
     assert_ne!(Some(found.id.as_str()), foreign.api_id());
-    ApigwApi
+    kind("apigw_api")
         .delete(&aws, &created.id, &Fields::new())
         .await
         .expect("delete");
-    ApigwApi
+    kind("apigw_api")
         .delete(&aws, foreign.api_id().unwrap_or_default(), &Fields::new())
         .await
         .expect("delete foreign");
@@ -136,10 +135,10 @@ async fn apigw_integration_life_cycle_and_find_existing() {
         }),
         tags(&[]),
     );
-    assert_found_again(&ApigwIntegration, &aws, &declared).await;
+    assert_found_again(kind("apigw_integration"), &aws, &declared).await;
 
     life_cycle(
-        &ApigwIntegration,
+        kind("apigw_integration"),
         &aws,
         declared,
         |d| {
@@ -148,7 +147,7 @@ async fn apigw_integration_life_cycle_and_find_existing() {
         &["timeout_ms"],
     )
     .await;
-    ApigwApi
+    kind("apigw_api")
         .delete(&aws, &api_id, &Fields::new())
         .await
         .expect("delete api");
@@ -164,10 +163,10 @@ async fn apigw_route_life_cycle_and_find_existing() {
         json!({"api_id": api_id, "route_key": "POST /tables", "target": "integrations/abc123"}),
         tags(&[]),
     );
-    assert_found_again(&ApigwRoute, &aws, &declared).await;
+    assert_found_again(kind("apigw_route"), &aws, &declared).await;
 
     life_cycle(
-        &ApigwRoute,
+        kind("apigw_route"),
         &aws,
         declared,
         |d| {
@@ -176,7 +175,7 @@ async fn apigw_route_life_cycle_and_find_existing() {
         &["route_key"],
     )
     .await;
-    ApigwApi
+    kind("apigw_api")
         .delete(&aws, &api_id, &Fields::new())
         .await
         .expect("delete api");
@@ -192,9 +191,12 @@ async fn apigw_stage_create_read_delete() {
         json!({"api_id": api_id, "auto_deploy": true}),
         tags(&[]),
     );
-    let created = ApigwStage.create(&aws, &declared).await.expect("create");
+    let created = kind("apigw_stage")
+        .create(&aws, &declared)
+        .await
+        .expect("create");
     assert_eq!(created.id, "dev");
-    let read = assert_converged(&ApigwStage, &aws, &declared, "dev").await;
+    let read = assert_converged(kind("apigw_stage"), &aws, &declared, "dev").await;
     let url = read
         .outputs
         .get("invoke_url")
@@ -208,12 +210,12 @@ async fn apigw_stage_create_read_delete() {
     // checked here.
     let mut changed = declared.clone();
     changed.fields.insert("auto_deploy".into(), json!(false));
-    let diff = ApigwStage.diff(&changed, &read);
+    let diff = kind("apigw_stage").diff(&changed, &read);
     assert_eq!(diff.len(), 1);
     assert!(!diff[0].forces_replacement);
 
-    delete_twice(&ApigwStage, &aws, "dev", &declared.fields).await;
-    ApigwApi
+    delete_twice(kind("apigw_stage"), &aws, "dev", &declared.fields).await;
+    kind("apigw_api")
         .delete(&aws, &api_id, &Fields::new())
         .await
         .expect("delete api");
@@ -223,16 +225,16 @@ async fn apigw_stage_create_read_delete() {
 async fn apigw_children_of_a_deleted_api_read_as_absent() {
     let aws = clients().await;
     let api_id = an_api(&aws).await;
-    ApigwApi
+    kind("apigw_api")
         .delete(&aws, &api_id, &Fields::new())
         .await
         .expect("delete api");
-    assert_absent(&ApigwApi, &aws, &api_id, &Fields::new()).await;
+    assert_absent(kind("apigw_api"), &aws, &api_id, &Fields::new()).await;
     let recorded: Fields = json!({"api_id": api_id})
         .as_object()
         .cloned()
         .unwrap_or_default();
-    assert_absent(&ApigwRoute, &aws, "nope", &recorded).await;
-    assert_absent(&ApigwIntegration, &aws, "nope", &recorded).await;
-    assert_absent(&ApigwStage, &aws, "dev", &recorded).await;
+    assert_absent(kind("apigw_route"), &aws, "nope", &recorded).await;
+    assert_absent(kind("apigw_integration"), &aws, "nope", &recorded).await;
+    assert_absent(kind("apigw_stage"), &aws, "dev", &recorded).await;
 }

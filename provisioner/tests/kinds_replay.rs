@@ -11,7 +11,6 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use provisioner::aws::AwsClients;
 use provisioner::kind::{Desired, Fields, Observed, ResourceError, ResourceKind};
-use provisioner::kinds::apigw_stage::ApigwStage;
 use provisioner::kinds::dynamodb_table::DynamodbTable;
 use provisioner::kinds::lambda_function::LambdaFunction;
 use serde_json::{Value, json};
@@ -364,14 +363,17 @@ async fn a_stage_whose_auto_deploy_drifted_is_patched_in_place() {
         outputs: Fields::new(),
         tags: None,
     };
-    let changes = ApigwStage.diff(&desired, &current);
+    let changes = provisioner::kinds::lookup("apigw_stage")
+        .unwrap()
+        .diff(&desired, &current);
     assert_eq!(
         changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
         ["auto_deploy"]
     );
     assert!(!changes[0].forces_replacement, "an in-place update");
 
-    let updated = ApigwStage
+    let updated = provisioner::kinds::lookup("apigw_stage")
+        .unwrap()
         .update(&aws, &desired, &current, &changes)
         .await
         .expect("the stage is patched");

@@ -1,139 +1,119 @@
 //! `apigw_stage`: the named stage (`dev`, `stage`, `prod`) with auto-deploy.
 //!
-//! Fields: `api_id` (forces replacement), `auto_deploy`. The id is the stage name; the API id
-//! comes from the recorded fields. An update uses UpdateStage, as on AWS. The emulator (moto
-//! 5.2) does not implement UpdateStage (it answers 500) and lets a duplicate CreateStage
-//! overwrite silently; this kind keeps AWS's semantics regardless, so against the emulator a
-//! drifted `auto_deploy` cannot be fixed in place (rare: it is the stage's only field).
+//! Id: the stage name; the API id comes from the recorded fields. An update uses UpdateStage,
+//! as on AWS. The emulator (moto 5.2) does not implement UpdateStage (it answers 500) and lets a
+//! duplicate CreateStage overwrite silently; this kind keeps AWS's semantics regardless, so
+//! against the emulator a drifted `auto_deploy` cannot be fixed in place (rare: it is the
+//! stage's only field).
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::errors::{aws_error, ignore_not_found, not_found_as_none};
+use super::apigw_api;
+use super::errors::{AwsResult, NotFound};
 use super::fields;
+use super::typed::{About, Found, Kind, Update};
 use crate::aws::AwsClients;
-use crate::kind::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
-use crate::retry::{RetryPolicy, is_throttling, retry};
-
-const KIND: &str = "apigw_stage";
+use crate::bootstrap::policies::DeployScope;
+use crate::kind::{Fields, Observed, ResourceError, Tags};
 
 /// The `apigw_stage` kind.
 #[derive(Debug, Default)]
 pub struct ApigwStage;
 
-#[async_trait]
-impl ResourceKind for ApigwStage {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
+/// A stage's declared fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub api_id: String,
+    pub auto_deploy: bool,
+}
 
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["api_id"]
-    }
+#[async_trait]
+impl Kind for ApigwStage {
+    const NAME: &'static str = "apigw_stage";
+    const ABOUT: About = About {
+        terraform_type: "aws_apigatewayv2_stage",
+        import_id: "the stage name",
+    };
+    const REPLACE_ON: &'static [&'static str] = &["api_id"];
+    type Spec = Spec;
 
     /// Stage names are unique per API: a stage of another name, or on another API, can exist
     /// beside the old one.
-    fn coexists_with(&self, desired: &Desired, old: &Observed) -> bool {
-        desired.name != old.id || desired.fields.get("api_id") != old.fields.get("api_id")
+    fn coexists_with(name: &str, spec: &Spec, old: &Observed) -> bool {
+        name != old.id || old.fields.get("api_id").and_then(Value::as_str) != Some(&spec.api_id)
+    }
+
+    /// Covered by the API's statements: stages are reached under their API.
+    fn deploy_statements(_scope: &DeployScope<'_>) -> Vec<Value> {
+        Vec::new()
+    }
+
+    fn terraform_id(attributes: &Value) -> Option<String> {
+        attributes.get("name")?.as_str().map(str::to_string)
     }
 
     async fn read(
-        &self,
         aws: &AwsClients,
         id: &str,
         recorded: &Fields,
-    ) -> Result<Option<Observed>, ResourceError> {
-        let api_id = fields::string(KIND, recorded, "api_id")?;
-        let output = not_found_as_none(
-            retry(&RetryPolicy::default(), is_throttling, || async {
-                aws.apigw
-                    .get_stage()
-                    .api_id(api_id)
-                    .stage_name(id)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("GetStage", e))
-            })
-            .await,
-        )?;
-        Ok(output.map(|stage| Observed {
+    ) -> Result<Option<Found<Spec>>, ResourceError> {
+        let api_id = fields::string(Self::NAME, recorded, "api_id")?;
+        let call = aws.apigw.get_stage().api_id(api_id).stage_name(id);
+        let Some(stage) = call.send().await.aws("GetStage").absent()? else {
+            return Ok(None);
+        };
+        let url = invoke_url(&aws.region, api_id, id);
+        Ok(Some(Found {
             id: id.to_string(),
             arn: None,
-            fields: fields::fields([
-                ("api_id", Value::String(api_id.to_string())),
-                (
-                    "auto_deploy",
-                    Value::Bool(stage.auto_deploy().unwrap_or(false)),
-                ),
-            ]),
-            outputs: fields::fields([(
-                "invoke_url",
-                Value::String(invoke_url(&aws.region, api_id, id)),
-            )]),
+            spec: Spec {
+                api_id: api_id.to_string(),
+                auto_deploy: stage.auto_deploy().unwrap_or(false),
+            },
+            outputs: Fields::from_iter([("invoke_url".to_string(), Value::String(url))]),
             tags: None,
+            recorded: Fields::new(),
         }))
     }
 
-    async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError> {
-        let declared = &desired.fields;
-        let api_id = fields::string(KIND, declared, "api_id")?;
-        let auto_deploy = fields::boolean(KIND, declared, "auto_deploy")?;
-        retry(&RetryPolicy::default(), is_throttling, || async {
-            aws.apigw
-                .create_stage()
-                .api_id(api_id)
-                .stage_name(&desired.name)
-                .auto_deploy(auto_deploy)
-                .send()
-                .await
-                .map_err(|e| aws_error("CreateStage", e))
-        })
-        .await?;
-        self.read_back(aws, &desired.name, declared).await
+    async fn create(
+        aws: &AwsClients,
+        name: &str,
+        spec: &Spec,
+        _tags: &Tags,
+    ) -> Result<Found<Spec>, ResourceError> {
+        let call = aws
+            .apigw
+            .create_stage()
+            .api_id(&spec.api_id)
+            .stage_name(name)
+            .auto_deploy(spec.auto_deploy);
+        call.send().await.aws("CreateStage")?;
+        Self::read_back(aws, name, &apigw_api::parent(&spec.api_id)).await
     }
 
     async fn update(
-        &self,
         aws: &AwsClients,
-        desired: &Desired,
-        current: &Observed,
-        changes: &[FieldChange],
-    ) -> Result<Observed, ResourceError> {
-        let declared = &desired.fields;
-        if let Some(other) = changes.iter().find(|c| c.field != "auto_deploy") {
-            return Err(ResourceError::Invalid(format!(
-                "{KIND}: cannot update field `{}` in place",
-                other.field
-            )));
-        }
-        aws.apigw
+        change: &Update<'_, Spec>,
+    ) -> Result<Found<Spec>, ResourceError> {
+        let spec = change.spec;
+        let call = aws
+            .apigw
             .update_stage()
-            .api_id(fields::string(KIND, declared, "api_id")?)
-            .stage_name(&current.id)
-            .auto_deploy(fields::boolean(KIND, declared, "auto_deploy")?)
-            .send()
-            .await
-            .map_err(|e| aws_error("UpdateStage", e))?;
-        self.read_back(aws, &current.id, declared).await
+            .api_id(&spec.api_id)
+            .stage_name(change.id)
+            .auto_deploy(spec.auto_deploy);
+        call.send().await.aws("UpdateStage")?;
+        Self::read_back(aws, change.id, &apigw_api::parent(&spec.api_id)).await
     }
 
-    async fn delete(
-        &self,
-        aws: &AwsClients,
-        id: &str,
-        recorded: &Fields,
-    ) -> Result<(), ResourceError> {
-        let api_id = fields::string(KIND, recorded, "api_id")?;
-        ignore_not_found(
-            aws.apigw
-                .delete_stage()
-                .api_id(api_id)
-                .stage_name(id)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("DeleteStage", e)),
-        )
+    async fn delete(aws: &AwsClients, id: &str, recorded: &Fields) -> Result<(), ResourceError> {
+        let api_id = fields::string(Self::NAME, recorded, "api_id")?;
+        let call = aws.apigw.delete_stage().api_id(api_id).stage_name(id);
+        call.send().await.aws("DeleteStage").gone()
     }
 }
 

@@ -37,6 +37,7 @@
 
 pub mod apigw_api;
 pub mod apigw_integration;
+pub mod apigw_pages;
 pub mod apigw_route;
 pub mod apigw_stage;
 pub mod dynamodb_table;
@@ -65,10 +66,10 @@ static ALL: &[&dyn ResourceKind] = &[
     &Typed::<log_group::LogGroup>::NEW,
     &lambda_layer_version::LambdaLayerVersion,
     &lambda_function::LambdaFunction,
-    &apigw_api::ApigwApi,
-    &apigw_integration::ApigwIntegration,
-    &apigw_route::ApigwRoute,
-    &apigw_stage::ApigwStage,
+    &Typed::<apigw_api::ApigwApi>::NEW,
+    &Typed::<apigw_integration::ApigwIntegration>::NEW,
+    &Typed::<apigw_route::ApigwRoute>::NEW,
+    &Typed::<apigw_stage::ApigwStage>::NEW,
     &lambda_permission::LambdaPermission,
     &iam_policy::IamPolicy,
 ];

@@ -400,16 +400,17 @@ impl<K: Kind> ResourceKind for Typed<K> {
         K::delete(aws, id, recorded).await
     }
 
-    /// Declared fields, normalised like AWS's answer, against the observed ones; fields that are
-    /// never compared are left out.
+    /// The declared fields, normalised like AWS's answer, against the observed ones; fields the
+    /// declaration leaves out, and those never compared, are not looked at.
     fn diff(&self, desired: &Desired, observed: &Observed) -> Vec<FieldChange> {
         let mut declared = desired.clone();
         if let Ok(spec) = parse_spec::<K>(&desired.fields, false) {
             declared.fields = to_fields(&K::normalise(spec));
         }
-        declared
-            .fields
-            .retain(|field, _| !K::NOT_COMPARED.contains(&field.as_str()));
+        // Only what the declaration says is compared.
+        declared.fields.retain(|field, _| {
+            desired.fields.contains_key(field) && !K::NOT_COMPARED.contains(&field.as_str())
+        });
         diff_fields(K::REPLACE_ON, &declared, observed)
     }
 }
