@@ -342,6 +342,49 @@ async fn s3_rename_killed_while_deleting_the_old_permission() {
     s3_rename_killed_at("lambda_permission.apigw#deposed-0: destroying").await;
 }
 
+/// A renaming apply killed once the new role exists (the old one deposed in the state, still
+/// in AWS), then the operator reverts the stack file to the old names and applies again: the
+/// old objects are declared again, so they must stay (or come back) and be what the function
+/// uses, the new ones go, and one apply converges.
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_rename_killed_then_reverted_keeps_the_old_objects() {
+    let point = "iam_role.lambda: replaced";
+    let f = Fixture::on_s3("");
+    let aws = Aws::new().await;
+    f.apply();
+    let (old, new) = (f.prefix.clone(), format!("{}r", f.prefix));
+    f.write_stack(&format!(
+        "[env.dev.stack]\nname_prefix = \"{new}\"\nname = \"{old}\"\n\n\
+         [env.dev.table]\nname = \"{}\"\n",
+        f.table_name()
+    ));
+    kill_when(&f, &APPLY, point);
+    f.write_stack("");
+    f.force_unlock_after_kill(&APPLY, "dev");
+    f.apply();
+
+    let role = f.role_name();
+    assert!(
+        aws.role_exists(&role).await,
+        "the declared role {role} was deleted by the apply that declared it"
+    );
+    let config = aws.function_configuration(&f.function_name()).await;
+    assert!(
+        config
+            .role()
+            .is_some_and(|r| r.ends_with(&format!("/{role}"))),
+        "{config:?}"
+    );
+    assert_eq!(aws.inventory(&f).await, Aws::one_stack());
+    assert!(!aws.role_exists(&format!("{new}-dev-lambda")).await);
+    let (code, plan) = f.plan();
+    assert_eq!(
+        code, 0,
+        "one apply after the revert does not converge: {plan}"
+    );
+    destroys_to_nothing(&f, &aws, point).await;
+}
+
 /// A create call, as it looks on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CreateCall {
