@@ -549,6 +549,13 @@ async fn a_state_copied_from_another_environment_is_refused_by_every_command() {
         &["state", "list", "--env", "stage"][..],
         &["state", "show", "--env", "stage", "iam_role.lambda"][..],
         &["output", "--env", "stage"][..],
+        &[
+            "import",
+            "--env",
+            "stage",
+            "iam_role.lambda",
+            &f.role_name(),
+        ][..],
     ] {
         let error = refused(&f, args);
         assert!(
@@ -894,4 +901,49 @@ async fn the_log_group_lambda_makes_untagged_is_adopted() {
     assert_eq!(code, 0, "{plan}");
     f.destroy();
     assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_log_group_tagged_by_someone_else_is_not_taken_over() {
+    let f = Fixture::on_s3("");
+    let aws = Aws::new().await;
+    let group = format!("/aws/lambda/{}", f.function_name());
+    aws.logs
+        .create_log_group()
+        .log_group_name(&group)
+        .tags("owner", "another-team")
+        .send()
+        .await
+        .expect("create another team's log group");
+
+    let error = refused(&f, &["apply", "--env", "dev", "--auto-approve"]);
+    assert!(error.contains(&format!("'{group}'")), "names it: {error}");
+    assert!(
+        error.contains(&format!(
+            "provisioner import --env dev log_group.lambda {group}"
+        )),
+        "points to import: {error}"
+    );
+    assert!(!error.contains("log_group.lambda: adopted"), "{error}");
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .expect("describe_log_groups");
+    assert_eq!(
+        groups.log_groups()[0].retention_in_days(),
+        None,
+        "retention set"
+    );
+
+    f.destroy();
+    assert_eq!(aws.leftovers(&f).await, vec!["log group".to_string()]);
+    aws.logs
+        .delete_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .expect("delete the other team's log group");
 }
