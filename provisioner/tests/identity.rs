@@ -587,6 +587,72 @@ async fn a_state_copied_from_another_environment_is_refused_by_every_command() {
     assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
 }
 
+/// The state backend of `environment` in the fixture's bucket, as the stack file declares it.
+async fn s3_backend(f: &Fixture, environment: &str) -> state::Backend {
+    state::Backend::new(
+        state::BackendConfig::S3 {
+            bucket: f.state_bucket().to_string(),
+            prefix: "provisioner".to_string(),
+            environment: environment.to_string(),
+            lock_table: Some(format!("{}-locks", f.state_bucket())),
+            s3_lock: false,
+        },
+        &testkit::sdk_config().await,
+    )
+}
+
+/// The second line of defence: dev's state written to stage's key *and* relabelled as stage's
+/// (a hand edit the checksum cannot catch, since the document was re-encoded) passes the
+/// owner check, but the objects it records carry dev's tags, so plan, apply and destroy of
+/// stage are refused before any change.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_state_relabelled_as_another_environment_is_refused_by_the_objects_tags() {
+    let f = Fixture::on_s3("[env.stage]\n");
+    let aws = Aws::new().await;
+    f.apply();
+    let mut document = s3_backend(&f, "dev")
+        .await
+        .read()
+        .await
+        .expect("read dev's state")
+        .document
+        .expect("dev has a state");
+    document.environment = "stage".to_string();
+    let stage = s3_backend(&f, "stage").await;
+    let token = stage.read().await.expect("read stage's state").token;
+    stage
+        .write(&mut document, &token)
+        .await
+        .expect("write the relabelled copy");
+    let identity = dev_identity(&aws, &f).await;
+    let versions = aws.state_versions(&f, "stage").await;
+
+    for args in [
+        &["plan", "--env", "stage"][..],
+        &["apply", "--env", "stage", "--auto-approve"][..],
+        &["destroy", "--env", "stage", "--auto-approve"][..],
+    ] {
+        let error = refused(&f, args);
+        assert!(
+            error.contains("tagged as another stack's or environment's")
+                && error.contains("provisioner:environment=dev"),
+            "{error}"
+        );
+        assert!(
+            !error.contains("destroying") && !error.contains("creating"),
+            "{error}"
+        );
+    }
+    assert_eq!(dev_identity(&aws, &f).await, identity);
+    assert_eq!(aws.inventory(&f).await, Aws::one_stack());
+    assert!(!aws.role_exists(&format!("{}-stage-lambda", f.prefix)).await);
+    assert_eq!(aws.state_versions(&f, "stage").await, versions);
+    let (code, plan) = f.plan();
+    assert_eq!(code, 0, "dev is as it was: {plan}");
+    f.destroy();
+    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+}
+
 /// An edit of a plan file's JSON.
 type Edit = fn(&mut Value);
 
