@@ -13,6 +13,19 @@
 //! answer back, and the process is killed then. The next apply must adopt what AWS made: with
 //! the engine's adoption switched off as a check, all seven failed (duplicates, name conflicts).
 //!
+//! The same on the S3 backend with its DynamoDB lock, where a killed run leaves its lock behind:
+//! a destroy killed at nine points spread over its run (from right after it took the lock to its
+//! last deletes), a first apply killed at three points, and an apply that renames objects
+//! (create-before-destroy replacements, the old objects deposed in the state) killed at two. Each
+//! is followed by what an operator does: the next apply is refused naming the lock, the
+//! `provisioner force-unlock --env dev ID` its error prints frees it, and that apply is run
+//! again; it must converge (no "someone else wrote the state"), then the plan is empty and
+//! destroy leaves nothing. Also a renaming apply killed and then reverted, and a state write
+//! whose answer is lost on the way back (the `s3_*_state_write_answer_lost` tests, through the
+//! proxy below): the SDK's retry of that write is refused by S3's condition, and the run must
+//! recognise its own write instead of stopping with "someone else wrote the state" (which a
+//! build before the fix did at once, with nothing else running).
+//!
 //! Each point is its own test, so they run in parallel and a failure names its point.
 
 mod common;
@@ -21,7 +34,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -177,6 +190,205 @@ async fn destroy_after_a_killed_first_apply_finds_what_the_state_lost() {
     assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
 }
 
+/// A destroy of a whole stack whose state is in S3, locked in DynamoDB, killed at `point`:
+/// the lock stays. The next apply is refused and names it; after force-unlock that apply
+/// converges, the plan is empty, destroy leaves nothing.
+async fn s3_destroy_killed_at(point: &str) {
+    let f = Fixture::on_s3("");
+    let aws = Aws::new().await;
+    f.apply();
+    kill_when(&f, &VERBOSE_DESTROY, point);
+    f.force_unlock_after_kill(&APPLY, "dev");
+    reapply_converges(&f, &aws, point).await;
+    destroys_to_nothing(&f, &aws, point).await;
+}
+
+/// Destroy with `-v`, so "state locked" is printed once the lock is held, before any read.
+const VERBOSE_DESTROY: [&str; 5] = ["-v", "destroy", "--env", "dev", "--auto-approve"];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_destroy_killed_once_it_holds_the_lock() {
+    s3_destroy_killed_at("state locked").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_destroy_killed_while_destroying_a_route() {
+    s3_destroy_killed_at("apigw_route.get_users: destroying").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_destroy_killed_after_destroying_the_stage() {
+    s3_destroy_killed_at("apigw_stage.main: destroyed").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_destroy_killed_after_destroying_the_integration() {
+    s3_destroy_killed_at("apigw_integration.lambda: destroyed").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_destroy_killed_while_destroying_the_function() {
+    s3_destroy_killed_at("lambda_function.api: destroying").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_destroy_killed_after_destroying_the_function() {
+    s3_destroy_killed_at("lambda_function.api: destroyed").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_destroy_killed_after_destroying_the_role_policy() {
+    s3_destroy_killed_at("iam_role_policy.dynamodb: destroyed").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_destroy_killed_while_destroying_the_role() {
+    s3_destroy_killed_at("iam_role.lambda: destroying").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_destroy_killed_while_destroying_the_table() {
+    s3_destroy_killed_at("dynamodb_table.playground: destroying").await;
+}
+
+/// A first apply on the S3 backend killed at `point`, then force-unlock and the same checks.
+async fn s3_first_apply_killed_at(point: &str) {
+    let f = Fixture::on_s3("");
+    let aws = Aws::new().await;
+    kill_when(&f, &APPLY, point);
+    f.force_unlock_after_kill(&APPLY, "dev");
+    reapply_converges(&f, &aws, point).await;
+    destroys_to_nothing(&f, &aws, point).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_first_apply_killed_while_creating_the_role() {
+    s3_first_apply_killed_at("iam_role.lambda: creating").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_first_apply_killed_while_creating_the_function() {
+    s3_first_apply_killed_at("lambda_function.api: creating").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_first_apply_killed_after_creating_the_integration() {
+    s3_first_apply_killed_at("apigw_integration.lambda: created").await;
+}
+
+/// An apply that renames the stack's objects (a new name prefix under the same `[stack] name`,
+/// the table's name kept), killed at `point` while old and new objects both exist. After
+/// force-unlock, the next apply finishes the rename: one role, function, log group, each under
+/// its new name, the old ones deleted; then an empty plan and a destroy to nothing.
+async fn s3_rename_killed_at(point: &str) {
+    let f = Fixture::on_s3("");
+    let aws = Aws::new().await;
+    f.apply();
+    let (old, new) = (f.prefix.clone(), format!("{}r", f.prefix));
+    f.write_stack(&format!(
+        "[env.dev.stack]\nname_prefix = \"{new}\"\nname = \"{old}\"\n\n\
+         [env.dev.table]\nname = \"{}\"\n",
+        f.table_name()
+    ));
+    kill_when(&f, &APPLY, point);
+    f.force_unlock_after_kill(&APPLY, "dev");
+    f.apply();
+
+    let counts = [
+        aws.role_count(&old).await,
+        aws.function_count(&old).await,
+        aws.log_group_count(&format!("/aws/lambda/{old}")).await,
+        aws.table_count(&old).await,
+        aws.api_ids(&format!("{new}-dev-http-api")).await.len(),
+    ];
+    assert_eq!(
+        counts, [1; 5],
+        "role, function, log group, table, API after {point:?}"
+    );
+    assert!(aws.role_exists(&format!("{new}-dev-lambda")).await);
+    assert!(aws.function_exists(&format!("{new}-dev-api")).await);
+    let policy = aws
+        .lambda
+        .get_policy()
+        .function_name(format!("{new}-dev-api"))
+        .send()
+        .await
+        .expect("the new function has its invoke permission");
+    assert!(
+        policy
+            .policy()
+            .is_some_and(|p| p.contains("AllowApiGatewayInvoke"))
+    );
+    assert_eq!(
+        aws.permission_count(&f).await,
+        0,
+        "the old function's permission (or the function) is left"
+    );
+    assert_eq!(f.plan().0, 0, "the plan after the re-apply is not empty");
+    f.destroy();
+    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+    let left = [
+        aws.role_count(&old).await,
+        aws.function_count(&old).await,
+        aws.log_group_count(&format!("/aws/lambda/{old}")).await,
+        aws.table_count(&old).await,
+    ];
+    assert_eq!(left, [0; 4], "left behind after a kill at {point:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_rename_killed_once_the_new_function_exists() {
+    s3_rename_killed_at("lambda_function.api: replaced").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_rename_killed_while_deleting_the_old_permission() {
+    s3_rename_killed_at("lambda_permission.apigw#deposed-0: destroying").await;
+}
+
+/// A renaming apply killed once the new role exists (the old one deposed in the state, still
+/// in AWS), then the operator reverts the stack file to the old names and applies again: the
+/// old objects are declared again, so they must stay (or come back) and be what the function
+/// uses, the new ones go, and one apply converges.
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_rename_killed_then_reverted_keeps_the_old_objects() {
+    let point = "iam_role.lambda: replaced";
+    let f = Fixture::on_s3("");
+    let aws = Aws::new().await;
+    f.apply();
+    let (old, new) = (f.prefix.clone(), format!("{}r", f.prefix));
+    f.write_stack(&format!(
+        "[env.dev.stack]\nname_prefix = \"{new}\"\nname = \"{old}\"\n\n\
+         [env.dev.table]\nname = \"{}\"\n",
+        f.table_name()
+    ));
+    kill_when(&f, &APPLY, point);
+    f.write_stack("");
+    f.force_unlock_after_kill(&APPLY, "dev");
+    f.apply();
+
+    let role = f.role_name();
+    assert!(
+        aws.role_exists(&role).await,
+        "the declared role {role} was deleted by the apply that declared it"
+    );
+    let config = aws.function_configuration(&f.function_name()).await;
+    assert!(
+        config
+            .role()
+            .is_some_and(|r| r.ends_with(&format!("/{role}"))),
+        "{config:?}"
+    );
+    assert_eq!(aws.inventory(&f).await, Aws::one_stack());
+    assert!(!aws.role_exists(&format!("{new}-dev-lambda")).await);
+    let (code, plan) = f.plan();
+    assert_eq!(
+        code, 0,
+        "one apply after the revert does not converge: {plan}"
+    );
+    destroys_to_nothing(&f, &aws, point).await;
+}
+
 /// A create call, as it looks on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CreateCall {
@@ -187,6 +399,8 @@ enum CreateCall {
     CreateIntegration,
     CreateRoute,
     AddPermission,
+    /// Not a create: a write of the state object (S3 PutObject of `.../state.json`).
+    PutState,
 }
 
 /// One HTTP request the proxy saw.
@@ -212,12 +426,15 @@ impl CreateCall {
             Self::CreateApi => post && r.path == "/v2/apis",
             Self::CreateIntegration => under("/v2/apis/", "/integrations"),
             Self::CreateRoute => under("/v2/apis/", "/routes"),
+            Self::PutState => r.method == "PUT" && r.path.ends_with("/state.json"),
         }
     }
 }
 
 /// A TCP proxy in front of the emulator that passes everything on, except that it holds back
-/// AWS's answer to the first request matching its [`CreateCall`] and reports it instead.
+/// AWS's answer to the first (or `nth`) request matching its [`CreateCall`] and reports it
+/// instead; with `drop_connection` it then closes the client's connection, as a network that
+/// lost the answer would, instead of leaving the client waiting.
 struct HoldingProxy {
     port: u16,
     held: mpsc::Receiver<()>,
@@ -226,6 +443,10 @@ struct HoldingProxy {
 
 impl HoldingProxy {
     fn start(call: CreateCall) -> Self {
+        Self::start_with(call, 1, false)
+    }
+
+    fn start_with(call: CreateCall, nth: usize, drop_connection: bool) -> Self {
         let upstream = testkit::endpoint()
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -234,7 +455,7 @@ impl HoldingProxy {
         let port = listener.local_addr().expect("proxy address").port();
         let (report, held) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
-        let hit = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(AtomicUsize::new(0));
         let stopped = Arc::clone(&stop);
         std::thread::spawn(move || {
             for client in listener.incoming() {
@@ -243,8 +464,16 @@ impl HoldingProxy {
                 }
                 let Ok(client) = client else { continue };
                 let upstream = TcpStream::connect(&upstream).expect("reach the emulator");
-                let (report, hit) = (report.clone(), Arc::clone(&hit));
-                std::thread::spawn(move || relay(client, upstream, call, &hit, &report));
+                let (report, seen) = (report.clone(), Arc::clone(&seen));
+                std::thread::spawn(move || {
+                    let held = Held {
+                        call,
+                        nth,
+                        seen: &seen,
+                        drop_connection,
+                    };
+                    relay(client, upstream, &held, &report);
+                });
             }
         });
         Self { port, held, stop }
@@ -263,22 +492,26 @@ impl Drop for HoldingProxy {
     }
 }
 
+/// Which answer a [`HoldingProxy`] holds back: that of the `nth` request matching `call`
+/// (counted in `seen` over every connection), and whether the connection is closed then.
+struct Held<'a> {
+    call: CreateCall,
+    nth: usize,
+    seen: &'a AtomicUsize,
+    drop_connection: bool,
+}
+
 /// Requests from `client` go to `upstream` one at a time (the SDK's HTTP/1.1 client never
 /// pipelines), answers come back as bytes; once the held call went upstream, its answer is
-/// swallowed and reported.
-fn relay(
-    client: TcpStream,
-    upstream: TcpStream,
-    call: CreateCall,
-    hit: &AtomicBool,
-    report: &mpsc::Sender<()>,
-) {
+/// swallowed and reported (and the connection to the client closed, if asked).
+fn relay(client: TcpStream, upstream: TcpStream, held: &Held<'_>, report: &mpsc::Sender<()>) {
     let holding = Arc::new(AtomicBool::new(false));
     let (mut from_upstream, mut to_client) = (
         upstream.try_clone().expect("clone"),
         client.try_clone().expect("clone"),
     );
     let (answers_holding, report) = (Arc::clone(&holding), report.clone());
+    let drop_connection = held.drop_connection;
     std::thread::spawn(move || {
         let mut buffer = [0u8; 16 * 1024];
         while let Ok(n) = from_upstream.read(&mut buffer) {
@@ -288,6 +521,9 @@ fn relay(
             if answers_holding.load(Ordering::SeqCst) {
                 // AWS has done it; the provisioner will never know.
                 let _ = report.send(());
+                if drop_connection {
+                    let _ = to_client.shutdown(Shutdown::Both);
+                }
                 return;
             }
             if to_client.write_all(&buffer[..n]).is_err() {
@@ -299,7 +535,7 @@ fn relay(
     let mut reader = BufReader::new(client);
     let mut upstream = upstream;
     while let Some((head, request)) = read_request(&mut reader) {
-        if call.matches(&request) && !hit.swap(true, Ordering::SeqCst) {
+        if held.call.matches(&request) && held.seen.fetch_add(1, Ordering::SeqCst) + 1 == held.nth {
             holding.store(true, Ordering::SeqCst);
         }
         if upstream.write_all(&head).is_err() || upstream.write_all(&request.body).is_err() {
@@ -435,4 +671,47 @@ async fn aws_created_a_route_unheard() {
 #[tokio::test(flavor = "multi_thread")]
 async fn aws_created_the_permission_unheard() {
     aws_created(CreateCall::AddPermission).await;
+}
+
+/// A state write whose answer is lost: S3 stored it, the connection closed before the answer
+/// reached the provisioner, the SDK sent the write again and S3 refused the repeat (its
+/// condition names the version the first attempt replaced). That is the run's own write, not
+/// someone else's, so the apply goes on and converges. (A build without the fix stops there
+/// with "someone else wrote the state ... nothing was written", finding 4's message, with
+/// nothing else running.)
+async fn state_write_answer_lost(nth: usize) {
+    let f = Fixture::on_s3("");
+    let aws = Aws::new().await;
+    let proxy = HoldingProxy::start_with(CreateCall::PutState, nth, true);
+    let output = f
+        .command(&APPLY)
+        .env("AWS_ENDPOINT_URL", proxy.url())
+        .output()
+        .expect("run provisioner");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("--- apply through the proxy\n{stderr}");
+    assert!(
+        proxy.held.try_recv().is_ok(),
+        "the apply made fewer than {nth} state writes"
+    );
+    drop(proxy);
+    assert!(
+        !stderr.contains("someone else wrote"),
+        "state write #{nth}: its own write taken for someone else's"
+    );
+    assert!(output.status.success(), "the apply failed: {stderr}");
+    let point = format!("state write #{nth} answered, not heard");
+    assert_eq!(aws.inventory(&f).await, Aws::one_stack(), "{point}");
+    assert_eq!(f.plan().0, 0, "the plan after {point} is not empty");
+    destroys_to_nothing(&f, &aws, &point).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_first_state_write_answer_lost() {
+    state_write_answer_lost(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_tenth_state_write_answer_lost() {
+    state_write_answer_lost(10).await;
 }

@@ -20,6 +20,8 @@ pub struct Fixture {
     extra: String,
     /// The `[backend]` section.
     backend: String,
+    /// The state bucket, on the S3 backend.
+    bucket: Option<String>,
 }
 
 impl Fixture {
@@ -33,12 +35,14 @@ impl Fixture {
     /// DynamoDB table (both created on first use).
     pub fn on_s3(extra: &str) -> Self {
         let bucket = testkit::unique_name("pt-state");
-        Self::with_backend(
+        let mut fixture = Self::with_backend(
             extra,
             &format!(
                 "[backend]\ntype = \"s3\"\nbucket = \"{bucket}\"\nlock_table = \"{bucket}-locks\"\n"
             ),
-        )
+        );
+        fixture.bucket = Some(bucket);
+        fixture
     }
 
     fn with_backend(extra: &str, backend: &str) -> Self {
@@ -54,6 +58,7 @@ impl Fixture {
             prefix,
             extra: extra.to_string(),
             backend: backend.to_string(),
+            bucket: None,
         };
         fixture.write_stack("");
         fixture
@@ -124,6 +129,40 @@ impl Fixture {
         )
     }
 
+    /// The state bucket of a fixture made by [`Fixture::on_s3`].
+    pub fn state_bucket(&self) -> &str {
+        self.bucket
+            .as_deref()
+            .expect("a fixture made by Fixture::on_s3")
+    }
+
+    /// The key of an environment's state object in [`Fixture::state_bucket`].
+    pub fn state_key(&self, environment: &str) -> String {
+        format!("provisioner/{environment}/state.json")
+    }
+
+    /// After a run killed while it held the lock: runs `args` (which must be refused because of
+    /// the lock), reads the lock ID from the `provisioner force-unlock --env ENV ID` its error
+    /// prints, runs that force-unlock and returns the ID.
+    pub fn force_unlock_after_kill(&self, args: &[&str], environment: &str) -> String {
+        let refused = self.run(args);
+        let stderr = String::from_utf8_lossy(&refused.stderr).to_string();
+        assert_eq!(
+            refused.status.code(),
+            Some(1),
+            "`provisioner {args:?}` ran although the killed run held the lock"
+        );
+        let command = format!("provisioner force-unlock --env {environment} ");
+        let id = stderr
+            .split(&command)
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no `{command}ID` in the error: {stderr}"))
+            .to_string();
+        self.ok(&["force-unlock", "--env", environment, &id]);
+        id
+    }
+
     pub fn state_file(&self) -> PathBuf {
         self.dir.path().join(".provisioner").join("dev.json")
     }
@@ -152,6 +191,7 @@ pub struct Aws {
     pub lambda: aws_sdk_lambda::Client,
     pub apigw: aws_sdk_apigatewayv2::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 impl Aws {
@@ -163,6 +203,7 @@ impl Aws {
             lambda: aws_sdk_lambda::Client::new(&sdk),
             apigw: aws_sdk_apigatewayv2::Client::new(&sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+            s3: testkit::s3_client().await,
         }
     }
 
@@ -213,6 +254,55 @@ impl Aws {
 
     pub async fn role_exists(&self, name: &str) -> bool {
         self.iam.get_role().role_name(name).send().await.is_ok()
+    }
+
+    /// The role's tags (empty when it has none).
+    pub async fn role_tags(&self, name: &str) -> BTreeMap<String, String> {
+        let role = self
+            .iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .expect("get_role");
+        role.role()
+            .map(|r| {
+                r.tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every stored version of an environment's state object on the S3 backend, newest first:
+    /// (version id, ETag). Empty when there is none.
+    pub async fn state_versions(&self, f: &Fixture, environment: &str) -> Vec<(String, String)> {
+        let key = f.state_key(environment);
+        let listed = self
+            .s3
+            .list_object_versions()
+            .bucket(f.state_bucket())
+            .prefix(&key)
+            .send()
+            .await
+            .expect("list_object_versions");
+        assert_ne!(
+            listed.is_truncated(),
+            Some(true),
+            "more versions than one page"
+        );
+        listed
+            .versions()
+            .iter()
+            .filter(|v| v.key() == Some(key.as_str()))
+            .map(|v| {
+                (
+                    v.version_id().unwrap_or("null").to_string(),
+                    v.e_tag().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
     }
 
     pub async fn table_exists(&self, name: &str) -> bool {
