@@ -228,11 +228,26 @@ impl Backend {
         if document.belongs_to(owner) {
             return Ok(());
         }
+        let only_the_stack_differs = document.stack != owner.stack
+            && document.belongs_to(&Owner {
+                stack: document.stack.clone(),
+                ..owner.clone()
+            });
+        let hint = if only_the_stack_differs {
+            format!(
+                "If name_prefix was changed to rename this stack's objects, keep the stack's \
+                 identity with `name = \"{}\"` under [stack] in the stack file. Otherwise: ",
+                document.stack
+            )
+        } else {
+            String::new()
+        };
         Err(StateError::WrongOwner {
             location: self.location(),
             found: document.owner_text(),
             expected: owner.to_string(),
             environment: owner.environment.clone(),
+            hint,
         })
     }
 
@@ -467,6 +482,12 @@ mod tests {
             "another account"
         );
         assert!(backend.check_owner(&dev, &owner("dev", "1")).is_ok());
+        let renamed = Owner {
+            stack: "pg2".into(),
+            ..owner("dev", "1")
+        };
+        let text = backend.check_owner(&dev, &renamed).unwrap_err().to_string();
+        assert!(text.contains("`name = \"pg\"` under [stack]"), "{text}");
         // A format-1 document knows no region or account: only stack and environment count.
         let mut old = StateDocument::new("pg", "dev");
         assert!(backend.check_owner(&old, &owner("dev", "2")).is_ok());

@@ -46,8 +46,8 @@ pub enum StateError {
 
     #[error(
         "the state at {location} belongs to {found}, not to {expected}, which this command works \
-         on; nothing was changed. Was it copied from another environment's or stack's key, or \
-         does the stack file's [backend] (bucket, prefix, dir) point at another stack's state? \
+         on; nothing was changed. {hint}Was it copied from another environment's or stack's key, \
+         or does the stack file's [backend] (bucket, prefix, dir) point at another stack's state? \
          Fix [backend], or put this environment's own state back (`provisioner state history \
          --env {environment}` lists its versions, `provisioner state rollback --env \
          {environment} VERSION` restores one)"
@@ -57,6 +57,8 @@ pub enum StateError {
         found: String,
         expected: String,
         environment: String,
+        /// A first guess when only the stack's name differs (a renamed prefix), else empty.
+        hint: String,
     },
 
     #[error(

@@ -156,12 +156,22 @@ pub async fn validate(global: &Global) -> Result<ExitCode> {
 
 async fn compute_plan(
     ctx: &Context,
-    writer: &StateWriter<'_>,
+    writer: &mut StateWriter<'_>,
     desired: &[Desired],
     hash: String,
     allow_data_loss: bool,
 ) -> Result<(Plan, Refreshed)> {
-    let refreshed = refresh(&ctx.engine, &writer.document).await?;
+    let mut refreshed = refresh(&ctx.engine, &writer.document).await?;
+    let orphans =
+        adopt::adopt_pending_orphans(&ctx.engine, desired, &mut writer.document, &mut refreshed)
+            .await?;
+    if !orphans.is_empty() {
+        eprintln!(
+            "found what an interrupted run was creating under names no longer declared; \
+             the plan deletes it: {}",
+            orphans.join(", ")
+        );
+    }
     let plan = diff::make_plan(
         &ctx.engine,
         &diff::PlanInput {
@@ -189,10 +199,10 @@ pub async fn plan(global: &Global, args: &PlanArgs) -> Result<ExitCode> {
     let desired = desired::desired_resources(&ctx.resolved, &artifacts(&ctx.resolved, false)?);
     let hash = stack_hash(&ctx.resolved, &desired)?;
     let plan = with_lock(&ctx, "plan", async || {
-        let writer = open_state(&ctx).await?;
+        let mut writer = open_state(&ctx).await?;
         let (plan, _) = until_interrupted(compute_plan(
             &ctx,
-            &writer,
+            &mut writer,
             &desired,
             hash,
             args.allow_data_loss,
@@ -292,7 +302,7 @@ pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<ExitCode> {
                 check_saved_plan(saved, &writer, &hash)?;
                 let (now, refreshed) = until_interrupted(compute_plan(
                     &ctx,
-                    &writer,
+                    &mut writer,
                     &desired,
                     hash.clone(),
                     saved.allow_data_loss,
@@ -304,7 +314,7 @@ pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<ExitCode> {
             None => {
                 let (plan, refreshed) = until_interrupted(compute_plan(
                     &ctx,
-                    &writer,
+                    &mut writer,
                     &desired,
                     hash.clone(),
                     args.allow_data_loss,
@@ -440,17 +450,15 @@ pub async fn destroy(global: &Global, args: &DestroyArgs) -> Result<ExitCode> {
         report_pending(&writer);
         let mut refreshed =
             until_interrupted(async { Ok(refresh(&ctx.engine, &writer.document).await?) }).await?;
-        let adopted =
-            until_interrupted(async {
-                Ok(adopt::adopt_unrecorded(
-                    &ctx.engine,
-                    &desired,
-                    &mut writer.document,
-                    &mut refreshed,
-                )
-                .await?)
-            })
-            .await?;
+        let adopted = until_interrupted(async {
+            let (document, refreshed) = (&mut writer.document, &mut refreshed);
+            let mut found =
+                adopt::adopt_pending_orphans(&ctx.engine, &desired, document, refreshed).await?;
+            found
+                .extend(adopt::adopt_unrecorded(&ctx.engine, &desired, document, refreshed).await?);
+            Ok(found)
+        })
+        .await?;
         if !adopted.is_empty() {
             eprintln!(
                 "found {} object(s) of this stack missing from the state (an interrupted run?): {}",

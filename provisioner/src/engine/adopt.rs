@@ -71,3 +71,84 @@ pub async fn adopt_unrecorded(
     }
     Ok(adopted)
 }
+
+/// Objects an interrupted run was creating under a name that is no longer declared (it was
+/// renaming, and the stack file went back): the state has only their pending record, naming
+/// them. Each one that exists and carries this stack's tags is taken into the state as a deposed
+/// object of its address, so the plan deletes it instead of leaving it behind. Returns their
+/// addresses.
+pub async fn adopt_pending_orphans(
+    engine: &Engine,
+    desired: &[Desired],
+    document: &mut state::StateDocument,
+    refreshed: &mut Refreshed,
+) -> Result<Vec<String>, EngineError> {
+    let outputs: Outputs = super::diff::refreshed_outputs(refreshed);
+    let mut adopted = Vec::new();
+    let pending = document.pending.clone();
+    for op in pending.iter().filter(|op| {
+        matches!(
+            op.action,
+            state::PendingAction::Create | state::PendingAction::Replace
+        )
+    }) {
+        let Some(declared) = desired.iter().find(|d| d.address == op.address) else {
+            continue;
+        };
+        let recorded = document.resources.values().any(|r| {
+            super::diff::base_address(&r.address) == op.address && r.id == op.physical_name
+        });
+        if declared.name == op.physical_name || recorded {
+            continue;
+        }
+        let mut orphan = refs::resolve_desired(declared, &outputs);
+        if orphan
+            .fields
+            .values()
+            .any(|v| refs::first_reference(v).is_some())
+        {
+            continue;
+        }
+        orphan.name = op.physical_name.clone();
+        let kind = engine.kind(&declared.kind)?;
+        // A declaration whose fields name the object (an attachment's role) cannot be looked
+        // up under another name this way; those are found through their parent's deletion.
+        let found = kind
+            .find_existing(&engine.aws, &orphan)
+            .await
+            .map_err(|source| EngineError::Resource {
+                address: op.address.clone(),
+                source,
+            })?;
+        let Some(observed) = found else {
+            continue;
+        };
+        if observed.id != op.physical_name && kind.declared_id(&orphan).is_some() {
+            continue;
+        }
+        if check_ownership(engine, kind, &orphan, &observed).is_err() {
+            continue;
+        }
+        let address = (0..)
+            .map(|n| super::diff::deposed_address(&op.address, n))
+            .find(|a| !document.resources.contains_key(a))
+            .unwrap_or_default();
+        tracing::info!(%address, id = %observed.id, "found what an interrupted run was creating");
+        let change = ResourceChange {
+            address: address.clone(),
+            kind: declared.kind.clone(),
+            action: Action::Delete,
+            name: observed.id.clone(),
+            fields: Vec::new(),
+            reason: None,
+            create_before_destroy: false,
+        };
+        document.resources.insert(
+            address.clone(),
+            super::apply::state_entry(&change, Some(&orphan), &observed),
+        );
+        refreshed.insert(address.clone(), Some(observed));
+        adopted.push(address);
+    }
+    Ok(adopted)
+}
