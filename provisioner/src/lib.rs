@@ -15,6 +15,7 @@ pub mod kinds;
 pub mod migrate;
 pub mod output;
 pub mod package;
+pub mod pipeline;
 pub mod plan;
 pub mod retry;
 pub mod stack;

@@ -248,3 +248,67 @@ mod tests {
         );
     }
 }
+
+/// What the code zips are needed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZipsFor {
+    /// Deploying: a prebuilt zip is hashed, otherwise the function is built.
+    Deploy,
+    /// Adopting existing objects: nothing is built; a function still to be built shows as
+    /// changed in the plan that remains.
+    Adoption,
+    /// Destroying: only names matter.
+    Destroy,
+}
+
+/// The zips the stack deploys: a prebuilt package as is, or the function built for the
+/// declared architecture (announced on stderr: it takes a while).
+pub fn artifacts(
+    stack: &crate::stack::ResolvedStack,
+    purpose: ZipsFor,
+) -> Result<crate::desired::Artifacts, PackageError> {
+    use crate::desired::{Artifact, Artifacts};
+    use crate::stack::CodeSource;
+    let described = |path: &str| -> Result<Artifact, PackageError> {
+        let packaged = describe(&stack.path(path))?;
+        Ok(Artifact {
+            path: packaged.path,
+            sha256: packaged.sha256,
+        })
+    };
+    let placeholder = |text: &str| Artifact {
+        path: PathBuf::from(text),
+        sha256: if purpose == ZipsFor::Destroy {
+            String::new()
+        } else {
+            text.to_string()
+        },
+    };
+    let function = match (&stack.lambda.code, purpose) {
+        (CodeSource::Prebuilt(path), _) => described(path)?,
+        (CodeSource::Build, ZipsFor::Destroy) => placeholder("(not built for destroy)"),
+        (CodeSource::Build, ZipsFor::Adoption) => placeholder("(built at apply)"),
+        (CodeSource::Build, ZipsFor::Deploy) => {
+            eprintln!(
+                "building the function for {} (cargo build --profile lambda)...",
+                stack.lambda.architecture.as_str()
+            );
+            let packaged = package(
+                &stack.root,
+                stack.lambda.architecture,
+                &default_out_dir(&stack.root),
+            )?;
+            Artifact {
+                path: packaged.path,
+                sha256: packaged.sha256,
+            }
+        }
+    };
+    let layer = stack
+        .lambda
+        .layer_zip
+        .as_deref()
+        .map(described)
+        .transpose()?;
+    Ok(Artifacts { function, layer })
+}

@@ -90,6 +90,21 @@ impl Plan {
         s
     }
 
+    /// A plan with nothing to do, for an environment with no state at all.
+    pub fn empty(environment: &str, destroy: bool) -> Self {
+        Self {
+            format_version: PLAN_FORMAT_VERSION,
+            environment: environment.to_string(),
+            stack_hash: String::new(),
+            state_lineage: None,
+            state_serial: None,
+            destroy,
+            allow_data_loss: false,
+            changes: Vec::new(),
+            desired: Vec::new(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }

@@ -8,17 +8,14 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 
-use provisioner::engine::diff;
-use provisioner::engine::refresh::refresh;
-use provisioner::engine::writer::StateWriter;
 use provisioner::migrate::terraform::{self, Mapping};
 use provisioner::migrate::terraform_lock::{TerraformLock, workspace_key};
-use provisioner::migrate::{self as migration};
+use provisioner::pipeline;
 use provisioner::plan::Action;
 use provisioner::stack::BackendSettings;
 
 use super::Global;
-use super::import::{AdoptContext, adopt_context, with_state_lock};
+use super::import::{Adoption, adoption};
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
@@ -52,8 +49,8 @@ fn parse_s3_url(url: &str) -> Result<Option<(String, String)>> {
     }
 }
 
-async fn read_s3(ctx: &AdoptContext, bucket: &str, key: &str) -> Result<Vec<u8>> {
-    let s3 = state::s3::s3_client(&ctx.engine.aws.sdk);
+async fn read_s3(ctx: &Adoption, bucket: &str, key: &str) -> Result<Vec<u8>> {
+    let s3 = state::s3::s3_client(&ctx.session.engine.aws.sdk);
     let object = s3
         .get_object()
         .bucket(bucket)
@@ -70,24 +67,24 @@ async fn read_s3(ctx: &AdoptContext, bucket: &str, key: &str) -> Result<Vec<u8>>
 }
 
 pub async fn run(global: &Global, args: &MigrateArgs) -> Result<ExitCode> {
-    let ctx = adopt_context(global, &args.env).await?;
+    let ctx = adoption(global, &args.env).await?;
     let source = &args.from_terraform_state;
     let s3_source = parse_s3_url(source)?;
     let mut terraform_lock = None;
     let (source_name, bytes) = match &s3_source {
         Some((bucket, key)) => {
             let key = workspace_key(key, &args.workspace);
-            let lock_table = args
-                .terraform_lock_table
-                .clone()
-                .or(match &ctx.resolved.backend {
-                    BackendSettings::S3 { lock_table, .. } => lock_table.clone(),
-                    BackendSettings::Local { .. } => None,
-                });
+            let lock_table =
+                args.terraform_lock_table
+                    .clone()
+                    .or(match &ctx.session.resolved.backend {
+                        BackendSettings::S3 { lock_table, .. } => lock_table.clone(),
+                        BackendSettings::Local { .. } => None,
+                    });
             match lock_table {
                 Some(table) => {
                     let lock = TerraformLock::acquire(
-                        aws_sdk_dynamodb::Client::new(&ctx.engine.aws.sdk),
+                        aws_sdk_dynamodb::Client::new(&ctx.session.engine.aws.sdk),
                         &table,
                         bucket,
                         &key,
@@ -116,7 +113,7 @@ pub async fn run(global: &Global, args: &MigrateArgs) -> Result<ExitCode> {
         ),
     };
     let result = match bytes {
-        Ok(bytes) => migrate_from(global, args, &ctx, &source_name, &bytes).await,
+        Ok(bytes) => migrate_from(args, &ctx, &source_name, &bytes).await,
         Err(e) => Err(e),
     };
     if let Some(lock) = terraform_lock {
@@ -126,9 +123,8 @@ pub async fn run(global: &Global, args: &MigrateArgs) -> Result<ExitCode> {
 }
 
 async fn migrate_from(
-    global: &Global,
     args: &MigrateArgs,
-    ctx: &AdoptContext,
+    ctx: &Adoption,
     source_name: &str,
     bytes: &[u8],
 ) -> Result<ExitCode> {
@@ -142,110 +138,32 @@ async fn migrate_from(
     );
     print_mappings(&mappings);
 
-    with_state_lock(ctx, global, "migrate", async || {
-        let mut writer = StateWriter::open(&ctx.backend, &ctx.engine.owner().await?).await?;
-        if !writer.document.resources.is_empty() {
-            bail!(
-                "the {} state at {} already records {} resource(s): migrate adopts into an empty \
-                 state. Use `provisioner import --env {} ADDRESS ID` for single resources. \
-                 Nothing was changed",
-                args.env,
-                ctx.backend.location(),
-                writer.document.resources.len(),
-                args.env
-            );
-        }
-        let mut outputs = Default::default();
-        for declared in &ctx.desired {
-            let Some(mapping) = mappings
-                .iter()
-                .find(|m| m.address.as_deref() == Some(declared.address.as_str()))
-            else {
-                continue;
-            };
-            let id = mapping.id.as_deref().unwrap_or_default();
-            migration::adopt_one(
-                &ctx.engine,
-                &ctx.desired,
-                &mut writer.document,
-                &mut outputs,
-                &declared.address,
-                id,
-            )
-            .await
-            .with_context(|| format!("adopting {}", mapping.terraform_address))?;
-        }
-        for mapping in mappings.iter().filter(|m| m.is_removal()) {
-            let (Some(address), Some(id)) = (&mapping.address, &mapping.id) else {
-                continue;
-            };
-            migration::adopt_for_removal(
-                &ctx.engine,
-                &mut writer.document,
-                address,
-                id,
-                &mapping.depends_on,
-            )
-            .await
-            .with_context(|| format!("adopting {}", mapping.terraform_address))?;
-        }
-        let refreshed = refresh(&ctx.engine, &writer.document).await?;
-        let plan = diff::make_plan(
-            &ctx.engine,
-            &diff::PlanInput {
-                desired: &ctx.desired,
-                document: &writer.document,
-                state_exists: writer.exists,
-                refreshed: &refreshed,
-                destroy: false,
-                stack_hash: String::new(),
-                allow_data_loss: false,
-            },
-        )?;
+    let migrated = pipeline::migrate(&ctx.session, &ctx.desired, &mappings, args.write)
+        .await
+        .context("adopting the Terraform stack")?;
+    println!("\nAdopted {} resource(s).", migrated.adopted);
+    print_names(&migrated.plan, &mappings);
+    println!(
+        "\nWhat remains to do (`provisioner apply --env {}` after --write):\n",
+        args.env
+    );
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    print!("{}", migrated.plan.render(color));
+    if migrated.written {
         println!(
-            "\nAdopted {} resource(s).",
-            writer.document.resources.len()
-        );
-        print_names(&plan, &mappings);
-        println!(
-            "\nWhat remains to do (`provisioner apply --env {}` after --write):\n",
+            "\nWrote the {} state to {}. Next: `provisioner plan --env {}`, then apply. \
+             Stop using Terraform for this environment (keep its state file as a backup).",
+            args.env,
+            ctx.session.backend.location(),
             args.env
         );
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", plan.render(color));
-        let destructive: Vec<&str> = plan
-            .changes
-            .iter()
-            .filter(|c| {
-                c.kind == "dynamodb_table" && matches!(c.action, Action::Replace | Action::Delete)
-            })
-            .map(|c| c.address.as_str())
-            .collect();
-        if !destructive.is_empty() {
-            bail!(
-                "the remaining plan would replace or delete {}, losing its data: make the stack \
-                 declare the table as it is (keys, name) and run migrate again. Nothing was written",
-                destructive.join(", ")
-            );
-        }
-        if args.write {
-            writer.save().await?;
-            println!(
-                "\nWrote the {} state to {}. Next: `provisioner plan --env {}`, then apply. \
-                 Stop using Terraform for this environment (keep its state file as a backup).",
-                args.env,
-                ctx.backend.location(),
-                args.env
-            );
-        } else {
-            println!(
-                "\nDry run: nothing was written. Run again with --write to record the adopted \
-                 resources in the state."
-            );
-        }
-        Ok(ExitCode::SUCCESS)
-    })
-    .await
+    } else {
+        println!(
+            "\nDry run: nothing was written. Run again with --write to record the adopted \
+             resources in the state."
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Says what happens to Terraform's names and to what the stack does not declare: a name that

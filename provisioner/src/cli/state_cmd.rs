@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 
+use provisioner::pipeline;
+
 use super::Global;
 use super::env::{EnvBackend, open_env};
 
@@ -174,9 +176,9 @@ async fn history(global: &Global, args: &HistoryArgs) -> Result<ExitCode> {
 }
 
 async fn rollback(global: &Global, args: &RollbackArgs) -> Result<ExitCode> {
-    let env = open_env(global, &args.env).await?;
+    let session = super::commands::session(global, &args.env).await?;
     // Check the version exists and verifies before taking the lock, so a typo costs nothing.
-    let target = env
+    let target = session
         .backend
         .read_version(&args.version_id)
         .await
@@ -186,20 +188,14 @@ async fn rollback(global: &Global, args: &RollbackArgs) -> Result<ExitCode> {
                 args.version_id, args.env
             )
         })?;
-    env.backend
-        .check_owner(&target, &env.owner().await?)
-        .with_context(|| format!("version {} is not this environment's", args.version_id))?;
-    let guard = env
+    session
         .backend
-        .lock(state::LockOptions {
-            operation: "rollback".to_string(),
-            timeout: global.lock_timeout,
-        })
-        .await?;
-    let result = env.backend.rollback(&args.version_id).await;
-    let released = guard.release().await;
-    let written = result?;
-    released.context("releasing the state lock")?;
+        .check_owner(&target, &session.engine.owner().await?)
+        .with_context(|| format!("version {} is not this environment's", args.version_id))?;
+    let written = pipeline::lock::locked(&session, "rollback", async || {
+        Ok(session.backend.rollback(&args.version_id).await?)
+    })
+    .await?;
     println!(
         "Rolled the {} state back to version {} (serial {}, {} resources): it is now serial {}.\n\
          Run `provisioner plan --env {}` to see how AWS differs from it.",

@@ -38,6 +38,8 @@ pub trait Progress: Send + Sync {
     /// and took it over instead of creating another.
     fn adopted(&self, change: &ResourceChange, elapsed: Duration, id: &str);
     fn failed(&self, change: &ResourceChange, elapsed: Duration, error: &str);
+    /// Something the operator should know about the run (what an interrupted run left).
+    fn note(&self, _text: &str) {}
 }
 
 /// What a finished step did.

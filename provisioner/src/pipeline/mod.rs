@@ -1,0 +1,294 @@
+//! The commands' work as library functions: `plan`, `apply`, `destroy` and `import` of one
+//! environment, each under the environment's lock ([`lock::locked`]), so the command line only
+//! parses, asks and prints (the cargo-lambda shape), and tests can drive a whole run.
+//!
+//! The order of a run: lock → state (refusing another owner's) → refresh → find what an
+//! interrupted run left (pending creates under old names; for destroy, this stack's objects the
+//! state lost) → plan → approval → apply in dependency order → outputs → unlock. Plan is
+//! read-only; a stop asked for (SIGINT, SIGTERM) before the first step ends the run unchanged.
+
+pub mod adoption;
+pub mod lock;
+pub mod saved;
+
+pub use adoption::{Migrated, import, migrate};
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::engine::apply::{self, Progress};
+use crate::engine::refresh::{Refreshed, refresh};
+use crate::engine::writer::StateWriter;
+use crate::engine::{Engine, EngineError, adopt, diff};
+use crate::kind::Desired;
+use crate::migrate::AdoptError;
+use crate::output;
+use crate::plan::Plan;
+use crate::stack::ResolvedStack;
+
+/// One environment, ready to work on.
+pub struct Session {
+    pub resolved: ResolvedStack,
+    pub engine: Engine,
+    pub backend: state::Backend,
+    /// How long to wait for another run's lock.
+    pub lock_timeout: std::time::Duration,
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    State(#[from] Box<state::StateError>),
+    #[error(transparent)]
+    Adopt(#[from] AdoptError),
+    /// The run refused to go on, with what to do (a stale saved plan, a declined approval).
+    #[error("{0}")]
+    Refused(String),
+    #[error("releasing the state lock: {0}")]
+    Unlock(Box<state::StateError>),
+}
+
+impl From<state::StateError> for PipelineError {
+    fn from(error: state::StateError) -> Self {
+        Self::State(Box::new(error))
+    }
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Applied {
+    pub plan: Plan,
+    /// The environment's outputs afterwards (empty after destroy).
+    pub outputs: BTreeMap<String, Value>,
+}
+
+/// How a plan is made.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// SHA-256 of the resolved stack and its declaration ([`saved::stack_hash`]).
+    pub stack_hash: String,
+    /// Plan replacements of objects that hold data instead of refusing them.
+    pub allow_data_loss: bool,
+}
+
+impl Session {
+    /// Opens the environment's state, refusing one of another stack, environment, region or
+    /// account.
+    async fn open_state(&self) -> Result<StateWriter<'_>, PipelineError> {
+        let owner = self.engine.owner().await?;
+        Ok(StateWriter::open(&self.backend, &owner).await?)
+    }
+
+    /// Runs `work`, which changes nothing in AWS, unless a stop is asked for first.
+    async fn until_interrupted<T>(
+        &self,
+        work: impl Future<Output = Result<T, PipelineError>>,
+    ) -> Result<T, PipelineError> {
+        tokio::select! {
+            result = work => result,
+            _ = self.engine.interrupt.raised(1) => Err(stopped()),
+        }
+    }
+
+    /// Refreshes, finds what an interrupted run left under names no longer declared, and plans.
+    async fn make_plan(
+        &self,
+        writer: &mut StateWriter<'_>,
+        desired: &[Desired],
+        options: &PlanOptions,
+        progress: &dyn Progress,
+    ) -> Result<(Plan, Refreshed), PipelineError> {
+        let mut refreshed = refresh(&self.engine, &writer.document).await?;
+        let orphans = adopt::adopt_pending_orphans(
+            &self.engine,
+            desired,
+            &mut writer.document,
+            &mut refreshed,
+        )
+        .await?;
+        if !orphans.is_empty() {
+            progress.note(&format!(
+                "found what an interrupted run was creating under names no longer declared; the \
+                 plan deletes it: {}",
+                orphans.join(", ")
+            ));
+        }
+        let plan = diff::make_plan(
+            &self.engine,
+            &diff::PlanInput {
+                desired,
+                document: &writer.document,
+                state_exists: writer.exists,
+                refreshed: &refreshed,
+                destroy: false,
+                stack_hash: options.stack_hash.clone(),
+                allow_data_loss: options.allow_data_loss,
+            },
+        )?;
+        Ok((plan, refreshed))
+    }
+
+    /// Applies `plan`, then records the environment's outputs.
+    async fn run(
+        &self,
+        plan: &Plan,
+        refreshed: &Refreshed,
+        writer: &mut StateWriter<'_>,
+        progress: &dyn Progress,
+    ) -> Result<BTreeMap<String, Value>, PipelineError> {
+        if self.engine.interrupt.signal().is_some() {
+            return Err(stopped());
+        }
+        let outputs = apply::execute(&self.engine, plan, refreshed, writer, progress).await?;
+        let stack_outputs = if plan.destroy {
+            BTreeMap::new()
+        } else {
+            output::stack_outputs(&self.resolved, &outputs)
+        };
+        if writer.document.outputs != stack_outputs || !writer.exists {
+            writer.document.outputs = stack_outputs;
+            writer.save().await?;
+        }
+        Ok(writer.document.outputs.clone())
+    }
+}
+
+fn stopped() -> PipelineError {
+    PipelineError::Refused("stopped by a signal before anything was changed".into())
+}
+
+/// Tells about operations an interrupted run left in flight, which this run finishes.
+fn note_pending(writer: &StateWriter<'_>, progress: &dyn Progress) {
+    for op in &writer.document.pending {
+        let doing = match op.action {
+            state::PendingAction::Create => "creating",
+            state::PendingAction::Update => "updating",
+            state::PendingAction::Replace => "replacing",
+            state::PendingAction::Delete => "deleting",
+        };
+        progress.note(&format!(
+            "a previous run was interrupted while it was {doing} {} ({}); this run finishes it",
+            op.address, op.physical_name
+        ));
+    }
+}
+
+/// What would change: read-only, under the lock.
+pub async fn plan(
+    session: &Session,
+    desired: &[Desired],
+    options: &PlanOptions,
+    progress: &dyn Progress,
+) -> Result<Plan, PipelineError> {
+    lock::locked(session, "plan", async || {
+        let mut writer = session.open_state().await?;
+        let planned = session.make_plan(&mut writer, desired, options, progress);
+        Ok(session.until_interrupted(planned).await?.0)
+    })
+    .await
+}
+
+/// Makes the environment match the stack: computes the plan (or checks that a saved one is
+/// exactly what it computes now), asks `approve`, and applies it.
+pub async fn apply(
+    session: &Session,
+    desired: &[Desired],
+    options: &PlanOptions,
+    saved: Option<&Plan>,
+    approve: impl AsyncFnOnce(&Plan) -> Result<bool, PipelineError>,
+    progress: &dyn Progress,
+) -> Result<Applied, PipelineError> {
+    lock::locked(session, "apply", async || {
+        let mut writer = session.open_state().await?;
+        note_pending(&writer, progress);
+        let options = match saved {
+            Some(saved) => {
+                saved::check_origin(saved, &writer, &options.stack_hash)?;
+                PlanOptions {
+                    allow_data_loss: saved.allow_data_loss,
+                    ..options.clone()
+                }
+            }
+            None => options.clone(),
+        };
+        let planned = session.make_plan(&mut writer, desired, &options, progress);
+        let (plan, refreshed) = session.until_interrupted(planned).await?;
+        match saved {
+            Some(saved) => saved::check_contents(saved, &plan)?,
+            None if plan.is_empty() => {}
+            None => {
+                let approval = session.until_interrupted(approve(&plan));
+                if !approval.await? {
+                    return Err(PipelineError::Refused(
+                        "apply cancelled; nothing was changed".into(),
+                    ));
+                }
+            }
+        }
+        let outputs = session
+            .run(&plan, &refreshed, &mut writer, progress)
+            .await?;
+        Ok(Applied { plan, outputs })
+    })
+    .await
+}
+
+/// Deletes everything the stack made in the environment, this stack's objects the state lost
+/// included. `Ok(None)` when there was never anything.
+pub async fn destroy(
+    session: &Session,
+    desired: &[Desired],
+    approve: impl AsyncFnOnce(&Plan) -> Result<bool, PipelineError>,
+    progress: &dyn Progress,
+) -> Result<Option<Applied>, PipelineError> {
+    lock::locked(session, "destroy", async || {
+        let mut writer = session.open_state().await?;
+        note_pending(&writer, progress);
+        let (document, engine) = (&mut writer.document, &session.engine);
+        let found = session.until_interrupted(async {
+            let mut refreshed = refresh(engine, document).await?;
+            let mut found =
+                adopt::adopt_pending_orphans(engine, desired, document, &mut refreshed).await?;
+            found.extend(adopt::adopt_unrecorded(engine, desired, document, &mut refreshed).await?);
+            Ok((found, refreshed))
+        });
+        let (adopted, refreshed) = found.await?;
+        if !adopted.is_empty() {
+            progress.note(&format!(
+                "found {} object(s) of this stack missing from the state (an interrupted run?): {}",
+                adopted.len(),
+                adopted.join(", ")
+            ));
+            writer.save().await?;
+        }
+        let plan = diff::make_plan(
+            &session.engine,
+            &diff::PlanInput {
+                desired,
+                document: &writer.document,
+                state_exists: writer.exists,
+                refreshed: &refreshed,
+                destroy: true,
+                stack_hash: String::new(),
+                allow_data_loss: false,
+            },
+        )?;
+        if plan.is_empty() && !writer.exists {
+            return Ok(None);
+        }
+        if !plan.is_empty() && !session.until_interrupted(approve(&plan)).await? {
+            return Err(PipelineError::Refused(
+                "destroy cancelled; nothing was changed".into(),
+            ));
+        }
+        let outputs = session
+            .run(&plan, &refreshed, &mut writer, progress)
+            .await?;
+        Ok(Some(Applied { plan, outputs }))
+    })
+    .await
+}
