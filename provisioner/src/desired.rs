@@ -53,21 +53,37 @@ pub fn boundary_policy_name(stack: &ResolvedStack) -> String {
     )
 }
 
-/// The methods the API serves, for CORS (sorted, as kinds normalise lists).
-pub const CORS_METHODS: &[&str] = &["GET", "OPTIONS", "PATCH", "POST", "PUT"];
-/// The request headers clients send, for CORS (sorted).
-pub const CORS_HEADERS: &[&str] = &["authorization", "content-type"];
+/// The API contract: routes, CORS lists, the table's keys and indexes. It is the function
+/// crate's own source file, compiled here as a module: the deployed API and table are then the
+/// ones the function serves and reads, without the provisioner depending on the function crate
+/// (that would pull `lambda_http` and axum into the deploy tool).
+#[path = "../../function/src/contract.rs"]
+pub mod contract;
 
-/// The seven routes of the API contract: (route name in the address, route key).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("post_tables", "POST /tables"),
-    ("get_tables", "GET /tables"),
-    ("get_table", "GET /tables/{tableId}"),
-    ("patch_table", "PATCH /tables/{tableId}"),
-    ("get_users", "GET /tables/{tableId}/users"),
-    ("get_user", "GET /tables/{tableId}/users/{username}"),
-    ("put_user", "PUT /tables/{tableId}/users/{username}"),
-];
+/// The methods the API serves, for CORS (sorted, as kinds normalise lists).
+pub fn cors_methods() -> Vec<&'static str> {
+    let mut methods: Vec<&str> = contract::cors_methods().collect();
+    methods.sort_unstable();
+    methods
+}
+
+/// The request headers clients send, for CORS (lower case and sorted, as kinds normalise them).
+pub fn cors_headers() -> Vec<String> {
+    let mut headers: Vec<String> = contract::cors_headers()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    headers.sort_unstable();
+    headers
+}
+
+/// The routes of the API contract: (route name in the address, route key), in the contract's
+/// order.
+pub fn routes() -> Vec<(&'static str, String)> {
+    contract::ROUTES
+        .iter()
+        .map(|route| (route.name(), route.key()))
+        .collect()
+}
 
 /// A code zip ready to upload: where it is and its Lambda-style hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,35 +178,39 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
         &["iam_role.lambda"],
     );
 
-    // Sorted by name, as the kind normalises them. The two ordering indexes are sparse: each
-    // holds only the rows that carry its sort attribute (playground rows, user rows).
-    let mut indexes = Vec::new();
-    let mut attributes = vec![
-        json!({ "name": "tableId", "type": "S" }),
-        json!({ "name": "username", "type": "S" }),
-    ];
+    // The contract's indexes the stack asks for, and the attributes their keys need; both sorted
+    // by name, as the kind normalises them. The two ordering indexes are sparse: each holds only
+    // the rows that carry its sort attribute (playground rows, user rows).
+    let mut declared = Vec::new();
     if table.ordered_indexes {
-        indexes.push(json!({
-            "name": "byCreatedAt", "hash_key": "username", "range_key": "createdAt", "projection_type": "ALL"
-        }));
-        indexes.push(json!({
-            "name": "bySubmissionCount", "hash_key": "tableId", "range_key": "submissionCount", "projection_type": "ALL"
-        }));
-        attributes.insert(0, json!({ "name": "createdAt", "type": "S" }));
-        attributes.insert(1, json!({ "name": "submissionCount", "type": "N" }));
+        declared.extend_from_slice(contract::ORDERING_INDEXES);
     }
     if table.by_user_index {
-        indexes.push(json!({
-            "name": "byUser", "hash_key": "username", "range_key": "tableId", "projection_type": "ALL"
-        }));
+        declared.push(contract::BY_USER);
     }
+    declared.sort_by_key(|index| index.name);
+    let indexes: Vec<Value> = declared
+        .iter()
+        .map(|index| {
+            json!({
+                "name": index.name,
+                "hash_key": index.hash.name,
+                "range_key": index.range.name,
+                "projection_type": "ALL",
+            })
+        })
+        .collect();
+    let attributes: Vec<Value> = contract::attribute_definitions(&declared)
+        .iter()
+        .map(|attribute| json!({ "name": attribute.name, "type": attribute.kind.as_str() }))
+        .collect();
     b.add(
         "dynamodb_table.playground",
         &table.name,
         json!({
             "billing_mode": "PAY_PER_REQUEST",
-            "hash_key": "tableId",
-            "range_key": "username",
+            "hash_key": contract::HASH_KEY.name,
+            "range_key": contract::RANGE_KEY.name,
             "attribute_definitions": attributes,
             "global_secondary_indexes": indexes,
             "point_in_time_recovery": table.point_in_time_recovery,
@@ -292,8 +312,8 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
             "protocol_type": "HTTP",
             "cors": {
                 "allow_origins": origins,
-                "allow_methods": CORS_METHODS,
-                "allow_headers": CORS_HEADERS,
+                "allow_methods": cors_methods(),
+                "allow_headers": cors_headers(),
                 "max_age": 300,
             },
         }),
@@ -313,10 +333,10 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
         false,
         &["apigw_api.http", "lambda_function.api"],
     );
-    for (route, key) in ROUTES {
+    for (route, key) in routes() {
         b.add(
             &format!("apigw_route.{route}"),
-            key,
+            &key,
             json!({
                 "api_id": reference("apigw_api.http", "id"),
                 "route_key": key,
@@ -374,12 +394,16 @@ mod tests {
         }
     }
 
+    /// The resources besides the routes: role, attachment, table, table policy, log group,
+    /// function, API, integration, stage, invoke permission.
+    const NOT_ROUTES: usize = 10;
+
     #[test]
     fn the_stack_has_every_resource_once_with_known_dependencies() {
         let list = desired_resources(&resolved(""), &artifacts(false));
         let addresses: BTreeSet<&str> = list.iter().map(|d| d.address.as_str()).collect();
         assert_eq!(addresses.len(), list.len(), "addresses are unique");
-        assert_eq!(list.len(), 17);
+        assert_eq!(list.len(), NOT_ROUTES + contract::ROUTES.len());
         for d in &list {
             for dep in &d.depends_on {
                 assert!(addresses.contains(dep.as_str()), "{} -> {dep}", d.address);
@@ -387,7 +411,122 @@ mod tests {
         }
         assert!(!addresses.contains("lambda_layer_version.extra"));
         let with_layer = desired_resources(&resolved(""), &artifacts(true));
-        assert_eq!(with_layer.len(), 18);
+        assert_eq!(with_layer.len(), list.len() + 1);
+    }
+
+    /// The provisioner's part of the route agreement (the function's part is
+    /// `function/tests/contract.rs`): one route per entry of the contract, no other, each at
+    /// `apigw_route.<name>` with the contract's key, and `openapi.json` documents the same.
+    #[test]
+    fn the_deployed_routes_are_exactly_the_contracts_and_openapis() {
+        let list = desired_resources(&resolved(""), &artifacts(false));
+        let deployed: BTreeSet<(String, String)> = list
+            .iter()
+            .filter(|d| d.kind == "apigw_route")
+            .map(|d| {
+                (
+                    d.address.clone(),
+                    d.fields["route_key"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let contract: BTreeSet<(String, String)> = contract::ROUTES
+            .iter()
+            .map(|r| (format!("apigw_route.{}", r.name()), r.key()))
+            .collect();
+        assert_eq!(deployed, contract);
+
+        let openapi: Value =
+            serde_json::from_str(include_str!("../../function/src/openapi.json")).unwrap();
+        let mut documented = BTreeSet::new();
+        for (path, item) in openapi["paths"].as_object().unwrap() {
+            for method in ["get", "put", "post", "delete", "patch", "head", "options"] {
+                if item.get(method).is_some() {
+                    documented.insert(format!("{} {path}", method.to_ascii_uppercase()));
+                }
+            }
+        }
+        let keys: BTreeSet<String> = deployed.into_iter().map(|(_, key)| key).collect();
+        assert_eq!(
+            keys, documented,
+            "openapi.json documents the deployed routes"
+        );
+    }
+
+    /// Existing deployments and states hold these exact values: a change here is a plan (or a
+    /// replacement) against every one of them, so they are pinned literally.
+    #[test]
+    fn the_contract_gives_the_values_deployments_hold() {
+        let list = desired_resources(&resolved(""), &artifacts(false));
+        let find = |address: &str| list.iter().find(|d| d.address == address).unwrap();
+        let cors = &find("apigw_api.http").fields["cors"];
+        assert_eq!(
+            cors["allow_methods"],
+            json!(["GET", "OPTIONS", "PATCH", "POST", "PUT"])
+        );
+        assert_eq!(
+            cors["allow_headers"],
+            json!(["authorization", "content-type"])
+        );
+        for (name, key) in [
+            ("post_tables", "POST /tables"),
+            ("get_tables", "GET /tables"),
+            ("get_table", "GET /tables/{tableId}"),
+            ("patch_table", "PATCH /tables/{tableId}"),
+            ("get_users", "GET /tables/{tableId}/users"),
+            ("get_user", "GET /tables/{tableId}/users/{username}"),
+            ("put_user", "PUT /tables/{tableId}/users/{username}"),
+            ("get_openapi", "GET /openapi.json"),
+        ] {
+            let route = find(&format!("apigw_route.{name}"));
+            assert_eq!(route.name, key);
+            assert_eq!(route.fields["route_key"], key);
+        }
+
+        let index = |name: &str, hash: &str, range: &str| json!({ "name": name, "hash_key": hash, "range_key": range, "projection_type": "ALL" });
+        let attribute = |name: &str, kind: &str| json!({ "name": name, "type": kind });
+        let keys_only = json!([attribute("tableId", "S"), attribute("username", "S")]);
+        let with_ordering = json!([
+            attribute("createdAt", "S"),
+            attribute("submissionCount", "N"),
+            attribute("tableId", "S"),
+            attribute("username", "S"),
+        ]);
+        let by_user = index("byUser", "username", "tableId");
+        let by_created_at = index("byCreatedAt", "username", "createdAt");
+        let by_submission_count = index("bySubmissionCount", "tableId", "submissionCount");
+        for (extra, attributes, indexes) in [
+            (
+                "",
+                &with_ordering,
+                json!([by_created_at, by_submission_count, by_user]),
+            ),
+            (
+                "[table]\nby_user_index = false\n",
+                &with_ordering,
+                json!([by_created_at, by_submission_count]),
+            ),
+            (
+                "[table]\nordered_indexes = false\n",
+                &keys_only,
+                json!([by_user]),
+            ),
+            (
+                "[table]\nordered_indexes = false\nby_user_index = false\n",
+                &keys_only,
+                json!([]),
+            ),
+        ] {
+            let list = desired_resources(&resolved(extra), &artifacts(false));
+            let table = list.iter().find(|d| d.kind == "dynamodb_table").unwrap();
+            assert_eq!(table.fields["hash_key"], "tableId", "{extra}");
+            assert_eq!(table.fields["range_key"], "username", "{extra}");
+            assert_eq!(
+                &table.fields["attribute_definitions"], attributes,
+                "{extra}"
+            );
+            assert_eq!(table.fields["global_secondary_indexes"], indexes, "{extra}");
+        }
     }
 
     #[test]
