@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{Aws, Fixture, contract_route_keys};
+use common::counts::contract_route_keys;
+use common::{Aws, Fixture};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_from_nothing_then_empty_plan_then_destroy_to_zero() {

@@ -3,6 +3,7 @@
 //! binary run against the emulator, and SDK look-ups that count what exists.
 #![allow(dead_code)]
 
+pub mod counts;
 pub mod proxy;
 pub mod terraform;
 
@@ -10,16 +11,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use provisioner::desired::{self, Artifact, Artifacts};
-use provisioner::stack::Stack;
+use provisioner::desired;
 use tempfile::TempDir;
-
-/// The API's route keys, sorted: the contract's, which the provisioner deploys.
-pub fn contract_route_keys() -> Vec<String> {
-    let mut keys: Vec<String> = desired::routes().into_iter().map(|(_, key)| key).collect();
-    keys.sort();
-    keys
-}
 
 /// One stack of one test.
 pub struct Fixture {
@@ -131,28 +124,6 @@ impl Fixture {
             output.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&output.stdout).to_string(),
         )
-    }
-
-    /// How many resources the fixture's stack declares, as `plan` reads its stack file: counts
-    /// in the tests follow the stack (the contract's routes, the optional layer), not literals.
-    pub fn resource_count(&self) -> usize {
-        let resolved = Stack::load(&self.stack_path())
-            .expect("the fixture's stack file parses")
-            .resolve("dev")
-            .expect("the fixture's stack resolves");
-        let artifact = |name: &str| Artifact {
-            path: PathBuf::from(name),
-            sha256: String::new(),
-        };
-        let artifacts = Artifacts {
-            function: artifact("function.zip"),
-            layer: resolved
-                .lambda
-                .layer_zip
-                .as_ref()
-                .map(|_| artifact("layer.zip")),
-        };
-        desired::desired_resources(&resolved, &artifacts).len()
     }
 
     pub fn state_file(&self) -> PathBuf {
