@@ -12,7 +12,7 @@
 //! (`#[path]` in `provisioner/src/desired.rs`). That is why this module uses nothing but
 //! `core`/`std`: no crate dependency, no `crate::` path. Agreement with the router and with
 //! `openapi.json` is checked by `function/tests/contract.rs`; agreement with the deployed
-//! routes by the tests of `provisioner/src/desired.rs`.
+//! routes by `provisioner/src/desired/tests.rs`.
 
 /// An HTTP method a route answers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

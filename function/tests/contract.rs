@@ -1,8 +1,8 @@
 //! One contract: the router serves exactly the routes of `function::contract::ROUTES`, and
 //! `openapi.json` documents exactly those routes.
 //!
-//! The provisioner deploys one API Gateway route per entry of that same table (its tests check
-//! that in `provisioner/src/desired.rs`), so a route served here but missing from the contract
+//! The provisioner deploys one API Gateway route per entry of that same table (checked by
+//! `provisioner/src/desired/tests.rs`), so a route served here but missing from the contract
 //! would work locally and answer 404 on AWS. This test fails for such a route: every method on
 //! every path the contract, `openapi.json` or [`PROBES`] names is sent to the router, and only
 //! the contract's (method, path) pairs may be served; anything else must answer 404 `Route not
