@@ -1,5 +1,8 @@
 //! The router: routes, the stage rewrite, CORS and the body cap, as one `axum::Router`.
 //!
+//! The routes are the contract's ([`crate::contract::ROUTES`]), the very table the provisioner
+//! deploys as API Gateway routes, so a route served here is a route that exists on AWS.
+//!
 //! Kept apart from `main` so the Lambda runtime, the local server and the tests all serve the
 //! very same router (tests drive it with `oneshot`, no socket needed).
 
@@ -8,10 +11,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{MethodFilter, MethodRouter, on};
 use tower::ServiceBuilder;
 
 use crate::config::{BODY_LIMIT_BYTES, Config};
+use crate::contract::{Endpoint, Method, ROUTES, Route};
 use crate::cors::{self, CorsPolicy};
 use crate::handlers;
 use crate::stage;
@@ -34,24 +38,37 @@ impl AppState {
     }
 }
 
+/// The handler of each route of the contract. Exhaustive on purpose: a route added to the
+/// contract does not compile until it has a handler, and the router serves nothing else.
+fn handler(route: &Route) -> MethodRouter<AppState> {
+    let method = match route.method {
+        Method::Get => MethodFilter::GET,
+        Method::Post => MethodFilter::POST,
+        Method::Put => MethodFilter::PUT,
+        Method::Patch => MethodFilter::PATCH,
+    };
+    match route.endpoint {
+        Endpoint::PostTables => on(method, handlers::create_table),
+        Endpoint::GetTables => on(method, handlers::list_tables),
+        Endpoint::GetTable => on(method, handlers::get_table),
+        Endpoint::PatchTable => on(method, handlers::update_table),
+        Endpoint::GetUsers => on(method, handlers::list_users),
+        Endpoint::GetUser => on(method, handlers::get_user),
+        Endpoint::PutUser => on(method, handlers::put_user),
+        Endpoint::GetOpenapi => on(method, handlers::openapi),
+    }
+}
+
 /// The whole API.
 pub fn app(state: AppState) -> Router {
     let cors = CorsPolicy::new(&state.config.cors_allow_origins);
-    let routes = Router::new()
-        .route(
-            "/tables",
-            get(handlers::list_tables).post(handlers::create_table),
-        )
-        .route(
-            "/tables/{table_id}",
-            get(handlers::get_table).patch(handlers::update_table),
-        )
-        .route("/tables/{table_id}/users", get(handlers::list_users))
-        .route(
-            "/tables/{table_id}/users/{username}",
-            get(handlers::get_user).put(handlers::put_user),
-        )
-        .route("/openapi.json", get(handlers::openapi))
+    // One `route` per entry of the contract; routes that share a path merge their methods, so a
+    // known path with another method still answers 405.
+    let routes = ROUTES
+        .iter()
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, handler(route))
+        })
         .fallback(handlers::route_not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))

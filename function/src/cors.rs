@@ -1,9 +1,9 @@
 //! CORS headers on every response, and `OPTIONS` on any path answered without storage access.
 //!
-//! The contract fixes the allowed methods and headers; the origins come from
-//! `CORS_ALLOW_ORIGINS`, the same setting the provisioner gives API Gateway, so the two never
-//! disagree. Preflights are answered here, before routing, so an unknown path or a missing
-//! playground still gets its CORS answer.
+//! The allowed methods and headers are the contract's ([`crate::contract`]), and the origins
+//! come from `CORS_ALLOW_ORIGINS`: the provisioner gives API Gateway the same lists and the same
+//! setting, so the two never disagree. Preflights are answered here, before routing, so an
+//! unknown path or a missing playground still gets its CORS answer.
 
 use axum::Json;
 use axum::extract::{Request, State};
@@ -12,10 +12,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::contract;
+
 /// `Access-Control-Allow-Methods` of every response.
-pub const ALLOW_METHODS: &str = "GET,PUT,PATCH,POST,OPTIONS";
+pub const ALLOW_METHODS: &str = contract::CORS_ALLOW_METHODS;
 /// `Access-Control-Allow-Headers` of every response.
-pub const ALLOW_HEADERS: &str = "Content-Type,Authorization";
+pub const ALLOW_HEADERS: &str = contract::CORS_ALLOW_HEADERS;
 
 /// Which origins may call the API.
 #[derive(Debug, Clone)]

@@ -13,9 +13,10 @@ use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
 use crate::body::JsonObject;
+use crate::domain::{Playground, UserScores};
 use crate::error::ApiError;
 use crate::pagination::{TablesCursor, UsersCursor, page_limit};
-use crate::store::{CreateOutcome, Playground, PutUserOutcome, UpdateOutcome, UserScores};
+use crate::store::{CreateOutcome, PutUserOutcome, UpdateOutcome};
 use crate::validate;
 
 /// The OpenAPI 3 description of this API, shipped in the binary.

@@ -7,7 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::validate::{MAX_COUNT, is_valid_id, username};
+use crate::domain::MAX_COUNT;
+use crate::validate::{is_valid_id, username};
 
 /// Longest `createdAt` accepted in a cursor (ISO-8601 stamps are ~27 characters).
 const MAX_TIMESTAMP_LEN: usize = 64;

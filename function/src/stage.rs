@@ -3,13 +3,15 @@
 //! With a named stage, API Gateway puts the stage in `rawPath`, and `lambda_http` adds it when
 //! it is missing, so the router would otherwise see `/dev/tables/x` on Lambda and `/tables/x`
 //! locally. The request context names the stage when there is one; without a context (the local
-//! server, or an event without `stage`) a first segment that is not `tables` followed by
-//! `tables` is taken to be a stage.
+//! server, or an event without `stage`) a first segment that does not start a route followed by
+//! one that does (`tables`, `openapi.json`: the contract's first segments) is taken to be a stage.
 
 use axum::extract::Request;
 use axum::http::Uri;
 use axum::http::uri::PathAndQuery;
 use lambda_http::request::RequestContext;
+
+use crate::contract;
 
 /// The path without its stage prefix, or `None` when there is nothing to strip.
 pub fn strip_stage(path: &str, stage: Option<&str>) -> Option<String> {
@@ -24,7 +26,8 @@ pub fn strip_stage(path: &str, stage: Option<&str>) -> Option<String> {
     let mut segments = path.strip_prefix('/')?.splitn(3, '/');
     let first = segments.next()?;
     let second = segments.next()?;
-    if first != "tables" && !first.is_empty() && second == "tables" {
+    let starts_a_route = |segment: &str| contract::top_segments().any(|s| s == segment);
+    if !first.is_empty() && !starts_a_route(first) && starts_a_route(second) {
         Some(path[1 + first.len()..].to_string())
     } else {
         None
@@ -98,7 +101,12 @@ mod tests {
             strip_stage("/stage/tables/a/users/b", None).as_deref(),
             Some("/tables/a/users/b")
         );
+        assert_eq!(
+            strip_stage("/dev/openapi.json", None).as_deref(),
+            Some("/openapi.json")
+        );
         assert_eq!(strip_stage("/dev/other", None), None);
+        assert_eq!(strip_stage("/openapi.json/tables", None), None);
         assert_eq!(strip_stage("//tables", None), None);
     }
 

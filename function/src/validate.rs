@@ -1,4 +1,5 @@
-//! Input validation: identifiers and request bodies become typed values or a 400 message.
+//! Input validation: identifiers and request bodies become the typed values of
+//! [`crate::domain`] or a 400 message.
 //!
 //! Validation happens before any storage call, so bad input never costs a DynamoDB request and
 //! never reaches the table. The reserved name `_metadata` is the playground's own row: accepting
@@ -6,16 +7,10 @@
 
 use serde_json::{Map, Value};
 
+use crate::domain::{
+    MAX_COUNT, MAX_ID_LEN, METADATA_USERNAME, NewPlayground, PlaygroundPatch, Scores,
+};
 use crate::error::ApiError;
-
-/// Sort-key value of a playground's own row; never a valid username.
-pub const METADATA_USERNAME: &str = "_metadata";
-
-/// Longest id or username.
-pub const MAX_ID_LEN: usize = 64;
-
-/// Largest count accepted: the largest integer a JSON number (an IEEE double) holds exactly.
-pub const MAX_COUNT: u64 = (1 << 53) - 1;
 
 /// Whether `id` is 1 to 64 characters of `[A-Za-z0-9_-]`.
 pub fn is_valid_id(id: &str) -> bool {
@@ -52,13 +47,6 @@ pub fn username(name: &str) -> Result<&str, ApiError> {
     }
 }
 
-/// The body of `POST /tables`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewPlayground {
-    pub table_id: String,
-    pub display_name: String,
-}
-
 /// Reads `{"tableId", "displayName"?}`; `displayName` defaults to the id.
 pub fn new_playground(body: &Map<String, Value>) -> Result<NewPlayground, ApiError> {
     let table_id = match body.get("tableId") {
@@ -75,13 +63,6 @@ pub fn new_playground(body: &Map<String, Value>) -> Result<NewPlayground, ApiErr
         table_id,
         display_name,
     })
-}
-
-/// The body of `PATCH /tables/{tableId}`: at least one field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlaygroundPatch {
-    pub display_name: Option<String>,
-    pub is_archived: Option<bool>,
 }
 
 /// Reads `{"displayName"?, "isArchived"?}` with at least one of them.
@@ -105,13 +86,6 @@ pub fn playground_patch(body: &Map<String, Value>) -> Result<PlaygroundPatch, Ap
         display_name,
         is_archived,
     })
-}
-
-/// The body of `PUT /tables/{tableId}/users/{username}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Scores {
-    pub submission_count: u64,
-    pub total_count: u64,
 }
 
 /// Reads `{"submissionCount", "totalCount"}`, both required non-negative integers.

@@ -53,21 +53,37 @@ pub fn boundary_policy_name(stack: &ResolvedStack) -> String {
     )
 }
 
-/// The methods the API serves, for CORS (sorted, as kinds normalise lists).
-pub const CORS_METHODS: &[&str] = &["GET", "OPTIONS", "PATCH", "POST", "PUT"];
-/// The request headers clients send, for CORS (sorted).
-pub const CORS_HEADERS: &[&str] = &["authorization", "content-type"];
+/// The API contract: routes, CORS lists, the table's keys and indexes. It is the function
+/// crate's own source file, compiled here as a module: the deployed API and table are then the
+/// ones the function serves and reads, without the provisioner depending on the function crate
+/// (that would pull `lambda_http` and axum into the deploy tool).
+#[path = "../../function/src/contract.rs"]
+pub mod contract;
 
-/// The seven routes of the API contract: (route name in the address, route key).
-pub const ROUTES: &[(&str, &str)] = &[
-    ("post_tables", "POST /tables"),
-    ("get_tables", "GET /tables"),
-    ("get_table", "GET /tables/{tableId}"),
-    ("patch_table", "PATCH /tables/{tableId}"),
-    ("get_users", "GET /tables/{tableId}/users"),
-    ("get_user", "GET /tables/{tableId}/users/{username}"),
-    ("put_user", "PUT /tables/{tableId}/users/{username}"),
-];
+/// The methods the API serves, for CORS (sorted, as kinds normalise lists).
+pub fn cors_methods() -> Vec<&'static str> {
+    let mut methods: Vec<&str> = contract::cors_methods().collect();
+    methods.sort_unstable();
+    methods
+}
+
+/// The request headers clients send, for CORS (lower case and sorted, as kinds normalise them).
+pub fn cors_headers() -> Vec<String> {
+    let mut headers: Vec<String> = contract::cors_headers()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    headers.sort_unstable();
+    headers
+}
+
+/// The routes of the API contract: (route name in the address, route key), in the contract's
+/// order.
+pub fn routes() -> Vec<(&'static str, String)> {
+    contract::ROUTES
+        .iter()
+        .map(|route| (route.name(), route.key()))
+        .collect()
+}
 
 /// A code zip ready to upload: where it is and its Lambda-style hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,35 +178,39 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
         &["iam_role.lambda"],
     );
 
-    // Sorted by name, as the kind normalises them. The two ordering indexes are sparse: each
-    // holds only the rows that carry its sort attribute (playground rows, user rows).
-    let mut indexes = Vec::new();
-    let mut attributes = vec![
-        json!({ "name": "tableId", "type": "S" }),
-        json!({ "name": "username", "type": "S" }),
-    ];
+    // The contract's indexes the stack asks for, and the attributes their keys need; both sorted
+    // by name, as the kind normalises them. The two ordering indexes are sparse: each holds only
+    // the rows that carry its sort attribute (playground rows, user rows).
+    let mut declared = Vec::new();
     if table.ordered_indexes {
-        indexes.push(json!({
-            "name": "byCreatedAt", "hash_key": "username", "range_key": "createdAt", "projection_type": "ALL"
-        }));
-        indexes.push(json!({
-            "name": "bySubmissionCount", "hash_key": "tableId", "range_key": "submissionCount", "projection_type": "ALL"
-        }));
-        attributes.insert(0, json!({ "name": "createdAt", "type": "S" }));
-        attributes.insert(1, json!({ "name": "submissionCount", "type": "N" }));
+        declared.extend_from_slice(contract::ORDERING_INDEXES);
     }
     if table.by_user_index {
-        indexes.push(json!({
-            "name": "byUser", "hash_key": "username", "range_key": "tableId", "projection_type": "ALL"
-        }));
+        declared.push(contract::BY_USER);
     }
+    declared.sort_by_key(|index| index.name);
+    let indexes: Vec<Value> = declared
+        .iter()
+        .map(|index| {
+            json!({
+                "name": index.name,
+                "hash_key": index.hash.name,
+                "range_key": index.range.name,
+                "projection_type": "ALL",
+            })
+        })
+        .collect();
+    let attributes: Vec<Value> = contract::attribute_definitions(&declared)
+        .iter()
+        .map(|attribute| json!({ "name": attribute.name, "type": attribute.kind.as_str() }))
+        .collect();
     b.add(
         "dynamodb_table.playground",
         &table.name,
         json!({
             "billing_mode": "PAY_PER_REQUEST",
-            "hash_key": "tableId",
-            "range_key": "username",
+            "hash_key": contract::HASH_KEY.name,
+            "range_key": contract::RANGE_KEY.name,
             "attribute_definitions": attributes,
             "global_secondary_indexes": indexes,
             "point_in_time_recovery": table.point_in_time_recovery,
@@ -292,8 +312,8 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
             "protocol_type": "HTTP",
             "cors": {
                 "allow_origins": origins,
-                "allow_methods": CORS_METHODS,
-                "allow_headers": CORS_HEADERS,
+                "allow_methods": cors_methods(),
+                "allow_headers": cors_headers(),
                 "max_age": 300,
             },
         }),
@@ -313,10 +333,10 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
         false,
         &["apigw_api.http", "lambda_function.api"],
     );
-    for (route, key) in ROUTES {
+    for (route, key) in routes() {
         b.add(
             &format!("apigw_route.{route}"),
-            key,
+            &key,
             json!({
                 "api_id": reference("apigw_api.http", "id"),
                 "route_key": key,
@@ -349,116 +369,4 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeSet;
-    use std::path::Path;
-
-    use super::*;
-    use crate::stack::Stack;
-
-    fn resolved(extra: &str) -> ResolvedStack {
-        Stack::parse(Path::new("stack.toml"), format!("{extra}\n[env.dev]\n"))
-            .unwrap()
-            .resolve("dev")
-            .unwrap()
-    }
-
-    fn artifacts(layer: bool) -> Artifacts {
-        let artifact = |name: &str| Artifact {
-            path: PathBuf::from(name),
-            sha256: "c2hh".into(),
-        };
-        Artifacts {
-            function: artifact("function.zip"),
-            layer: layer.then(|| artifact("layer.zip")),
-        }
-    }
-
-    #[test]
-    fn the_stack_has_every_resource_once_with_known_dependencies() {
-        let list = desired_resources(&resolved(""), &artifacts(false));
-        let addresses: BTreeSet<&str> = list.iter().map(|d| d.address.as_str()).collect();
-        assert_eq!(addresses.len(), list.len(), "addresses are unique");
-        assert_eq!(list.len(), 17);
-        for d in &list {
-            for dep in &d.depends_on {
-                assert!(addresses.contains(dep.as_str()), "{} -> {dep}", d.address);
-            }
-        }
-        assert!(!addresses.contains("lambda_layer_version.extra"));
-        let with_layer = desired_resources(&resolved(""), &artifacts(true));
-        assert_eq!(with_layer.len(), 18);
-    }
-
-    #[test]
-    fn names_and_function_settings_follow_the_stack() {
-        let list = desired_resources(&resolved("[lambda]\nmemory_mb = 512\n"), &artifacts(false));
-        let function = list
-            .iter()
-            .find(|d| d.address == "lambda_function.api")
-            .unwrap();
-        assert_eq!(function.name, "aimodelshare-dev-api");
-        assert_eq!(function.fields["memory_size"], 512);
-        assert_eq!(
-            function.fields["environment"]["TABLE_NAME"],
-            "aimodelshare-dev-playground"
-        );
-        assert_eq!(function.fields["environment"]["CORS_ALLOW_ORIGINS"], "*");
-        assert_eq!(function.tags["provisioner:environment"], "dev");
-        let table = list.iter().find(|d| d.kind == "dynamodb_table").unwrap();
-        assert_eq!(
-            table.fields["global_secondary_indexes"][2]["name"],
-            "byUser"
-        );
-        assert_eq!(
-            table.fields["attribute_definitions"]
-                .as_array()
-                .unwrap()
-                .len(),
-            4
-        );
-        assert_eq!(table.fields["point_in_time_recovery"], true);
-    }
-
-    #[test]
-    fn the_policy_grants_only_the_items_calls_on_the_table() {
-        let list = desired_resources(&resolved(""), &artifacts(false));
-        let policy = list.iter().find(|d| d.kind == "iam_role_policy").unwrap();
-        let statements = policy.fields["policy"]["Statement"].as_array().unwrap();
-        assert_eq!(statements.len(), 1);
-        let actions = statements[0]["Action"].as_array().unwrap();
-        assert!(
-            actions
-                .iter()
-                .all(|a| a.as_str().unwrap().starts_with("dynamodb:"))
-        );
-        assert!(!actions.iter().any(|a| a.as_str().unwrap().contains('*')));
-        assert_eq!(statements[0]["Resource"].as_array().unwrap().len(), 2);
-    }
-
-    #[test]
-    fn the_roles_policies_follow_a_replaced_role() {
-        let list = desired_resources(&resolved(""), &artifacts(false));
-        for address in [
-            "iam_role_policy_attachment.basic_execution",
-            "iam_role_policy.dynamodb",
-        ] {
-            let d = list.iter().find(|d| d.address == address).unwrap();
-            assert_eq!(d.fields["role"], reference("iam_role.lambda", "name"));
-        }
-    }
-
-    #[test]
-    fn the_role_lives_under_the_environments_path_with_the_boundary() {
-        let list = desired_resources(&resolved(""), &artifacts(false));
-        let role = list
-            .iter()
-            .find(|d| d.address == "iam_role.lambda")
-            .unwrap();
-        assert_eq!(role.fields["path"], "/aimodelshare/dev/");
-        assert_eq!(
-            role.fields["permissions_boundary"],
-            "aimodelshare-dev-function-boundary"
-        );
-    }
-}
+mod tests;

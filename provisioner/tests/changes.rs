@@ -93,7 +93,10 @@ async fn drift_is_detected_and_repaired() {
     assert_eq!(config.memory_size(), Some(256));
     let status = aws.pitr_status(&f.table_name()).await;
     assert_eq!(status.as_deref(), Some("ENABLED"));
-    assert_eq!(aws.route_keys(&api).await.len(), 7);
+    assert_eq!(
+        aws.route_keys(&api).await,
+        common::counts::contract_route_keys()
+    );
     assert_eq!(f.plan().0, 0, "repaired");
 
     f.destroy();

@@ -12,9 +12,6 @@ use std::collections::BTreeMap;
 
 use common::Fixture;
 
-/// The 17 resources of the stack without a layer.
-const RESOURCES: usize = 17;
-
 /// Reads beyond one per resource, each unavoidable without losing drift detection or safety:
 /// DynamoDB returns point-in-time recovery and tags apart from `DescribeTable`, CloudWatch Logs
 /// returns tags apart from `DescribeLogGroups`, and STS `GetCallerIdentity` names the account the
@@ -27,24 +24,31 @@ const EXTRA_READS: &[&str] = &[
     "sts.GetCallerIdentity",
 ];
 
-/// Exactly what a no-op plan of the fixture's stack sends, per operation.
-const EXPECTED: &[(&str, usize)] = &[
-    ("apigateway.GetApi", 1),
-    ("apigateway.GetIntegration", 1),
-    ("apigateway.GetRoute", 7),
-    ("apigateway.GetStage", 1),
-    ("dynamodb.DescribeContinuousBackups", 1),
-    ("dynamodb.DescribeTable", 1),
-    ("dynamodb.ListTagsOfResource", 1),
-    ("iam.GetRole", 1),
-    ("iam.GetRolePolicy", 1),
-    ("iam.ListAttachedRolePolicies", 1),
-    ("lambda.GetFunction", 1),
-    ("lambda.GetPolicy", 1),
-    ("logs.DescribeLogGroups", 1),
-    ("logs.ListTagsForResource", 1),
-    ("sts.GetCallerIdentity", 1),
-];
+/// Exactly what a no-op plan of the fixture's stack sends, per operation: one read per resource
+/// (one `GetRoute` per route of the API contract) and the [`EXTRA_READS`].
+fn expected() -> BTreeMap<String, usize> {
+    let routes = provisioner::desired::routes().len();
+    [
+        ("apigateway.GetApi", 1),
+        ("apigateway.GetIntegration", 1),
+        ("apigateway.GetRoute", routes),
+        ("apigateway.GetStage", 1),
+        ("dynamodb.DescribeContinuousBackups", 1),
+        ("dynamodb.DescribeTable", 1),
+        ("dynamodb.ListTagsOfResource", 1),
+        ("iam.GetRole", 1),
+        ("iam.GetRolePolicy", 1),
+        ("iam.ListAttachedRolePolicies", 1),
+        ("lambda.GetFunction", 1),
+        ("lambda.GetPolicy", 1),
+        ("logs.DescribeLogGroups", 1),
+        ("logs.ListTagsForResource", 1),
+        ("sts.GetCallerIdentity", 1),
+    ]
+    .into_iter()
+    .map(|(operation, n)| (operation.to_string(), n))
+    .collect()
+}
 
 /// A read by its name: `Get*`, `Describe*`, `List*`, `Head*` (and `s3.GET`/`s3.HEAD`).
 fn is_read(operation: &str) -> bool {
@@ -78,6 +82,7 @@ fn stats(stderr: &str) -> (usize, BTreeMap<String, usize>) {
 async fn a_no_op_plan_sends_only_reads_at_most_one_per_resource() {
     let f = Fixture::new("");
     f.apply();
+    let resources = f.resource_count();
 
     let output = f.run(&["plan", "--env", "dev", "--detailed-exitcode", "--stats"]);
     assert_eq!(output.status.code(), Some(0), "the plan is empty");
@@ -92,14 +97,10 @@ async fn a_no_op_plan_sends_only_reads_at_most_one_per_resource() {
     assert!(writes.is_empty(), "a no-op plan wrote: {writes:?}");
     let reads: usize = operations.values().sum();
     assert!(
-        reads <= RESOURCES + EXTRA_READS.len(),
-        "{reads} reads for {RESOURCES} resources: {operations:#?}"
+        reads <= resources + EXTRA_READS.len(),
+        "{reads} reads for {resources} resources: {operations:#?}"
     );
-    let expected: BTreeMap<String, usize> = EXPECTED
-        .iter()
-        .map(|(op, n)| (op.to_string(), *n))
-        .collect();
-    assert_eq!(operations, expected);
+    assert_eq!(operations, expected());
 
     f.destroy();
 }

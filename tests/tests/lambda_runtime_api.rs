@@ -308,6 +308,19 @@ async fn stage_events_with_route_keys_serve_the_api() {
     assert_eq!(user["totalCount"], 9);
 }
 
+/// `GET /openapi.json` is a deployed route: the event API Gateway sends for it (stage in
+/// `rawPath`, its route key) gets the description.
+#[tokio::test]
+async fn the_api_description_is_served_at_its_deployed_route() {
+    let lambda = Lambda::start().await;
+    let (status, headers, body) = lambda
+        .request(staged("GET", "/openapi.json", "/openapi.json", "", None))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["content-type"], "application/json");
+    assert!(body["paths"]["/tables"].is_object(), "{body}");
+}
+
 #[tokio::test]
 async fn events_without_route_key_or_stage_route_the_same() {
     let lambda = Lambda::start().await;

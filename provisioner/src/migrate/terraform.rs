@@ -12,7 +12,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::desired::{BASIC_EXECUTION_POLICY_ARN, ROUTES};
+use crate::desired::{self, BASIC_EXECUTION_POLICY_ARN};
 use crate::kind::Desired;
 
 /// The parts of a Terraform v4 state this tool reads.
@@ -382,10 +382,10 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                     }
                     "aws_apigatewayv2_route" if on_api(i) => {
                         let key = need("route_key")?;
-                        let route = ROUTES
-                            .iter()
+                        let route = desired::routes()
+                            .into_iter()
                             .find(|(_, k)| *k == key)
-                            .map(|(name, _)| *name)
+                            .map(|(name, _)| name)
                             .ok_or_else(|| format!("the route `{key}` is not part of the API contract"))?;
                         Ok(to(&format!("apigw_route.{route}"), need("id")?))
                     }

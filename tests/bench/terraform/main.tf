@@ -80,6 +80,7 @@ locals {
     "provisioner:stack"       = var.name_prefix
     "provisioner:environment" = var.environment
   }
+  # The routes of the API contract (function/src/contract.rs), by the provisioner's route names.
   routes = {
     post_tables = "POST /tables"
     get_tables  = "GET /tables"
@@ -88,6 +89,7 @@ locals {
     get_users   = "GET /tables/{tableId}/users"
     get_user    = "GET /tables/{tableId}/users/{username}"
     put_user    = "PUT /tables/{tableId}/users/{username}"
+    get_openapi = "GET /openapi.json"
   }
 }
 

@@ -1,0 +1,130 @@
+//! DynamoDB access: every read, conditional write and transaction of the API lives here.
+//!
+//! One table holds every playground. A playground's own row has the sort key `_metadata`;
+//! each user's scores are a row keyed by the username. Correctness under concurrency comes from
+//! the conditions, never from reading first:
+//! - a new user and the `userCount` increment are one `TransactWriteItems`, conditional on the
+//!   user being absent and the playground present, so `userCount` is exact and a missing
+//!   playground is never created as a side effect (`users`);
+//! - every update is conditional on the row existing, so nothing is resurrected.
+//!
+//! The [`Store`] is split by concern, each part an `impl Store` of its own: `codec` (rows ↔
+//! values), `playgrounds` (the playground's own row), `users` (user rows and `userCount`),
+//! `listing` (the two paginated listings and their ordering indexes) and `table` (creating the
+//! table for local use). This module holds what they share: the store, its errors, its results.
+
+mod codec;
+mod listing;
+mod playgrounds;
+mod table;
+mod users;
+
+use std::sync::atomic::AtomicBool;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{BuildError, SdkError};
+
+pub use codec::timestamp;
+use users::{MAX_WRITE_ROUNDS, NEW_USER_LOCK_SHARDS};
+
+/// A storage failure; its detail is for the log, never for the client.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// DynamoDB answered with an error (after the SDK's own retries).
+    #[error("DynamoDB {operation} failed: {source}")]
+    Dynamo {
+        operation: &'static str,
+        #[source]
+        source: Box<aws_sdk_dynamodb::Error>,
+    },
+    /// A request could not be built (a bug: every required field is set).
+    #[error("building a DynamoDB request failed: {0}")]
+    Build(#[from] BuildError),
+    /// Transactions on the same playground kept conflicting past the retry budget.
+    #[error("gave up after {MAX_WRITE_ROUNDS} rounds of transaction conflicts")]
+    Contention,
+    /// A transaction was cancelled for a reason this code does not expect.
+    #[error("transaction cancelled: {0}")]
+    Cancelled(String),
+    /// Creating the table did not reach ACTIVE in time.
+    #[error("table {0} did not become ACTIVE")]
+    NotActive(String),
+}
+
+/// Turns an SDK error of `operation` into a [`StoreError`] (for `map_err`).
+fn dynamo<E>(operation: &'static str) -> impl FnOnce(SdkError<E, HttpResponse>) -> StoreError
+where
+    aws_sdk_dynamodb::Error: From<SdkError<E, HttpResponse>>,
+{
+    move |source| StoreError::Dynamo {
+        operation,
+        source: Box::new(source.into()),
+    }
+}
+
+/// One page of a listing and the cursor of the next one, if there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T, C> {
+    pub items: Vec<T>,
+    pub next: Option<C>,
+}
+
+/// Result of `POST /tables`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    AlreadyExists,
+}
+
+/// Result of a conditional update of an existing row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    Updated,
+    NotFound,
+}
+
+/// Result of `PUT .../users/{username}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutUserOutcome {
+    /// A new user: `userCount` went up by one.
+    Created,
+    /// An existing user's scores were replaced.
+    Updated,
+    /// The playground does not exist; nothing was written.
+    PlaygroundNotFound,
+}
+
+/// The playground table.
+#[derive(Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+    /// Cleared (once, with a warning) when the ordering indexes turn out to be missing.
+    ordered_indexes: AtomicBool,
+    /// New-user transactions of one playground run one at a time within this process. The
+    /// conditional transaction alone keeps `userCount` exact on DynamoDB; this lock only
+    /// matters to the local server, whose emulator (moto) does not lock items during a
+    /// transaction and loses concurrent `ADD`s. On Lambda a sandbox runs one request at a
+    /// time, so it is never contended there.
+    new_user_locks: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl Store {
+    /// A store over table `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            ordered_indexes: AtomicBool::new(true),
+            new_user_locks: (0..NEW_USER_LOCK_SHARDS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        }
+    }
+
+    /// The DynamoDB table name.
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+}
