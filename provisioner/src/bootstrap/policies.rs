@@ -229,13 +229,6 @@ pub fn deploy_policy(inputs: &PolicyInputs, env: &EnvScope) -> Value {
         "arn:aws:dynamodb:{region}:{account}:table/{}",
         env.table_name
     );
-    let group = format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{base}-*");
-    let ours = |tag: &str| {
-        json!({
-            format!("aws:{tag}/{TAG_STACK}"): env.stack_name,
-            format!("aws:{tag}/{TAG_ENVIRONMENT}"): env.environment,
-        })
-    };
 
     let mut statements = vec![
         json!({
@@ -389,49 +382,17 @@ pub fn deploy_policy(inputs: &PolicyInputs, env: &EnvScope) -> Value {
                 format!("arn:aws:lambda:{region}:{account}:layer:{base}-*:*"),
             ],
         }),
-        json!({
-            "Sid": "LogGroup",
-            "Effect": "Allow",
-            "Action": [
-                "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy",
-                "logs:ListTagsForResource", "logs:ListTagsLogGroup", "logs:PutRetentionPolicy",
-                "logs:TagLogGroup", "logs:TagResource", "logs:UntagLogGroup", "logs:UntagResource"
-            ],
-            "Resource": [group.clone(), format!("{group}:*")],
-        }),
-        json!({
-            "Sid": "FindLogGroups",
-            "Effect": "Allow",
-            "Action": "logs:DescribeLogGroups",
-            "Resource": format!("arn:aws:logs:{region}:{account}:log-group:*"),
-        }),
-        json!({
-            "Sid": "ListApis",
-            "Effect": "Allow",
-            "Action": "apigateway:GET",
-            "Resource": format!("arn:aws:apigateway:{region}::/apis"),
-        }),
-        json!({
-            "Sid": "CreateApiTaggedAsOurs",
-            "Effect": "Allow",
-            "Action": "apigateway:POST",
-            "Resource": format!("arn:aws:apigateway:{region}::/apis"),
-            "Condition": { "StringEquals": ours("RequestTag") },
-        }),
-        json!({
-            "Sid": "ApisTaggedAsOurs",
-            "Effect": "Allow",
-            "Action": [
-                "apigateway:DELETE", "apigateway:GET", "apigateway:PATCH", "apigateway:POST",
-                "apigateway:PUT"
-            ],
-            "Resource": [
-                format!("arn:aws:apigateway:{region}::/apis/*"),
-                format!("arn:aws:apigateway:{region}::/tags/*"),
-            ],
-            "Condition": { "StringEquals": ours("ResourceTag") },
-        }),
     ]);
+    // What each kind's read, create, update and delete call, from the kind itself.
+    let scope = DeployScope {
+        account_id: &inputs.account_id,
+        env,
+    };
+    statements.extend(
+        crate::kinds::all()
+            .iter()
+            .flat_map(|kind| kind.deploy_statements(&scope)),
+    );
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
