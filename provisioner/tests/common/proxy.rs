@@ -1,13 +1,15 @@
-//! An observing proxy in front of the emulator: it passes every request on, and after each
+//! Proxies in front of the emulator. [`ObservingProxy`]: it passes every request on, and after each
 //! request that changes something (anything but a read) has been answered by AWS, and before
 //! the answer reaches the provisioner, it calls a check. The provisioner cannot take its next
 //! step before the check has looked at AWS, so a check sees every intermediate state of an
-//! apply, one AWS write at a time.
+//! apply, one AWS write at a time. [`HoldingProxy`]: passes everything on but holds back AWS's
+//! answer to one chosen call, so a test can kill the provisioner after AWS did something it
+//! never heard of.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 
 /// One HTTP request as the proxy saw it.
 #[derive(Debug, Clone)]
@@ -162,4 +164,157 @@ pub fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Vec<u8>, Reque
             body,
         },
     ))
+}
+
+/// A create call, as it looks on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateCall {
+    CreateRole,
+    CreateTable,
+    CreateFunction,
+    CreateApi,
+    CreateIntegration,
+    CreateRoute,
+    AddPermission,
+    /// Not a create: a write of the state object (S3 PutObject of `.../state.json`).
+    PutState,
+}
+
+impl CreateCall {
+    pub fn matches(self, r: &Request) -> bool {
+        let post = r.method == "POST";
+        let under = |prefix: &str, suffix: &str| {
+            post && r.path.starts_with(prefix) && r.path.ends_with(suffix)
+        };
+        match self {
+            // IAM's query protocol: the operation is a form field of the body.
+            Self::CreateRole => post && r.body.starts_with(b"Action=CreateRole&"),
+            Self::CreateTable => r.target.as_deref() == Some("DynamoDB_20120810.CreateTable"),
+            Self::CreateFunction => post && r.path == "/2015-03-31/functions",
+            Self::AddPermission => under("/2015-03-31/functions/", "/policy"),
+            Self::CreateApi => post && r.path == "/v2/apis",
+            Self::CreateIntegration => under("/v2/apis/", "/integrations"),
+            Self::CreateRoute => under("/v2/apis/", "/routes"),
+            Self::PutState => r.method == "PUT" && r.path.ends_with("/state.json"),
+        }
+    }
+}
+
+/// A TCP proxy in front of the emulator that passes everything on, except that it holds back
+/// AWS's answer to the first (or `nth`) request matching its [`CreateCall`] and reports it
+/// instead; with `drop_connection` it then closes the client's connection, as a network that
+/// lost the answer would, instead of leaving the client waiting.
+pub struct HoldingProxy {
+    port: u16,
+    pub held: mpsc::Receiver<()>,
+    stop: Arc<AtomicBool>,
+}
+
+impl HoldingProxy {
+    pub fn start(call: CreateCall) -> Self {
+        Self::start_with(call, 1, false)
+    }
+
+    pub fn start_with(call: CreateCall, nth: usize, drop_connection: bool) -> Self {
+        let upstream = testkit::endpoint()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let (report, held) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(AtomicUsize::new(0));
+        let stopped = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                let upstream = TcpStream::connect(&upstream).expect("reach the emulator");
+                let (report, seen) = (report.clone(), Arc::clone(&seen));
+                std::thread::spawn(move || {
+                    let held = Held {
+                        call,
+                        nth,
+                        seen: &seen,
+                        drop_connection,
+                    };
+                    relay_holding(client, upstream, &held, &report);
+                });
+            }
+        });
+        Self { port, held, stop }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for HoldingProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so it sees `stop`.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Which answer a [`HoldingProxy`] holds back: that of the `nth` request matching `call`
+/// (counted in `seen` over every connection), and whether the connection is closed then.
+struct Held<'a> {
+    call: CreateCall,
+    nth: usize,
+    seen: &'a AtomicUsize,
+    drop_connection: bool,
+}
+
+/// Requests from `client` go to `upstream` one at a time (the SDK's HTTP/1.1 client never
+/// pipelines), answers come back as bytes; once the held call went upstream, its answer is
+/// swallowed and reported (and the connection to the client closed, if asked).
+fn relay_holding(
+    client: TcpStream,
+    upstream: TcpStream,
+    held: &Held<'_>,
+    report: &mpsc::Sender<()>,
+) {
+    let holding = Arc::new(AtomicBool::new(false));
+    let (mut from_upstream, mut to_client) = (
+        upstream.try_clone().expect("clone"),
+        client.try_clone().expect("clone"),
+    );
+    let (answers_holding, report) = (Arc::clone(&holding), report.clone());
+    let drop_connection = held.drop_connection;
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 16 * 1024];
+        while let Ok(n) = from_upstream.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            if answers_holding.load(Ordering::SeqCst) {
+                // AWS has done it; the provisioner will never know.
+                let _ = report.send(());
+                if drop_connection {
+                    let _ = to_client.shutdown(Shutdown::Both);
+                }
+                return;
+            }
+            if to_client.write_all(&buffer[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = to_client.shutdown(Shutdown::Both);
+    });
+    let mut reader = BufReader::new(client);
+    let mut upstream = upstream;
+    while let Some((head, request)) = read_request(&mut reader) {
+        if held.call.matches(&request) && held.seen.fetch_add(1, Ordering::SeqCst) + 1 == held.nth {
+            holding.store(true, Ordering::SeqCst);
+        }
+        if upstream.write_all(&head).is_err() || upstream.write_all(&request.body).is_err() {
+            break;
+        }
+    }
+    let _ = upstream.shutdown(Shutdown::Both);
 }

@@ -1,0 +1,388 @@
+//! SDK look-ups that count what exists: what the provisioner made, listed service by service,
+//! so a duplicate shows as a 2 and a leftover by name.
+
+use std::collections::BTreeMap;
+
+use provisioner::desired;
+
+use super::Fixture;
+
+/// SDK clients for checking what the provisioner did.
+pub struct Aws {
+    pub iam: aws_sdk_iam::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub apigw: aws_sdk_apigatewayv2::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub s3: aws_sdk_s3::Client,
+}
+
+impl Aws {
+    pub async fn new() -> Self {
+        let sdk = testkit::sdk_config().await;
+        Self {
+            iam: aws_sdk_iam::Client::new(&sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            lambda: aws_sdk_lambda::Client::new(&sdk),
+            apigw: aws_sdk_apigatewayv2::Client::new(&sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+            s3: testkit::s3_client().await,
+        }
+    }
+
+    /// Ids of the HTTP APIs named `name`.
+    pub async fn api_ids(&self, name: &str) -> Vec<String> {
+        let apis = self
+            .apigw
+            .get_apis()
+            .max_results("500")
+            .send()
+            .await
+            .expect("get_apis");
+        apis.items()
+            .iter()
+            .filter(|a| a.name() == Some(name))
+            .filter_map(|a| a.api_id().map(str::to_string))
+            .collect()
+    }
+
+    /// Route keys of one API, sorted.
+    pub async fn route_keys(&self, api_id: &str) -> Vec<String> {
+        let routes = self
+            .apigw
+            .get_routes()
+            .api_id(api_id)
+            .send()
+            .await
+            .expect("get_routes");
+        let mut keys: Vec<String> = routes
+            .items()
+            .iter()
+            .filter_map(|r| r.route_key().map(str::to_string))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    pub async fn integration_count(&self, api_id: &str) -> usize {
+        self.apigw
+            .get_integrations()
+            .api_id(api_id)
+            .send()
+            .await
+            .expect("get_integrations")
+            .items()
+            .len()
+    }
+
+    pub async fn role_exists(&self, name: &str) -> bool {
+        self.iam.get_role().role_name(name).send().await.is_ok()
+    }
+
+    /// The role's tags (empty when it has none).
+    pub async fn role_tags(&self, name: &str) -> BTreeMap<String, String> {
+        let role = self
+            .iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .expect("get_role");
+        role.role()
+            .map(|r| {
+                r.tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every stored version of an environment's state object on the S3 backend, newest first:
+    /// (version id, ETag). Empty when there is none.
+    pub async fn state_versions(&self, f: &Fixture, environment: &str) -> Vec<(String, String)> {
+        let key = f.state_key(environment);
+        let listed = self
+            .s3
+            .list_object_versions()
+            .bucket(f.state_bucket())
+            .prefix(&key)
+            .send()
+            .await
+            .expect("list_object_versions");
+        assert_ne!(
+            listed.is_truncated(),
+            Some(true),
+            "more versions than one page"
+        );
+        listed
+            .versions()
+            .iter()
+            .filter(|v| v.key() == Some(key.as_str()))
+            .map(|v| {
+                (
+                    v.version_id().unwrap_or("null").to_string(),
+                    v.e_tag().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    pub async fn table_exists(&self, name: &str) -> bool {
+        self.dynamodb
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .is_ok()
+    }
+
+    pub async fn function_exists(&self, name: &str) -> bool {
+        self.lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .await
+            .is_ok()
+    }
+
+    /// Functions whose name starts with `prefix`.
+    pub async fn function_count(&self, prefix: &str) -> usize {
+        let mut count = 0;
+        let mut marker = None;
+        loop {
+            let page = self
+                .lambda
+                .list_functions()
+                .set_marker(marker)
+                .send()
+                .await
+                .expect("list_functions");
+            count += page
+                .functions()
+                .iter()
+                .filter(|f| f.function_name().is_some_and(|n| n.starts_with(prefix)))
+                .count();
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                return count;
+            }
+        }
+    }
+
+    /// The function's configuration as Lambda reports it now.
+    pub async fn function_configuration(
+        &self,
+        name: &str,
+    ) -> aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput {
+        self.lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .expect("get_function_configuration")
+    }
+
+    /// The table's point-in-time-recovery status (`ENABLED`, `DISABLED`), when DynamoDB says.
+    pub async fn pitr_status(&self, table: &str) -> Option<String> {
+        let backups = self
+            .dynamodb
+            .describe_continuous_backups()
+            .table_name(table)
+            .send()
+            .await
+            .expect("describe_continuous_backups");
+        backups
+            .continuous_backups_description()
+            .and_then(|c| c.point_in_time_recovery_description())
+            .and_then(|p| p.point_in_time_recovery_status())
+            .map(|s| s.as_str().to_string())
+    }
+
+    pub async fn log_group_count(&self, name: &str) -> usize {
+        self.logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .send()
+            .await
+            .expect("describe_log_groups")
+            .log_groups()
+            .len()
+    }
+
+    /// How many of each thing the stack makes exist now, found by listing each service (so a
+    /// duplicate shows as a 2): compare with [`Aws::one_stack`].
+    pub async fn inventory(&self, f: &Fixture) -> BTreeMap<&'static str, usize> {
+        let mut found = BTreeMap::new();
+        let apis = self.api_ids(&f.api_name()).await;
+        let (mut routes, mut integrations, mut stages) = (0, 0, 0);
+        for api in &apis {
+            routes += self.route_keys(api).await.len();
+            integrations += self.integration_count(api).await;
+            stages += self
+                .apigw
+                .get_stages()
+                .api_id(api)
+                .send()
+                .await
+                .expect("get_stages")
+                .items()
+                .len();
+        }
+        found.insert("API", apis.len());
+        found.insert("API route", routes);
+        found.insert("API integration", integrations);
+        found.insert("API stage", stages);
+        found.insert("function", self.function_count(&f.prefix).await);
+        found.insert("function permission", self.permission_count(f).await);
+        found.insert("table", self.table_count(&f.prefix).await);
+        found.insert("role", self.role_count(&f.prefix).await);
+        let role = f.role_name();
+        let (inline, attached) = if self.role_exists(&role).await {
+            let inline = self
+                .iam
+                .list_role_policies()
+                .role_name(&role)
+                .send()
+                .await
+                .expect("list_role_policies")
+                .policy_names()
+                .len();
+            let attached = self
+                .iam
+                .list_attached_role_policies()
+                .role_name(&role)
+                .send()
+                .await
+                .expect("list_attached_role_policies")
+                .attached_policies()
+                .len();
+            (inline, attached)
+        } else {
+            (0, 0)
+        };
+        found.insert("role inline policy", inline);
+        found.insert("role attached policy", attached);
+        found.insert(
+            "log group",
+            self.log_group_count(&format!("/aws/lambda/{}", f.prefix))
+                .await,
+        );
+        found
+    }
+
+    /// The inventory of one applied stack without a layer: one of everything, one route per
+    /// route of the API contract.
+    pub fn one_stack() -> BTreeMap<&'static str, usize> {
+        BTreeMap::from([
+            ("API", 1),
+            ("API route", desired::routes().len()),
+            ("API integration", 1),
+            ("API stage", 1),
+            ("function", 1),
+            ("function permission", 1),
+            ("table", 1),
+            ("role", 1),
+            ("role inline policy", 1),
+            ("role attached policy", 1),
+            ("log group", 1),
+        ])
+    }
+
+    /// Statements in the function's resource policy (0 without a function or a policy).
+    pub async fn permission_count(&self, f: &Fixture) -> usize {
+        let Ok(policy) = self
+            .lambda
+            .get_policy()
+            .function_name(f.function_name())
+            .send()
+            .await
+        else {
+            return 0;
+        };
+        let document: serde_json::Value =
+            serde_json::from_str(policy.policy().unwrap_or("{}")).expect("a JSON policy");
+        document["Statement"].as_array().map_or(0, Vec::len)
+    }
+
+    /// Tables whose name starts with `prefix`.
+    pub async fn table_count(&self, prefix: &str) -> usize {
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .list_tables()
+                .set_exclusive_start_table_name(start)
+                .send()
+                .await
+                .expect("list_tables");
+            count += page
+                .table_names()
+                .iter()
+                .filter(|n| n.starts_with(prefix))
+                .count();
+            start = page.last_evaluated_table_name().map(str::to_string);
+            if start.is_none() {
+                return count;
+            }
+        }
+    }
+
+    /// IAM roles whose name starts with `prefix`.
+    pub async fn role_count(&self, prefix: &str) -> usize {
+        let mut count = 0;
+        let mut marker = None;
+        loop {
+            let page = self
+                .iam
+                .list_roles()
+                .set_marker(marker)
+                .send()
+                .await
+                .expect("list_roles");
+            count += page
+                .roles()
+                .iter()
+                .filter(|r| r.role_name().starts_with(prefix))
+                .count();
+            marker = page.marker().map(str::to_string);
+            if !page.is_truncated() || marker.is_none() {
+                return count;
+            }
+        }
+    }
+
+    /// Every trace of the stack in every service; all zero after destroy.
+    pub async fn leftovers(&self, f: &Fixture) -> Vec<String> {
+        let mut left = Vec::new();
+        if self.role_exists(&f.role_name()).await {
+            left.push(format!("IAM role {}", f.role_name()));
+        }
+        if self.table_exists(&f.table_name()).await {
+            left.push(format!("table {}", f.table_name()));
+        }
+        if self.function_count(&f.prefix).await > 0 {
+            left.push(format!("functions named {}*", f.prefix));
+        }
+        if self
+            .log_group_count(&format!("/aws/lambda/{}", f.prefix))
+            .await
+            > 0
+        {
+            left.push("log group".to_string());
+        }
+        if !self.api_ids(&f.api_name()).await.is_empty() {
+            left.push(format!("API {}", f.api_name()));
+        }
+        let layers = self.lambda.list_layers().send().await.expect("list_layers");
+        if layers
+            .layers()
+            .iter()
+            .any(|l| l.layer_name().is_some_and(|n| n.starts_with(&f.prefix)))
+        {
+            left.push("layer".to_string());
+        }
+        left
+    }
+}

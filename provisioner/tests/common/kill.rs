@@ -1,0 +1,69 @@
+//! Killing a run on purpose and checking the next one converges: SIGKILL at a progress line,
+//! the re-apply that must leave one of everything and an empty plan, the destroy that must
+//! leave nothing. Shared by the crash tests (`crash*.rs`).
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+
+use super::{Aws, Fixture};
+
+pub const APPLY: [&str; 4] = ["apply", "--env", "dev", "--auto-approve"];
+pub const DESTROY: [&str; 4] = ["destroy", "--env", "dev", "--auto-approve"];
+
+/// Runs `args`, SIGKILLs it as soon as a stderr line contains `trigger`, and asserts that it
+/// was the kill that ended the run (not the run finishing before the trigger or the signal).
+pub fn kill_when(f: &Fixture, args: &[&str], trigger: &str) {
+    let mut child = f
+        .command(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start provisioner");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut seen = false;
+    for line in BufReader::new(stderr).lines() {
+        let Ok(line) = line else { break };
+        eprintln!("[child] {line}");
+        if line.contains(trigger) {
+            // Child::kill sends SIGKILL on Unix.
+            child.kill().expect("SIGKILL");
+            seen = true;
+            break;
+        }
+    }
+    let status = child.wait().expect("wait");
+    eprintln!("killed at {trigger:?}: seen={seen}, status={status:?}");
+    assert!(seen, "`provisioner {args:?}` never printed {trigger:?}");
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "`provisioner {args:?}` ended before the SIGKILL at {trigger:?} ({status:?})"
+    );
+}
+
+/// After a killed apply: apply again, then one of everything and an empty plan.
+pub async fn reapply_converges(f: &Fixture, aws: &Aws, point: &str) {
+    f.apply();
+    assert_eq!(
+        aws.inventory(f).await,
+        Aws::one_stack(),
+        "duplicates or gaps after the re-apply that followed a kill at {point:?}"
+    );
+    assert_eq!(
+        f.plan().0,
+        0,
+        "the plan after re-applying (kill at {point:?}) is not empty"
+    );
+}
+
+/// Destroy leaves nothing of the stack in any service.
+pub async fn destroys_to_nothing(f: &Fixture, aws: &Aws, point: &str) {
+    f.destroy();
+    assert_eq!(
+        aws.leftovers(f).await,
+        Vec::<String>::new(),
+        "left behind after a kill at {point:?}"
+    );
+}

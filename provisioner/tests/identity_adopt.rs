@@ -1,0 +1,260 @@
+//! An object with a declared name but without this stack's and environment's tags (an
+//! untagged hand-made role, a table tagged for another environment) is never adopted: apply
+//! fails naming it and `import`, and destroy leaves it. The log group Lambda makes untagged is
+//! adopted.
+
+mod common;
+
+use common::identity::*;
+use common::{Aws, Fixture};
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_untagged_role_with_the_declared_name_is_not_taken_over() {
+    let f = Fixture::on_s3("");
+    let aws = Aws::new().await;
+    let role = f.role_name();
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    aws.iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust.to_string())
+        .description("made by hand")
+        .send()
+        .await
+        .expect("create the hand-made role");
+
+    let error = refused(&f, &["apply", "--env", "dev", "--auto-approve"]);
+    assert!(
+        error.contains(&format!("'{role}'")),
+        "names the role: {error}"
+    );
+    assert!(
+        error.contains(&format!(
+            "provisioner import --env dev iam_role.lambda {role}"
+        )),
+        "points to import: {error}"
+    );
+    assert!(
+        !error.contains("iam_role.lambda: created") && !error.contains("iam_role.lambda: adopted"),
+        "{error}"
+    );
+    // The role is as it was: untagged, not in the state, not used by a function.
+    let got = aws
+        .iam
+        .get_role()
+        .role_name(&role)
+        .send()
+        .await
+        .expect("get_role");
+    let got = got.role().expect("the role");
+    assert!(got.tags().is_empty(), "tagged: {:?}", got.tags());
+    assert_eq!(got.description(), Some("made by hand"));
+    assert_eq!(got.path(), "/");
+    let listed = f.ok(&["state", "list", "--env", "dev"]);
+    assert!(
+        !listed.lines().any(|l| l.starts_with("iam_role.lambda ")),
+        "the state records the role: {listed}"
+    );
+    assert!(!aws.function_exists(&f.function_name()).await);
+    let inline = aws
+        .iam
+        .list_role_policies()
+        .role_name(&role)
+        .send()
+        .await
+        .expect("list_role_policies");
+    assert!(inline.policy_names().is_empty(), "a policy was put on it");
+
+    // Destroy deletes what the failed apply made and leaves the role alone.
+    f.destroy();
+    assert!(aws.role_tags(&role).await.is_empty());
+    assert_eq!(
+        aws.leftovers(&f).await,
+        vec![format!("IAM role {role}")],
+        "destroy deleted the hand-made role, or left something of its own"
+    );
+    aws.iam
+        .delete_role()
+        .role_name(&role)
+        .send()
+        .await
+        .expect("delete the hand-made role");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_table_tagged_for_another_environment_is_not_taken_over() {
+    let f = Fixture::on_s3("");
+    let aws = Aws::new().await;
+    let table = f.table_name();
+    let stage_tags = [
+        ("provisioner:stack", f.prefix.as_str()),
+        ("provisioner:environment", "stage"),
+    ];
+    let mut create = aws
+        .dynamodb
+        .create_table()
+        .table_name(&table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest);
+    for (name, key) in [("tableId", "HASH"), ("username", "RANGE")] {
+        create = create
+            .attribute_definitions(
+                aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute"),
+            )
+            .key_schema(
+                aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                    .attribute_name(name)
+                    .key_type(key.into())
+                    .build()
+                    .expect("key"),
+            );
+    }
+    for (key, value) in stage_tags {
+        create = create.tags(
+            aws_sdk_dynamodb::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .expect("tag"),
+        );
+    }
+    create
+        .send()
+        .await
+        .expect("create the other environment's table");
+    put_marker(&aws, &table).await;
+
+    let error = refused(&f, &["apply", "--env", "dev", "--auto-approve"]);
+    assert!(
+        error.contains(&format!("'{table}'")),
+        "names the table: {error}"
+    );
+    assert!(
+        error.contains(&format!(
+            "provisioner import --env dev dynamodb_table.playground {table}"
+        )),
+        "points to import: {error}"
+    );
+    assert!(
+        !error.contains("dynamodb_table.playground: adopted"),
+        "{error}"
+    );
+    assert!(!aws.function_exists(&f.function_name()).await);
+
+    f.destroy();
+    assert!(has_marker(&aws, &table).await, "destroy deleted its data");
+    let arn = aws
+        .dynamodb
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("the table is still there")
+        .table()
+        .and_then(|t| t.table_arn())
+        .expect("an ARN")
+        .to_string();
+    let tags = aws
+        .dynamodb
+        .list_tags_of_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .expect("list_tags_of_resource");
+    let tags: BTreeMap<&str, &str> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(tags, BTreeMap::from(stage_tags), "its tags were changed");
+    assert_eq!(aws.leftovers(&f).await, vec![format!("table {table}")]);
+    aws.dynamodb
+        .delete_table()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("delete the other environment's table");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_group_lambda_makes_untagged_is_adopted() {
+    let f = Fixture::on_s3("");
+    let aws = Aws::new().await;
+    let group = format!("/aws/lambda/{}", f.function_name());
+    aws.logs
+        .create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .expect("create the log group as Lambda does");
+
+    let output = f.run(&["apply", "--env", "dev", "--auto-approve"]);
+    let progress = stderr(&output);
+    assert!(output.status.success(), "{progress}");
+    assert!(progress.contains("log_group.lambda: adopted"), "{progress}");
+    assert!(
+        !progress.contains("log_group.lambda: created"),
+        "{progress}"
+    );
+    assert_eq!(aws.inventory(&f).await, Aws::one_stack());
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .expect("describe_log_groups");
+    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(14));
+    let (code, plan) = f.plan();
+    assert_eq!(code, 0, "{plan}");
+    f.destroy();
+    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_log_group_tagged_by_someone_else_is_not_taken_over() {
+    let f = Fixture::on_s3("");
+    let aws = Aws::new().await;
+    let group = format!("/aws/lambda/{}", f.function_name());
+    aws.logs
+        .create_log_group()
+        .log_group_name(&group)
+        .tags("owner", "another-team")
+        .send()
+        .await
+        .expect("create another team's log group");
+
+    let error = refused(&f, &["apply", "--env", "dev", "--auto-approve"]);
+    assert!(error.contains(&format!("'{group}'")), "names it: {error}");
+    assert!(
+        error.contains(&format!(
+            "provisioner import --env dev log_group.lambda {group}"
+        )),
+        "points to import: {error}"
+    );
+    assert!(!error.contains("log_group.lambda: adopted"), "{error}");
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .expect("describe_log_groups");
+    assert_eq!(
+        groups.log_groups()[0].retention_in_days(),
+        None,
+        "retention set"
+    );
+
+    f.destroy();
+    assert_eq!(aws.leftovers(&f).await, vec!["log group".to_string()]);
+    aws.logs
+        .delete_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .expect("delete the other team's log group");
+}
