@@ -4,7 +4,7 @@
 //! apply and destroy make, which must be allowed. No AWS is involved.
 //!
 //! What the evaluator does not model (service-specific choices of resource ARN and context
-//! keys, API Gateway's tag inheritance to routes and stages, ...) is listed in the README; the
+//! keys, API Gateway's tag inheritance to routes and stages, ...) is listed in docs/operations.md; the
 //! requests here state the ARN and keys AWS documents for each call.
 
 use std::path::Path;

@@ -17,7 +17,7 @@
 //! `IfExists` suffix. Condition keys are case-insensitive; every key must hold and, within a
 //! key, any listed value may match. A negated operator holds when the key is absent.
 //!
-//! Not modelled (see the README): numeric, date and IP operators, policy variables (`${...}`),
+//! Not modelled (see docs/operations.md): numeric, date and IP operators, policy variables (`${...}`),
 //! `NotPrincipal`, service control policies, session policies, resource policies other than
 //! the one passed in, cross-account rules, and which resource ARN and context keys AWS actually
 //! puts on a given API call (the caller of [`evaluate`] states them in the [`Request`]).
