@@ -2,11 +2,11 @@
 
 mod kinds_support;
 
-use kinds_support::{assert_absent, clients, delete_twice, desired, life_cycle, tags};
+use kinds_support::{assert_absent, clients, delete_twice, desired, kind, life_cycle, tags};
 use provisioner::kind::{Fields, ResourceKind};
+use provisioner::kinds;
 use provisioner::kinds::iam_role_policy::IamRolePolicy;
 use provisioner::kinds::iam_role_policy_attachment::IamRolePolicyAttachment;
-use provisioner::kinds::{self, iam_role::IamRole};
 use serde_json::{Value, json};
 
 fn trust_policy(service: &str) -> Value {
@@ -36,7 +36,7 @@ async fn iam_role_life_cycle() {
         tags(&[("team", "a")]),
     );
     let after = life_cycle(
-        &IamRole,
+        kind("iam_role"),
         &aws,
         declared,
         |d| {
@@ -77,25 +77,28 @@ async fn iam_role_trust_and_path_changes_force_replacement() {
         json!({"assume_role_policy": trust_policy("lambda.amazonaws.com"), "description": "", "path": "/kinds/a/"}),
         tags(&[]),
     );
-    let created = IamRole.create(&aws, &declared).await.expect("create role");
+    let created = kind("iam_role")
+        .create(&aws, &declared)
+        .await
+        .expect("create role");
     declared.fields.insert(
         "assume_role_policy".into(),
         trust_policy("edgelambda.amazonaws.com"),
     );
     declared.fields.insert("path".into(), json!("/kinds/b/"));
-    let changes = IamRole.diff(&declared, &created);
+    let changes = kind("iam_role").diff(&declared, &created);
     let mut fields: Vec<(&str, bool)> = changes
         .iter()
         .map(|c| (c.field.as_str(), c.forces_replacement))
         .collect();
     fields.sort_unstable();
     assert_eq!(fields, [("assume_role_policy", true), ("path", true)]);
-    let refused = IamRole
+    let refused = kind("iam_role")
         .update(&aws, &declared, &created, &changes)
         .await
         .expect_err("no in-place trust or path change");
     assert!(refused.to_string().contains("replaced"), "{refused}");
-    delete_twice(&IamRole, &aws, &created.id, &declared.fields).await;
+    delete_twice(kind("iam_role"), &aws, &created.id, &declared.fields).await;
 }
 
 #[tokio::test]
@@ -108,7 +111,10 @@ async fn iam_role_delete_detaches_policies_first() {
         json!({"assume_role_policy": trust_policy("lambda.amazonaws.com"), "description": ""}),
         tags(&[]),
     );
-    IamRole.create(&aws, &declared).await.expect("create");
+    kind("iam_role")
+        .create(&aws, &declared)
+        .await
+        .expect("create");
     aws.iam
         .attach_role_policy()
         .role_name(&name)
@@ -124,11 +130,11 @@ async fn iam_role_delete_detaches_policies_first() {
         .send()
         .await
         .expect("put inline policy");
-    IamRole
+    kind("iam_role")
         .delete(&aws, &name, &Fields::new())
         .await
         .expect("delete with policies attached");
-    assert_absent(&IamRole, &aws, &name, &Fields::new()).await;
+    assert_absent(kind("iam_role"), &aws, &name, &Fields::new()).await;
 }
 
 #[test]
@@ -147,7 +153,10 @@ async fn a_role(aws: &provisioner::aws::AwsClients) -> String {
         json!({"assume_role_policy": trust_policy("lambda.amazonaws.com"), "description": ""}),
         tags(&[]),
     );
-    IamRole.create(aws, &declared).await.expect("create role");
+    kind("iam_role")
+        .create(aws, &declared)
+        .await
+        .expect("create role");
     name
 }
 
@@ -191,7 +200,7 @@ async fn iam_role_policy_life_cycle() {
     )
     .await;
     assert_eq!(after.id, format!("{role}:kinds-dynamodb"));
-    IamRole
+    kind("iam_role")
         .delete(&aws, &role, &Fields::new())
         .await
         .expect("delete role");
@@ -236,7 +245,7 @@ async fn iam_role_policy_attachment_create_read_delete() {
     assert!(diff.len() == 1 && diff[0].forces_replacement, "{diff:#?}");
 
     delete_twice(&IamRolePolicyAttachment, &aws, &created.id, &Fields::new()).await;
-    IamRole
+    kind("iam_role")
         .delete(&aws, &role, &Fields::new())
         .await
         .expect("delete role");

@@ -98,6 +98,14 @@ pub fn json_document(kind: &str, fields: &Fields, field: &str) -> Result<String,
     }
 }
 
+/// A declared policy document (a JSON object), serialised for an AWS call.
+pub fn policy_json(kind: &str, field: &str, document: &Value) -> Result<String, ResourceError> {
+    match document {
+        Value::Object(_) => Ok(document.to_string()),
+        _ => Err(invalid(kind, field, "a JSON object (a policy document)")),
+    }
+}
+
 /// Parses a policy document as IAM returns it: percent-encoded JSON (or, from some services,
 /// plain JSON). Compared parsed, so whitespace and key order never show as a change.
 pub fn parse_policy_document(kind: &str, document: &str) -> Result<Value, ResourceError> {

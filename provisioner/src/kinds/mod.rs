@@ -58,7 +58,7 @@ use typed::Typed;
 
 /// Every kind the provisioner knows, in the order of the table above.
 static ALL: &[&dyn ResourceKind] = &[
-    &iam_role::IamRole,
+    &Typed::<iam_role::IamRole>::NEW,
     &iam_role_policy_attachment::IamRolePolicyAttachment,
     &iam_role_policy::IamRolePolicy,
     &dynamodb_table::DynamodbTable,
@@ -81,6 +81,19 @@ pub fn all() -> &'static [&'static dyn ResourceKind] {
 /// The kind named `kind` (as in addresses: `lambda_function`), if there is one.
 pub fn lookup(kind: &str) -> Option<&'static dyn ResourceKind> {
     ALL.iter().copied().find(|k| k.kind() == kind)
+}
+
+/// The `dev` environment of a default stack file in account `123456789012`, for the tests of
+/// the kinds' deploy statements.
+#[cfg(test)]
+pub(crate) fn dev_env() -> crate::bootstrap::policies::EnvScope {
+    let path = std::path::Path::new("stack.toml");
+    let stack =
+        crate::stack::Stack::parse(path, "[env.dev]\n".to_string()).and_then(|s| s.resolve("dev"));
+    match stack {
+        Ok(stack) => crate::bootstrap::policies::EnvScope::of(&stack, "deploy-dev".into()),
+        Err(e) => panic!("the default stack resolves: {e}"),
+    }
 }
 
 #[cfg(test)]
