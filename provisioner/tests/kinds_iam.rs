@@ -6,7 +6,6 @@ use kinds_support::{assert_absent, clients, delete_twice, desired, kind, life_cy
 use provisioner::kind::{Fields, ResourceKind};
 use provisioner::kinds;
 use provisioner::kinds::iam_role_policy::IamRolePolicy;
-use provisioner::kinds::iam_role_policy_attachment::IamRolePolicyAttachment;
 use serde_json::{Value, json};
 
 fn trust_policy(service: &str) -> Value {
@@ -218,19 +217,23 @@ async fn iam_role_policy_attachment_create_read_delete() {
         Default::default(),
     );
     assert!(
-        IamRolePolicyAttachment
+        kind("iam_role_policy_attachment")
             .find_existing(&aws, &declared)
             .await
             .expect("find")
             .is_none()
     );
-    let created = IamRolePolicyAttachment
+    let created = kind("iam_role_policy_attachment")
         .create(&aws, &declared)
         .await
         .expect("attach");
     assert_eq!(created.id, format!("{role}/{arn}"));
-    assert!(IamRolePolicyAttachment.diff(&declared, &created).is_empty());
-    let found = IamRolePolicyAttachment
+    assert!(
+        kind("iam_role_policy_attachment")
+            .diff(&declared, &created)
+            .is_empty()
+    );
+    let found = kind("iam_role_policy_attachment")
         .find_existing(&aws, &declared)
         .await
         .expect("find");
@@ -241,15 +244,27 @@ async fn iam_role_policy_attachment_create_read_delete() {
         "policy_arn".into(),
         json!("arn:aws:iam::aws:policy/ReadOnlyAccess"),
     );
-    let diff = IamRolePolicyAttachment.diff(&other, &created);
+    let diff = kind("iam_role_policy_attachment").diff(&other, &created);
     assert!(diff.len() == 1 && diff[0].forces_replacement, "{diff:#?}");
 
-    delete_twice(&IamRolePolicyAttachment, &aws, &created.id, &Fields::new()).await;
+    delete_twice(
+        kind("iam_role_policy_attachment"),
+        &aws,
+        &created.id,
+        &Fields::new(),
+    )
+    .await;
     kind("iam_role")
         .delete(&aws, &role, &Fields::new())
         .await
         .expect("delete role");
     // The role is gone too: reading an attachment of a missing role is absent, not an error.
-    assert_absent(&IamRolePolicyAttachment, &aws, &created.id, &Fields::new()).await;
+    assert_absent(
+        kind("iam_role_policy_attachment"),
+        &aws,
+        &created.id,
+        &Fields::new(),
+    )
+    .await;
     assert_absent(&IamRolePolicy, &aws, &format!("{role}:x"), &Fields::new()).await;
 }

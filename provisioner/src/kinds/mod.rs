@@ -59,7 +59,7 @@ use typed::Typed;
 /// Every kind the provisioner knows, in the order of the table above.
 static ALL: &[&dyn ResourceKind] = &[
     &Typed::<iam_role::IamRole>::NEW,
-    &iam_role_policy_attachment::IamRolePolicyAttachment,
+    &Typed::<iam_role_policy_attachment::IamRolePolicyAttachment>::NEW,
     &iam_role_policy::IamRolePolicy,
     &dynamodb_table::DynamodbTable,
     &Typed::<log_group::LogGroup>::NEW,
