@@ -3,9 +3,8 @@
 mod kinds_support;
 
 use kinds_support::{assert_absent, clients, delete_twice, desired, kind, life_cycle, tags};
-use provisioner::kind::{Fields, ResourceKind};
+use provisioner::kind::Fields;
 use provisioner::kinds;
-use provisioner::kinds::iam_role_policy::IamRolePolicy;
 use serde_json::{Value, json};
 
 fn trust_policy(service: &str) -> Value {
@@ -180,13 +179,13 @@ async fn iam_role_policy_life_cycle() {
         json!({"role": role, "policy": table_policy(&["dynamodb:GetItem", "dynamodb:Query"])}),
         Default::default(),
     );
-    let found = IamRolePolicy
+    let found = kind("iam_role_policy")
         .find_existing(&aws, &declared)
         .await
         .expect("find");
     assert!(found.is_none());
     let after = life_cycle(
-        &IamRolePolicy,
+        kind("iam_role_policy"),
         &aws,
         declared,
         |d| {
@@ -266,5 +265,11 @@ async fn iam_role_policy_attachment_create_read_delete() {
         &Fields::new(),
     )
     .await;
-    assert_absent(&IamRolePolicy, &aws, &format!("{role}:x"), &Fields::new()).await;
+    assert_absent(
+        kind("iam_role_policy"),
+        &aws,
+        &format!("{role}:x"),
+        &Fields::new(),
+    )
+    .await;
 }

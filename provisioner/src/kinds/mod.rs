@@ -60,7 +60,7 @@ use typed::Typed;
 static ALL: &[&dyn ResourceKind] = &[
     &Typed::<iam_role::IamRole>::NEW,
     &Typed::<iam_role_policy_attachment::IamRolePolicyAttachment>::NEW,
-    &iam_role_policy::IamRolePolicy,
+    &Typed::<iam_role_policy::IamRolePolicy>::NEW,
     &dynamodb_table::DynamodbTable,
     &Typed::<log_group::LogGroup>::NEW,
     &lambda_layer_version::LambdaLayerVersion,
