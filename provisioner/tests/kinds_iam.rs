@@ -273,3 +273,36 @@ async fn iam_role_policy_attachment_create_read_delete() {
     )
     .await;
 }
+
+/// A managed policy as `migrate` adopts one: read with its default version's document, a new
+/// default version for a changed document, removed with its other versions.
+#[tokio::test]
+async fn iam_policy_life_cycle() {
+    let aws = clients().await;
+    let name = testkit::unique_name("kinds-policy");
+    let declared = desired(
+        "iam_policy",
+        &name,
+        json!({"name": name, "policy": table_policy(&["dynamodb:GetItem"])}),
+        Default::default(),
+    );
+    let after = life_cycle(
+        kind("iam_policy"),
+        &aws,
+        declared,
+        |d| {
+            d.fields.insert(
+                "policy".into(),
+                table_policy(&["dynamodb:GetItem", "dynamodb:PutItem"]),
+            );
+        },
+        &["policy"],
+    )
+    .await;
+    assert!(
+        after.id.ends_with(&format!(":policy/{name}")),
+        "{}",
+        after.id
+    );
+    assert_eq!(after.outputs.get("name"), Some(&json!(name)));
+}

@@ -90,14 +90,6 @@ pub fn string_map(
     }
 }
 
-/// A required JSON object (a policy document), serialised for an AWS call.
-pub fn json_document(kind: &str, fields: &Fields, field: &str) -> Result<String, ResourceError> {
-    match fields.get(field) {
-        Some(value @ Value::Object(_)) => Ok(value.to_string()),
-        _ => Err(invalid(kind, field, "a JSON object (a policy document)")),
-    }
-}
-
 /// A declared policy document (a JSON object), serialised for an AWS call.
 pub fn policy_json(kind: &str, field: &str, document: &Value) -> Result<String, ResourceError> {
     match document {

@@ -70,7 +70,7 @@ static ALL: &[&dyn ResourceKind] = &[
     &apigw_route::ApigwRoute,
     &apigw_stage::ApigwStage,
     &lambda_permission::LambdaPermission,
-    &iam_policy::IamPolicy,
+    &Typed::<iam_policy::IamPolicy>::NEW,
 ];
 
 /// Every kind the provisioner knows.
