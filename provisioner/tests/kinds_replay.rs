@@ -12,12 +12,16 @@ use aws_smithy_types::body::SdkBody;
 use provisioner::aws::AwsClients;
 use provisioner::kind::{Desired, Fields, Observed, ResourceError, ResourceKind};
 use provisioner::kinds::apigw_stage::ApigwStage;
-use provisioner::kinds::dynamodb_table::DynamodbTable;
 use provisioner::kinds::lambda_function::LambdaFunction;
 use serde_json::{Value, json};
 
 const NAME: &str = "replayed-fn";
 const ROLE: &str = "arn:aws:iam::123456789012:role/replayed";
+
+/// The registered kind named `name`, as the engine sees it.
+fn kind(name: &str) -> &'static dyn ResourceKind {
+    provisioner::kinds::lookup(name).unwrap_or_else(|| panic!("no kind {name}"))
+}
 
 fn response(status: u16, error_type: Option<&str>, body: Value) -> HttpResponse {
     let status = StatusCode::try_from(status).expect("valid status");
@@ -311,12 +315,12 @@ async fn pitr_right_after_create_is_retried_until_backups_are_ready() {
         tags: Default::default(),
         depends_on: Vec::new(),
     };
-    let created = DynamodbTable
+    let created = kind("dynamodb_table")
         .create(&aws, &desired)
         .await
         .expect("PITR retried");
     assert!(
-        DynamodbTable.diff(&desired, &created).is_empty(),
+        kind("dynamodb_table").diff(&desired, &created).is_empty(),
         "{created:#?}"
     );
     assert_eq!(

@@ -61,7 +61,7 @@ static ALL: &[&dyn ResourceKind] = &[
     &Typed::<iam_role::IamRole>::NEW,
     &Typed::<iam_role_policy_attachment::IamRolePolicyAttachment>::NEW,
     &Typed::<iam_role_policy::IamRolePolicy>::NEW,
-    &dynamodb_table::DynamodbTable,
+    &Typed::<dynamodb_table::DynamodbTable>::NEW,
     &Typed::<log_group::LogGroup>::NEW,
     &lambda_layer_version::LambdaLayerVersion,
     &lambda_function::LambdaFunction,
