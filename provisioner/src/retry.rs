@@ -137,33 +137,10 @@ pub fn is_throttling(error: &ResourceError) -> bool {
     )
 }
 
-/// A just-created or just-changed IAM role or policy that other services do not see yet
-/// (terraform-provider-aws' list for Lambda create and IAM), or throttling.
-pub fn is_iam_propagation(error: &ResourceError) -> bool {
-    is_throttling(error)
-        || code(error) == Some("ConcurrentModification")
-        || message_contains(
-            error,
-            "The role defined for the function cannot be assumed by Lambda",
-        )
-        || message_contains(
-            error,
-            "The provided execution role does not have permissions",
-        )
-        || message_contains(error, "Invalid principal in policy")
-        || (code(error) == Some("InvalidParameterValueException")
-            && message_contains(error, "cannot be assumed"))
-}
-
 /// A Lambda function that is still applying a previous update (`ResourceConflictException`),
 /// or throttling.
 pub fn is_lambda_update_in_progress(error: &ResourceError) -> bool {
     is_throttling(error) || code(error) == Some("ResourceConflictException")
-}
-
-/// Lambda create: IAM propagation or a conflicting update in progress.
-pub fn is_lambda_create_retryable(error: &ResourceError) -> bool {
-    is_iam_propagation(error) || is_lambda_update_in_progress(error)
 }
 
 /// UpdateContinuousBackups right after CreateTable: "continuous backups not yet enabled" or a
@@ -234,7 +211,7 @@ mod tests {
     #[tokio::test]
     async fn stops_at_once_on_a_permanent_error() {
         let calls = AtomicU32::new(0);
-        let result: Result<(), _> = retry(&FAST, is_iam_propagation, || async {
+        let result: Result<(), _> = retry(&FAST, is_lambda_update_in_progress, || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(aws("AccessDenied", "not allowed"))
         })
@@ -274,25 +251,6 @@ mod tests {
 
     #[test]
     fn predicates_recognise_the_known_transient_errors() {
-        let lambda_role = aws(
-            "InvalidParameterValueException",
-            "The role defined for the function cannot be assumed by Lambda.",
-        );
-        let lambda_perms = aws(
-            "InvalidParameterValueException",
-            "The provided execution role does not have permissions to call CreateNetworkInterface",
-        );
-        assert!(is_iam_propagation(&lambda_role));
-        assert!(is_iam_propagation(&lambda_perms));
-        assert!(is_iam_propagation(&aws("ConcurrentModification", "x")));
-        assert!(is_iam_propagation(&aws(
-            "MalformedPolicyDocument",
-            "Invalid principal in policy"
-        )));
-        assert!(is_lambda_create_retryable(&aws(
-            "ResourceConflictException",
-            "in progress"
-        )));
         assert!(is_lambda_update_in_progress(&aws(
             "ResourceConflictException",
             "x"
@@ -311,7 +269,6 @@ mod tests {
             "Throttling",
         ] {
             assert!(is_throttling(&aws(code, "slow down")), "{code}");
-            assert!(is_iam_propagation(&aws(code, "slow down")), "{code}");
         }
     }
 
@@ -326,8 +283,7 @@ mod tests {
             ResourceError::Invalid("i".into()),
         ] {
             assert!(!is_throttling(&error), "{error}");
-            assert!(!is_iam_propagation(&error), "{error}");
-            assert!(!is_lambda_create_retryable(&error), "{error}");
+            assert!(!is_lambda_update_in_progress(&error), "{error}");
             assert!(!is_pitr_not_ready(&error), "{error}");
         }
     }

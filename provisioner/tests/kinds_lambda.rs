@@ -3,12 +3,11 @@
 mod kinds_support;
 
 use kinds_support::{
-    assert_absent, clients, delete_twice, desired, lambda_function, lambda_role, lambda_zip,
+    assert_absent, clients, delete_twice, desired, kind, lambda_function, lambda_role, lambda_zip,
     life_cycle, tags,
 };
 use provisioner::kind::Fields;
 use provisioner::kind::ResourceKind;
-use provisioner::kinds::lambda_function::LambdaFunction;
 use provisioner::kinds::lambda_layer_version::LambdaLayerVersion;
 use provisioner::kinds::lambda_permission::LambdaPermission;
 use serde_json::json;
@@ -21,7 +20,7 @@ async fn lambda_function_life_cycle_updates_configuration_and_code() {
     let first = lambda_zip("v1");
     let second = lambda_zip("v2");
     let after = life_cycle(
-        &LambdaFunction,
+        kind("lambda_function"),
         &aws,
         lambda_function(&name, &role, &first),
         |d| {
@@ -61,7 +60,7 @@ async fn lambda_function_zip_path_is_not_compared() {
     let name = testkit::unique_name("kinds-fn");
     let zip = lambda_zip("same");
     let declared = lambda_function(&name, &role, &zip);
-    let created = LambdaFunction
+    let created = kind("lambda_function")
         .create(&aws, &declared)
         .await
         .expect("create");
@@ -69,8 +68,8 @@ async fn lambda_function_zip_path_is_not_compared() {
     moved
         .fields
         .insert("zip_path".into(), json!("/elsewhere/code.zip"));
-    assert!(LambdaFunction.diff(&moved, &created).is_empty());
-    LambdaFunction
+    assert!(kind("lambda_function").diff(&moved, &created).is_empty());
+    kind("lambda_function")
         .delete(&aws, &name, &declared.fields)
         .await
         .expect("delete");
@@ -82,7 +81,7 @@ async fn lambda_function_create_reports_a_missing_zip_with_its_path() {
     let role = lambda_role(&aws).await;
     let zip = ("/nonexistent/kinds.zip".to_string(), "x".to_string());
     let declared = lambda_function(&testkit::unique_name("kinds-fn"), &role, &zip);
-    let error = LambdaFunction
+    let error = kind("lambda_function")
         .create(&aws, &declared)
         .await
         .expect_err("no zip");
@@ -99,7 +98,7 @@ async fn lambda_permission_create_read_delete() {
     let function = testkit::unique_name("kinds-fn");
     let zip = lambda_zip("perm");
     let fn_declared = lambda_function(&function, &role, &zip);
-    LambdaFunction
+    kind("lambda_function")
         .create(&aws, &fn_declared)
         .await
         .expect("create function");
@@ -151,7 +150,7 @@ async fn lambda_permission_create_read_delete() {
         &declared.fields,
     )
     .await;
-    LambdaFunction
+    kind("lambda_function")
         .delete(&aws, &function, &Fields::new())
         .await
         .expect("delete function");

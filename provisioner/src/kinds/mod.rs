@@ -64,7 +64,7 @@ static ALL: &[&dyn ResourceKind] = &[
     &Typed::<dynamodb_table::DynamodbTable>::NEW,
     &Typed::<log_group::LogGroup>::NEW,
     &lambda_layer_version::LambdaLayerVersion,
-    &lambda_function::LambdaFunction,
+    &Typed::<lambda_function::LambdaFunction>::NEW,
     &apigw_api::ApigwApi,
     &apigw_integration::ApigwIntegration,
     &apigw_route::ApigwRoute,
