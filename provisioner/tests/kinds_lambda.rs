@@ -8,7 +8,6 @@ use kinds_support::{
 };
 use provisioner::kind::Fields;
 use provisioner::kind::ResourceKind;
-use provisioner::kinds::lambda_layer_version::LambdaLayerVersion;
 use provisioner::kinds::lambda_permission::LambdaPermission;
 use serde_json::json;
 
@@ -186,13 +185,13 @@ async fn lambda_layer_version_publish_read_delete() {
         tags(&[]),
     );
     assert!(
-        LambdaLayerVersion
+        kind("lambda_layer_version")
             .find_existing(&aws, &declared)
             .await
             .expect("find")
             .is_none()
     );
-    let created = LambdaLayerVersion
+    let created = kind("lambda_layer_version")
         .create(&aws, &declared)
         .await
         .expect("publish");
@@ -202,15 +201,17 @@ async fn lambda_layer_version_publish_read_delete() {
         created.id
     );
     assert!(
-        LambdaLayerVersion.diff(&declared, &created).is_empty(),
+        kind("lambda_layer_version")
+            .diff(&declared, &created)
+            .is_empty(),
         "{created:#?}"
     );
-    let read = LambdaLayerVersion
+    let read = kind("lambda_layer_version")
         .read(&aws, &created.id, &declared.fields)
         .await
         .expect("read");
     assert_eq!(read.as_ref(), Some(&created));
-    let found = LambdaLayerVersion
+    let found = kind("lambda_layer_version")
         .find_existing(&aws, &declared)
         .await
         .expect("find");
@@ -222,18 +223,24 @@ async fn lambda_layer_version_publish_read_delete() {
         .fields
         .insert("code_sha256".into(), json!(new_zip.1));
     changed.fields.insert("zip_path".into(), json!(new_zip.0));
-    let diff = LambdaLayerVersion.diff(&changed, &created);
+    let diff = kind("lambda_layer_version").diff(&changed, &created);
     assert!(
         diff.len() == 1 && diff[0].field == "code_sha256" && diff[0].forces_replacement,
         "{diff:#?}"
     );
     assert!(
-        LambdaLayerVersion
+        kind("lambda_layer_version")
             .find_existing(&aws, &changed)
             .await
             .expect("find")
             .is_none()
     );
 
-    delete_twice(&LambdaLayerVersion, &aws, &created.id, &Fields::new()).await;
+    delete_twice(
+        kind("lambda_layer_version"),
+        &aws,
+        &created.id,
+        &Fields::new(),
+    )
+    .await;
 }

@@ -63,7 +63,7 @@ static ALL: &[&dyn ResourceKind] = &[
     &Typed::<iam_role_policy::IamRolePolicy>::NEW,
     &Typed::<dynamodb_table::DynamodbTable>::NEW,
     &Typed::<log_group::LogGroup>::NEW,
-    &lambda_layer_version::LambdaLayerVersion,
+    &Typed::<lambda_layer_version::LambdaLayerVersion>::NEW,
     &Typed::<lambda_function::LambdaFunction>::NEW,
     &apigw_api::ApigwApi,
     &apigw_integration::ApigwIntegration,
