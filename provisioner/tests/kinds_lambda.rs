@@ -7,8 +7,6 @@ use kinds_support::{
     life_cycle, tags,
 };
 use provisioner::kind::Fields;
-use provisioner::kind::ResourceKind;
-use provisioner::kinds::lambda_permission::LambdaPermission;
 use serde_json::json;
 
 #[tokio::test]
@@ -114,21 +112,23 @@ async fn lambda_permission_create_read_delete() {
         Default::default(),
     );
     assert_absent(
-        &LambdaPermission,
+        kind("lambda_permission"),
         &aws,
         "AllowApiGatewayInvoke",
         &declared.fields,
     )
     .await;
-    let created = LambdaPermission
+    let created = kind("lambda_permission")
         .create(&aws, &declared)
         .await
         .expect("add permission");
     assert!(
-        LambdaPermission.diff(&declared, &created).is_empty(),
+        kind("lambda_permission")
+            .diff(&declared, &created)
+            .is_empty(),
         "{created:#?}"
     );
-    let read = LambdaPermission
+    let read = kind("lambda_permission")
         .read(&aws, "AllowApiGatewayInvoke", &declared.fields)
         .await
         .expect("read");
@@ -139,11 +139,11 @@ async fn lambda_permission_create_read_delete() {
         "source_arn".into(),
         json!("arn:aws:execute-api:us-east-1:123456789012:zzz/*/*"),
     );
-    let diff = LambdaPermission.diff(&other, &created);
+    let diff = kind("lambda_permission").diff(&other, &created);
     assert!(diff.len() == 1 && diff[0].forces_replacement, "{diff:#?}");
 
     delete_twice(
-        &LambdaPermission,
+        kind("lambda_permission"),
         &aws,
         "AllowApiGatewayInvoke",
         &declared.fields,
@@ -155,13 +155,13 @@ async fn lambda_permission_create_read_delete() {
         .expect("delete function");
     // With the function gone the permission is absent, and deleting it is still Ok.
     assert_absent(
-        &LambdaPermission,
+        kind("lambda_permission"),
         &aws,
         "AllowApiGatewayInvoke",
         &declared.fields,
     )
     .await;
-    LambdaPermission
+    kind("lambda_permission")
         .delete(&aws, "AllowApiGatewayInvoke", &declared.fields)
         .await
         .expect("remove after function");

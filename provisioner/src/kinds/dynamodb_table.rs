@@ -4,7 +4,7 @@
 //! (sorted list of `{name, type}`), `global_secondary_indexes` (sorted list of `{name, hash_key,
 //! range_key, projection_type}`), `point_in_time_recovery`, `deletion_protection`. The keys force
 //! replacement (DynamoDB cannot change them); everything else is updated in place, GSIs one
-//! at a time as DynamoDB requires ([`schema`]). The id is the table name.
+//! at a time as DynamoDB requires (`dynamodb_table/schema.rs`). The id is the table name.
 //!
 //! The table holds the stack's only data: a plan that would replace it is refused unless data
 //! loss is allowed ([`Kind::holds_data`]), and with deletion protection on it is never planned

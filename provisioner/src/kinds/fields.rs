@@ -1,9 +1,11 @@
-//! Reading declared fields, and normalising what AWS reports into the declared shapes.
+//! Reading declared fields, and what AWS reports that needs parsing before it is compared.
 //!
-//! Declarations are plain JSON (see [`crate::kind::Fields`]); a kind reads the values it
-//! needs through these accessors, which say exactly which field is missing or mistyped. The
-//! normalisers make a second plan after an apply empty: IAM returns policy documents
-//! percent-encoded, AWS lists come back in any order, and absent values have defaults.
+//! Declarations are plain JSON (see [`crate::kind::Fields`]); a kind written by hand (the API
+//! Gateway kinds) reads the values it needs through these accessors, which say exactly which
+//! field is missing or mistyped; a typed kind has its `Spec` instead. IAM returns policy
+//! documents percent-encoded ([`parse_policy_document`]), so that a second plan after an apply
+//! is empty; the Lambda kinds upload zips ([`zip_blob`]) and compare their hashes
+//! ([`code_sha256`]).
 
 use std::collections::BTreeMap;
 
