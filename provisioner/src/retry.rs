@@ -2,18 +2,23 @@
 //!
 //! Real AWS answers some calls with errors that only mean "not yet": a role created a second ago
 //! cannot be assumed by Lambda yet, PITR cannot be enabled on a table that is still being created,
-//! a Lambda function rejects a second update while the first is in progress, and any API may
-//! throttle. Each of those is a named predicate here, so a kind says *which* transient errors it
-//! expects (`retry(&policy, is_iam_propagation, || op)`), and everything else fails at once.
+//! a Lambda function rejects a second update while the first is in progress. Each kind names the
+//! ones it expects, next to its calls, as a predicate for what it waits for
+//! (`retry(&policy, role_not_yet_assumable, || op)`), and everything else fails at once.
+//! Throttling is the SDK's own retry's job (its standard mode retries it with backoff).
 //!
 //! Waits (`poll_until`) are the other half: poll a status until it is stable, with a fast first
 //! poll (the emulator is instantly consistent, so tests never sleep) and a hard time bound (a
 //! resource stuck in `Pending` becomes a [`ResourceError::Timeout`], never a hang).
+//!
+//! The predicates left here serve code that is not yet written as a typed kind: the API
+//! Gateway kinds' throttling retries and bootstrap's lock table.
 
 use std::future::Future;
 use std::time::Duration;
 
 use crate::kind::ResourceError;
+use crate::kinds::errors::{code, says};
 
 /// How often and how long to retry: exponential backoff, bounded in attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,20 +114,6 @@ where
     }
 }
 
-fn code(error: &ResourceError) -> Option<&str> {
-    match error {
-        ResourceError::Aws { code, .. } => code.as_deref(),
-        _ => None,
-    }
-}
-
-fn message_contains(error: &ResourceError, needle: &str) -> bool {
-    match error {
-        ResourceError::Aws { message, .. } => message.contains(needle),
-        _ => false,
-    }
-}
-
 /// Throttling under any of the names AWS services use.
 pub fn is_throttling(error: &ResourceError) -> bool {
     matches!(
@@ -137,42 +128,13 @@ pub fn is_throttling(error: &ResourceError) -> bool {
     )
 }
 
-/// A just-created or just-changed IAM role or policy that other services do not see yet
-/// (terraform-provider-aws' list for Lambda create and IAM), or throttling.
-pub fn is_iam_propagation(error: &ResourceError) -> bool {
-    is_throttling(error)
-        || code(error) == Some("ConcurrentModification")
-        || message_contains(
-            error,
-            "The role defined for the function cannot be assumed by Lambda",
-        )
-        || message_contains(
-            error,
-            "The provided execution role does not have permissions",
-        )
-        || message_contains(error, "Invalid principal in policy")
-        || (code(error) == Some("InvalidParameterValueException")
-            && message_contains(error, "cannot be assumed"))
-}
-
-/// A Lambda function that is still applying a previous update (`ResourceConflictException`),
-/// or throttling.
-pub fn is_lambda_update_in_progress(error: &ResourceError) -> bool {
-    is_throttling(error) || code(error) == Some("ResourceConflictException")
-}
-
-/// Lambda create: IAM propagation or a conflicting update in progress.
-pub fn is_lambda_create_retryable(error: &ResourceError) -> bool {
-    is_iam_propagation(error) || is_lambda_update_in_progress(error)
-}
-
 /// UpdateContinuousBackups right after CreateTable: "continuous backups not yet enabled" or a
 /// table still being created (`ResourceInUseException`), or throttling.
 pub fn is_pitr_not_ready(error: &ResourceError) -> bool {
     is_throttling(error)
         || code(error) == Some("ResourceInUseException")
         || code(error) == Some("ContinuousBackupsUnavailableException")
-        || message_contains(error, "Backups are being enabled")
+        || says(error, "Backups are being enabled")
 }
 
 #[cfg(test)]
@@ -187,6 +149,11 @@ mod tests {
             code: Some(code.into()),
             message: message.into(),
         }
+    }
+
+    /// A transient error of the tests' own.
+    fn conflict(error: &ResourceError) -> bool {
+        code(error) == Some("ResourceConflictException")
     }
 
     const FAST: RetryPolicy = RetryPolicy {
@@ -220,7 +187,7 @@ mod tests {
     #[tokio::test]
     async fn retries_a_transient_error_until_success() {
         let calls = AtomicU32::new(0);
-        let result = retry(&FAST, is_lambda_update_in_progress, || async {
+        let result = retry(&FAST, conflict, || async {
             match calls.fetch_add(1, Ordering::SeqCst) {
                 0 | 1 => Err(aws("ResourceConflictException", "update in progress")),
                 _ => Ok("done"),
@@ -234,7 +201,7 @@ mod tests {
     #[tokio::test]
     async fn stops_at_once_on_a_permanent_error() {
         let calls = AtomicU32::new(0);
-        let result: Result<(), _> = retry(&FAST, is_iam_propagation, || async {
+        let result: Result<(), _> = retry(&FAST, conflict, || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(aws("AccessDenied", "not allowed"))
         })
@@ -274,29 +241,6 @@ mod tests {
 
     #[test]
     fn predicates_recognise_the_known_transient_errors() {
-        let lambda_role = aws(
-            "InvalidParameterValueException",
-            "The role defined for the function cannot be assumed by Lambda.",
-        );
-        let lambda_perms = aws(
-            "InvalidParameterValueException",
-            "The provided execution role does not have permissions to call CreateNetworkInterface",
-        );
-        assert!(is_iam_propagation(&lambda_role));
-        assert!(is_iam_propagation(&lambda_perms));
-        assert!(is_iam_propagation(&aws("ConcurrentModification", "x")));
-        assert!(is_iam_propagation(&aws(
-            "MalformedPolicyDocument",
-            "Invalid principal in policy"
-        )));
-        assert!(is_lambda_create_retryable(&aws(
-            "ResourceConflictException",
-            "in progress"
-        )));
-        assert!(is_lambda_update_in_progress(&aws(
-            "ResourceConflictException",
-            "x"
-        )));
         assert!(is_pitr_not_ready(&aws(
             "ResourceInUseException",
             "table being created"
@@ -311,7 +255,6 @@ mod tests {
             "Throttling",
         ] {
             assert!(is_throttling(&aws(code, "slow down")), "{code}");
-            assert!(is_iam_propagation(&aws(code, "slow down")), "{code}");
         }
     }
 
@@ -326,8 +269,6 @@ mod tests {
             ResourceError::Invalid("i".into()),
         ] {
             assert!(!is_throttling(&error), "{error}");
-            assert!(!is_iam_propagation(&error), "{error}");
-            assert!(!is_lambda_create_retryable(&error), "{error}");
             assert!(!is_pitr_not_ready(&error), "{error}");
         }
     }

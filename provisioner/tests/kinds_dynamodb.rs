@@ -2,9 +2,8 @@
 
 mod kinds_support;
 
-use kinds_support::{assert_absent, clients, desired, life_cycle, tags};
-use provisioner::kind::{Fields, ResourceKind};
-use provisioner::kinds::dynamodb_table::DynamodbTable;
+use kinds_support::{assert_absent, clients, desired, kind, life_cycle, tags};
+use provisioner::kind::Fields;
 use serde_json::json;
 
 fn playground_table(name: &str) -> provisioner::kind::Desired {
@@ -35,7 +34,7 @@ async fn dynamodb_table_life_cycle() {
     let aws = clients().await;
     let name = testkit::unique_name("kinds-table");
     let after = life_cycle(
-        &DynamodbTable,
+        kind("dynamodb_table"),
         &aws,
         playground_table(&name),
         |d| {
@@ -58,7 +57,7 @@ async fn dynamodb_table_adds_a_gsi_in_place() {
     let aws = clients().await;
     let name = testkit::unique_name("kinds-table");
     let after = life_cycle(
-        &DynamodbTable,
+        kind("dynamodb_table"),
         &aws,
         playground_table(&name),
         |d| {
@@ -96,19 +95,24 @@ async fn dynamodb_table_deletion_protection_blocks_delete_until_lifted() {
     declared
         .fields
         .insert("deletion_protection".into(), json!(true));
-    let created = DynamodbTable.create(&aws, &declared).await.expect("create");
+    let created = kind("dynamodb_table")
+        .create(&aws, &declared)
+        .await
+        .expect("create");
     assert_eq!(
         created.fields.get("deletion_protection"),
         Some(&json!(true))
     );
 
-    let refused = DynamodbTable.delete(&aws, &name, &Fields::new()).await;
+    let refused = kind("dynamodb_table")
+        .delete(&aws, &name, &Fields::new())
+        .await;
     assert!(
         matches!(&refused, Err(e) if e.to_string().contains("DeletionProtection")),
         "{refused:?}"
     );
     assert!(
-        DynamodbTable
+        kind("dynamodb_table")
             .read(&aws, &name, &Fields::new())
             .await
             .expect("read")
@@ -118,16 +122,16 @@ async fn dynamodb_table_deletion_protection_blocks_delete_until_lifted() {
     declared
         .fields
         .insert("deletion_protection".into(), json!(false));
-    let changes = DynamodbTable.diff(&declared, &created);
-    DynamodbTable
+    let changes = kind("dynamodb_table").diff(&declared, &created);
+    kind("dynamodb_table")
         .update(&aws, &declared, &created, &changes)
         .await
         .expect("lift protection");
-    DynamodbTable
+    kind("dynamodb_table")
         .delete(&aws, &name, &Fields::new())
         .await
         .expect("delete");
-    assert_absent(&DynamodbTable, &aws, &name, &Fields::new()).await;
+    assert_absent(kind("dynamodb_table"), &aws, &name, &Fields::new()).await;
 }
 
 #[tokio::test]
@@ -135,18 +139,21 @@ async fn dynamodb_table_key_change_forces_replacement() {
     let aws = clients().await;
     let name = testkit::unique_name("kinds-table");
     let declared = playground_table(&name);
-    let created = DynamodbTable.create(&aws, &declared).await.expect("create");
+    let created = kind("dynamodb_table")
+        .create(&aws, &declared)
+        .await
+        .expect("create");
     let mut changed = declared.clone();
     changed.fields.insert("range_key".into(), json!("other"));
-    let diff = DynamodbTable.diff(&changed, &created);
+    let diff = kind("dynamodb_table").diff(&changed, &created);
     assert!(
         diff.iter()
             .any(|c| c.field == "range_key" && c.forces_replacement),
         "{diff:#?}"
     );
-    DynamodbTable
+    kind("dynamodb_table")
         .delete(&aws, &name, &Fields::new())
         .await
         .expect("delete");
-    assert_absent(&DynamodbTable, &aws, &name, &Fields::new()).await;
+    assert_absent(kind("dynamodb_table"), &aws, &name, &Fields::new()).await;
 }

@@ -2,11 +2,9 @@
 
 mod kinds_support;
 
-use kinds_support::{assert_absent, clients, delete_twice, desired, life_cycle, tags};
-use provisioner::kind::{Fields, ResourceKind};
-use provisioner::kinds::iam_role_policy::IamRolePolicy;
-use provisioner::kinds::iam_role_policy_attachment::IamRolePolicyAttachment;
-use provisioner::kinds::{self, iam_role::IamRole};
+use kinds_support::{assert_absent, clients, delete_twice, desired, kind, life_cycle, tags};
+use provisioner::kind::Fields;
+use provisioner::kinds;
 use serde_json::{Value, json};
 
 fn trust_policy(service: &str) -> Value {
@@ -36,7 +34,7 @@ async fn iam_role_life_cycle() {
         tags(&[("team", "a")]),
     );
     let after = life_cycle(
-        &IamRole,
+        kind("iam_role"),
         &aws,
         declared,
         |d| {
@@ -77,25 +75,28 @@ async fn iam_role_trust_and_path_changes_force_replacement() {
         json!({"assume_role_policy": trust_policy("lambda.amazonaws.com"), "description": "", "path": "/kinds/a/"}),
         tags(&[]),
     );
-    let created = IamRole.create(&aws, &declared).await.expect("create role");
+    let created = kind("iam_role")
+        .create(&aws, &declared)
+        .await
+        .expect("create role");
     declared.fields.insert(
         "assume_role_policy".into(),
         trust_policy("edgelambda.amazonaws.com"),
     );
     declared.fields.insert("path".into(), json!("/kinds/b/"));
-    let changes = IamRole.diff(&declared, &created);
+    let changes = kind("iam_role").diff(&declared, &created);
     let mut fields: Vec<(&str, bool)> = changes
         .iter()
         .map(|c| (c.field.as_str(), c.forces_replacement))
         .collect();
     fields.sort_unstable();
     assert_eq!(fields, [("assume_role_policy", true), ("path", true)]);
-    let refused = IamRole
+    let refused = kind("iam_role")
         .update(&aws, &declared, &created, &changes)
         .await
         .expect_err("no in-place trust or path change");
     assert!(refused.to_string().contains("replaced"), "{refused}");
-    delete_twice(&IamRole, &aws, &created.id, &declared.fields).await;
+    delete_twice(kind("iam_role"), &aws, &created.id, &declared.fields).await;
 }
 
 #[tokio::test]
@@ -108,7 +109,10 @@ async fn iam_role_delete_detaches_policies_first() {
         json!({"assume_role_policy": trust_policy("lambda.amazonaws.com"), "description": ""}),
         tags(&[]),
     );
-    IamRole.create(&aws, &declared).await.expect("create");
+    kind("iam_role")
+        .create(&aws, &declared)
+        .await
+        .expect("create");
     aws.iam
         .attach_role_policy()
         .role_name(&name)
@@ -124,11 +128,11 @@ async fn iam_role_delete_detaches_policies_first() {
         .send()
         .await
         .expect("put inline policy");
-    IamRole
+    kind("iam_role")
         .delete(&aws, &name, &Fields::new())
         .await
         .expect("delete with policies attached");
-    assert_absent(&IamRole, &aws, &name, &Fields::new()).await;
+    assert_absent(kind("iam_role"), &aws, &name, &Fields::new()).await;
 }
 
 #[test]
@@ -147,7 +151,10 @@ async fn a_role(aws: &provisioner::aws::AwsClients) -> String {
         json!({"assume_role_policy": trust_policy("lambda.amazonaws.com"), "description": ""}),
         tags(&[]),
     );
-    IamRole.create(aws, &declared).await.expect("create role");
+    kind("iam_role")
+        .create(aws, &declared)
+        .await
+        .expect("create role");
     name
 }
 
@@ -172,13 +179,13 @@ async fn iam_role_policy_life_cycle() {
         json!({"role": role, "policy": table_policy(&["dynamodb:GetItem", "dynamodb:Query"])}),
         Default::default(),
     );
-    let found = IamRolePolicy
+    let found = kind("iam_role_policy")
         .find_existing(&aws, &declared)
         .await
         .expect("find");
     assert!(found.is_none());
     let after = life_cycle(
-        &IamRolePolicy,
+        kind("iam_role_policy"),
         &aws,
         declared,
         |d| {
@@ -191,7 +198,7 @@ async fn iam_role_policy_life_cycle() {
     )
     .await;
     assert_eq!(after.id, format!("{role}:kinds-dynamodb"));
-    IamRole
+    kind("iam_role")
         .delete(&aws, &role, &Fields::new())
         .await
         .expect("delete role");
@@ -209,19 +216,23 @@ async fn iam_role_policy_attachment_create_read_delete() {
         Default::default(),
     );
     assert!(
-        IamRolePolicyAttachment
+        kind("iam_role_policy_attachment")
             .find_existing(&aws, &declared)
             .await
             .expect("find")
             .is_none()
     );
-    let created = IamRolePolicyAttachment
+    let created = kind("iam_role_policy_attachment")
         .create(&aws, &declared)
         .await
         .expect("attach");
     assert_eq!(created.id, format!("{role}/{arn}"));
-    assert!(IamRolePolicyAttachment.diff(&declared, &created).is_empty());
-    let found = IamRolePolicyAttachment
+    assert!(
+        kind("iam_role_policy_attachment")
+            .diff(&declared, &created)
+            .is_empty()
+    );
+    let found = kind("iam_role_policy_attachment")
         .find_existing(&aws, &declared)
         .await
         .expect("find");
@@ -232,15 +243,66 @@ async fn iam_role_policy_attachment_create_read_delete() {
         "policy_arn".into(),
         json!("arn:aws:iam::aws:policy/ReadOnlyAccess"),
     );
-    let diff = IamRolePolicyAttachment.diff(&other, &created);
+    let diff = kind("iam_role_policy_attachment").diff(&other, &created);
     assert!(diff.len() == 1 && diff[0].forces_replacement, "{diff:#?}");
 
-    delete_twice(&IamRolePolicyAttachment, &aws, &created.id, &Fields::new()).await;
-    IamRole
+    delete_twice(
+        kind("iam_role_policy_attachment"),
+        &aws,
+        &created.id,
+        &Fields::new(),
+    )
+    .await;
+    kind("iam_role")
         .delete(&aws, &role, &Fields::new())
         .await
         .expect("delete role");
     // The role is gone too: reading an attachment of a missing role is absent, not an error.
-    assert_absent(&IamRolePolicyAttachment, &aws, &created.id, &Fields::new()).await;
-    assert_absent(&IamRolePolicy, &aws, &format!("{role}:x"), &Fields::new()).await;
+    assert_absent(
+        kind("iam_role_policy_attachment"),
+        &aws,
+        &created.id,
+        &Fields::new(),
+    )
+    .await;
+    assert_absent(
+        kind("iam_role_policy"),
+        &aws,
+        &format!("{role}:x"),
+        &Fields::new(),
+    )
+    .await;
+}
+
+/// A managed policy as `migrate` adopts one: read with its default version's document, a new
+/// default version for a changed document, removed with its other versions.
+#[tokio::test]
+async fn iam_policy_life_cycle() {
+    let aws = clients().await;
+    let name = testkit::unique_name("kinds-policy");
+    let declared = desired(
+        "iam_policy",
+        &name,
+        json!({"name": name, "policy": table_policy(&["dynamodb:GetItem"])}),
+        Default::default(),
+    );
+    let after = life_cycle(
+        kind("iam_policy"),
+        &aws,
+        declared,
+        |d| {
+            d.fields.insert(
+                "policy".into(),
+                table_policy(&["dynamodb:GetItem", "dynamodb:PutItem"]),
+            );
+        },
+        &["policy"],
+    )
+    .await;
+    assert!(
+        after.id.ends_with(&format!(":policy/{name}")),
+        "{}",
+        after.id
+    );
+    assert_eq!(after.outputs.get("name"), Some(&json!(name)));
 }

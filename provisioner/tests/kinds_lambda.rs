@@ -3,14 +3,10 @@
 mod kinds_support;
 
 use kinds_support::{
-    assert_absent, clients, delete_twice, desired, lambda_function, lambda_role, lambda_zip,
+    assert_absent, clients, delete_twice, desired, kind, lambda_function, lambda_role, lambda_zip,
     life_cycle, tags,
 };
 use provisioner::kind::Fields;
-use provisioner::kind::ResourceKind;
-use provisioner::kinds::lambda_function::LambdaFunction;
-use provisioner::kinds::lambda_layer_version::LambdaLayerVersion;
-use provisioner::kinds::lambda_permission::LambdaPermission;
 use serde_json::json;
 
 #[tokio::test]
@@ -21,7 +17,7 @@ async fn lambda_function_life_cycle_updates_configuration_and_code() {
     let first = lambda_zip("v1");
     let second = lambda_zip("v2");
     let after = life_cycle(
-        &LambdaFunction,
+        kind("lambda_function"),
         &aws,
         lambda_function(&name, &role, &first),
         |d| {
@@ -61,7 +57,7 @@ async fn lambda_function_zip_path_is_not_compared() {
     let name = testkit::unique_name("kinds-fn");
     let zip = lambda_zip("same");
     let declared = lambda_function(&name, &role, &zip);
-    let created = LambdaFunction
+    let created = kind("lambda_function")
         .create(&aws, &declared)
         .await
         .expect("create");
@@ -69,8 +65,8 @@ async fn lambda_function_zip_path_is_not_compared() {
     moved
         .fields
         .insert("zip_path".into(), json!("/elsewhere/code.zip"));
-    assert!(LambdaFunction.diff(&moved, &created).is_empty());
-    LambdaFunction
+    assert!(kind("lambda_function").diff(&moved, &created).is_empty());
+    kind("lambda_function")
         .delete(&aws, &name, &declared.fields)
         .await
         .expect("delete");
@@ -82,7 +78,7 @@ async fn lambda_function_create_reports_a_missing_zip_with_its_path() {
     let role = lambda_role(&aws).await;
     let zip = ("/nonexistent/kinds.zip".to_string(), "x".to_string());
     let declared = lambda_function(&testkit::unique_name("kinds-fn"), &role, &zip);
-    let error = LambdaFunction
+    let error = kind("lambda_function")
         .create(&aws, &declared)
         .await
         .expect_err("no zip");
@@ -99,7 +95,7 @@ async fn lambda_permission_create_read_delete() {
     let function = testkit::unique_name("kinds-fn");
     let zip = lambda_zip("perm");
     let fn_declared = lambda_function(&function, &role, &zip);
-    LambdaFunction
+    kind("lambda_function")
         .create(&aws, &fn_declared)
         .await
         .expect("create function");
@@ -116,21 +112,23 @@ async fn lambda_permission_create_read_delete() {
         Default::default(),
     );
     assert_absent(
-        &LambdaPermission,
+        kind("lambda_permission"),
         &aws,
         "AllowApiGatewayInvoke",
         &declared.fields,
     )
     .await;
-    let created = LambdaPermission
+    let created = kind("lambda_permission")
         .create(&aws, &declared)
         .await
         .expect("add permission");
     assert!(
-        LambdaPermission.diff(&declared, &created).is_empty(),
+        kind("lambda_permission")
+            .diff(&declared, &created)
+            .is_empty(),
         "{created:#?}"
     );
-    let read = LambdaPermission
+    let read = kind("lambda_permission")
         .read(&aws, "AllowApiGatewayInvoke", &declared.fields)
         .await
         .expect("read");
@@ -141,29 +139,29 @@ async fn lambda_permission_create_read_delete() {
         "source_arn".into(),
         json!("arn:aws:execute-api:us-east-1:123456789012:zzz/*/*"),
     );
-    let diff = LambdaPermission.diff(&other, &created);
+    let diff = kind("lambda_permission").diff(&other, &created);
     assert!(diff.len() == 1 && diff[0].forces_replacement, "{diff:#?}");
 
     delete_twice(
-        &LambdaPermission,
+        kind("lambda_permission"),
         &aws,
         "AllowApiGatewayInvoke",
         &declared.fields,
     )
     .await;
-    LambdaFunction
+    kind("lambda_function")
         .delete(&aws, &function, &Fields::new())
         .await
         .expect("delete function");
     // With the function gone the permission is absent, and deleting it is still Ok.
     assert_absent(
-        &LambdaPermission,
+        kind("lambda_permission"),
         &aws,
         "AllowApiGatewayInvoke",
         &declared.fields,
     )
     .await;
-    LambdaPermission
+    kind("lambda_permission")
         .delete(&aws, "AllowApiGatewayInvoke", &declared.fields)
         .await
         .expect("remove after function");
@@ -187,13 +185,13 @@ async fn lambda_layer_version_publish_read_delete() {
         tags(&[]),
     );
     assert!(
-        LambdaLayerVersion
+        kind("lambda_layer_version")
             .find_existing(&aws, &declared)
             .await
             .expect("find")
             .is_none()
     );
-    let created = LambdaLayerVersion
+    let created = kind("lambda_layer_version")
         .create(&aws, &declared)
         .await
         .expect("publish");
@@ -203,15 +201,17 @@ async fn lambda_layer_version_publish_read_delete() {
         created.id
     );
     assert!(
-        LambdaLayerVersion.diff(&declared, &created).is_empty(),
+        kind("lambda_layer_version")
+            .diff(&declared, &created)
+            .is_empty(),
         "{created:#?}"
     );
-    let read = LambdaLayerVersion
+    let read = kind("lambda_layer_version")
         .read(&aws, &created.id, &declared.fields)
         .await
         .expect("read");
     assert_eq!(read.as_ref(), Some(&created));
-    let found = LambdaLayerVersion
+    let found = kind("lambda_layer_version")
         .find_existing(&aws, &declared)
         .await
         .expect("find");
@@ -223,18 +223,24 @@ async fn lambda_layer_version_publish_read_delete() {
         .fields
         .insert("code_sha256".into(), json!(new_zip.1));
     changed.fields.insert("zip_path".into(), json!(new_zip.0));
-    let diff = LambdaLayerVersion.diff(&changed, &created);
+    let diff = kind("lambda_layer_version").diff(&changed, &created);
     assert!(
         diff.len() == 1 && diff[0].field == "code_sha256" && diff[0].forces_replacement,
         "{diff:#?}"
     );
     assert!(
-        LambdaLayerVersion
+        kind("lambda_layer_version")
             .find_existing(&aws, &changed)
             .await
             .expect("find")
             .is_none()
     );
 
-    delete_twice(&LambdaLayerVersion, &aws, &created.id, &Fields::new()).await;
+    delete_twice(
+        kind("lambda_layer_version"),
+        &aws,
+        &created.id,
+        &Fields::new(),
+    )
+    .await;
 }

@@ -11,12 +11,15 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use provisioner::aws::AwsClients;
 use provisioner::kind::{Desired, Fields, Observed, ResourceError, ResourceKind};
-use provisioner::kinds::dynamodb_table::DynamodbTable;
-use provisioner::kinds::lambda_function::LambdaFunction;
 use serde_json::{Value, json};
 
 const NAME: &str = "replayed-fn";
 const ROLE: &str = "arn:aws:iam::123456789012:role/replayed";
+
+/// The registered kind named `name`, as the engine sees it.
+fn kind(name: &str) -> &'static dyn ResourceKind {
+    provisioner::kinds::lookup(name).unwrap_or_else(|| panic!("no kind {name}"))
+}
 
 fn response(status: u16, error_type: Option<&str>, body: Value) -> HttpResponse {
     let status = StatusCode::try_from(status).expect("valid status");
@@ -118,10 +121,11 @@ fn sent(replay: &StaticReplayClient) -> Vec<String> {
         .collect()
 }
 
-/// What the engine recorded before the update: only the field the tests change.
+/// What the engine recorded before the update: the function as a read saw it, with `memory`
+/// (every declared field but the zip's path, which is never read back).
 fn current(memory: i64) -> Observed {
-    let mut fields = Fields::new();
-    fields.insert("memory_size".into(), json!(memory));
+    let mut fields = declared(memory, "").fields;
+    fields.remove("zip_path");
     Observed {
         id: NAME.into(),
         arn: Some(format!(
@@ -147,14 +151,14 @@ async fn an_update_in_progress_conflict_is_retried_until_it_succeeds() {
     ]);
     let aws = clients(&replay).await;
     let desired = declared(256, "/unused.zip");
-    let changes = LambdaFunction.diff(&desired, &current(128));
+    let changes = kind("lambda_function").diff(&desired, &current(128));
     let changes: Vec<_> = changes
         .into_iter()
         .filter(|c| c.field == "memory_size")
         .collect();
     assert_eq!(changes.len(), 1);
 
-    let updated = LambdaFunction
+    let updated = kind("lambda_function")
         .update(&aws, &desired, &current(128), &changes)
         .await
         .expect("the conflict is retried");
@@ -187,11 +191,11 @@ async fn create_is_retried_while_the_new_role_cannot_be_assumed_yet() {
     ]);
     let aws = clients(&replay).await;
     let desired = declared(128, &zip.display().to_string());
-    let created = LambdaFunction
+    let created = kind("lambda_function")
         .create(&aws, &desired)
         .await
         .expect("retried create");
-    assert!(LambdaFunction.diff(&desired, &created).is_empty());
+    assert!(kind("lambda_function").diff(&desired, &created).is_empty());
     let requests = sent(&replay);
     assert_eq!(requests.len(), 4, "{requests:?}");
     assert_eq!(requests[0], "POST /2015-03-31/functions");
@@ -207,7 +211,7 @@ async fn a_permanent_error_is_not_retried_and_keeps_the_aws_code_and_message() {
         json!({"Type": "User", "Message": "User is not authorized to perform: lambda:GetFunction"}),
     ))]);
     let aws = clients(&replay).await;
-    let error = LambdaFunction
+    let error = kind("lambda_function")
         .read(&aws, NAME, &Fields::new())
         .await
         .expect_err("access denied is an error, never absent");
@@ -231,7 +235,7 @@ async fn an_update_without_changes_sends_no_write_call() {
     let replay = StaticReplayClient::new(vec![event(response(200, None, get_function(128)))]);
     let aws = clients(&replay).await;
     let desired = declared(128, "/unused.zip");
-    LambdaFunction
+    kind("lambda_function")
         .update(&aws, &desired, &current(128), &[])
         .await
         .expect("no-op update");
@@ -310,12 +314,12 @@ async fn pitr_right_after_create_is_retried_until_backups_are_ready() {
         tags: Default::default(),
         depends_on: Vec::new(),
     };
-    let created = DynamodbTable
+    let created = kind("dynamodb_table")
         .create(&aws, &desired)
         .await
         .expect("PITR retried");
     assert!(
-        DynamodbTable.diff(&desired, &created).is_empty(),
+        kind("dynamodb_table").diff(&desired, &created).is_empty(),
         "{created:#?}"
     );
     assert_eq!(

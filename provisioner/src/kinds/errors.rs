@@ -74,6 +74,20 @@ impl<T> NotFound<T> for Result<T, ResourceError> {
     }
 }
 
+/// AWS's error code, when the error is AWS's and has one (what retry predicates look at).
+pub fn code(error: &ResourceError) -> Option<&str> {
+    match error {
+        ResourceError::Aws { code, .. } => code.as_deref(),
+        _ => None,
+    }
+}
+
+/// True when the error is AWS's and its message contains `text` (for the transient errors AWS
+/// tells apart only by their message).
+pub fn says(error: &ResourceError, text: &str) -> bool {
+    matches!(error, ResourceError::Aws { message, .. } if message.contains(text))
+}
+
 /// True when the error says the object does not exist.
 pub fn is_not_found(error: &ResourceError) -> bool {
     matches!(error, ResourceError::Aws { code: Some(code), .. } if NOT_FOUND_CODES.contains(&code.as_str()))
@@ -103,6 +117,22 @@ mod tests {
             code: code.map(Into::into),
             message: "m".into(),
         }
+    }
+
+    #[test]
+    fn predicates_see_only_awss_code_and_message() {
+        assert_eq!(
+            code(&aws(Some("ResourceConflictException"))),
+            Some("ResourceConflictException")
+        );
+        assert_eq!(code(&aws(None)), None);
+        assert_eq!(
+            code(&ResourceError::Invalid("ResourceConflictException".into())),
+            None
+        );
+        assert!(says(&aws(None), "m"));
+        assert!(!says(&aws(None), "other"));
+        assert!(!says(&ResourceError::Timeout("m".into()), "m"));
     }
 
     #[test]

@@ -1,15 +1,17 @@
-//! Reading declared fields, and normalising what AWS reports into the declared shapes.
+//! Reading declared fields, and what AWS reports that needs parsing before it is compared.
 //!
-//! Declarations are plain JSON (see [`crate::kind::Fields`]); a kind reads the values it
-//! needs through these accessors, which say exactly which field is missing or mistyped. The
-//! normalisers make a second plan after an apply empty: IAM returns policy documents
-//! percent-encoded, AWS lists come back in any order, and absent values have defaults.
+//! Declarations are plain JSON (see [`crate::kind::Fields`]); a kind written by hand (the API
+//! Gateway kinds) reads the values it needs through these accessors, which say exactly which
+//! field is missing or mistyped; a typed kind has its `Spec` instead. IAM returns policy
+//! documents percent-encoded ([`parse_policy_document`]), so that a second plan after an apply
+//! is empty; the Lambda kinds upload zips ([`zip_blob`]) and compare their hashes
+//! ([`code_sha256`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::kind::{Desired, Fields, ResourceError};
+use crate::kind::{Fields, ResourceError};
 
 fn invalid(kind: &str, field: &str, expected: &str) -> ResourceError {
     ResourceError::Invalid(format!(
@@ -23,19 +25,6 @@ pub fn string<'a>(kind: &str, fields: &'a Fields, field: &str) -> Result<&'a str
         .get(field)
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(kind, field, "a string"))
-}
-
-/// An optional string field (absent or null is `None`).
-pub fn opt_string<'a>(
-    kind: &str,
-    fields: &'a Fields,
-    field: &str,
-) -> Result<Option<&'a str>, ResourceError> {
-    match fields.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(invalid(kind, field, "a string")),
-    }
 }
 
 /// A required boolean field.
@@ -60,40 +49,10 @@ pub fn int32(kind: &str, fields: &Fields, field: &str) -> Result<i32, ResourceEr
         .map_err(|_| invalid(kind, field, "an integer that fits in 32 bits"))
 }
 
-/// An optional list of strings (absent or null is empty).
-pub fn strings(kind: &str, fields: &Fields, field: &str) -> Result<Vec<String>, ResourceError> {
-    match fields.get(field) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| v.as_str().map(str::to_string))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| invalid(kind, field, "a list of strings")),
-        Some(_) => Err(invalid(kind, field, "a list of strings")),
-    }
-}
-
-/// An optional object of string values (absent or null is empty), e.g. environment variables.
-pub fn string_map(
-    kind: &str,
-    fields: &Fields,
-    field: &str,
-) -> Result<BTreeMap<String, String>, ResourceError> {
-    match fields.get(field) {
-        None | Some(Value::Null) => Ok(BTreeMap::new()),
-        Some(Value::Object(map)) => map
-            .iter()
-            .map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-            .collect::<Option<BTreeMap<_, _>>>()
-            .ok_or_else(|| invalid(kind, field, "an object of string values")),
-        Some(_) => Err(invalid(kind, field, "an object of string values")),
-    }
-}
-
-/// A required JSON object (a policy document), serialised for an AWS call.
-pub fn json_document(kind: &str, fields: &Fields, field: &str) -> Result<String, ResourceError> {
-    match fields.get(field) {
-        Some(value @ Value::Object(_)) => Ok(value.to_string()),
+/// A declared policy document (a JSON object), serialised for an AWS call.
+pub fn policy_json(kind: &str, field: &str, document: &Value) -> Result<String, ResourceError> {
+    match document {
+        Value::Object(_) => Ok(document.to_string()),
         _ => Err(invalid(kind, field, "a JSON object (a policy document)")),
     }
 }
@@ -120,16 +79,6 @@ pub fn parse_policy_document(kind: &str, document: &str) -> Result<Value, Resour
     })
 }
 
-/// A sorted, de-duplicated JSON list of strings: the shape every declared string list has.
-pub fn sorted_strings<I, S>(items: I) -> Value
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    let set: BTreeSet<String> = items.into_iter().map(Into::into).collect();
-    Value::Array(set.into_iter().map(Value::String).collect())
-}
-
 /// The tag keys to set and the tag keys to remove to go from `current` to `desired`.
 pub fn tag_changes(
     current: &BTreeMap<String, String>,
@@ -146,20 +95,6 @@ pub fn tag_changes(
         .cloned()
         .collect();
     (to_set, to_remove)
-}
-
-/// The default diff minus fields that are carried for create/update but never compared
-/// (`zip_path`: the zip's content is compared through `code_sha256`).
-pub fn diff_skipping(
-    skip: &[&str],
-    replace_on: &[&str],
-    desired: &Desired,
-    observed: &crate::kind::Observed,
-) -> Vec<crate::kind::FieldChange> {
-    crate::kind::diff_fields(replace_on, desired, observed)
-        .into_iter()
-        .filter(|change| !skip.contains(&change.field.as_str()))
-        .collect()
 }
 
 /// Builds a [`Fields`] map from `(name, value)` pairs.
@@ -221,19 +156,14 @@ mod tests {
 
     #[test]
     fn accessors_name_the_bad_field() {
-        let f = fields([("n", json!(5)), ("s", json!("x")), ("l", json!(["b", "a"]))]);
+        let f = fields([("n", json!(5)), ("s", json!("x"))]);
         assert_eq!(integer("k", &f, "n").ok(), Some(5));
         assert_eq!(string("k", &f, "s").ok(), Some("x"));
-        assert_eq!(
-            strings("k", &f, "l").ok(),
-            Some(vec!["b".into(), "a".into()])
-        );
         let err = string("kind", &f, "n")
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("`n`") && err.contains("kind"), "{err}");
-        assert_eq!(sorted_strings(["b", "a", "b"]), json!(["a", "b"]));
     }
 
     #[test]

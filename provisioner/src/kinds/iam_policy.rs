@@ -7,80 +7,107 @@
 //! in place, instead of leaving them behind unmanaged.
 //!
 //! Fields: `name` (forces replacement), `policy` (the default version's document, a JSON
-//! object). Id: the policy ARN. IAM returns documents percent-encoded; they are decoded and
-//! compared parsed. Delete removes the non-default versions first, as IAM requires; a policy
-//! still attached to something is refused by IAM (its attachments are deleted first, since
-//! they depend on it).
+//! object). Id: the policy ARN, which IAM makes (it holds the account id), so there is no
+//! declared id. IAM returns documents percent-encoded; they are decoded and compared parsed.
+//! Delete removes the non-default versions first, as IAM requires; a policy still attached to
+//! something is refused by IAM (its attachments are deleted first, since they depend on it).
+//! Its tags are read but never written: the stack only ever removes such a policy.
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use super::errors::{aws_error, ignore_not_found, not_found_as_none};
+use super::errors::{AwsResult, NotFound};
 use super::fields;
+use super::typed::{About, Found, Kind, Update};
 use crate::aws::AwsClients;
-use crate::kind::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
-
-const KIND: &str = "iam_policy";
+use crate::bootstrap::policies::DeployScope;
+use crate::kind::{Fields, ResourceError, Tags};
 
 /// The `iam_policy` kind.
 #[derive(Debug, Default)]
 pub struct IamPolicy;
 
-#[async_trait]
-impl ResourceKind for IamPolicy {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
+/// A managed policy's declared fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// The policy's name.
+    pub name: String,
+    /// The default version's document, a JSON object (`null` when IAM has none to show).
+    pub policy: Value,
+}
 
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["name"]
-    }
+#[async_trait]
+impl Kind for IamPolicy {
+    const NAME: &'static str = "iam_policy";
+    const ABOUT: About = About {
+        terraform_type: "aws_iam_policy",
+        import_id: "the policy ARN",
+    };
+    const REPLACE_ON: &'static [&'static str] = &["name"];
+    type Spec = Spec;
 
     /// IAM names the policy by an ARN that holds the account id: there is no declared id.
-    fn declared_id(&self, _desired: &Desired) -> Option<String> {
+    fn declared_id(_name: &str, _spec: &Spec) -> Option<String> {
         None
     }
 
+    /// Only what removing a policy `migrate` adopted takes (the stack never creates one), on
+    /// the environment's names only.
+    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        vec![json!({
+            "Sid": "AdoptedPoliciesReadAndRemove",
+            "Effect": "Allow",
+            "Action": [
+                "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:GetPolicy",
+                "iam:GetPolicyVersion", "iam:ListPolicyVersions"
+            ],
+            "Resource": scope.iam_arn(&format!("policy/{}-*", scope.env.name_base)),
+        })]
+    }
+
+    fn terraform_id(attributes: &Value) -> Option<String> {
+        attributes.get("arn")?.as_str().map(str::to_string)
+    }
+
     async fn read(
-        &self,
         aws: &AwsClients,
         id: &str,
         _recorded: &Fields,
-    ) -> Result<Option<Observed>, ResourceError> {
-        let found = not_found_as_none(
-            aws.iam
-                .get_policy()
-                .policy_arn(id)
-                .send()
-                .await
-                .map_err(|e| aws_error("GetPolicy", e)),
-        )?;
+    ) -> Result<Option<Found<Spec>>, ResourceError> {
+        let call = aws.iam.get_policy().policy_arn(id);
+        let found = call.send().await.aws("GetPolicy").absent()?;
         let Some(policy) = found.and_then(|o| o.policy) else {
             return Ok(None);
         };
         let version = policy.default_version_id().unwrap_or("v1");
-        let document = not_found_as_none(
-            aws.iam
-                .get_policy_version()
-                .policy_arn(id)
-                .version_id(version)
-                .send()
-                .await
-                .map_err(|e| aws_error("GetPolicyVersion", e)),
-        )?
-        .and_then(|o| o.policy_version)
-        .and_then(|v| v.document)
-        .map(|d| fields::parse_policy_document(KIND, &d))
-        .transpose()?
-        .unwrap_or(Value::Null);
+        let call = aws
+            .iam
+            .get_policy_version()
+            .policy_arn(id)
+            .version_id(version);
+        let document = call
+            .send()
+            .await
+            .aws("GetPolicyVersion")
+            .absent()?
+            .and_then(|o| o.policy_version)
+            .and_then(|v| v.document)
+            .map(|d| fields::parse_policy_document(Self::NAME, &d))
+            .transpose()?
+            .unwrap_or(Value::Null);
         let name = policy.policy_name().unwrap_or_default().to_string();
-        Ok(Some(Observed {
+        Ok(Some(Found {
             id: id.to_string(),
             arn: Some(id.to_string()),
-            fields: fields::fields([("name", Value::String(name.clone())), ("policy", document)]),
-            outputs: fields::fields([
-                ("arn", Value::String(id.to_string())),
-                ("name", Value::String(name)),
+            spec: Spec {
+                name: name.clone(),
+                policy: document,
+            },
+            outputs: Fields::from_iter([
+                ("arn".to_string(), Value::String(id.to_string())),
+                ("name".to_string(), Value::String(name)),
             ]),
             tags: Some(
                 policy
@@ -89,92 +116,75 @@ impl ResourceKind for IamPolicy {
                     .map(|t| (t.key().to_string(), t.value().to_string()))
                     .collect(),
             ),
+            recorded: Fields::new(),
         }))
     }
 
-    async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError> {
-        let document = fields::json_document(KIND, &desired.fields, "policy")?;
-        let created = aws
+    async fn create(
+        aws: &AwsClients,
+        _name: &str,
+        spec: &Spec,
+        _tags: &Tags,
+    ) -> Result<Found<Spec>, ResourceError> {
+        let document = fields::policy_json(Self::NAME, "policy", &spec.policy)?;
+        let call = aws
             .iam
             .create_policy()
-            .policy_name(fields::string(KIND, &desired.fields, "name")?)
-            .policy_document(document)
-            .send()
-            .await
-            .map_err(|e| aws_error("CreatePolicy", e))?;
-        let arn = created
-            .policy
-            .and_then(|p| p.arn)
-            .ok_or_else(|| ResourceError::Invalid(format!("{KIND}: CreatePolicy gave no ARN")))?;
-        self.read_back(aws, &arn, &Fields::new()).await
+            .policy_name(&spec.name)
+            .policy_document(document);
+        let created = call.send().await.aws("CreatePolicy")?;
+        let arn = created.policy.and_then(|p| p.arn).ok_or_else(|| {
+            ResourceError::Invalid(format!("{}: CreatePolicy gave no ARN", Self::NAME))
+        })?;
+        Self::read_back(aws, &arn, &Fields::new()).await
     }
 
     /// A new default version with the declared document; the oldest other version goes first
     /// when IAM's limit of five is reached.
     async fn update(
-        &self,
         aws: &AwsClients,
-        desired: &Desired,
-        current: &Observed,
-        changes: &[FieldChange],
-    ) -> Result<Observed, ResourceError> {
-        if let Some(other) = changes.iter().find(|c| c.field != "policy") {
+        change: &Update<'_, Spec>,
+    ) -> Result<Found<Spec>, ResourceError> {
+        if let Some(other) = change.changed.iter().find(|field| *field != "policy") {
             return Err(ResourceError::Invalid(format!(
-                "{KIND}: field `{}` cannot change in place",
-                other.field
+                "{}: field `{other}` cannot change in place",
+                Self::NAME
             )));
         }
-        let versions = non_default_versions(aws, &current.id).await?;
+        let arn = change.id;
+        let versions = non_default_versions(aws, arn).await?;
         if versions.len() >= 4
             && let Some(oldest) = versions.first()
         {
-            delete_version(aws, &current.id, oldest).await?;
+            delete_version(aws, arn, oldest).await?;
         }
-        aws.iam
+        let document = fields::policy_json(Self::NAME, "policy", &change.spec.policy)?;
+        let call = aws
+            .iam
             .create_policy_version()
-            .policy_arn(&current.id)
-            .policy_document(fields::json_document(KIND, &desired.fields, "policy")?)
-            .set_as_default(true)
-            .send()
-            .await
-            .map_err(|e| aws_error("CreatePolicyVersion", e))?;
-        self.read_back(aws, &current.id, &Fields::new()).await
+            .policy_arn(arn)
+            .policy_document(document)
+            .set_as_default(true);
+        call.send().await.aws("CreatePolicyVersion")?;
+        Self::read_back(aws, arn, &Fields::new()).await
     }
 
-    async fn delete(
-        &self,
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<(), ResourceError> {
-        let versions = match non_default_versions(aws, id).await {
-            Ok(versions) => versions,
-            Err(error) => return ignore_not_found(Err(error)),
+    async fn delete(aws: &AwsClients, id: &str, _recorded: &Fields) -> Result<(), ResourceError> {
+        let Some(versions) = non_default_versions(aws, id).await.absent()? else {
+            return Ok(());
         };
         for version in versions {
             delete_version(aws, id, &version).await?;
         }
-        ignore_not_found(
-            aws.iam
-                .delete_policy()
-                .policy_arn(id)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("DeletePolicy", e)),
-        )
+        let call = aws.iam.delete_policy().policy_arn(id);
+        call.send().await.aws("DeletePolicy").gone()
     }
 }
 
 /// The ids of the policy's versions other than the default, oldest first.
 async fn non_default_versions(aws: &AwsClients, arn: &str) -> Result<Vec<String>, ResourceError> {
-    let listed = aws
-        .iam
-        .list_policy_versions()
-        .policy_arn(arn)
-        .send()
-        .await
-        .map_err(|e| aws_error("ListPolicyVersions", e))?;
+    let call = aws.iam.list_policy_versions().policy_arn(arn);
+    let listed = call.send().await.aws("ListPolicyVersions")?;
     let mut versions: Vec<_> = listed
         .versions()
         .iter()
@@ -188,14 +198,34 @@ async fn non_default_versions(aws: &AwsClients, arn: &str) -> Result<Vec<String>
 }
 
 async fn delete_version(aws: &AwsClients, arn: &str, version: &str) -> Result<(), ResourceError> {
-    ignore_not_found(
-        aws.iam
-            .delete_policy_version()
-            .policy_arn(arn)
-            .version_id(version)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| aws_error("DeletePolicyVersion", e)),
-    )
+    let call = aws
+        .iam
+        .delete_policy_version()
+        .policy_arn(arn)
+        .version_id(version);
+    call.send().await.aws("DeletePolicyVersion").gone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policies_are_removed_only_under_the_environments_names() {
+        let env = crate::kinds::dev_env();
+        let scope = DeployScope {
+            account_id: "123456789012",
+            env: &env,
+        };
+        let statements = IamPolicy::deploy_statements(&scope);
+        assert_eq!(
+            statements[0]["Resource"],
+            format!("arn:aws:iam::123456789012:policy/{}-*", env.name_base)
+        );
+        assert_eq!(
+            IamPolicy::terraform_id(&json!({"arn": "arn:aws:iam::1:policy/p", "name": "p"}))
+                .as_deref(),
+            Some("arn:aws:iam::1:policy/p")
+        );
+    }
 }

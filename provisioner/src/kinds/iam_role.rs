@@ -17,69 +17,131 @@
 //! Delete first detaches managed policies and deletes inline ones, because DeleteRole fails with
 //! `DeleteConflict` while any is left (a crash between those steps is fine: running delete again
 //! finishes the job).
-
-use std::collections::BTreeMap;
+//!
+//! IAM is eventually consistent: a write to a role another write is still changing fails with
+//! `ConcurrentModification`, and a trust policy naming a principal created a moment ago fails
+//! with "Invalid principal in policy"; both are retried ([`iam_not_yet_consistent`], shared with
+//! the role's policies and attachments, which write to the role too).
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use super::errors::{aws_error, ignore_not_found, not_found_as_none};
-use super::fields::{self, tag_changes};
+use super::errors::{self, AwsResult, NotFound};
+use super::fields;
+use super::tags;
+use super::typed::{About, Found, Kind, Update};
 use crate::aws::AwsClients;
-use crate::kind::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
-use crate::retry::{RetryPolicy, is_iam_propagation, retry};
-
-const KIND: &str = "iam_role";
+use crate::bootstrap::policies::DeployScope;
+use crate::kind::{Fields, ResourceError, Tags};
+use crate::retry::{RetryPolicy, retry};
 
 /// The `iam_role` kind.
 #[derive(Debug, Default)]
 pub struct IamRole;
 
+/// A role's declared fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// The trust policy, a JSON object (`null` when AWS reports none).
+    pub assume_role_policy: Value,
+    /// Empty for none.
+    #[serde(default)]
+    pub description: String,
+    /// The IAM path the role lives under.
+    #[serde(default = "root_path")]
+    pub path: String,
+    /// A managed policy's name in the role's account, or a full policy ARN; `None`: no boundary.
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+}
+
+/// IAM's path when none is given.
+fn root_path() -> String {
+    "/".to_string()
+}
+
+/// Fields an update can change; the others force replacement.
+const UPDATABLE: &[&str] = &["description", "permissions_boundary", "tags"];
+
 #[async_trait]
-impl ResourceKind for IamRole {
-    fn kind(&self) -> &'static str {
-        KIND
+impl Kind for IamRole {
+    const NAME: &'static str = "iam_role";
+    const ABOUT: About = About {
+        terraform_type: "aws_iam_role",
+        import_id: "the role name",
+    };
+    const REPLACE_ON: &'static [&'static str] = &["path", "assume_role_policy"];
+    type Spec = Spec;
+
+    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        vec![
+            json!({
+                "Sid": "RolesOnlyWithTheBoundary",
+                "Effect": "Allow",
+                "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+                "Resource": roles_under_the_path(scope),
+                "Condition": with_the_boundary(scope),
+            }),
+            json!({
+                "Sid": "RolesUnderThePath",
+                "Effect": "Allow",
+                "Action": [
+                    "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:GetRole",
+                    "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:ListRoleTags",
+                    "iam:TagRole", "iam:UntagRole", "iam:UpdateRoleDescription"
+                ],
+                "Resource": roles_under_the_path(scope),
+            }),
+            // Looking the function's role up by name, and removing the one an earlier version
+            // created at `/` (a path change replaces it): reads and removals only.
+            json!({
+                "Sid": "FunctionRoleByNameReadAndRemove",
+                "Effect": "Allow",
+                "Action": [
+                    "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:GetRole",
+                    "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:ListRoleTags"
+                ],
+                "Resource": function_role_by_name(scope),
+            }),
+        ]
     }
 
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["path", "assume_role_policy"]
+    fn terraform_id(attributes: &Value) -> Option<String> {
+        attributes.get("name")?.as_str().map(str::to_string)
     }
 
     async fn read(
-        &self,
         aws: &AwsClients,
         id: &str,
         _recorded: &Fields,
-    ) -> Result<Option<Observed>, ResourceError> {
+    ) -> Result<Option<Found<Spec>>, ResourceError> {
         let Some(role) = find_role(aws, id).await? else {
             return Ok(None);
         };
         let trust = match role.assume_role_policy_document() {
-            Some(document) => fields::parse_policy_document(KIND, document)?,
+            Some(document) => fields::parse_policy_document(Self::NAME, document)?,
             None => Value::Null,
         };
-        Ok(Some(Observed {
+        let boundary = role
+            .permissions_boundary()
+            .and_then(|b| b.permissions_boundary_arn());
+        Ok(Some(Found {
             id: role.role_name().to_string(),
             arn: Some(role.arn().to_string()),
-            fields: fields::fields([
-                ("assume_role_policy", trust),
+            spec: Spec {
+                assume_role_policy: trust,
+                description: role.description().unwrap_or_default().to_string(),
+                path: role.path().to_string(),
+                permissions_boundary: boundary_field(role.arn(), boundary),
+            },
+            outputs: Fields::from_iter([
+                ("arn".to_string(), Value::String(role.arn().to_string())),
                 (
-                    "description",
-                    Value::String(role.description().unwrap_or_default().to_string()),
+                    "name".to_string(),
+                    Value::String(role.role_name().to_string()),
                 ),
-                ("path", Value::String(role.path().to_string())),
-                (
-                    "permissions_boundary",
-                    boundary_field(
-                        role.arn(),
-                        role.permissions_boundary()
-                            .and_then(|b| b.permissions_boundary_arn()),
-                    ),
-                ),
-            ]),
-            outputs: fields::fields([
-                ("arn", Value::String(role.arn().to_string())),
-                ("name", Value::String(role.role_name().to_string())),
             ]),
             tags: Some(
                 role.tags()
@@ -87,130 +149,156 @@ impl ResourceKind for IamRole {
                     .map(|t| (t.key().to_string(), t.value().to_string()))
                     .collect(),
             ),
+            recorded: Fields::new(),
         }))
     }
 
-    async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError> {
-        let trust = fields::json_document(KIND, &desired.fields, "assume_role_policy")?;
-        let description = fields::opt_string(KIND, &desired.fields, "description")?
-            .filter(|d| !d.is_empty())
-            .map(str::to_string);
-        let tags = iam_tags(&desired.tags)?;
-        let path = fields::opt_string(KIND, &desired.fields, "path")?.map(str::to_string);
-        let boundary = match fields::opt_string(KIND, &desired.fields, "permissions_boundary")? {
+    async fn create(
+        aws: &AwsClients,
+        name: &str,
+        spec: &Spec,
+        tags: &Tags,
+    ) -> Result<Found<Spec>, ResourceError> {
+        let trust =
+            fields::policy_json(Self::NAME, "assume_role_policy", &spec.assume_role_policy)?;
+        let boundary = match &spec.permissions_boundary {
             Some(declared) => Some(boundary_arn(declared, "aws", aws.account_id().await?)),
             None => None,
         };
-        retry(&RetryPolicy::default(), is_iam_propagation, || async {
-            aws.iam
+        let tags = tags::iam(tags)?;
+        let description = Some(spec.description.clone()).filter(|d| !d.is_empty());
+        retry(&RetryPolicy::default(), iam_not_yet_consistent, || async {
+            let call = aws
+                .iam
                 .create_role()
-                .role_name(&desired.name)
+                .role_name(name)
                 .assume_role_policy_document(&trust)
-                .set_path(path.clone())
+                .path(&spec.path)
                 .set_permissions_boundary(boundary.clone())
                 .set_description(description.clone())
-                .set_tags(Some(tags.clone()))
-                .send()
-                .await
-                .map_err(|e| aws_error("CreateRole", e))
+                .set_tags(Some(tags.clone()));
+            call.send().await.aws("CreateRole")
         })
         .await?;
-        self.read_back(aws, &desired.name, &Fields::new()).await
+        Self::read_back(aws, name, &Fields::new()).await
     }
 
     async fn update(
-        &self,
         aws: &AwsClients,
-        desired: &Desired,
-        current: &Observed,
-        changes: &[FieldChange],
-    ) -> Result<Observed, ResourceError> {
-        let role = current.id.as_str();
-        for change in changes {
-            match change.field.as_str() {
-                "permissions_boundary" => {
-                    update_boundary(aws, desired, current).await?;
-                }
-                "description" => {
-                    let description =
-                        fields::opt_string(KIND, &desired.fields, "description")?.unwrap_or("");
-                    aws.iam
-                        .update_role_description()
-                        .role_name(role)
-                        .description(description)
-                        .send()
-                        .await
-                        .map_err(|e| aws_error("UpdateRoleDescription", e))?;
-                }
-                "tags" => {
-                    let current_tags = current.tags.clone().unwrap_or_default();
-                    update_tags(aws, role, &current_tags, &desired.tags).await?;
-                }
-                field @ ("path" | "assume_role_policy") => {
-                    return Err(ResourceError::Invalid(format!(
-                        "{KIND}: `{field}` cannot change in place; the role is replaced instead"
-                    )));
-                }
-                other => {
-                    return Err(ResourceError::Invalid(format!(
-                        "{KIND}: cannot update unknown field `{other}`"
-                    )));
-                }
-            }
+        change: &Update<'_, Spec>,
+    ) -> Result<Found<Spec>, ResourceError> {
+        let role = change.id;
+        if let Some(field) = change
+            .changed
+            .iter()
+            .find(|f| !UPDATABLE.contains(&f.as_str()))
+        {
+            let why = if Self::REPLACE_ON.contains(&field.as_str()) {
+                "cannot change in place; the role is replaced instead"
+            } else {
+                "is not a field an update can change"
+            };
+            return Err(ResourceError::Invalid(format!(
+                "{}: `{field}` {why}",
+                Self::NAME
+            )));
         }
-        self.read_back(aws, role, &Fields::new()).await
+        if change.has("description") {
+            let call = aws
+                .iam
+                .update_role_description()
+                .role_name(role)
+                .description(&change.spec.description);
+            call.send().await.aws("UpdateRoleDescription")?;
+        }
+        if change.has("permissions_boundary") {
+            update_boundary(aws, change).await?;
+        }
+        if change.has("tags") {
+            tags::iam_role(aws, role, &change.current_tags(), change.tags).await?;
+        }
+        Self::read_back(aws, role, &Fields::new()).await
     }
 
-    async fn delete(
-        &self,
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<(), ResourceError> {
-        ignore_not_found(detach_all_policies(aws, id).await)?;
-        ignore_not_found(
-            aws.iam
-                .delete_role()
-                .role_name(id)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("DeleteRole", e)),
-        )
+    async fn delete(aws: &AwsClients, id: &str, _recorded: &Fields) -> Result<(), ResourceError> {
+        detach_all_policies(aws, id).await.gone()?;
+        let call = aws.iam.delete_role().role_name(id);
+        call.send().await.aws("DeleteRole").gone()
     }
 }
 
-/// Sets (or removes, when declared `null`) the role's permissions boundary.
-async fn update_boundary(
+/// GetRole, with not-found as `None`.
+pub async fn find_role(
     aws: &AwsClients,
-    desired: &Desired,
-    current: &Observed,
-) -> Result<(), ResourceError> {
-    let role = current.id.as_str();
-    let Some(declared) = fields::opt_string(KIND, &desired.fields, "permissions_boundary")? else {
-        aws.iam
-            .delete_role_permissions_boundary()
-            .role_name(role)
-            .send()
-            .await
-            .map_err(|e| aws_error("DeleteRolePermissionsBoundary", e))?;
+    name: &str,
+) -> Result<Option<aws_sdk_iam::types::Role>, ResourceError> {
+    let call = aws.iam.get_role().role_name(name);
+    let output = call.send().await.aws("GetRole").absent()?;
+    Ok(output.and_then(|o| o.role))
+}
+
+/// Sets (or removes, when declared `null`) the role's permissions boundary.
+async fn update_boundary(aws: &AwsClients, change: &Update<'_, Spec>) -> Result<(), ResourceError> {
+    let role = change.id;
+    let Some(declared) = &change.spec.permissions_boundary else {
+        let call = aws.iam.delete_role_permissions_boundary().role_name(role);
+        call.send().await.aws("DeleteRolePermissionsBoundary")?;
         return Ok(());
     };
-    let role_arn = current.arn.as_deref().unwrap_or_default();
+    let role_arn = change.current.arn.as_deref().unwrap_or_default();
     let arn = match arn_parts(role_arn) {
         Some((partition, account)) => boundary_arn(declared, partition, account),
         None => boundary_arn(declared, "aws", aws.account_id().await?),
     };
-    retry(&RetryPolicy::default(), is_iam_propagation, || async {
-        aws.iam
+    retry(&RetryPolicy::default(), iam_not_yet_consistent, || async {
+        let call = aws
+            .iam
             .put_role_permissions_boundary()
             .role_name(role)
-            .permissions_boundary(&arn)
-            .send()
-            .await
-            .map_err(|e| aws_error("PutRolePermissionsBoundary", e))
+            .permissions_boundary(&arn);
+        call.send().await.aws("PutRolePermissionsBoundary")
     })
     .await?;
+    Ok(())
+}
+
+/// Detaches every managed policy and deletes every inline policy of the role.
+async fn detach_all_policies(aws: &AwsClients, role: &str) -> Result<(), ResourceError> {
+    let attached: Vec<_> = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .aws("ListAttachedRolePolicies")?;
+    for policy in attached {
+        let Some(arn) = policy.policy_arn() else {
+            continue;
+        };
+        let call = aws.iam.detach_role_policy().role_name(role).policy_arn(arn);
+        call.send().await.aws("DetachRolePolicy").gone()?;
+    }
+    let inline: Vec<String> = aws
+        .iam
+        .list_role_policies()
+        .role_name(role)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .aws("ListRolePolicies")?;
+    for name in inline {
+        let call = aws
+            .iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(&name);
+        call.send().await.aws("DeleteRolePolicy").gone()?;
+    }
     Ok(())
 }
 
@@ -239,129 +327,40 @@ fn boundary_arn(declared: &str, partition: &str, account: &str) -> String {
 }
 
 /// The observed `permissions_boundary`: the bare policy name when the policy is in the role's
-/// own account (as declared), else the full ARN; `null` when the role has none.
-fn boundary_field(role_arn: &str, boundary: Option<&str>) -> Value {
-    let Some(boundary) = boundary else {
-        return Value::Null;
-    };
+/// own account (as declared), else the full ARN; `None` when the role has none.
+fn boundary_field(role_arn: &str, boundary: Option<&str>) -> Option<String> {
+    let boundary = boundary?;
     let own_name = arn_parts(role_arn).and_then(|(partition, account)| {
         boundary
             .strip_prefix(&format!("arn:{partition}:iam::{account}:policy/"))
             .filter(|name| !name.contains('/'))
     });
-    Value::String(own_name.unwrap_or(boundary).to_string())
+    Some(own_name.unwrap_or(boundary).to_string())
 }
 
-/// GetRole, with not-found as `None`.
-pub async fn find_role(
-    aws: &AwsClients,
-    name: &str,
-) -> Result<Option<aws_sdk_iam::types::Role>, ResourceError> {
-    let output = not_found_as_none(
-        aws.iam
-            .get_role()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|e| aws_error("GetRole", e)),
-    )?;
-    Ok(output.and_then(|o| o.role))
+/// The environment's roles: those under its path, the only ones the deploy role may write.
+pub fn roles_under_the_path(scope: &DeployScope<'_>) -> String {
+    scope.iam_arn(&format!("role{}*", scope.env.role_path))
 }
 
-/// Detaches every managed policy and deletes every inline policy of the role.
-async fn detach_all_policies(aws: &AwsClients, role: &str) -> Result<(), ResourceError> {
-    let attached: Vec<_> = aws
-        .iam
-        .list_attached_role_policies()
-        .role_name(role)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| aws_error("ListAttachedRolePolicies", e))?;
-    for policy in attached {
-        let Some(arn) = policy.policy_arn() else {
-            continue;
-        };
-        ignore_not_found(
-            aws.iam
-                .detach_role_policy()
-                .role_name(role)
-                .policy_arn(arn)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("DetachRolePolicy", e)),
-        )?;
-    }
-    let inline: Vec<String> = aws
-        .iam
-        .list_role_policies()
-        .role_name(role)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| aws_error("ListRolePolicies", e))?;
-    for name in inline {
-        ignore_not_found(
-            aws.iam
-                .delete_role_policy()
-                .role_name(role)
-                .policy_name(&name)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("DeleteRolePolicy", e)),
-        )?;
-    }
-    Ok(())
+/// The function's role by its name at `/`, where an earlier version created it (read and
+/// removed only).
+pub fn function_role_by_name(scope: &DeployScope<'_>) -> String {
+    scope.iam_arn(&format!("role/{}", scope.env.function_role_name))
 }
 
-/// TagRole for new or changed values, UntagRole for dropped keys.
-async fn update_tags(
-    aws: &AwsClients,
-    role: &str,
-    current: &BTreeMap<String, String>,
-    desired: &BTreeMap<String, String>,
-) -> Result<(), ResourceError> {
-    let (to_set, to_remove) = tag_changes(current, desired);
-    if !to_remove.is_empty() {
-        aws.iam
-            .untag_role()
-            .role_name(role)
-            .set_tag_keys(Some(to_remove))
-            .send()
-            .await
-            .map_err(|e| aws_error("UntagRole", e))?;
-    }
-    if !to_set.is_empty() {
-        aws.iam
-            .tag_role()
-            .role_name(role)
-            .set_tags(Some(iam_tags(&to_set)?))
-            .send()
-            .await
-            .map_err(|e| aws_error("TagRole", e))?;
-    }
-    Ok(())
+/// The condition that a role write carries the environment's permissions boundary.
+pub fn with_the_boundary(scope: &DeployScope<'_>) -> Value {
+    let boundary = scope.iam_arn(&format!("policy/{}", scope.env.boundary_name));
+    json!({ "StringEquals": { "iam:PermissionsBoundary": boundary } })
 }
 
-/// Tags in IAM's shape.
-fn iam_tags(
-    tags: &BTreeMap<String, String>,
-) -> Result<Vec<aws_sdk_iam::types::Tag>, ResourceError> {
-    tags.iter()
-        .map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| ResourceError::Invalid(format!("{KIND}: tag {k}: {e}")))
-        })
-        .collect()
+/// A write IAM refused only because it has not caught up yet: another change to the same role
+/// still in flight (`ConcurrentModification`), or a principal created a moment ago that IAM
+/// does not know yet ("Invalid principal in policy", terraform-provider-aws' IAM retry).
+pub fn iam_not_yet_consistent(error: &ResourceError) -> bool {
+    errors::code(error) == Some("ConcurrentModification")
+        || errors::says(error, "Invalid principal in policy")
 }
 
 #[cfg(test)]
@@ -370,22 +369,34 @@ mod tests {
 
     const ROLE: &str = "arn:aws:iam::123456789012:role/app/dev/app-dev-lambda";
 
+    fn aws(code: &str, message: &str) -> ResourceError {
+        ResourceError::Aws {
+            operation: "CreateRole".into(),
+            code: Some(code.into()),
+            message: message.into(),
+        }
+    }
+
     #[test]
     fn a_boundary_in_the_roles_account_reads_as_its_name() {
         assert_eq!(
             boundary_field(
                 ROLE,
                 Some("arn:aws:iam::123456789012:policy/app-dev-function-boundary")
-            ),
-            "app-dev-function-boundary"
+            )
+            .as_deref(),
+            Some("app-dev-function-boundary")
         );
-        assert_eq!(boundary_field(ROLE, None), Value::Null);
+        assert_eq!(boundary_field(ROLE, None), None);
         for foreign in [
             "arn:aws:iam::999999999999:policy/app-dev-function-boundary",
             "arn:aws:iam::123456789012:policy/some/path/boundary",
             "arn:aws:iam::aws:policy/AdministratorAccess",
         ] {
-            assert_eq!(boundary_field(ROLE, Some(foreign)), foreign);
+            assert_eq!(
+                boundary_field(ROLE, Some(foreign)).as_deref(),
+                Some(foreign)
+            );
         }
     }
 
@@ -405,6 +416,58 @@ mod tests {
 
     #[test]
     fn path_and_trust_force_replacement() {
-        assert_eq!(IamRole.replace_on(), ["path", "assume_role_policy"]);
+        assert_eq!(IamRole::REPLACE_ON, ["path", "assume_role_policy"]);
+    }
+
+    #[test]
+    fn a_role_without_path_or_boundary_is_declared_at_the_root_without_one() {
+        let spec: Result<Spec, _> = serde_json::from_value(json!({"assume_role_policy": {}}));
+        let spec = spec.ok();
+        assert_eq!(spec.as_ref().map(|s| s.path.as_str()), Some("/"));
+        assert_eq!(spec.and_then(|s| s.permissions_boundary), None);
+        let misspelt: Result<Spec, _> =
+            serde_json::from_value(json!({"assume_role_policy": {}, "pathh": "/x/"}));
+        assert!(misspelt.is_err());
+    }
+
+    #[test]
+    fn iam_writes_are_retried_only_while_iam_catches_up() {
+        assert!(iam_not_yet_consistent(&aws("ConcurrentModification", "x")));
+        assert!(iam_not_yet_consistent(&aws(
+            "MalformedPolicyDocument",
+            "Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/new\""
+        )));
+        for error in [
+            aws("AccessDenied", "no"),
+            aws("MalformedPolicyDocument", "Syntax errors in policy"),
+            aws("ThrottlingException", "slow down"),
+            aws("NoSuchEntity", "gone"),
+            ResourceError::Invalid("i".into()),
+        ] {
+            assert!(!iam_not_yet_consistent(&error), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_roles_are_written_only_under_the_path_with_the_boundary() {
+        let env = crate::kinds::dev_env();
+        let scope = DeployScope {
+            account_id: "123456789012",
+            env: &env,
+        };
+        let statements = IamRole::deploy_statements(&scope);
+        let writes = &statements[0];
+        assert_eq!(
+            writes["Resource"],
+            format!("arn:aws:iam::123456789012:role{}*", env.role_path)
+        );
+        assert_eq!(
+            writes["Condition"]["StringEquals"]["iam:PermissionsBoundary"],
+            format!("arn:aws:iam::123456789012:policy/{}", env.boundary_name)
+        );
+        assert_eq!(
+            statements[2]["Resource"],
+            format!("arn:aws:iam::123456789012:role/{}", env.function_role_name)
+        );
     }
 }

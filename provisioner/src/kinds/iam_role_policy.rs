@@ -3,141 +3,166 @@
 //! Fields: `role` (forces replacement), `policy` (a JSON object). The policy name is the
 //! resource's physical name; the id is `<role>:<policy name>` (role names cannot contain `:`).
 //! IAM returns the document percent-encoded: it is decoded and compared parsed.
+//!
+//! `role` refers to the role's output, so while the role is being re-created the declared id is
+//! not known ([`typed::known`]): the plan cannot tell yet whether the new policy is another
+//! object than the old one, and apply decides it once the role's name is resolved.
+//! PutRolePolicy right after the role was written may meet IAM still catching up; it is retried
+//! like the role's own writes ([`iam_not_yet_consistent`]).
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use super::errors::{aws_error, ignore_not_found, not_found_as_none};
+use super::errors::{AwsResult, NotFound};
 use super::fields;
+use super::iam_role::{
+    function_role_by_name, iam_not_yet_consistent, roles_under_the_path, with_the_boundary,
+};
+use super::typed::{self, About, Found, Kind, Update};
 use crate::aws::AwsClients;
-use crate::kind::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
-use crate::retry::{RetryPolicy, is_iam_propagation, retry};
-
-const KIND: &str = "iam_role_policy";
+use crate::bootstrap::policies::DeployScope;
+use crate::kind::{Fields, ResourceError, Tags};
+use crate::retry::{RetryPolicy, retry};
 
 /// The `iam_role_policy` kind.
 #[derive(Debug, Default)]
 pub struct IamRolePolicy;
 
+/// An inline policy's declared fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// The role's name.
+    pub role: String,
+    /// The policy document, a JSON object.
+    pub policy: Value,
+}
+
 #[async_trait]
-impl ResourceKind for IamRolePolicy {
-    fn kind(&self) -> &'static str {
-        KIND
+impl Kind for IamRolePolicy {
+    const NAME: &'static str = "iam_role_policy";
+    const ABOUT: About = About {
+        terraform_type: "aws_iam_role_policy",
+        import_id: "`<role>:<policy name>`",
+    };
+    const REPLACE_ON: &'static [&'static str] = &["role"];
+    type Spec = Spec;
+
+    fn declared_id(name: &str, spec: &Spec) -> Option<String> {
+        typed::known(&spec.role).map(|role| format!("{role}:{name}"))
     }
 
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["role"]
+    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        vec![
+            json!({
+                "Sid": "InlinePoliciesOnlyWithTheBoundary",
+                "Effect": "Allow",
+                "Action": "iam:PutRolePolicy",
+                "Resource": roles_under_the_path(scope),
+                "Condition": with_the_boundary(scope),
+            }),
+            // Reading and deleting, also on the role an earlier version created at `/`.
+            json!({
+                "Sid": "InlinePoliciesReadAndDelete",
+                "Effect": "Allow",
+                "Action": ["iam:DeleteRolePolicy", "iam:GetRolePolicy"],
+                "Resource": [roles_under_the_path(scope), function_role_by_name(scope)],
+            }),
+        ]
     }
 
-    fn declared_id(&self, desired: &Desired) -> Option<String> {
-        let role = desired.fields.get("role").and_then(Value::as_str)?;
-        Some(format!("{role}:{}", desired.name))
+    fn terraform_id(attributes: &Value) -> Option<String> {
+        let role = attributes.get("role")?.as_str()?;
+        let name = attributes.get("name")?.as_str()?;
+        Some(format!("{role}:{name}"))
     }
 
     async fn read(
-        &self,
         aws: &AwsClients,
         id: &str,
         _recorded: &Fields,
-    ) -> Result<Option<Observed>, ResourceError> {
+    ) -> Result<Option<Found<Spec>>, ResourceError> {
         let (role, name) = split_id(id)?;
-        let output = not_found_as_none(
-            aws.iam
-                .get_role_policy()
-                .role_name(role)
-                .policy_name(name)
-                .send()
-                .await
-                .map_err(|e| aws_error("GetRolePolicy", e)),
-        )?;
-        let Some(output) = output else {
+        let call = aws.iam.get_role_policy().role_name(role).policy_name(name);
+        let Some(output) = call.send().await.aws("GetRolePolicy").absent()? else {
             return Ok(None);
         };
-        let policy = fields::parse_policy_document(KIND, output.policy_document())?;
-        Ok(Some(Observed {
+        let policy = fields::parse_policy_document(Self::NAME, output.policy_document())?;
+        Ok(Some(Found {
             id: id.to_string(),
             arn: None,
-            fields: fields::fields([
-                ("role", Value::String(role.to_string())),
-                ("policy", policy),
-            ]),
+            spec: Spec {
+                role: role.to_string(),
+                policy,
+            },
             outputs: Fields::new(),
             tags: None,
+            recorded: Fields::new(),
         }))
     }
 
     async fn find_existing(
-        &self,
         aws: &AwsClients,
-        desired: &Desired,
-    ) -> Result<Option<Observed>, ResourceError> {
-        let role = fields::string(KIND, &desired.fields, "role")?;
-        self.read(aws, &format!("{role}:{}", desired.name), &desired.fields)
-            .await
+        name: &str,
+        spec: &Spec,
+        _tags: &Tags,
+    ) -> Result<Option<Found<Spec>>, ResourceError> {
+        Self::read(aws, &format!("{}:{name}", spec.role), &Fields::new()).await
     }
 
-    async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError> {
-        let role = fields::string(KIND, &desired.fields, "role")?;
-        let id = format!("{role}:{}", desired.name);
-        put_policy(aws, role, &desired.name, &desired.fields).await?;
-        self.read_back(aws, &id, &Fields::new()).await
+    async fn create(
+        aws: &AwsClients,
+        name: &str,
+        spec: &Spec,
+        _tags: &Tags,
+    ) -> Result<Found<Spec>, ResourceError> {
+        put_policy(aws, &spec.role, name, &spec.policy).await?;
+        Self::read_back(aws, &format!("{}:{name}", spec.role), &Fields::new()).await
     }
 
     async fn update(
-        &self,
         aws: &AwsClients,
-        desired: &Desired,
-        current: &Observed,
-        changes: &[FieldChange],
-    ) -> Result<Observed, ResourceError> {
-        if let Some(other) = changes.iter().find(|c| c.field != "policy") {
+        change: &Update<'_, Spec>,
+    ) -> Result<Found<Spec>, ResourceError> {
+        if let Some(other) = change.changed.iter().find(|field| *field != "policy") {
             return Err(ResourceError::Invalid(format!(
-                "{KIND}: cannot update field `{}` in place",
-                other.field
+                "{}: cannot update field `{other}` in place",
+                Self::NAME
             )));
         }
-        let (role, name) = split_id(&current.id)?;
-        put_policy(aws, role, name, &desired.fields).await?;
-        self.read_back(aws, &current.id, &Fields::new()).await
+        let (role, name) = split_id(change.id)?;
+        put_policy(aws, role, name, &change.spec.policy).await?;
+        Self::read_back(aws, change.id, &Fields::new()).await
     }
 
-    async fn delete(
-        &self,
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<(), ResourceError> {
+    async fn delete(aws: &AwsClients, id: &str, _recorded: &Fields) -> Result<(), ResourceError> {
         let (role, name) = split_id(id)?;
-        ignore_not_found(
-            aws.iam
-                .delete_role_policy()
-                .role_name(role)
-                .policy_name(name)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("DeleteRolePolicy", e)),
-        )
+        let call = aws
+            .iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(name);
+        call.send().await.aws("DeleteRolePolicy").gone()
     }
 }
 
+/// PutRolePolicy, retried while IAM catches up with the role.
 async fn put_policy(
     aws: &AwsClients,
     role: &str,
     name: &str,
-    declared: &Fields,
+    policy: &Value,
 ) -> Result<(), ResourceError> {
-    let document = fields::json_document(KIND, declared, "policy")?;
-    retry(&RetryPolicy::default(), is_iam_propagation, || async {
-        aws.iam
+    let document = fields::policy_json(IamRolePolicy::NAME, "policy", policy)?;
+    retry(&RetryPolicy::default(), iam_not_yet_consistent, || async {
+        let call = aws
+            .iam
             .put_role_policy()
             .role_name(role)
             .policy_name(name)
-            .policy_document(&document)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| aws_error("PutRolePolicy", e))
+            .policy_document(&document);
+        call.send().await.aws("PutRolePolicy").map(drop)
     })
     .await
 }
@@ -148,7 +173,43 @@ fn split_id(id: &str) -> Result<(&str, &str), ResourceError> {
         .filter(|(role, name)| !role.is_empty() && !name.is_empty())
         .ok_or_else(|| {
             ResourceError::Invalid(format!(
-                "{KIND}: id `{id}` is not `<role>:<policy name>`; fix the recorded state"
+                "{}: id `{id}` is not `<role>:<policy name>`; fix the recorded state",
+                IamRolePolicy::NAME
             ))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(role: &str) -> Spec {
+        Spec {
+            role: role.into(),
+            policy: json!({}),
+        }
+    }
+
+    #[test]
+    fn the_declared_id_waits_for_the_roles_name() {
+        assert_eq!(
+            IamRolePolicy::declared_id("p", &spec("r")).as_deref(),
+            Some("r:p")
+        );
+        assert_eq!(
+            IamRolePolicy::declared_id("p", &spec(typed::KNOWN_AFTER_APPLY)),
+            None
+        );
+    }
+
+    #[test]
+    fn ids_split_at_the_colon_and_terraform_ids_join_there() {
+        assert_eq!(split_id("r:p").ok(), Some(("r", "p")));
+        assert!(split_id("r").is_err());
+        assert!(split_id(":p").is_err());
+        assert_eq!(
+            IamRolePolicy::terraform_id(&json!({"role": "r", "name": "p", "id": "r:p"})).as_deref(),
+            Some("r:p")
+        );
+    }
 }

@@ -3,134 +3,157 @@
 //!
 //! Fields (both force replacement, an attachment has nothing to update): `role`, `policy_arn`.
 //! The id is `<role>/<policy arn>`; role names cannot contain `/`, so the first `/` splits it.
+//! The stack names the attachment by that id too, from the role's declared name, while `role`
+//! refers to the role's output: so the declared id is known at plan time even when the role is
+//! being re-created, and a role re-created under its own name keeps the attachment's id (it is
+//! re-attached after the old one is detached, never both at once).
+//!
+//! AttachRolePolicy right after the role was written may meet IAM still catching up; it is
+//! retried like the role's own writes ([`iam_not_yet_consistent`]).
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use super::errors::{aws_error, ignore_not_found, not_found_as_none};
-use super::fields;
+use super::errors::{AwsResult, NotFound};
+use super::iam_role::{
+    function_role_by_name, iam_not_yet_consistent, roles_under_the_path, with_the_boundary,
+};
+use super::typed::{About, Found, Kind};
 use crate::aws::AwsClients;
-use crate::kind::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
-use crate::retry::{RetryPolicy, is_iam_propagation, retry};
-
-const KIND: &str = "iam_role_policy_attachment";
+use crate::bootstrap::policies::DeployScope;
+use crate::desired::BASIC_EXECUTION_POLICY_ARN;
+use crate::kind::{Fields, ResourceError, Tags};
+use crate::retry::{RetryPolicy, retry};
 
 /// The `iam_role_policy_attachment` kind.
 #[derive(Debug, Default)]
 pub struct IamRolePolicyAttachment;
 
+/// An attachment's declared fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// The role's name.
+    pub role: String,
+    /// The managed policy's ARN.
+    pub policy_arn: String,
+}
+
 #[async_trait]
-impl ResourceKind for IamRolePolicyAttachment {
-    fn kind(&self) -> &'static str {
-        KIND
+impl Kind for IamRolePolicyAttachment {
+    const NAME: &'static str = "iam_role_policy_attachment";
+    const ABOUT: About = About {
+        terraform_type: "aws_iam_role_policy_attachment",
+        import_id: "`<role>/<policy arn>`",
+    };
+    const REPLACE_ON: &'static [&'static str] = &["role", "policy_arn"];
+    type Spec = Spec;
+
+    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        vec![
+            json!({
+                "Sid": "AttachBasicExecutionOnlyWithTheBoundary",
+                "Effect": "Allow",
+                "Action": "iam:AttachRolePolicy",
+                "Resource": roles_under_the_path(scope),
+                "Condition": {
+                    "StringEquals": with_the_boundary(scope)["StringEquals"].clone(),
+                    "ArnEquals": { "iam:PolicyARN": BASIC_EXECUTION_POLICY_ARN },
+                },
+            }),
+            // Reading and detaching, also from the role an earlier version created at `/`.
+            json!({
+                "Sid": "RoleAttachmentsReadAndDetach",
+                "Effect": "Allow",
+                "Action": ["iam:DetachRolePolicy", "iam:ListAttachedRolePolicies"],
+                "Resource": [roles_under_the_path(scope), function_role_by_name(scope)],
+            }),
+        ]
     }
 
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["role", "policy_arn"]
+    fn terraform_id(attributes: &Value) -> Option<String> {
+        let role = attributes.get("role")?.as_str()?;
+        let policy_arn = attributes.get("policy_arn")?.as_str()?;
+        Some(format!("{role}/{policy_arn}"))
     }
 
     async fn read(
-        &self,
         aws: &AwsClients,
         id: &str,
         _recorded: &Fields,
-    ) -> Result<Option<Observed>, ResourceError> {
+    ) -> Result<Option<Found<Spec>>, ResourceError> {
         let (role, policy_arn) = split_id(id)?;
-        let attached = not_found_as_none(
-            aws.iam
-                .list_attached_role_policies()
-                .role_name(role)
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|e| aws_error("ListAttachedRolePolicies", e)),
-        )?;
+        let attached = aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .aws("ListAttachedRolePolicies")
+            .absent()?;
         let is_attached = attached
             .unwrap_or_default()
             .iter()
             .any(|p| p.policy_arn() == Some(policy_arn));
-        Ok(is_attached.then(|| Observed {
+        Ok(is_attached.then(|| Found {
             id: id.to_string(),
             arn: None,
-            fields: fields::fields([
-                ("role", Value::String(role.to_string())),
-                ("policy_arn", Value::String(policy_arn.to_string())),
-            ]),
+            spec: Spec {
+                role: role.to_string(),
+                policy_arn: policy_arn.to_string(),
+            },
             outputs: Fields::new(),
             tags: None,
+            recorded: Fields::new(),
         }))
     }
 
+    /// By `<role>/<policy arn>` from the declared fields (the declared name may be any label).
     async fn find_existing(
-        &self,
         aws: &AwsClients,
-        desired: &Desired,
-    ) -> Result<Option<Observed>, ResourceError> {
-        self.read(aws, &id_of(&desired.fields)?, &desired.fields)
-            .await
+        _name: &str,
+        spec: &Spec,
+        _tags: &Tags,
+    ) -> Result<Option<Found<Spec>>, ResourceError> {
+        Self::read(aws, &id_of(spec), &Fields::new()).await
     }
 
-    async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError> {
-        let id = id_of(&desired.fields)?;
-        let (role, policy_arn) = split_id(&id)?;
-        retry(&RetryPolicy::default(), is_iam_propagation, || async {
-            aws.iam
+    async fn create(
+        aws: &AwsClients,
+        _name: &str,
+        spec: &Spec,
+        _tags: &Tags,
+    ) -> Result<Found<Spec>, ResourceError> {
+        retry(&RetryPolicy::default(), iam_not_yet_consistent, || async {
+            let call = aws
+                .iam
                 .attach_role_policy()
-                .role_name(role)
-                .policy_arn(policy_arn)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("AttachRolePolicy", e))
+                .role_name(&spec.role)
+                .policy_arn(&spec.policy_arn);
+            call.send().await.aws("AttachRolePolicy")
         })
         .await?;
-        self.read_back(aws, &id, &desired.fields).await
+        Self::read_back(aws, &id_of(spec), &Fields::new()).await
     }
 
-    async fn update(
-        &self,
-        _aws: &AwsClients,
-        _desired: &Desired,
-        current: &Observed,
-        changes: &[FieldChange],
-    ) -> Result<Observed, ResourceError> {
-        match changes.first() {
-            None => Ok(current.clone()),
-            Some(change) => Err(ResourceError::Invalid(format!(
-                "{KIND}: field `{}` can only change by replacing the attachment",
-                change.field
-            ))),
-        }
-    }
-
-    async fn delete(
-        &self,
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<(), ResourceError> {
+    async fn delete(aws: &AwsClients, id: &str, _recorded: &Fields) -> Result<(), ResourceError> {
         let (role, policy_arn) = split_id(id)?;
-        ignore_not_found(
-            aws.iam
-                .detach_role_policy()
-                .role_name(role)
-                .policy_arn(policy_arn)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| aws_error("DetachRolePolicy", e)),
-        )
+        let call = aws
+            .iam
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(policy_arn);
+        call.send().await.aws("DetachRolePolicy").gone()
     }
 }
 
-fn id_of(declared: &Fields) -> Result<String, ResourceError> {
-    Ok(format!(
-        "{}/{}",
-        fields::string(KIND, declared, "role")?,
-        fields::string(KIND, declared, "policy_arn")?
-    ))
+/// `<role>/<policy arn>`.
+fn id_of(spec: &Spec) -> String {
+    format!("{}/{}", spec.role, spec.policy_arn)
 }
 
 /// `<role>/<policy arn>` → (role, policy arn).
@@ -139,7 +162,8 @@ fn split_id(id: &str) -> Result<(&str, &str), ResourceError> {
         .filter(|(role, arn)| !role.is_empty() && arn.starts_with("arn:"))
         .ok_or_else(|| {
             ResourceError::Invalid(format!(
-                "{KIND}: id `{id}` is not `<role>/<policy arn>`; fix the recorded state"
+                "{}: id `{id}` is not `<role>/<policy arn>`; fix the recorded state",
+                IamRolePolicyAttachment::NAME
             ))
         })
 }
@@ -160,5 +184,19 @@ mod tests {
         );
         assert!(split_id("no-slash").is_err());
         assert!(split_id("r/not-an-arn").is_err());
+    }
+
+    #[test]
+    fn terraform_names_the_attachment_by_role_and_policy() {
+        let attributes =
+            json!({"role": "r", "policy_arn": "arn:aws:iam::aws:policy/P", "id": "r-2024"});
+        assert_eq!(
+            IamRolePolicyAttachment::terraform_id(&attributes).as_deref(),
+            Some("r/arn:aws:iam::aws:policy/P")
+        );
+        assert_eq!(
+            IamRolePolicyAttachment::terraform_id(&json!({"role": "r"})),
+            None
+        );
     }
 }

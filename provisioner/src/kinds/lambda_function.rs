@@ -3,14 +3,16 @@
 //! Fields: `role_arn`, `runtime`, `handler`, `architecture`, `memory_size`, `timeout`,
 //! `environment` (object of strings), `layers` (list of version ARNs, in Lambda's order, which
 //! matters), `code_sha256` (base64 SHA-256 of the zip, what Lambda reports), `zip_path` (where
-//! the zip is; carried for create and update, never compared). Id: the function name.
+//! the zip is; carried for create and update, never compared nor recorded). Id: the function
+//! name.
 //!
 //! Like cargo-lambda and terraform-provider-aws: create is retried while IAM has not yet
-//! propagated the new role to Lambda; an update sends the configuration first and the code
-//! second, each waited until `LastUpdateStatus` is `Successful` (Lambda rejects a second update
-//! with `ResourceConflictException` while one is in progress, which is retried too).
+//! propagated the new role to Lambda ([`role_not_yet_assumable`]); an update sends the
+//! configuration first and the code second, each waited until `LastUpdateStatus` is
+//! `Successful` (Lambda rejects a second update with `ResourceConflictException` while one is
+//! in progress, which is retried too: [`update_in_progress`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -18,21 +20,17 @@ use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, FunctionConfiguration, LastUpdateStatus, Runtime,
     State,
 };
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use super::errors::{aws_error, ignore_not_found, not_found_as_none};
-use super::fields::{self, tag_changes};
+use super::errors::{self, AwsResult, NotFound};
+use super::fields;
+use super::tags;
+use super::typed::{About, Found, Kind, Update};
 use crate::aws::AwsClients;
-use crate::kind::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
-use crate::retry::{
-    RetryPolicy, is_iam_propagation, is_lambda_create_retryable, is_lambda_update_in_progress,
-    is_throttling, poll_until, retry,
-};
-
-const KIND: &str = "lambda_function";
-
-/// Fields carried for create/update but never compared.
-const NOT_COMPARED: &[&str] = &["zip_path"];
+use crate::bootstrap::policies::DeployScope;
+use crate::kind::{Fields, ResourceError, Tags};
+use crate::retry::{RetryPolicy, poll_until, retry};
 
 /// Fields UpdateFunctionConfiguration changes.
 const CONFIGURATION_FIELDS: &[&str] = &[
@@ -55,30 +53,84 @@ const UPDATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 #[derive(Debug, Default)]
 pub struct LambdaFunction;
 
+/// A function's declared fields. Lambda reports every one of them for a function packaged as a
+/// zip (an absent one reads as empty).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// The execution role's ARN.
+    pub role_arn: String,
+    pub runtime: String,
+    pub handler: String,
+    /// `arm64` or `x86_64`.
+    pub architecture: String,
+    /// MB.
+    pub memory_size: i32,
+    /// Seconds.
+    pub timeout: i32,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// Layer version ARNs, in order.
+    #[serde(default)]
+    pub layers: Vec<String>,
+    pub code_sha256: String,
+    /// The zip to upload: declared, never read back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip_path: Option<String>,
+}
+
 #[async_trait]
-impl ResourceKind for LambdaFunction {
-    fn kind(&self) -> &'static str {
-        KIND
+impl Kind for LambdaFunction {
+    const NAME: &'static str = "lambda_function";
+    const ABOUT: About = About {
+        terraform_type: "aws_lambda_function",
+        import_id: "the function name",
+    };
+    const NOT_COMPARED: &'static [&'static str] = &["zip_path"];
+    type Spec = Spec;
+
+    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        let role = scope.iam_arn(&format!(
+            "role{}{}",
+            scope.env.role_path, scope.env.function_role_name
+        ));
+        vec![
+            json!({
+                "Sid": "Function",
+                "Effect": "Allow",
+                "Action": [
+                    "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction",
+                    "lambda:GetFunctionConfiguration", "lambda:ListTags", "lambda:TagResource",
+                    "lambda:UntagResource", "lambda:UpdateFunctionCode",
+                    "lambda:UpdateFunctionConfiguration"
+                ],
+                "Resource": functions(scope),
+            }),
+            // CreateFunction and UpdateFunctionConfiguration pass the role to Lambda.
+            json!({
+                "Sid": "PassOnlyTheFunctionRoleToLambda",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": role,
+                "Condition": { "StringEquals": { "iam:PassedToService": "lambda.amazonaws.com" } },
+            }),
+        ]
+    }
+
+    fn terraform_id(attributes: &Value) -> Option<String> {
+        attributes
+            .get("function_name")?
+            .as_str()
+            .map(str::to_string)
     }
 
     async fn read(
-        &self,
         aws: &AwsClients,
         id: &str,
         _recorded: &Fields,
-    ) -> Result<Option<Observed>, ResourceError> {
-        let output = not_found_as_none(
-            retry(&RetryPolicy::default(), is_throttling, || async {
-                aws.lambda
-                    .get_function()
-                    .function_name(id)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("GetFunction", e))
-            })
-            .await,
-        )?;
-        let Some(output) = output else {
+    ) -> Result<Option<Found<Spec>>, ResourceError> {
+        let call = aws.lambda.get_function().function_name(id);
+        let Some(output) = call.send().await.aws("GetFunction").absent()? else {
             return Ok(None);
         };
         let Some(config) = output.configuration() else {
@@ -91,214 +143,149 @@ impl ResourceKind for LambdaFunction {
         Ok(Some(observe(&aws.region, id, config, tags)))
     }
 
-    async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError> {
-        let declared = &desired.fields;
-        let zip_path = fields::string(KIND, declared, "zip_path")?;
-        let environment = environment(declared)?;
-        let layers = fields::strings(KIND, declared, "layers")?;
-        let tags: HashMap<String, String> = desired
-            .tags
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        retry(
-            &RetryPolicy::default(),
-            is_lambda_create_retryable,
-            || async {
-                aws.lambda
-                    .create_function()
-                    .function_name(&desired.name)
-                    .role(fields::string(KIND, declared, "role_arn")?)
-                    .runtime(Runtime::from(fields::string(KIND, declared, "runtime")?))
-                    .handler(fields::string(KIND, declared, "handler")?)
-                    .architectures(Architecture::from(fields::string(
-                        KIND,
-                        declared,
-                        "architecture",
-                    )?))
-                    .memory_size(fields::int32(KIND, declared, "memory_size")?)
-                    .timeout(fields::int32(KIND, declared, "timeout")?)
-                    .environment(environment.clone())
-                    .set_layers(Some(layers.clone()))
-                    .code(
-                        FunctionCode::builder()
-                            .zip_file(fields::zip_blob(zip_path).await?)
-                            .build(),
-                    )
-                    .set_tags((!tags.is_empty()).then(|| tags.clone()))
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("CreateFunction", e))
-            },
-        )
+    async fn create(
+        aws: &AwsClients,
+        name: &str,
+        spec: &Spec,
+        tags: &Tags,
+    ) -> Result<Found<Spec>, ResourceError> {
+        let zip_path = zip_path(spec)?;
+        let retryable = |e: &ResourceError| role_not_yet_assumable(e) || update_in_progress(e);
+        retry(&RetryPolicy::default(), retryable, || async {
+            let code = FunctionCode::builder()
+                .zip_file(fields::zip_blob(zip_path).await?)
+                .build();
+            let call = aws
+                .lambda
+                .create_function()
+                .function_name(name)
+                .role(&spec.role_arn)
+                .runtime(Runtime::from(spec.runtime.as_str()))
+                .handler(&spec.handler)
+                .architectures(Architecture::from(spec.architecture.as_str()))
+                .memory_size(spec.memory_size)
+                .timeout(spec.timeout)
+                .environment(environment(spec))
+                .set_layers(Some(spec.layers.clone()))
+                .code(code)
+                .set_tags((!tags.is_empty()).then(|| tags::as_map(tags)));
+            call.send().await.aws("CreateFunction")
+        })
         .await?;
-        wait_lambda_updated(aws, &desired.name).await?;
-        self.read_back(aws, &desired.name, &Fields::new()).await
+        wait_lambda_updated(aws, name).await?;
+        Self::read_back(aws, name, &Fields::new()).await
     }
 
     async fn update(
-        &self,
         aws: &AwsClients,
-        desired: &Desired,
-        current: &Observed,
-        changes: &[FieldChange],
-    ) -> Result<Observed, ResourceError> {
-        let name = current.id.as_str();
-        let declared = &desired.fields;
-        let changed = |set: &[&str]| changes.iter().any(|c| set.contains(&c.field.as_str()));
+        change: &Update<'_, Spec>,
+    ) -> Result<Found<Spec>, ResourceError> {
+        let name = change.id;
+        let spec = change.spec;
+        if let Some(unknown) = change.changed.iter().find(|f| {
+            let f = f.as_str();
+            !CONFIGURATION_FIELDS.contains(&f) && !CODE_FIELDS.contains(&f) && f != "tags"
+        }) {
+            return Err(ResourceError::Invalid(format!(
+                "{}: cannot update unknown field `{unknown}`",
+                Self::NAME
+            )));
+        }
+        let changed = |set: &[&str]| set.iter().any(|field| change.has(field));
         if changed(CONFIGURATION_FIELDS) {
-            let environment = environment(declared)?;
-            let layers = fields::strings(KIND, declared, "layers")?;
-            retry(
-                &RetryPolicy::default(),
-                |e| is_lambda_update_in_progress(e) || is_iam_propagation(e),
-                || async {
-                    aws.lambda
-                        .update_function_configuration()
-                        .function_name(name)
-                        .role(fields::string(KIND, declared, "role_arn")?)
-                        .runtime(Runtime::from(fields::string(KIND, declared, "runtime")?))
-                        .handler(fields::string(KIND, declared, "handler")?)
-                        .memory_size(fields::int32(KIND, declared, "memory_size")?)
-                        .timeout(fields::int32(KIND, declared, "timeout")?)
-                        .environment(environment.clone())
-                        .set_layers(Some(layers.clone()))
-                        .send()
-                        .await
-                        .map_err(|e| aws_error("UpdateFunctionConfiguration", e))
-                },
-            )
+            // A new role may not be assumable yet either.
+            let retryable = |e: &ResourceError| update_in_progress(e) || role_not_yet_assumable(e);
+            retry(&RetryPolicy::default(), retryable, || async {
+                let call = aws
+                    .lambda
+                    .update_function_configuration()
+                    .function_name(name)
+                    .role(&spec.role_arn)
+                    .runtime(Runtime::from(spec.runtime.as_str()))
+                    .handler(&spec.handler)
+                    .memory_size(spec.memory_size)
+                    .timeout(spec.timeout)
+                    .environment(environment(spec))
+                    .set_layers(Some(spec.layers.clone()));
+                call.send().await.aws("UpdateFunctionConfiguration")
+            })
             .await?;
             wait_lambda_updated(aws, name).await?;
         }
         if changed(CODE_FIELDS) {
-            let zip_path = fields::string(KIND, declared, "zip_path")?;
-            let architecture = Architecture::from(fields::string(KIND, declared, "architecture")?);
-            retry(
-                &RetryPolicy::default(),
-                is_lambda_update_in_progress,
-                || async {
-                    aws.lambda
-                        .update_function_code()
-                        .function_name(name)
-                        .zip_file(fields::zip_blob(zip_path).await?)
-                        .architectures(architecture.clone())
-                        .send()
-                        .await
-                        .map_err(|e| aws_error("UpdateFunctionCode", e))
-                },
-            )
+            let zip_path = zip_path(spec)?;
+            let architecture = Architecture::from(spec.architecture.as_str());
+            retry(&RetryPolicy::default(), update_in_progress, || async {
+                let call = aws
+                    .lambda
+                    .update_function_code()
+                    .function_name(name)
+                    .zip_file(fields::zip_blob(zip_path).await?)
+                    .architectures(architecture.clone());
+                call.send().await.aws("UpdateFunctionCode")
+            })
             .await?;
             wait_lambda_updated(aws, name).await?;
         }
-        if changed(&["tags"]) {
-            let arn = current.arn.clone().unwrap_or_default();
-            let current_tags = current.tags.clone().unwrap_or_default();
-            update_tags(aws, &arn, &current_tags, &desired.tags).await?;
+        if change.has("tags") {
+            let arn = change.current.arn.clone().unwrap_or_default();
+            tags::lambda(aws, &arn, &change.current_tags(), change.tags).await?;
         }
-        if let Some(unknown) = changes.iter().find(|c| {
-            let f = c.field.as_str();
-            !CONFIGURATION_FIELDS.contains(&f) && !CODE_FIELDS.contains(&f) && f != "tags"
-        }) {
-            return Err(ResourceError::Invalid(format!(
-                "{KIND}: cannot update unknown field `{}`",
-                unknown.field
-            )));
-        }
-        self.read_back(aws, name, &Fields::new()).await
+        Self::read_back(aws, name, &Fields::new()).await
     }
 
-    async fn delete(
-        &self,
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<(), ResourceError> {
-        let deleted = retry(
-            &RetryPolicy::default(),
-            is_lambda_update_in_progress,
-            || async {
-                aws.lambda
-                    .delete_function()
-                    .function_name(id)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| aws_error("DeleteFunction", e))
-            },
-        )
-        .await;
-        ignore_not_found(deleted)
-    }
-
-    fn diff(&self, desired: &Desired, observed: &Observed) -> Vec<FieldChange> {
-        fields::diff_skipping(NOT_COMPARED, self.replace_on(), desired, observed)
+    async fn delete(aws: &AwsClients, id: &str, _recorded: &Fields) -> Result<(), ResourceError> {
+        retry(&RetryPolicy::default(), update_in_progress, || async {
+            let call = aws.lambda.delete_function().function_name(id);
+            call.send().await.aws("DeleteFunction").map(drop)
+        })
+        .await
+        .gone()
     }
 }
 
-/// Normalises a function's configuration into the declared shape.
-fn observe(
-    region: &str,
-    name: &str,
-    config: &FunctionConfiguration,
-    tags: BTreeMap<String, String>,
-) -> Observed {
+/// A function's configuration in the declared shape.
+fn observe(region: &str, name: &str, config: &FunctionConfiguration, tags: Tags) -> Found<Spec> {
     let arn = config.function_arn().unwrap_or_default().to_string();
-    let environment: serde_json::Map<String, Value> = config
-        .environment()
-        .and_then(|e| e.variables())
-        .map(|vars| {
-            vars.iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect::<BTreeMap<_, _>>()
-                .into_iter()
-                .collect()
-        })
-        .unwrap_or_default();
-    let layers: Vec<Value> = config
-        .layers()
-        .iter()
-        .filter_map(|l| l.arn())
-        .map(|a| Value::String(a.to_string()))
-        .collect();
-    let text = |v: Option<&str>| v.map_or(Value::Null, |s| Value::String(s.to_string()));
-    Observed {
+    let text = |v: Option<&str>| v.unwrap_or_default().to_string();
+    let spec = Spec {
+        role_arn: text(config.role()),
+        runtime: text(config.runtime().map(Runtime::as_str)),
+        handler: text(config.handler()),
+        architecture: config
+            .architectures()
+            .first()
+            .map_or("x86_64", Architecture::as_str)
+            .to_string(),
+        memory_size: config.memory_size().unwrap_or_default(),
+        timeout: config.timeout().unwrap_or_default(),
+        environment: config
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|vars| vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        layers: config
+            .layers()
+            .iter()
+            .filter_map(|l| l.arn())
+            .map(str::to_string)
+            .collect(),
+        code_sha256: text(config.code_sha256()),
+        zip_path: None,
+    };
+    let invoke_arn =
+        format!("arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations");
+    Found {
         id: name.to_string(),
         arn: Some(arn.clone()),
-        fields: fields::fields([
-            ("role_arn", text(config.role())),
-            ("runtime", text(config.runtime().map(Runtime::as_str))),
-            ("handler", text(config.handler())),
-            (
-                "architecture",
-                Value::String(
-                    config
-                        .architectures()
-                        .first()
-                        .map_or("x86_64", Architecture::as_str)
-                        .to_string(),
-                ),
-            ),
-            (
-                "memory_size",
-                config.memory_size().map_or(Value::Null, Value::from),
-            ),
-            ("timeout", config.timeout().map_or(Value::Null, Value::from)),
-            ("environment", Value::Object(environment)),
-            ("layers", Value::Array(layers)),
-            ("code_sha256", text(config.code_sha256())),
-        ]),
-        outputs: fields::fields([
-            ("arn", Value::String(arn.clone())),
-            (
-                "invoke_arn",
-                Value::String(format!(
-                    "arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
-                )),
-            ),
-            ("name", Value::String(name.to_string())),
+        spec,
+        outputs: Fields::from_iter([
+            ("arn".to_string(), Value::String(arn)),
+            ("invoke_arn".to_string(), Value::String(invoke_arn)),
+            ("name".to_string(), Value::String(name.to_string())),
         ]),
         tags: Some(tags),
+        recorded: Fields::new(),
     }
 }
 
@@ -309,13 +296,8 @@ pub async fn wait_lambda_updated(aws: &AwsClients, name: &str) -> Result<(), Res
         &format!("function {name} finishing its update"),
         UPDATE_TIMEOUT,
         || async {
-            let config = aws
-                .lambda
-                .get_function_configuration()
-                .function_name(name)
-                .send()
-                .await
-                .map_err(|e| aws_error("GetFunctionConfiguration", e))?;
+            let call = aws.lambda.get_function_configuration().function_name(name);
+            let config = call.send().await.aws("GetFunctionConfiguration")?;
             if config.state() == Some(&State::Failed)
                 || config.last_update_status() == Some(&LastUpdateStatus::Failed)
             {
@@ -337,39 +319,100 @@ pub async fn wait_lambda_updated(aws: &AwsClients, name: &str) -> Result<(), Res
     .await
 }
 
-fn environment(declared: &Fields) -> Result<Environment, ResourceError> {
-    let variables: HashMap<String, String> = fields::string_map(KIND, declared, "environment")?
-        .into_iter()
-        .collect();
-    Ok(Environment::builder()
-        .set_variables(Some(variables))
-        .build())
+/// The environment's functions (`<prefix>-<env>-*`).
+pub fn functions(scope: &DeployScope<'_>) -> String {
+    scope.arn("lambda", &format!("function:{}-*", scope.env.name_base))
 }
 
-async fn update_tags(
-    aws: &AwsClients,
-    arn: &str,
-    current: &BTreeMap<String, String>,
-    desired: &BTreeMap<String, String>,
-) -> Result<(), ResourceError> {
-    let (to_set, to_remove) = tag_changes(current, desired);
-    if !to_remove.is_empty() {
-        aws.lambda
-            .untag_resource()
-            .resource(arn)
-            .set_tag_keys(Some(to_remove))
-            .send()
-            .await
-            .map_err(|e| aws_error("UntagResource", e))?;
+/// The declared zip, which create and a code update need.
+fn zip_path(spec: &Spec) -> Result<&str, ResourceError> {
+    spec.zip_path.as_deref().ok_or_else(|| {
+        ResourceError::Invalid(format!(
+            "{}: field `zip_path` must be a string; fix the stack declaration (or the recorded \
+             state)",
+            LambdaFunction::NAME
+        ))
+    })
+}
+
+fn environment(spec: &Spec) -> Environment {
+    let variables = spec
+        .environment
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Environment::builder()
+        .set_variables(Some(variables))
+        .build()
+}
+
+/// A role Lambda cannot use yet because IAM has not propagated it (or its permissions) to
+/// Lambda: just created, or just given its policies (terraform-provider-aws' list).
+pub fn role_not_yet_assumable(error: &ResourceError) -> bool {
+    errors::says(
+        error,
+        "The role defined for the function cannot be assumed by Lambda",
+    ) || errors::says(
+        error,
+        "The provided execution role does not have permissions",
+    ) || (errors::code(error) == Some("InvalidParameterValueException")
+        && errors::says(error, "cannot be assumed"))
+}
+
+/// A function still applying a previous update (or being created): Lambda refuses another
+/// change to it, or to its policy, with `ResourceConflictException` until it is done.
+pub fn update_in_progress(error: &ResourceError) -> bool {
+    errors::code(error) == Some("ResourceConflictException")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aws(code: &str, message: &str) -> ResourceError {
+        ResourceError::Aws {
+            operation: "CreateFunction".into(),
+            code: Some(code.into()),
+            message: message.into(),
+        }
     }
-    if !to_set.is_empty() {
-        aws.lambda
-            .tag_resource()
-            .resource(arn)
-            .set_tags(Some(to_set.into_iter().collect()))
-            .send()
-            .await
-            .map_err(|e| aws_error("TagResource", e))?;
+
+    #[test]
+    fn lambda_writes_wait_for_the_role_and_for_updates_in_progress() {
+        assert!(role_not_yet_assumable(&aws(
+            "InvalidParameterValueException",
+            "The role defined for the function cannot be assumed by Lambda."
+        )));
+        assert!(role_not_yet_assumable(&aws(
+            "InvalidParameterValueException",
+            "The provided execution role does not have permissions to call CreateNetworkInterface"
+        )));
+        assert!(update_in_progress(&aws("ResourceConflictException", "x")));
+        for error in [
+            aws("AccessDeniedException", "no"),
+            aws("InvalidParameterValueException", "Runtime is not supported"),
+            aws("TooManyRequestsException", "Rate exceeded"),
+            aws("ResourceNotFoundException", "gone"),
+            ResourceError::Invalid("i".into()),
+        ] {
+            assert!(!role_not_yet_assumable(&error), "{error}");
+            assert!(!update_in_progress(&error), "{error}");
+        }
     }
-    Ok(())
+
+    #[test]
+    fn the_zip_path_is_declared_only() {
+        let declared = json!({
+            "role_arn": "arn:aws:iam::1:role/r", "runtime": "provided.al2023",
+            "handler": "bootstrap", "architecture": "arm64", "memory_size": 128, "timeout": 10,
+            "code_sha256": "c2hh", "zip_path": "/tmp/f.zip"
+        });
+        let mut spec: Spec = serde_json::from_value(declared).expect("a function declaration");
+        assert_eq!(zip_path(&spec).ok(), Some("/tmp/f.zip"));
+        spec.zip_path = None;
+        let read_back = crate::kinds::typed::to_fields(&spec);
+        assert!(!read_back.contains_key("zip_path"));
+        assert_eq!(read_back["environment"], json!({}));
+        assert!(zip_path(&spec).is_err());
+    }
 }

@@ -1,70 +1,106 @@
 //! `lambda_layer_version`: an optional layer published from a local zip.
 //!
 //! Fields (all force replacement: a layer version is immutable, a change publishes a new one):
-//! `layer_name`, `code_sha256` (base64 SHA-256 of the zip), `zip_path` (not compared),
-//! `compatible_runtimes`, `compatible_architectures` (sorted lists). The id is the version ARN.
-//! A lost version is found again by taking the layer's newest version when its code matches.
+//! `layer_name`, `code_sha256` (base64 SHA-256 of the zip), `zip_path` (not compared nor
+//! recorded), `compatible_runtimes`, `compatible_architectures` (sorted lists). The id is the
+//! version ARN, which Lambda assigns, so there is no declared id. A lost version is found
+//! again by taking the layer's newest version when its code matches.
 
 use async_trait::async_trait;
 use aws_sdk_lambda::types::{Architecture, LayerVersionContentInput, Runtime};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use super::errors::{aws_error, not_found_as_none};
+use super::errors::{AwsResult, NotFound};
 use super::fields;
+use super::typed::{About, Found, Kind};
 use crate::aws::AwsClients;
-use crate::kind::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
-use crate::retry::{RetryPolicy, is_throttling, retry};
-
-const KIND: &str = "lambda_layer_version";
-
-/// Fields carried for create but never compared.
-const NOT_COMPARED: &[&str] = &["zip_path"];
+use crate::bootstrap::policies::DeployScope;
+use crate::kind::{Fields, ResourceError, Tags};
 
 /// The `lambda_layer_version` kind.
 #[derive(Debug, Default)]
 pub struct LambdaLayerVersion;
 
+/// A layer version's declared fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub layer_name: String,
+    pub code_sha256: String,
+    /// The zip to publish: declared, never read back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zip_path: Option<String>,
+    #[serde(default)]
+    pub compatible_runtimes: Vec<String>,
+    #[serde(default)]
+    pub compatible_architectures: Vec<String>,
+}
+
 #[async_trait]
-impl ResourceKind for LambdaLayerVersion {
-    fn kind(&self) -> &'static str {
-        KIND
+impl Kind for LambdaLayerVersion {
+    const NAME: &'static str = "lambda_layer_version";
+    const ABOUT: About = About {
+        terraform_type: "aws_lambda_layer_version",
+        import_id: "the layer version ARN",
+    };
+    const REPLACE_ON: &'static [&'static str] = &[
+        "layer_name",
+        "code_sha256",
+        "compatible_runtimes",
+        "compatible_architectures",
+    ];
+    const NOT_COMPARED: &'static [&'static str] = &["zip_path"];
+    type Spec = Spec;
+
+    /// The lists sorted and without duplicates.
+    fn normalise(mut spec: Spec) -> Spec {
+        for list in [
+            &mut spec.compatible_runtimes,
+            &mut spec.compatible_architectures,
+        ] {
+            list.sort();
+            list.dedup();
+        }
+        spec
     }
 
     /// AWS assigns the id: there is no declared one to compare.
-    fn declared_id(&self, _desired: &Desired) -> Option<String> {
+    fn declared_id(_name: &str, _spec: &Spec) -> Option<String> {
         None
     }
 
-    fn replace_on(&self) -> &'static [&'static str] {
-        &[
-            "layer_name",
-            "code_sha256",
-            "compatible_runtimes",
-            "compatible_architectures",
-        ]
+    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        let layers = scope.arn("lambda", &format!("layer:{}-*", scope.env.name_base));
+        vec![json!({
+            "Sid": "Layer",
+            "Effect": "Allow",
+            "Action": [
+                "lambda:DeleteLayerVersion", "lambda:GetLayerVersion", "lambda:ListLayerVersions",
+                "lambda:PublishLayerVersion"
+            ],
+            "Resource": [layers.clone(), format!("{layers}:*")],
+        })]
+    }
+
+    fn terraform_id(attributes: &Value) -> Option<String> {
+        attributes.get("arn")?.as_str().map(str::to_string)
     }
 
     async fn read(
-        &self,
         aws: &AwsClients,
         id: &str,
         _recorded: &Fields,
-    ) -> Result<Option<Observed>, ResourceError> {
+    ) -> Result<Option<Found<Spec>>, ResourceError> {
         // GetLayerVersion by name and number (equivalent to GetLayerVersionByArn, which the
         // emulator does not implement).
         let (layer_name, version) = split_arn(id)?;
-        let output = not_found_as_none(
-            retry(&RetryPolicy::default(), is_throttling, || async {
-                aws.lambda
-                    .get_layer_version()
-                    .layer_name(layer_name)
-                    .version_number(version)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("GetLayerVersion", e))
-            })
-            .await,
-        )?;
+        let call = aws
+            .lambda
+            .get_layer_version()
+            .layer_name(layer_name)
+            .version_number(version);
+        let output = call.send().await.aws("GetLayerVersion").absent()?;
         Ok(output.map(|o| {
             observe(
                 id,
@@ -76,115 +112,81 @@ impl ResourceKind for LambdaLayerVersion {
         }))
     }
 
+    /// The layer's newest version, when its code is the declared one.
     async fn find_existing(
-        &self,
         aws: &AwsClients,
-        desired: &Desired,
-    ) -> Result<Option<Observed>, ResourceError> {
-        let layer_name = fields::string(KIND, &desired.fields, "layer_name")?;
-        let versions = not_found_as_none(
-            aws.lambda
-                .list_layer_versions()
-                .layer_name(layer_name)
-                .send()
-                .await
-                .map_err(|e| aws_error("ListLayerVersions", e)),
-        )?;
+        _name: &str,
+        spec: &Spec,
+        _tags: &Tags,
+    ) -> Result<Option<Found<Spec>>, ResourceError> {
+        let call = aws
+            .lambda
+            .list_layer_versions()
+            .layer_name(&spec.layer_name);
+        let versions = call.send().await.aws("ListLayerVersions").absent()?;
         let newest = versions
             .as_ref()
             .and_then(|v| v.layer_versions().iter().max_by_key(|l| l.version()))
             .and_then(|l| l.layer_version_arn())
             .map(str::to_string);
         let Some(arn) = newest else { return Ok(None) };
-        let observed = self.read(aws, &arn, &desired.fields).await?;
-        Ok(observed.filter(|o| o.fields.get("code_sha256") == desired.fields.get("code_sha256")))
+        let found = Self::read(aws, &arn, &Fields::new()).await?;
+        Ok(found.filter(|f| f.spec.code_sha256 == spec.code_sha256))
     }
 
-    async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError> {
-        let declared = &desired.fields;
-        let layer_name = fields::string(KIND, declared, "layer_name")?;
-        let zip_path = fields::string(KIND, declared, "zip_path")?;
-        let runtimes: Vec<Runtime> = fields::strings(KIND, declared, "compatible_runtimes")?
+    async fn create(
+        aws: &AwsClients,
+        _name: &str,
+        spec: &Spec,
+        _tags: &Tags,
+    ) -> Result<Found<Spec>, ResourceError> {
+        let zip_path = spec.zip_path.as_deref().ok_or_else(|| {
+            ResourceError::Invalid(format!(
+                "{}: field `zip_path` must be a string; fix the stack declaration (or the \
+                 recorded state)",
+                Self::NAME
+            ))
+        })?;
+        let runtimes: Vec<Runtime> = spec
+            .compatible_runtimes
             .iter()
             .map(|r| Runtime::from(r.as_str()))
             .collect();
-        let architectures: Vec<Architecture> =
-            fields::strings(KIND, declared, "compatible_architectures")?
-                .iter()
-                .map(|a| Architecture::from(a.as_str()))
-                .collect();
-        let output = retry(&RetryPolicy::default(), is_throttling, || async {
-            aws.lambda
-                .publish_layer_version()
-                .layer_name(layer_name)
-                .content(
-                    LayerVersionContentInput::builder()
-                        .zip_file(fields::zip_blob(zip_path).await?)
-                        .build(),
-                )
-                .set_compatible_runtimes(Some(runtimes.clone()))
-                .set_compatible_architectures(Some(architectures.clone()))
-                .send()
-                .await
-                .map_err(|e| aws_error("PublishLayerVersion", e))
-        })
-        .await?;
+        let architectures: Vec<Architecture> = spec
+            .compatible_architectures
+            .iter()
+            .map(|a| Architecture::from(a.as_str()))
+            .collect();
+        let content = LayerVersionContentInput::builder()
+            .zip_file(fields::zip_blob(zip_path).await?)
+            .build();
+        let call = aws
+            .lambda
+            .publish_layer_version()
+            .layer_name(&spec.layer_name)
+            .content(content)
+            .set_compatible_runtimes(Some(runtimes))
+            .set_compatible_architectures(Some(architectures));
+        let output = call.send().await.aws("PublishLayerVersion")?;
         let arn = output.layer_version_arn().unwrap_or_default();
         Ok(observe(
             arn,
-            layer_name,
+            &spec.layer_name,
             output.content().and_then(|c| c.code_sha256()),
             output.compatible_runtimes(),
             output.compatible_architectures(),
         ))
     }
 
-    async fn update(
-        &self,
-        _aws: &AwsClients,
-        _desired: &Desired,
-        current: &Observed,
-        changes: &[FieldChange],
-    ) -> Result<Observed, ResourceError> {
-        match changes.first() {
-            None => Ok(current.clone()),
-            Some(change) => Err(ResourceError::Invalid(format!(
-                "{KIND}: field `{}` can only change by publishing a new version",
-                change.field
-            ))),
-        }
-    }
-
     /// DeleteLayerVersion succeeds for a version that is already gone.
-    async fn delete(
-        &self,
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<(), ResourceError> {
+    async fn delete(aws: &AwsClients, id: &str, _recorded: &Fields) -> Result<(), ResourceError> {
         let (layer_name, version) = split_arn(id)?;
-        let deleted = aws
+        let call = aws
             .lambda
             .delete_layer_version()
             .layer_name(layer_name)
-            .version_number(version)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| aws_error("DeleteLayerVersion", e));
-        not_found_as_none(deleted).map(|_| ())
-    }
-
-    fn diff(&self, desired: &Desired, observed: &Observed) -> Vec<FieldChange> {
-        let mut normalised = desired.clone();
-        for list in ["compatible_runtimes", "compatible_architectures"] {
-            if let Ok(items) = fields::strings(KIND, &desired.fields, list) {
-                normalised
-                    .fields
-                    .insert(list.into(), fields::sorted_strings(items));
-            }
-        }
-        fields::diff_skipping(NOT_COMPARED, self.replace_on(), &normalised, observed)
+            .version_number(version);
+        call.send().await.aws("DeleteLayerVersion").gone()
     }
 }
 
@@ -194,27 +196,23 @@ fn observe(
     code_sha256: Option<&str>,
     runtimes: &[Runtime],
     architectures: &[Architecture],
-) -> Observed {
-    Observed {
+) -> Found<Spec> {
+    Found {
         id: arn.to_string(),
         arn: Some(arn.to_string()),
-        fields: fields::fields([
-            ("layer_name", Value::String(layer_name.to_string())),
-            (
-                "code_sha256",
-                code_sha256.map_or(Value::Null, |s| Value::String(s.to_string())),
-            ),
-            (
-                "compatible_runtimes",
-                fields::sorted_strings(runtimes.iter().map(Runtime::as_str)),
-            ),
-            (
-                "compatible_architectures",
-                fields::sorted_strings(architectures.iter().map(Architecture::as_str)),
-            ),
-        ]),
-        outputs: fields::fields([("arn", Value::String(arn.to_string()))]),
+        spec: LambdaLayerVersion::normalise(Spec {
+            layer_name: layer_name.to_string(),
+            code_sha256: code_sha256.unwrap_or_default().to_string(),
+            zip_path: None,
+            compatible_runtimes: runtimes.iter().map(|r| r.as_str().to_string()).collect(),
+            compatible_architectures: architectures
+                .iter()
+                .map(|a| a.as_str().to_string())
+                .collect(),
+        }),
+        outputs: Fields::from_iter([("arn".to_string(), Value::String(arn.to_string()))]),
         tags: None,
+        recorded: Fields::new(),
     }
 }
 
@@ -232,7 +230,8 @@ fn split_arn(arn: &str) -> Result<(&str, i64), ResourceError> {
 
 fn invalid_arn(arn: &str) -> ResourceError {
     ResourceError::Invalid(format!(
-        "{KIND}: id `{arn}` is not a layer version ARN; fix the recorded state"
+        "{}: id `{arn}` is not a layer version ARN; fix the recorded state",
+        LambdaLayerVersion::NAME
     ))
 }
 
@@ -248,5 +247,19 @@ mod tests {
         );
         assert!(split_arn("arn:aws:lambda:us-east-1:123456789012:layer:extra").is_err());
         assert!(split_arn("extra:3").is_err());
+    }
+
+    #[test]
+    fn lists_are_compared_sorted_and_the_zip_path_never() {
+        let declared = json!({
+            "layer_name": "l", "code_sha256": "c2hh", "zip_path": "/tmp/l.zip",
+            "compatible_runtimes": ["provided.al2023"],
+            "compatible_architectures": ["x86_64", "arm64", "arm64"]
+        });
+        let spec: Spec = serde_json::from_value(declared).expect("a layer declaration");
+        let spec = LambdaLayerVersion::normalise(spec);
+        assert_eq!(spec.compatible_architectures, ["arm64", "x86_64"]);
+        assert_eq!(LambdaLayerVersion::NOT_COMPARED, ["zip_path"]);
+        assert_eq!(LambdaLayerVersion::declared_id("l", &spec), None);
     }
 }

@@ -4,137 +4,163 @@
 //! `action`, `principal`, `source_arn`. The id is the statement id (`AllowApiGatewayInvoke`);
 //! the function comes from the recorded fields. Read parses the function's resource policy
 //! (GetPolicy) and picks the statement with our Sid; a missing function or statement is absent.
+//! A statement can hold what no declaration can (several actions, principals, no condition):
+//! such a value reads as its JSON text (or empty), so it differs from any declaration.
+//!
+//! Statement ids are unique per function only, so a replacement with another statement id, or
+//! on another function, is added before the old statement is removed. The function's policy
+//! cannot change while the function itself is being updated: every call is retried while
+//! Lambda says so ([`update_in_progress`]).
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use super::errors::{aws_error, ignore_not_found, not_found_as_none};
+use super::errors::{AwsResult, NotFound};
 use super::fields;
+use super::lambda_function::{functions, update_in_progress};
+use super::typed::{About, Found, Kind};
 use crate::aws::AwsClients;
-use crate::kind::{Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind};
-use crate::retry::{RetryPolicy, is_lambda_update_in_progress, retry};
-
-const KIND: &str = "lambda_permission";
+use crate::bootstrap::policies::DeployScope;
+use crate::kind::{Fields, Observed, ResourceError, Tags};
+use crate::retry::{RetryPolicy, retry};
 
 /// The `lambda_permission` kind.
 #[derive(Debug, Default)]
 pub struct LambdaPermission;
 
-#[async_trait]
-impl ResourceKind for LambdaPermission {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
+/// A permission's declared fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// The function's name.
+    pub function_name: String,
+    /// `lambda:InvokeFunction`.
+    pub action: String,
+    /// The service allowed to call (`apigateway.amazonaws.com`).
+    pub principal: String,
+    /// The calls allowed, by the caller's ARN pattern (the API's `execution_arn/*/*`).
+    pub source_arn: String,
+}
 
-    fn replace_on(&self) -> &'static [&'static str] {
-        &["function_name", "action", "principal", "source_arn"]
-    }
+#[async_trait]
+impl Kind for LambdaPermission {
+    const NAME: &'static str = "lambda_permission";
+    const ABOUT: About = About {
+        terraform_type: "aws_lambda_permission",
+        import_id: "the statement id",
+    };
+    const REPLACE_ON: &'static [&'static str] =
+        &["function_name", "action", "principal", "source_arn"];
+    type Spec = Spec;
 
     /// Statement ids are unique per function: another statement id, or the same one on
     /// another function, can exist beside the old statement.
-    fn coexists_with(&self, desired: &Desired, old: &Observed) -> bool {
-        desired.name != old.id
-            || desired.fields.get("function_name") != old.fields.get("function_name")
+    fn coexists_with(name: &str, spec: &Spec, old: &Observed) -> bool {
+        name != old.id
+            || old.fields.get("function_name").and_then(Value::as_str)
+                != Some(spec.function_name.as_str())
+    }
+
+    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        vec![
+            json!({
+                "Sid": "FunctionPolicyReadAndRemove",
+                "Effect": "Allow",
+                "Action": ["lambda:GetPolicy", "lambda:RemovePermission"],
+                "Resource": functions(scope),
+            }),
+            json!({
+                "Sid": "InvokeOnlyByApiGateway",
+                "Effect": "Allow",
+                "Action": "lambda:AddPermission",
+                "Resource": functions(scope),
+                "Condition": { "StringEquals": { "lambda:Principal": "apigateway.amazonaws.com" } },
+            }),
+        ]
+    }
+
+    fn terraform_id(attributes: &Value) -> Option<String> {
+        attributes.get("statement_id")?.as_str().map(str::to_string)
     }
 
     async fn read(
-        &self,
         aws: &AwsClients,
         id: &str,
         recorded: &Fields,
-    ) -> Result<Option<Observed>, ResourceError> {
-        let function = fields::string(KIND, recorded, "function_name")?;
-        let output = not_found_as_none(
-            retry(
-                &RetryPolicy::default(),
-                is_lambda_update_in_progress,
-                || async {
-                    aws.lambda
-                        .get_policy()
-                        .function_name(function)
-                        .send()
-                        .await
-                        .map_err(|e| aws_error("GetPolicy", e))
-                },
-            )
-            .await,
-        )?;
+    ) -> Result<Option<Found<Spec>>, ResourceError> {
+        let function = function_of(recorded)?;
+        let output = retry(&RetryPolicy::default(), update_in_progress, || async {
+            let call = aws.lambda.get_policy().function_name(function);
+            call.send().await.aws("GetPolicy")
+        })
+        .await
+        .absent()?;
         let Some(policy) = output.as_ref().and_then(|o| o.policy()) else {
             return Ok(None);
         };
-        let policy = fields::parse_policy_document(KIND, policy)?;
+        let policy = fields::parse_policy_document(Self::NAME, policy)?;
         Ok(find_statement(&policy, id).map(|statement| observe(function, id, statement)))
     }
 
-    async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError> {
-        let declared = &desired.fields;
-        let function = fields::string(KIND, declared, "function_name")?;
-        retry(
-            &RetryPolicy::default(),
-            is_lambda_update_in_progress,
-            || async {
-                aws.lambda
-                    .add_permission()
-                    .function_name(function)
-                    .statement_id(&desired.name)
-                    .action(fields::string(KIND, declared, "action")?)
-                    .principal(fields::string(KIND, declared, "principal")?)
-                    .source_arn(fields::string(KIND, declared, "source_arn")?)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("AddPermission", e))
-            },
-        )
+    async fn create(
+        aws: &AwsClients,
+        name: &str,
+        spec: &Spec,
+        _tags: &Tags,
+    ) -> Result<Found<Spec>, ResourceError> {
+        retry(&RetryPolicy::default(), update_in_progress, || async {
+            let call = aws
+                .lambda
+                .add_permission()
+                .function_name(&spec.function_name)
+                .statement_id(name)
+                .action(&spec.action)
+                .principal(&spec.principal)
+                .source_arn(&spec.source_arn);
+            call.send().await.aws("AddPermission")
+        })
         .await?;
-        self.read(aws, &desired.name, declared).await?.ok_or_else(|| {
+        let recorded = Fields::from_iter([(
+            "function_name".to_string(),
+            Value::String(spec.function_name.clone()),
+        )]);
+        Self::read(aws, name, &recorded).await?.ok_or_else(|| {
             ResourceError::Invalid(format!(
-                "{KIND}: statement {} is missing from {function}'s policy right after it was added",
-                desired.name
+                "{}: statement {name} is missing from {}'s policy right after it was added",
+                Self::NAME,
+                spec.function_name
             ))
         })
     }
 
-    async fn update(
-        &self,
-        _aws: &AwsClients,
-        _desired: &Desired,
-        current: &Observed,
-        changes: &[FieldChange],
-    ) -> Result<Observed, ResourceError> {
-        match changes.first() {
-            None => Ok(current.clone()),
-            Some(change) => Err(ResourceError::Invalid(format!(
-                "{KIND}: field `{}` can only change by replacing the permission",
-                change.field
-            ))),
-        }
+    async fn delete(aws: &AwsClients, id: &str, recorded: &Fields) -> Result<(), ResourceError> {
+        let function = function_of(recorded)?;
+        retry(&RetryPolicy::default(), update_in_progress, || async {
+            let call = aws
+                .lambda
+                .remove_permission()
+                .function_name(function)
+                .statement_id(id);
+            call.send().await.aws("RemovePermission").map(drop)
+        })
+        .await
+        .gone()
     }
+}
 
-    async fn delete(
-        &self,
-        aws: &AwsClients,
-        id: &str,
-        recorded: &Fields,
-    ) -> Result<(), ResourceError> {
-        let function = fields::string(KIND, recorded, "function_name")?;
-        ignore_not_found(
-            retry(
-                &RetryPolicy::default(),
-                is_lambda_update_in_progress,
-                || async {
-                    aws.lambda
-                        .remove_permission()
-                        .function_name(function)
-                        .statement_id(id)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| aws_error("RemovePermission", e))
-                },
-            )
-            .await,
-        )
-    }
+/// The function a recorded permission belongs to.
+fn function_of(recorded: &Fields) -> Result<&str, ResourceError> {
+    recorded
+        .get("function_name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            ResourceError::Invalid(format!(
+                "{}: field `function_name` must be a string; fix the stack declaration (or the \
+                 recorded state)",
+                LambdaPermission::NAME
+            ))
+        })
 }
 
 /// The statement with `Sid == sid` in a resource policy.
@@ -148,46 +174,48 @@ fn find_statement<'a>(policy: &'a Value, sid: &str) -> Option<&'a Value> {
         .find(|s| s.get("Sid").and_then(Value::as_str) == Some(sid))
 }
 
-/// Normalises one policy statement into the declared fields.
-fn observe(function: &str, sid: &str, statement: &Value) -> Observed {
+/// One policy statement in the declared shape.
+fn observe(function: &str, sid: &str, statement: &Value) -> Found<Spec> {
     let principal = match statement.get("Principal") {
-        Some(Value::String(p)) => Value::String(p.clone()),
-        Some(Value::Object(p)) => p
-            .get("Service")
-            .or_else(|| p.get("AWS"))
-            .cloned()
-            .unwrap_or(Value::Null),
-        _ => Value::Null,
+        Some(Value::Object(p)) => p.get("Service").or_else(|| p.get("AWS")),
+        Some(p @ Value::String(_)) => Some(p),
+        _ => None,
     };
     let action = match statement.get("Action") {
-        Some(Value::Array(actions)) if actions.len() == 1 => actions[0].clone(),
-        Some(action) => action.clone(),
-        None => Value::Null,
+        Some(Value::Array(actions)) if actions.len() == 1 => actions.first(),
+        action => action,
     };
     let source_arn = statement
         .get("Condition")
         .and_then(|c| c.get("ArnLike"))
-        .and_then(|c| c.get("AWS:SourceArn"))
-        .cloned()
-        .unwrap_or(Value::Null);
-    Observed {
+        .and_then(|c| c.get("AWS:SourceArn"));
+    Found {
         id: sid.to_string(),
         arn: None,
-        fields: fields::fields([
-            ("function_name", Value::String(function.to_string())),
-            ("action", action),
-            ("principal", principal),
-            ("source_arn", source_arn),
-        ]),
+        spec: Spec {
+            function_name: function.to_string(),
+            action: text(action),
+            principal: text(principal),
+            source_arn: text(source_arn),
+        },
         outputs: Fields::new(),
         tags: None,
+        recorded: Fields::new(),
+    }
+}
+
+/// A statement's value as a declared string: a string as is, anything else as its JSON text,
+/// nothing as empty.
+fn text(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
@@ -208,7 +236,9 @@ mod tests {
         });
         let statement = find_statement(&policy, "AllowApiGatewayInvoke");
         let observed = statement.map(|s| observe("f", "AllowApiGatewayInvoke", s));
-        let fields = observed.map(|o| o.fields).unwrap_or_default();
+        let fields = observed
+            .map(|o| crate::kinds::typed::to_fields(&o.spec))
+            .unwrap_or_default();
         assert_eq!(
             fields.get("principal"),
             Some(&json!("apigateway.amazonaws.com"))
@@ -219,5 +249,39 @@ mod tests {
             Some(&json!("arn:aws:execute-api:us-east-1:1:abc/*/*"))
         );
         assert!(find_statement(&policy, "missing").is_none());
+        let other = find_statement(&policy, "other").map(|s| observe("f", "other", s));
+        assert_eq!(other.map(|o| o.spec.source_arn), Some(String::new()));
+    }
+
+    #[test]
+    fn another_statement_id_or_function_can_exist_beside_the_old_one() {
+        let spec = Spec {
+            function_name: "f".into(),
+            action: "lambda:InvokeFunction".into(),
+            principal: "apigateway.amazonaws.com".into(),
+            source_arn: "arn:aws:execute-api:us-east-1:1:abc/*/*".into(),
+        };
+        let old = Observed {
+            id: "AllowApiGatewayInvoke".into(),
+            arn: None,
+            fields: crate::kinds::typed::to_fields(&spec),
+            outputs: Fields::new(),
+            tags: None,
+        };
+        assert!(!LambdaPermission::coexists_with(
+            "AllowApiGatewayInvoke",
+            &spec,
+            &old
+        ));
+        assert!(LambdaPermission::coexists_with("Other", &spec, &old));
+        let elsewhere = Spec {
+            function_name: "g".into(),
+            ..spec
+        };
+        assert!(LambdaPermission::coexists_with(
+            "AllowApiGatewayInvoke",
+            &elsewhere,
+            &old
+        ));
     }
 }

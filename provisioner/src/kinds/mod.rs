@@ -24,16 +24,18 @@
 //! Route names: `post_tables`, `get_tables`, `get_table`, `patch_table`, `get_users`, `get_user`,
 //! `put_user` (the seven routes of the API contract).
 //!
-//! "Not compared" fields (like `zip_path`) are carried for create/update only; a kind that has
-//! them overrides `diff` to skip them.
+//! "Not compared" fields (like `zip_path`) are carried for create/update only: a kind lists
+//! them in [`Kind::NOT_COMPARED`](typed::Kind::NOT_COMPARED) and never records them.
 //!
 //! The engine finds a kind by name through [`lookup`] (or walks [`all`]) and never names one.
 //! Each kind file follows terraform-provider-aws' order: CRUD, `find_*` (not-found becomes
-//! `None`), waits, retry predicates. Two helpers keep the kinds uniform: [`errors`] maps every
-//! SDK error into [`ResourceError::Aws`](crate::kind::ResourceError) with AWS's code and
-//! message (and decides not-found), and [`fields`] reads declared values and normalises what AWS
-//! reports (percent-encoded policies, sorted lists, tags) into the declared shapes, so that a
-//! second plan after an apply is empty.
+//! `None`), waits, retry predicates. A kind is written as a [`typed::Kind`] (see there) and
+//! registered as `&Typed::<K>::NEW`; the API Gateway kinds still implement [`ResourceKind`] by
+//! hand. Helpers keep the kinds uniform: [`errors`] maps every SDK error into
+//! [`ResourceError::Aws`](crate::kind::ResourceError) with AWS's code and message (and decides
+//! not-found), [`tags`] brings tags to the declared ones with each service's calls, and
+//! [`fields`] parses what AWS reports that needs it (percent-encoded policies) and reads the
+//! declared values of the kinds written by hand.
 
 pub mod apigw_api;
 pub mod apigw_integration;
@@ -59,19 +61,19 @@ use typed::Typed;
 
 /// Every kind the provisioner knows, in the order of the table above.
 static ALL: &[&dyn ResourceKind] = &[
-    &iam_role::IamRole,
-    &iam_role_policy_attachment::IamRolePolicyAttachment,
-    &iam_role_policy::IamRolePolicy,
-    &dynamodb_table::DynamodbTable,
+    &Typed::<iam_role::IamRole>::NEW,
+    &Typed::<iam_role_policy_attachment::IamRolePolicyAttachment>::NEW,
+    &Typed::<iam_role_policy::IamRolePolicy>::NEW,
+    &Typed::<dynamodb_table::DynamodbTable>::NEW,
     &Typed::<log_group::LogGroup>::NEW,
-    &lambda_layer_version::LambdaLayerVersion,
-    &lambda_function::LambdaFunction,
+    &Typed::<lambda_layer_version::LambdaLayerVersion>::NEW,
+    &Typed::<lambda_function::LambdaFunction>::NEW,
     &Typed::<apigw_api::ApigwApi>::NEW,
     &Typed::<apigw_integration::ApigwIntegration>::NEW,
     &Typed::<apigw_route::ApigwRoute>::NEW,
     &Typed::<apigw_stage::ApigwStage>::NEW,
-    &lambda_permission::LambdaPermission,
-    &iam_policy::IamPolicy,
+    &Typed::<lambda_permission::LambdaPermission>::NEW,
+    &Typed::<iam_policy::IamPolicy>::NEW,
 ];
 
 /// Every kind the provisioner knows.
@@ -84,9 +86,143 @@ pub fn lookup(kind: &str) -> Option<&'static dyn ResourceKind> {
     ALL.iter().copied().find(|k| k.kind() == kind)
 }
 
+/// The `dev` environment of a default stack file in account `123456789012`, for the tests of
+/// the kinds' deploy statements.
+#[cfg(test)]
+pub(crate) fn dev_env() -> crate::bootstrap::policies::EnvScope {
+    let path = std::path::Path::new("stack.toml");
+    let stack =
+        crate::stack::Stack::parse(path, "[env.dev]\n".to_string()).and_then(|s| s.resolve("dev"));
+    match stack {
+        Ok(stack) => crate::bootstrap::policies::EnvScope::of(&stack, "deploy-dev".into()),
+        Err(e) => panic!("the default stack resolves: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
+    use crate::bootstrap::evaluate::{Request, evaluate};
+    use crate::bootstrap::policies::{DeployScope, PolicyInputs, deploy_policy};
+
+    /// The statements of the deploy policy the kinds say for themselves.
+    const KINDS_STATEMENTS: &[&str] = &[
+        "RolesOnlyWithTheBoundary",
+        "AttachBasicExecutionOnlyWithTheBoundary",
+        "RolesUnderThePath",
+        "FunctionRoleByNameReadAndRemove",
+        "PassOnlyTheFunctionRoleToLambda",
+        "PlaygroundTable",
+        "Function",
+        "InvokeOnlyByApiGateway",
+        "Layer",
+        "LogGroup",
+        "FindLogGroups",
+    ];
+
+    /// The ones no longer in the deploy policy (`NoBoundaryOrTrustChanges` denies them on any
+    /// policy, the environment's boundary and a policy `migrate` adopted alike).
+    const NEW_STATEMENTS: &[&str] = &["AdoptedPoliciesReadAndRemove"];
+
+    fn strings(value: Option<&Value>) -> Vec<String> {
+        match value {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every call an `Allow` statement lets through: each action on each resource (a `*`
+    /// standing for one name of the environment), with the values its conditions ask for.
+    fn requests(statement: &Value) -> Vec<Request> {
+        let mut context = Vec::new();
+        if let Some(Value::Object(operators)) = statement.get("Condition") {
+            for keys in operators.values().filter_map(Value::as_object) {
+                for (key, values) in keys {
+                    for value in strings(Some(values)) {
+                        context.push((key.clone(), value));
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for action in strings(statement.get("Action")) {
+            for resource in strings(statement.get("Resource")) {
+                let mut request = Request::new(&action, &resource.replace('*', "x"));
+                for (key, value) in &context {
+                    request = request.with(key, value);
+                }
+                out.push(request);
+            }
+        }
+        out
+    }
+
+    /// The kinds' statements against the deploy policy bootstrap writes today: each allows
+    /// every call the other's copy allows, so moving them to the kinds changes no right.
+    #[test]
+    fn the_kinds_ask_for_what_the_deploy_policy_grants() {
+        let env = dev_env();
+        let scope = DeployScope {
+            account_id: "123456789012",
+            env: &env,
+        };
+        let inputs = PolicyInputs {
+            account_id: "123456789012".into(),
+            repository: "owner/repo".into(),
+            environments: vec![env.clone()],
+            state_bucket: "state".into(),
+            lock_table: None,
+            lock_table_region: "us-east-1".into(),
+        };
+        let deploy = deploy_policy(&inputs, &env);
+        let statements: Vec<Value> = all()
+            .iter()
+            .flat_map(|k| k.deploy_statements(&scope))
+            .collect();
+        let mut sids: Vec<&str> = statements
+            .iter()
+            .filter_map(|s| s["Sid"].as_str())
+            .collect();
+        let count = sids.len();
+        sids.sort_unstable();
+        sids.dedup();
+        assert_eq!(sids.len(), count, "Sids are unique in one policy: {sids:?}");
+        let kinds = json!({"Version": "2012-10-17", "Statement": statements});
+
+        let moved = deploy["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| KINDS_STATEMENTS.contains(&s["Sid"].as_str().unwrap_or_default()));
+        let mut checked = 0;
+        for request in moved.flat_map(requests) {
+            assert!(
+                evaluate(std::slice::from_ref(&kinds), &request).is_allowed(),
+                "the kinds do not ask for {request:?}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 50, "{checked}");
+        for statement in statements
+            .iter()
+            .filter(|s| !NEW_STATEMENTS.contains(&s["Sid"].as_str().unwrap_or_default()))
+        {
+            for request in requests(statement) {
+                assert!(
+                    evaluate(std::slice::from_ref(&deploy), &request).is_allowed(),
+                    "{} asks for more than the deploy policy grants: {request:?}",
+                    statement["Sid"]
+                );
+            }
+        }
+    }
 
     #[test]
     fn every_kind_is_found_by_its_own_name_and_names_are_unique() {

@@ -10,12 +10,12 @@ use provisioner::aws::AwsClients;
 use provisioner::kind::{Desired, Fields, Observed, ResourceKind, TAG_ENVIRONMENT, TAG_STACK};
 use serde_json::Value;
 
-/// Clients pointed at the emulator (panics with instructions when it is not running).
 /// The registered kind named `name`, as the engine sees it.
 pub fn kind(name: &str) -> &'static dyn ResourceKind {
     provisioner::kinds::lookup(name).unwrap_or_else(|| panic!("no kind {name}"))
 }
 
+/// Clients pointed at the emulator (panics with instructions when it is not running).
 pub async fn clients() -> AwsClients {
     AwsClients::new(testkit::sdk_config().await)
 }
@@ -174,7 +174,6 @@ pub fn lambda_zip(content: &str) -> (String, String) {
 
 /// A Lambda execution role for tests that need one; returns its ARN.
 pub async fn lambda_role(aws: &AwsClients) -> String {
-    use provisioner::kinds::iam_role::IamRole;
     let name = testkit::unique_name("kinds-fn-role");
     let declared = desired(
         "iam_role",
@@ -188,7 +187,7 @@ pub async fn lambda_role(aws: &AwsClients) -> String {
         }),
         tags(&[]),
     );
-    IamRole
+    kind("iam_role")
         .create(aws, &declared)
         .await
         .expect("create role")
