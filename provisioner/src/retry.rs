@@ -10,15 +10,11 @@
 //! Waits (`poll_until`) are the other half: poll a status until it is stable, with a fast first
 //! poll (the emulator is instantly consistent, so tests never sleep) and a hard time bound (a
 //! resource stuck in `Pending` becomes a [`ResourceError::Timeout`], never a hang).
-//!
-//! The predicates left here serve code that is not yet written as a typed kind: the API
-//! Gateway kinds' throttling retries and bootstrap's lock table.
 
 use std::future::Future;
 use std::time::Duration;
 
 use crate::kind::ResourceError;
-use crate::kinds::errors::{code, says};
 
 /// How often and how long to retry: exponential backoff, bounded in attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,34 +110,12 @@ where
     }
 }
 
-/// Throttling under any of the names AWS services use.
-pub fn is_throttling(error: &ResourceError) -> bool {
-    matches!(
-        code(error),
-        Some(
-            "ThrottlingException"
-                | "TooManyRequestsException"
-                | "Throttling"
-                | "ThrottledException"
-                | "RequestLimitExceeded"
-        )
-    )
-}
-
-/// UpdateContinuousBackups right after CreateTable: "continuous backups not yet enabled" or a
-/// table still being created (`ResourceInUseException`), or throttling.
-pub fn is_pitr_not_ready(error: &ResourceError) -> bool {
-    is_throttling(error)
-        || code(error) == Some("ResourceInUseException")
-        || code(error) == Some("ContinuousBackupsUnavailableException")
-        || says(error, "Backups are being enabled")
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
+    use crate::kinds::errors::code;
 
     fn aws(code: &str, message: &str) -> ResourceError {
         ResourceError::Aws {
@@ -215,9 +189,9 @@ mod tests {
     #[tokio::test]
     async fn gives_up_after_max_attempts_with_the_last_error() {
         let calls = AtomicU32::new(0);
-        let result: Result<(), _> = retry(&FAST, is_throttling, || async {
+        let result: Result<(), _> = retry(&FAST, conflict, || async {
             let n = calls.fetch_add(1, Ordering::SeqCst);
-            Err(aws("ThrottlingException", &format!("attempt {n}")))
+            Err(aws("ResourceConflictException", &format!("attempt {n}")))
         })
         .await;
         assert_eq!(calls.load(Ordering::SeqCst), FAST.max_attempts);
@@ -237,39 +211,5 @@ mod tests {
         let never: Result<(), _> =
             poll_until("never", Duration::from_millis(50), || async { Ok(None) }).await;
         assert!(matches!(never, Err(ResourceError::Timeout(m)) if m.contains("never")));
-    }
-
-    #[test]
-    fn predicates_recognise_the_known_transient_errors() {
-        assert!(is_pitr_not_ready(&aws(
-            "ResourceInUseException",
-            "table being created"
-        )));
-        assert!(is_pitr_not_ready(&aws(
-            "ContinuousBackupsUnavailableException",
-            "Backups are being enabled for the table"
-        )));
-        for code in [
-            "ThrottlingException",
-            "TooManyRequestsException",
-            "Throttling",
-        ] {
-            assert!(is_throttling(&aws(code, "slow down")), "{code}");
-        }
-    }
-
-    #[test]
-    fn predicates_reject_permanent_errors() {
-        for error in [
-            aws("AccessDeniedException", "no"),
-            aws("ValidationException", "bad"),
-            aws("NoSuchEntity", "gone"),
-            aws("InvalidParameterValueException", "Runtime is not supported"),
-            ResourceError::Timeout("t".into()),
-            ResourceError::Invalid("i".into()),
-        ] {
-            assert!(!is_throttling(&error), "{error}");
-            assert!(!is_pitr_not_ready(&error), "{error}");
-        }
     }
 }

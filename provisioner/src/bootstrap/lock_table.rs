@@ -4,8 +4,9 @@
 use aws_sdk_dynamodb::types::{PointInTimeRecoverySpecification, PointInTimeRecoveryStatus};
 
 use super::{BootstrapError, Report, aws};
+use crate::kinds::dynamodb_table::table_still_settling;
 use crate::kinds::errors::aws_error;
-use crate::retry::{RetryPolicy, is_pitr_not_ready, retry};
+use crate::retry::{RetryPolicy, retry};
 
 /// True when the table exists; any error but not-found is an error.
 pub async fn exists(
@@ -50,7 +51,7 @@ pub async fn ensure_pitr(
         .point_in_time_recovery_enabled(true)
         .build()
         .map_err(|e| BootstrapError::Invalid(format!("PITR settings: {e}")))?;
-    retry(&RetryPolicy::default(), is_pitr_not_ready, || async {
+    retry(&RetryPolicy::default(), table_still_settling, || async {
         dynamodb
             .update_continuous_backups()
             .table_name(table)

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::desired::{self, BASIC_EXECUTION_POLICY_ARN, FUNCTION_TABLE_ACTIONS};
+use crate::desired::{self, FUNCTION_TABLE_ACTIONS};
 use crate::kind::{TAG_ENVIRONMENT, TAG_STACK};
 use crate::stack::{BackendSettings, ResolvedStack};
 
@@ -215,20 +215,14 @@ pub fn boundary_policy(inputs: &PolicyInputs, env: &EnvScope) -> Value {
 }
 
 /// Permission policy of an environment's deploy role: what plan, apply and destroy call on
-/// that environment, nothing more.
+/// that environment, nothing more: the state's object and lock item, then each kind's own
+/// statements (`deploy_statements` of every registered kind), under the denies that keep the
+/// role from escalating.
 pub fn deploy_policy(inputs: &PolicyInputs, env: &EnvScope) -> Value {
-    let (account, region, base) = (&inputs.account_id, &env.region, &env.name_base);
+    let account = &inputs.account_id;
     let bucket = format!("arn:aws:s3:::{}", inputs.state_bucket);
     let state_object = format!("{bucket}/{}", env.state_key);
     let lock_object = format!("{state_object}.tflock");
-    let path_roles = format!("arn:aws:iam::{account}:role{}*", env.role_path);
-    let pathless_role = format!("arn:aws:iam::{account}:role/{}", env.function_role_name);
-    let boundary = boundary_arn(inputs, env);
-    let with_boundary = json!({ "StringEquals": { "iam:PermissionsBoundary": boundary } });
-    let table = format!(
-        "arn:aws:dynamodb:{region}:{account}:table/{}",
-        env.table_name
-    );
 
     let mut statements = vec![
         json!({
@@ -274,53 +268,10 @@ pub fn deploy_policy(inputs: &PolicyInputs, env: &EnvScope) -> Value {
             "Resource": table_arn,
         }));
     }
+    // What no kind may do, whatever a kind's statement allows: give a role another boundary or
+    // none, edit the boundary or trust policies, or make managed policies.
+    let boundary = boundary_arn(inputs, env);
     statements.extend([
-        json!({
-            "Sid": "RolesOnlyWithTheBoundary",
-            "Effect": "Allow",
-            "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"],
-            "Resource": path_roles.clone(),
-            "Condition": with_boundary.clone(),
-        }),
-        json!({
-            "Sid": "AttachBasicExecutionOnlyWithTheBoundary",
-            "Effect": "Allow",
-            "Action": "iam:AttachRolePolicy",
-            "Resource": path_roles.clone(),
-            "Condition": {
-                "StringEquals": { "iam:PermissionsBoundary": boundary_arn(inputs, env) },
-                "ArnEquals": { "iam:PolicyARN": BASIC_EXECUTION_POLICY_ARN },
-            },
-        }),
-        json!({
-            "Sid": "RolesUnderThePath",
-            "Effect": "Allow",
-            "Action": [
-                "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:GetRole",
-                "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
-                "iam:ListRoleTags", "iam:TagRole", "iam:UntagRole", "iam:UpdateRoleDescription"
-            ],
-            "Resource": path_roles,
-        }),
-        // Looking the function's role up by name, and removing the one an earlier version
-        // created at `/` (a path change replaces it): reads and removals only.
-        json!({
-            "Sid": "FunctionRoleByNameReadAndRemove",
-            "Effect": "Allow",
-            "Action": [
-                "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:GetRole",
-                "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
-                "iam:ListRoleTags"
-            ],
-            "Resource": pathless_role,
-        }),
-        json!({
-            "Sid": "PassOnlyTheFunctionRoleToLambda",
-            "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": function_role_arn(inputs, env),
-            "Condition": { "StringEquals": { "iam:PassedToService": "lambda.amazonaws.com" } },
-        }),
         json!({
             "Sid": "NoOtherBoundary",
             "Effect": "Deny",
@@ -329,58 +280,28 @@ pub fn deploy_policy(inputs: &PolicyInputs, env: &EnvScope) -> Value {
                 "iam:PutRolePolicy"
             ],
             "Resource": "*",
-            "Condition": { "StringNotEquals": { "iam:PermissionsBoundary": boundary_arn(inputs, env) } },
+            "Condition": { "StringNotEquals": { "iam:PermissionsBoundary": boundary } },
         }),
         json!({
-            "Sid": "NoBoundaryOrTrustChanges",
+            "Sid": "NoTrustChangesOrNewPolicies",
             "Effect": "Deny",
             "Action": [
-                "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy",
-                "iam:DeletePolicyVersion", "iam:DeleteRolePermissionsBoundary",
-                "iam:SetDefaultPolicyVersion", "iam:UpdateAssumeRolePolicy"
+                "iam:CreatePolicy", "iam:DeleteRolePermissionsBoundary",
+                "iam:UpdateAssumeRolePolicy"
             ],
             "Resource": "*",
         }),
+        // The boundary's name matches the environment's names (`<prefix>-<env>-*`), which the
+        // removal of a policy `migrate` adopted is allowed on: this keeps the boundary itself
+        // out of reach.
         json!({
-            "Sid": "PlaygroundTable",
-            "Effect": "Allow",
+            "Sid": "NoBoundaryChanges",
+            "Effect": "Deny",
             "Action": [
-                "dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:DescribeContinuousBackups",
-                "dynamodb:DescribeTable", "dynamodb:DescribeTimeToLive",
-                "dynamodb:ListTagsOfResource", "dynamodb:TagResource", "dynamodb:UntagResource",
-                "dynamodb:UpdateContinuousBackups", "dynamodb:UpdateTable"
+                "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion"
             ],
-            "Resource": [table.clone(), format!("{table}/index/*")],
-        }),
-        json!({
-            "Sid": "Function",
-            "Effect": "Allow",
-            "Action": [
-                "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction",
-                "lambda:GetFunctionConfiguration", "lambda:GetPolicy", "lambda:ListTags",
-                "lambda:RemovePermission", "lambda:TagResource", "lambda:UntagResource",
-                "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"
-            ],
-            "Resource": format!("arn:aws:lambda:{region}:{account}:function:{base}-*"),
-        }),
-        json!({
-            "Sid": "InvokeOnlyByApiGateway",
-            "Effect": "Allow",
-            "Action": "lambda:AddPermission",
-            "Resource": format!("arn:aws:lambda:{region}:{account}:function:{base}-*"),
-            "Condition": { "StringEquals": { "lambda:Principal": "apigateway.amazonaws.com" } },
-        }),
-        json!({
-            "Sid": "Layer",
-            "Effect": "Allow",
-            "Action": [
-                "lambda:DeleteLayerVersion", "lambda:GetLayerVersion", "lambda:ListLayerVersions",
-                "lambda:PublishLayerVersion"
-            ],
-            "Resource": [
-                format!("arn:aws:lambda:{region}:{account}:layer:{base}-*"),
-                format!("arn:aws:lambda:{region}:{account}:layer:{base}-*:*"),
-            ],
+            "Resource": boundary,
         }),
     ]);
     // What each kind's read, create, update and delete call, from the kind itself.

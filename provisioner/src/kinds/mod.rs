@@ -101,30 +101,11 @@ pub(crate) fn dev_env() -> crate::bootstrap::policies::EnvScope {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{Value, json};
+    use serde_json::Value;
 
     use super::*;
     use crate::bootstrap::evaluate::{Request, evaluate};
     use crate::bootstrap::policies::{DeployScope, PolicyInputs, deploy_policy};
-
-    /// The statements of the deploy policy the kinds say for themselves.
-    const KINDS_STATEMENTS: &[&str] = &[
-        "RolesOnlyWithTheBoundary",
-        "AttachBasicExecutionOnlyWithTheBoundary",
-        "RolesUnderThePath",
-        "FunctionRoleByNameReadAndRemove",
-        "PassOnlyTheFunctionRoleToLambda",
-        "PlaygroundTable",
-        "Function",
-        "InvokeOnlyByApiGateway",
-        "Layer",
-        "LogGroup",
-        "FindLogGroups",
-    ];
-
-    /// The ones no longer in the deploy policy (`NoBoundaryOrTrustChanges` denies them on any
-    /// policy, the environment's boundary and a policy `migrate` adopted alike).
-    const NEW_STATEMENTS: &[&str] = &["AdoptedPoliciesReadAndRemove"];
 
     fn strings(value: Option<&Value>) -> Vec<String> {
         match value {
@@ -164,10 +145,11 @@ mod tests {
         out
     }
 
-    /// The kinds' statements against the deploy policy bootstrap writes today: each allows
-    /// every call the other's copy allows, so moving them to the kinds changes no right.
+    /// The deploy policy is made of the kinds' statements: each call a kind asks for is granted
+    /// (no deny of the policy gets in its way, the removal of a policy `migrate` adopted
+    /// included), and every Sid is unique.
     #[test]
-    fn the_kinds_ask_for_what_the_deploy_policy_grants() {
+    fn the_deploy_policy_grants_what_every_kind_asks_for() {
         let env = dev_env();
         let scope = DeployScope {
             account_id: "123456789012",
@@ -178,50 +160,41 @@ mod tests {
             repository: "owner/repo".into(),
             environments: vec![env.clone()],
             state_bucket: "state".into(),
-            lock_table: None,
+            lock_table: Some("locks".into()),
             lock_table_region: "us-east-1".into(),
         };
         let deploy = deploy_policy(&inputs, &env);
-        let statements: Vec<Value> = all()
-            .iter()
-            .flat_map(|k| k.deploy_statements(&scope))
-            .collect();
-        let mut sids: Vec<&str> = statements
-            .iter()
+        let mut sids: Vec<&str> = deploy["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
             .filter_map(|s| s["Sid"].as_str())
             .collect();
         let count = sids.len();
         sids.sort_unstable();
         sids.dedup();
         assert_eq!(sids.len(), count, "Sids are unique in one policy: {sids:?}");
-        let kinds = json!({"Version": "2012-10-17", "Statement": statements});
-
-        let moved = deploy["Statement"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|s| KINDS_STATEMENTS.contains(&s["Sid"].as_str().unwrap_or_default()));
         let mut checked = 0;
-        for request in moved.flat_map(requests) {
-            assert!(
-                evaluate(std::slice::from_ref(&kinds), &request).is_allowed(),
-                "the kinds do not ask for {request:?}"
-            );
-            checked += 1;
-        }
-        assert!(checked > 50, "{checked}");
-        for statement in statements
-            .iter()
-            .filter(|s| !NEW_STATEMENTS.contains(&s["Sid"].as_str().unwrap_or_default()))
-        {
-            for request in requests(statement) {
-                assert!(
-                    evaluate(std::slice::from_ref(&deploy), &request).is_allowed(),
-                    "{} asks for more than the deploy policy grants: {request:?}",
-                    statement["Sid"]
-                );
+        for kind in all() {
+            for statement in kind.deploy_statements(&scope) {
+                for request in requests(&statement) {
+                    assert!(
+                        evaluate(std::slice::from_ref(&deploy), &request).is_allowed(),
+                        "{}: {} is not granted: {request:?}",
+                        kind.kind(),
+                        statement["Sid"]
+                    );
+                    checked += 1;
+                }
             }
         }
+        assert!(checked > 50, "{checked}");
+        let boundary = format!("arn:aws:iam::123456789012:policy/{}", env.boundary_name);
+        let delete = Request::new("iam:DeletePolicy", &boundary);
+        assert!(
+            !evaluate(std::slice::from_ref(&deploy), &delete).is_allowed(),
+            "the boundary itself stays out of reach"
+        );
     }
 
     #[test]
