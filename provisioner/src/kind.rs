@@ -114,28 +114,23 @@ pub trait ResourceKind: Send + Sync {
     }
 
     /// Terraform's type for the kind and the id `import` takes.
-    fn about(&self) -> About {
-        About {
-            terraform_type: "",
-            import_id: "",
-        }
-    }
+    fn about(&self) -> About;
+
+    /// The fields a declaration of this kind may hold.
+    fn declared_fields(&self) -> &'static [&'static str];
+
+    /// True when AWS assigns the object's id (there is no declared one).
+    fn aws_assigns_id(&self) -> bool;
 
     /// Checks a declaration against the kind's fields before anything is done: a misspelt or
     /// mistyped field is an error at plan time, not half way through an apply.
-    fn validate(&self, _desired: &Desired) -> Result<(), ResourceError> {
-        Ok(())
-    }
+    fn validate(&self, desired: &Desired) -> Result<(), ResourceError>;
 
     /// The deploy role's policy statements this kind needs in one environment.
-    fn deploy_statements(&self, _scope: &DeployScope<'_>) -> Vec<Value> {
-        Vec::new()
-    }
+    fn deploy_statements(&self, scope: &DeployScope<'_>) -> Vec<Value>;
 
     /// The id this kind reads an object by, from its Terraform state attributes.
-    fn terraform_id(&self, _attributes: &Value) -> Option<String> {
-        None
-    }
+    fn terraform_id(&self, attributes: &Value) -> Option<String>;
 
     /// The physical id the declaration gives its object, where the declaration decides it (a
     /// name, or `role/policy-arn`): the recorded object is the declared one only if its id is

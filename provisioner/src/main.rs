@@ -5,9 +5,7 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use cli::{Cli, Command, commands};
+use cli::{Command, commands};
 
 fn init_logging(verbosity: u8) {
     let default = match verbosity {
@@ -26,7 +24,7 @@ fn init_logging(verbosity: u8) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     init_logging(cli.global.verbose);
     cli::signals::install();
     let global = &cli.global;

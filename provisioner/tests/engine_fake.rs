@@ -18,7 +18,7 @@ use provisioner::engine::{Engine, adopt};
 use provisioner::kind::{
     Desired, Fields, ResourceError, ResourceKind, TAG_ENVIRONMENT, TAG_STACK, Tags,
 };
-use provisioner::kinds::typed::{About, Found, Kind, Typed, Update};
+use provisioner::kinds::typed::{About, Found, Kind, TerraformId, Typed, Update};
 use provisioner::plan::{Action, Plan, ResourceChange};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -73,6 +73,7 @@ impl Kind for Fake {
     const ABOUT: About = About {
         terraform_type: "fake_object",
         import_id: "the name",
+        terraform_id: TerraformId::Attribute("name"),
     };
     const REPLACE_ON: &'static [&'static str] = &["size"];
     const NOT_COMPARED: &'static [&'static str] = &["state_file", "test"];
@@ -80,10 +81,6 @@ impl Kind for Fake {
 
     fn deploy_statements(_scope: &DeployScope<'_>) -> Vec<Value> {
         Vec::new()
-    }
-
-    fn terraform_id(attributes: &Value) -> Option<String> {
-        attributes.get("name")?.as_str().map(str::to_string)
     }
 
     async fn read(

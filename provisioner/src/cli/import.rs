@@ -20,7 +20,7 @@ pub struct ImportArgs {
     pub env: String,
     /// The stack's address for it, as `provisioner plan` shows (e.g. dynamodb_table.playground).
     pub address: String,
-    /// Its physical id (see `provisioner import --help` for each kind's).
+    /// Its physical id (each kind's is listed below).
     pub id: String,
 }
 
@@ -37,6 +37,21 @@ pub async fn adoption(global: &Global, environment: &str) -> Result<Adoption> {
     let desired = desired::desired_resources(&session.resolved, &artifacts);
     state::prepare_backend(&session.resolved.backend_config(), &session.engine.aws.sdk).await?;
     Ok(Adoption { session, desired })
+}
+
+/// `import --help`'s list of kinds and the id each takes, from the registry of kinds.
+pub fn ids_help() -> String {
+    let mut text = String::from("The id each kind takes:\n");
+    for kind in provisioner::kinds::all() {
+        let about = kind.about();
+        text.push_str(&format!(
+            "  {:<28} {} (Terraform: {})\n",
+            kind.kind(),
+            about.import_id,
+            about.terraform_type
+        ));
+    }
+    text
 }
 
 pub async fn run(global: &Global, args: &ImportArgs) -> Result<ExitCode> {

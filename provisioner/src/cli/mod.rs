@@ -203,3 +203,14 @@ mod tests {
         Cli::command().debug_assert();
     }
 }
+
+/// Parses the command line, with the help texts that come from the registry of kinds.
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let command =
+        Cli::command().mut_subcommand("import", |c| c.after_long_help(import::ids_help()));
+    match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    }
+}

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::apigw_pages;
 use super::errors::{AwsResult, NotFound};
 use super::tags;
-use super::typed::{About, Found, Kind, Update};
+use super::typed::{About, Found, Kind, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, TAG_ENVIRONMENT, TAG_STACK, Tags};
@@ -68,6 +68,7 @@ impl Kind for ApigwApi {
     const ABOUT: About = About {
         terraform_type: "aws_apigatewayv2_api",
         import_id: "the API id",
+        terraform_id: TerraformId::Attribute("id"),
     };
     const REPLACE_ON: &'static [&'static str] = &["protocol_type"];
     const RECORDED: &'static [&'static str] = &["execution_arn"];
@@ -87,10 +88,7 @@ impl Kind for ApigwApi {
         spec
     }
 
-    /// AWS assigns the id (the name is renamed in place).
-    fn declared_id(_name: &str, _spec: &Spec) -> Option<String> {
-        None
-    }
+    const AWS_ASSIGNS_ID: bool = true;
 
     /// API ids are random, so every call on an API (and its routes, integrations and stages)
     /// is allowed only on APIs tagged as this stack's and environment's; creating one, only
@@ -125,10 +123,6 @@ impl Kind for ApigwApi {
                 "Condition": { "StringEquals": scope.tagged_as_ours("ResourceTag") },
             }),
         ]
-    }
-
-    fn terraform_id(attributes: &Value) -> Option<String> {
-        attributes.get("id")?.as_str().map(str::to_string)
     }
 
     async fn read(

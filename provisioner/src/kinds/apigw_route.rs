@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::typed::{About, Found, Kind, Update};
+use super::typed::{About, Found, Kind, TerraformId, Update};
 use super::{apigw_api, apigw_pages};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
@@ -36,22 +36,16 @@ impl Kind for ApigwRoute {
     const ABOUT: About = About {
         terraform_type: "aws_apigatewayv2_route",
         import_id: "the route id",
+        terraform_id: TerraformId::Attribute("id"),
     };
     const REPLACE_ON: &'static [&'static str] = &["api_id"];
     type Spec = Spec;
 
-    /// AWS assigns the id.
-    fn declared_id(_name: &str, _spec: &Spec) -> Option<String> {
-        None
-    }
+    const AWS_ASSIGNS_ID: bool = true;
 
     /// Covered by the API's statements: routes are reached under their API.
     fn deploy_statements(_scope: &DeployScope<'_>) -> Vec<Value> {
         Vec::new()
-    }
-
-    fn terraform_id(attributes: &Value) -> Option<String> {
-        attributes.get("id")?.as_str().map(str::to_string)
     }
 
     async fn read(

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::apigw_api;
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::typed::{About, Found, Kind, Update};
+use super::typed::{About, Found, Kind, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, Observed, ResourceError, Tags};
@@ -36,6 +36,7 @@ impl Kind for ApigwStage {
     const ABOUT: About = About {
         terraform_type: "aws_apigatewayv2_stage",
         import_id: "the stage name",
+        terraform_id: TerraformId::Attribute("name"),
     };
     const REPLACE_ON: &'static [&'static str] = &["api_id"];
     type Spec = Spec;
@@ -49,10 +50,6 @@ impl Kind for ApigwStage {
     /// Covered by the API's statements: stages are reached under their API.
     fn deploy_statements(_scope: &DeployScope<'_>) -> Vec<Value> {
         Vec::new()
-    }
-
-    fn terraform_id(attributes: &Value) -> Option<String> {
-        attributes.get("name")?.as_str().map(str::to_string)
     }
 
     async fn read(

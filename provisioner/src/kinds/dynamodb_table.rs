@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use super::errors::{self, AwsResult, NotFound};
 use super::tags;
-use super::typed::{About, Found, Kind, Update};
+use super::typed::{About, Found, Kind, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
@@ -77,6 +77,7 @@ impl Kind for DynamodbTable {
     const ABOUT: About = About {
         terraform_type: "aws_dynamodb_table",
         import_id: "the table name",
+        terraform_id: TerraformId::Attribute("name"),
     };
     const REPLACE_ON: &'static [&'static str] = &["hash_key", "range_key"];
     type Spec = Spec;
@@ -117,10 +118,6 @@ impl Kind for DynamodbTable {
             ],
             "Resource": [table.clone(), format!("{table}/index/*")],
         })]
-    }
-
-    fn terraform_id(attributes: &Value) -> Option<String> {
-        attributes.get("name")?.as_str().map(str::to_string)
     }
 
     async fn read(

@@ -1,13 +1,12 @@
-//! Reading declared fields, and what AWS reports that needs parsing before it is compared.
+//! Reading a parent's id from a recorded object, and what AWS reports that needs parsing before
+//! it is compared.
 //!
-//! Declarations are plain JSON (see [`crate::kind::Fields`]); a kind written by hand (the API
-//! Gateway kinds) reads the values it needs through these accessors, which say exactly which
-//! field is missing or mistyped; a typed kind has its `Spec` instead. IAM returns policy
+//! A kind's own declared fields are its typed `Spec`; what it reads by name here is only a
+//! parent's id in the fields the state recorded (a route's `api_id`), with an error that names
+//! the field when it is missing. IAM returns policy
 //! documents percent-encoded ([`parse_policy_document`]), so that a second plan after an apply
 //! is empty; the Lambda kinds upload zips ([`zip_blob`]) and compare their hashes
 //! ([`code_sha256`]).
-
-use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -19,34 +18,12 @@ fn invalid(kind: &str, field: &str, expected: &str) -> ResourceError {
     ))
 }
 
-/// A required string field.
+/// A required string field of recorded fields (a parent's id).
 pub fn string<'a>(kind: &str, fields: &'a Fields, field: &str) -> Result<&'a str, ResourceError> {
     fields
         .get(field)
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(kind, field, "a string"))
-}
-
-/// A required boolean field.
-pub fn boolean(kind: &str, fields: &Fields, field: &str) -> Result<bool, ResourceError> {
-    fields
-        .get(field)
-        .and_then(Value::as_bool)
-        .ok_or_else(|| invalid(kind, field, "true or false"))
-}
-
-/// A required integer field.
-pub fn integer(kind: &str, fields: &Fields, field: &str) -> Result<i64, ResourceError> {
-    fields
-        .get(field)
-        .and_then(Value::as_i64)
-        .ok_or_else(|| invalid(kind, field, "an integer"))
-}
-
-/// An `i32` field (memory sizes, timeouts, retention days).
-pub fn int32(kind: &str, fields: &Fields, field: &str) -> Result<i32, ResourceError> {
-    i32::try_from(integer(kind, fields, field)?)
-        .map_err(|_| invalid(kind, field, "an integer that fits in 32 bits"))
 }
 
 /// A declared policy document (a JSON object), serialised for an AWS call.
@@ -77,29 +54,6 @@ pub fn parse_policy_document(kind: &str, document: &str) -> Result<Value, Resour
             "{kind}: AWS returned a policy that is not JSON: {e}"
         ))
     })
-}
-
-/// The tag keys to set and the tag keys to remove to go from `current` to `desired`.
-pub fn tag_changes(
-    current: &BTreeMap<String, String>,
-    desired: &BTreeMap<String, String>,
-) -> (BTreeMap<String, String>, Vec<String>) {
-    let to_set = desired
-        .iter()
-        .filter(|(k, v)| current.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let to_remove = current
-        .keys()
-        .filter(|k| !desired.contains_key(*k))
-        .cloned()
-        .collect();
-    (to_set, to_remove)
-}
-
-/// Builds a [`Fields`] map from `(name, value)` pairs.
-pub fn fields<const N: usize>(pairs: [(&str, Value); N]) -> Fields {
-    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 /// The zip at `path` as an upload body, with the path in the error. Read afresh by each
@@ -140,24 +94,8 @@ mod tests {
     }
 
     #[test]
-    fn tag_changes_sets_changed_and_removes_dropped() {
-        let current = BTreeMap::from([
-            ("a".to_string(), "1".to_string()),
-            ("b".to_string(), "2".to_string()),
-        ]);
-        let desired = BTreeMap::from([
-            ("a".to_string(), "1".to_string()),
-            ("c".to_string(), "3".to_string()),
-        ]);
-        let (set, remove) = tag_changes(&current, &desired);
-        assert_eq!(set, BTreeMap::from([("c".to_string(), "3".to_string())]));
-        assert_eq!(remove, vec!["b".to_string()]);
-    }
-
-    #[test]
     fn accessors_name_the_bad_field() {
-        let f = fields([("n", json!(5)), ("s", json!("x"))]);
-        assert_eq!(integer("k", &f, "n").ok(), Some(5));
+        let f = Fields::from_iter([("n".to_string(), json!(5)), ("s".to_string(), json!("x"))]);
         assert_eq!(string("k", &f, "s").ok(), Some("x"));
         let err = string("kind", &f, "n")
             .err()

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::typed::{About, Found, Kind, Update};
+use super::typed::{About, Found, Kind, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
@@ -44,14 +44,12 @@ impl Kind for IamPolicy {
     const ABOUT: About = About {
         terraform_type: "aws_iam_policy",
         import_id: "the policy ARN",
+        terraform_id: TerraformId::Attribute("arn"),
     };
     const REPLACE_ON: &'static [&'static str] = &["name"];
     type Spec = Spec;
 
-    /// IAM names the policy by an ARN that holds the account id: there is no declared id.
-    fn declared_id(_name: &str, _spec: &Spec) -> Option<String> {
-        None
-    }
+    const AWS_ASSIGNS_ID: bool = true;
 
     /// Only what removing a policy `migrate` adopted takes (the stack never creates one), on
     /// the environment's names only.
@@ -65,10 +63,6 @@ impl Kind for IamPolicy {
             ],
             "Resource": scope.iam_arn(&format!("policy/{}-*", scope.env.name_base)),
         })]
-    }
-
-    fn terraform_id(attributes: &Value) -> Option<String> {
-        attributes.get("arn")?.as_str().map(str::to_string)
     }
 
     async fn read(
@@ -223,7 +217,9 @@ mod tests {
             format!("arn:aws:iam::123456789012:policy/{}-*", env.name_base)
         );
         assert_eq!(
-            IamPolicy::terraform_id(&json!({"arn": "arn:aws:iam::1:policy/p", "name": "p"}))
+            IamPolicy::ABOUT
+                .terraform_id
+                .of(&json!({"arn": "arn:aws:iam::1:policy/p", "name": "p"}))
                 .as_deref(),
             Some("arn:aws:iam::1:policy/p")
         );

@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use super::errors::{self, AwsResult, NotFound};
 use super::fields;
 use super::tags;
-use super::typed::{About, Found, Kind, Update};
+use super::typed::{About, Found, Kind, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
@@ -71,6 +71,7 @@ impl Kind for IamRole {
     const ABOUT: About = About {
         terraform_type: "aws_iam_role",
         import_id: "the role name",
+        terraform_id: TerraformId::Attribute("name"),
     };
     const REPLACE_ON: &'static [&'static str] = &["path", "assume_role_policy"];
     type Spec = Spec;
@@ -106,10 +107,6 @@ impl Kind for IamRole {
                 "Resource": function_role_by_name(scope),
             }),
         ]
-    }
-
-    fn terraform_id(attributes: &Value) -> Option<String> {
-        attributes.get("name")?.as_str().map(str::to_string)
     }
 
     async fn read(

@@ -19,7 +19,7 @@ use super::fields;
 use super::iam_role::{
     function_role_by_name, iam_not_yet_consistent, roles_under_the_path, with_the_boundary,
 };
-use super::typed::{self, About, Found, Kind, Update};
+use super::typed::{self, About, Found, Kind, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
@@ -45,6 +45,7 @@ impl Kind for IamRolePolicy {
     const ABOUT: About = About {
         terraform_type: "aws_iam_role_policy",
         import_id: "`<role>:<policy name>`",
+        terraform_id: TerraformId::Joined("role", ":", "name"),
     };
     const REPLACE_ON: &'static [&'static str] = &["role"];
     type Spec = Spec;
@@ -70,12 +71,6 @@ impl Kind for IamRolePolicy {
                 "Resource": [roles_under_the_path(scope), function_role_by_name(scope)],
             }),
         ]
-    }
-
-    fn terraform_id(attributes: &Value) -> Option<String> {
-        let role = attributes.get("role")?.as_str()?;
-        let name = attributes.get("name")?.as_str()?;
-        Some(format!("{role}:{name}"))
     }
 
     async fn read(
@@ -208,7 +203,10 @@ mod tests {
         assert!(split_id("r").is_err());
         assert!(split_id(":p").is_err());
         assert_eq!(
-            IamRolePolicy::terraform_id(&json!({"role": "r", "name": "p", "id": "r:p"})).as_deref(),
+            IamRolePolicy::ABOUT
+                .terraform_id
+                .of(&json!({"role": "r", "name": "p", "id": "r:p"}))
+                .as_deref(),
             Some("r:p")
         );
     }

@@ -19,7 +19,7 @@ use super::errors::{AwsResult, NotFound};
 use super::iam_role::{
     function_role_by_name, iam_not_yet_consistent, roles_under_the_path, with_the_boundary,
 };
-use super::typed::{About, Found, Kind};
+use super::typed::{About, Found, Kind, TerraformId};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::desired::BASIC_EXECUTION_POLICY_ARN;
@@ -46,6 +46,7 @@ impl Kind for IamRolePolicyAttachment {
     const ABOUT: About = About {
         terraform_type: "aws_iam_role_policy_attachment",
         import_id: "`<role>/<policy arn>`",
+        terraform_id: TerraformId::Joined("role", "/", "policy_arn"),
     };
     const REPLACE_ON: &'static [&'static str] = &["role", "policy_arn"];
     type Spec = Spec;
@@ -70,12 +71,6 @@ impl Kind for IamRolePolicyAttachment {
                 "Resource": [roles_under_the_path(scope), function_role_by_name(scope)],
             }),
         ]
-    }
-
-    fn terraform_id(attributes: &Value) -> Option<String> {
-        let role = attributes.get("role")?.as_str()?;
-        let policy_arn = attributes.get("policy_arn")?.as_str()?;
-        Some(format!("{role}/{policy_arn}"))
     }
 
     async fn read(
@@ -191,11 +186,16 @@ mod tests {
         let attributes =
             json!({"role": "r", "policy_arn": "arn:aws:iam::aws:policy/P", "id": "r-2024"});
         assert_eq!(
-            IamRolePolicyAttachment::terraform_id(&attributes).as_deref(),
+            IamRolePolicyAttachment::ABOUT
+                .terraform_id
+                .of(&attributes)
+                .as_deref(),
             Some("r/arn:aws:iam::aws:policy/P")
         );
         assert_eq!(
-            IamRolePolicyAttachment::terraform_id(&json!({"role": "r"})),
+            IamRolePolicyAttachment::ABOUT
+                .terraform_id
+                .of(&json!({"role": "r"})),
             None
         );
     }

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use super::errors::{self, AwsResult, NotFound};
 use super::fields;
 use super::tags;
-use super::typed::{About, Found, Kind, Update};
+use super::typed::{About, Found, Kind, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
@@ -85,6 +85,7 @@ impl Kind for LambdaFunction {
     const ABOUT: About = About {
         terraform_type: "aws_lambda_function",
         import_id: "the function name",
+        terraform_id: TerraformId::Attribute("function_name"),
     };
     const NOT_COMPARED: &'static [&'static str] = &["zip_path"];
     type Spec = Spec;
@@ -115,13 +116,6 @@ impl Kind for LambdaFunction {
                 "Condition": { "StringEquals": { "iam:PassedToService": "lambda.amazonaws.com" } },
             }),
         ]
-    }
-
-    fn terraform_id(attributes: &Value) -> Option<String> {
-        attributes
-            .get("function_name")?
-            .as_str()
-            .map(str::to_string)
     }
 
     async fn read(

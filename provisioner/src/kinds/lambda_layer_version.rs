@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::typed::{About, Found, Kind};
+use super::typed::{About, Found, Kind, TerraformId};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
@@ -43,6 +43,7 @@ impl Kind for LambdaLayerVersion {
     const ABOUT: About = About {
         terraform_type: "aws_lambda_layer_version",
         import_id: "the layer version ARN",
+        terraform_id: TerraformId::Attribute("arn"),
     };
     const REPLACE_ON: &'static [&'static str] = &[
         "layer_name",
@@ -65,10 +66,7 @@ impl Kind for LambdaLayerVersion {
         spec
     }
 
-    /// AWS assigns the id: there is no declared one to compare.
-    fn declared_id(_name: &str, _spec: &Spec) -> Option<String> {
-        None
-    }
+    const AWS_ASSIGNS_ID: bool = true;
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
         let layers = scope.arn("lambda", &format!("layer:{}-*", scope.env.name_base));
@@ -81,10 +79,6 @@ impl Kind for LambdaLayerVersion {
             ],
             "Resource": [layers.clone(), format!("{layers}:*")],
         })]
-    }
-
-    fn terraform_id(attributes: &Value) -> Option<String> {
-        attributes.get("arn")?.as_str().map(str::to_string)
     }
 
     async fn read(

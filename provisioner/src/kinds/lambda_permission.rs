@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::errors::{AwsResult, NotFound};
 use super::fields;
 use super::lambda_function::{functions, update_in_progress};
-use super::typed::{About, Found, Kind};
+use super::typed::{About, Found, Kind, TerraformId};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, Observed, ResourceError, Tags};
@@ -49,6 +49,7 @@ impl Kind for LambdaPermission {
     const ABOUT: About = About {
         terraform_type: "aws_lambda_permission",
         import_id: "the statement id",
+        terraform_id: TerraformId::Attribute("statement_id"),
     };
     const REPLACE_ON: &'static [&'static str] =
         &["function_name", "action", "principal", "source_arn"];
@@ -78,10 +79,6 @@ impl Kind for LambdaPermission {
                 "Condition": { "StringEquals": { "lambda:Principal": "apigateway.amazonaws.com" } },
             }),
         ]
-    }
-
-    fn terraform_id(attributes: &Value) -> Option<String> {
-        attributes.get("statement_id")?.as_str().map(str::to_string)
     }
 
     async fn read(

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::tags;
-use super::typed::{About, Found, Kind, Update};
+use super::typed::{About, Found, Kind, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
@@ -35,6 +35,7 @@ impl Kind for LogGroup {
     const ABOUT: About = About {
         terraform_type: "aws_cloudwatch_log_group",
         import_id: "the log group's name (/aws/lambda/<function>)",
+        terraform_id: TerraformId::Attribute("name"),
     };
     type Spec = Spec;
 
@@ -65,10 +66,6 @@ impl Kind for LogGroup {
                 "Resource": scope.arn("logs", "log-group:*"),
             }),
         ]
-    }
-
-    fn terraform_id(attributes: &Value) -> Option<String> {
-        attributes.get("name")?.as_str().map(str::to_string)
     }
 
     async fn read(

@@ -5,24 +5,9 @@
 //! `{"$ref": "<address>.<output>"}` in a declaration is resolved by the engine before a kind
 //! sees it (at plan time an unresolved one prints as `(known after apply)`).
 //!
-//! | address | physical name / id | declared fields | outputs |
-//! |---|---|---|---|
-//! | `iam_role.lambda` | `<prefix>-<env>-lambda` (role name) at path `/<prefix>/<env>/` | `assume_role_policy` (JSON object, replace), `description`, `path` (replace), `permissions_boundary` (policy name or ARN) | `arn`, `name` |
-//! | `iam_role_policy_attachment.basic_execution` | id `<role>/<policy_arn>` | `role`, `policy_arn` (all force replacement) | — |
-//! | `iam_role_policy.dynamodb` | policy name `<prefix>-<env>-dynamodb`, id `<role>:<name>` | `role` (replace), `policy` (JSON object) | — |
-//! | `dynamodb_table.playground` | table name | `billing_mode`, `hash_key`, `range_key`, `attribute_definitions` (sorted list of `{name,type}`), `global_secondary_indexes` (sorted list of `{name,hash_key,range_key,projection_type}`), `point_in_time_recovery` (bool), `deletion_protection` (bool); keys force replacement | `arn`, `name` |
-//! | `log_group.lambda` | `/aws/lambda/<function name>` | `retention_in_days` | `arn` |
-//! | `lambda_layer_version.extra` (optional) | layer name `<prefix>-<env>-extra`, id = version ARN | `layer_name`, `code_sha256` (base64 SHA-256 of the zip), `zip_path` (not compared), `compatible_runtimes`, `compatible_architectures`; every field forces replacement | `arn` (version ARN) |
-//! | `lambda_function.api` | `<prefix>-<env>-api` | `role_arn`, `runtime` (`provided.al2023`), `handler` (`bootstrap`), `architecture` (`arm64`/`x86_64`), `memory_size`, `timeout`, `environment` (object), `layers` (list of ARNs), `code_sha256`, `zip_path` (not compared) | `arn`, `invoke_arn`, `name` |
-//! | `apigw_api.http` | name `<prefix>-<env>-http-api`, id = API id | `protocol_type` (`HTTP`), `cors` (`{allow_origins, allow_methods, allow_headers, max_age}`, sorted lists) | `id`, `api_endpoint`, `execution_arn` |
-//! | `apigw_integration.lambda` | id = integration id | `api_id` (replace), `integration_type` (`AWS_PROXY`), `integration_uri` (function ARN), `payload_format_version` (`2.0`), `timeout_ms` (29000) | `id` |
-//! | `apigw_route.<name>` ×7 | id = route id | `api_id` (replace), `route_key` (`POST /tables`, ...), `target` (`integrations/<id>`) | `id` |
-//! | `apigw_stage.main` | stage name (`dev`, ...) | `api_id` (replace), `auto_deploy` (true) | `invoke_url` |
-//! | `lambda_permission.apigw` | statement id `AllowApiGatewayInvoke` | `function_name`, `action`, `principal`, `source_arn` (all replace) | — |
-//! | `iam_policy.<name>` (never declared: a customer-managed policy `migrate` adopts so the plan removes it) | id = policy ARN | `name` (replace), `policy` (JSON object) | `arn`, `name` |
-//!
-//! Route names: `post_tables`, `get_tables`, `get_table`, `patch_table`, `get_users`, `get_user`,
-//! `put_user` (the seven routes of the API contract).
+//! The table of kinds (addresses, ids, declared fields, what forces a replacement, Terraform
+//! types and import ids) is read off this registry into docs/provisioner.md
+//! ([`markdown_table`]; a test keeps it current).
 //!
 //! "Not compared" fields (like `zip_path`) are carried for create/update only: a kind lists
 //! them in [`Kind::NOT_COMPARED`](typed::Kind::NOT_COMPARED) and never records them.
@@ -30,12 +15,11 @@
 //! The engine finds a kind by name through [`lookup`] (or walks [`all`]) and never names one.
 //! Each kind file follows terraform-provider-aws' order: CRUD, `find_*` (not-found becomes
 //! `None`), waits, retry predicates. A kind is written as a [`typed::Kind`] (see there) and
-//! registered as `&Typed::<K>::NEW`; the API Gateway kinds still implement [`ResourceKind`] by
-//! hand. Helpers keep the kinds uniform: [`errors`] maps every SDK error into
-//! [`ResourceError::Aws`](crate::kind::ResourceError) with AWS's code and message (and decides
-//! not-found), [`tags`] brings tags to the declared ones with each service's calls, and
-//! [`fields`] parses what AWS reports that needs it (percent-encoded policies) and reads the
-//! declared values of the kinds written by hand.
+//! registered as `&Typed::<K>::NEW`. Helpers keep the kinds uniform: [`errors`] maps every SDK
+//! error into [`ResourceError::Aws`](crate::kind::ResourceError) with AWS's code and message
+//! (and decides not-found), [`tags`] brings tags to the declared ones with each service's
+//! calls, and [`fields`] parses what AWS reports that needs it (percent-encoded policies) and
+//! reads a parent's id from a recorded object.
 
 pub mod apigw_api;
 pub mod apigw_integration;
@@ -79,6 +63,51 @@ static ALL: &[&dyn ResourceKind] = &[
 /// Every kind the provisioner knows.
 pub fn all() -> &'static [&'static dyn ResourceKind] {
     ALL
+}
+
+/// The kinds as a Markdown table, read off the registry (docs/provisioner.md holds it): each
+/// kind's addresses in `desired`, its id, declared fields, what forces a replacement, and what
+/// `migrate` and `import` know of it.
+pub fn markdown_table(desired: &[crate::kind::Desired]) -> String {
+    let code = |items: &[&str]| {
+        items
+            .iter()
+            .map(|i| format!("`{i}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut table = String::from(
+        "| kind | addresses | id | declared fields | forces replacement | Terraform type | `import` id |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for kind in ALL {
+        let addresses: Vec<&str> = desired
+            .iter()
+            .filter(|d| d.kind == kind.kind())
+            .map(|d| d.address.as_str())
+            .collect();
+        let addresses = if addresses.is_empty() {
+            "not declared (only `migrate` records one, for the plan to delete)".to_string()
+        } else {
+            code(&addresses)
+        };
+        let (id, mut forcing) = if kind.aws_assigns_id() {
+            ("assigned by AWS", Vec::new())
+        } else {
+            ("declared", vec!["name"])
+        };
+        forcing.extend(kind.replace_on());
+        let about = kind.about();
+        table.push_str(&format!(
+            "| `{}` | {addresses} | {id} | {} | {} | `{}` | {} |\n",
+            kind.kind(),
+            code(kind.declared_fields()),
+            code(&forcing),
+            about.terraform_type,
+            about.import_id,
+        ));
+    }
+    table
 }
 
 /// The kind named `kind` (as in addresses: `lambda_function`), if there is one.
@@ -195,6 +224,41 @@ mod tests {
             !evaluate(std::slice::from_ref(&deploy), &delete).is_allowed(),
             "the boundary itself stays out of reach"
         );
+    }
+
+    /// docs/provisioner.md's kind table is the registry's (`UPDATE_DOCS=1` rewrites it).
+    #[test]
+    fn the_docs_table_of_kinds_is_read_off_the_registry() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/provisioner.md");
+        let doc = std::fs::read_to_string(&path).unwrap();
+        let stack = crate::stack::Stack::parse(
+            std::path::Path::new("stack.toml"),
+            "[env.dev]\n".to_string(),
+        )
+        .and_then(|s| s.resolve("dev"))
+        .unwrap();
+        let artifact = |p: &str| crate::desired::Artifact {
+            path: p.into(),
+            sha256: String::new(),
+        };
+        let artifacts = crate::desired::Artifacts {
+            function: artifact("function.zip"),
+            layer: Some(artifact("layer.zip")),
+        };
+        let table = markdown_table(&crate::desired::desired_resources(&stack, &artifacts));
+        let (start, end) = ("<!-- kinds -->\n", "<!-- /kinds -->");
+        let from = doc.find(start).unwrap() + start.len();
+        let to = doc.find(end).unwrap();
+        if std::env::var("UPDATE_DOCS").is_ok_and(|v| v == "1") {
+            std::fs::write(&path, format!("{}{table}{}", &doc[..from], &doc[to..])).unwrap();
+        } else {
+            assert_eq!(
+                doc[from..to],
+                table,
+                "docs/provisioner.md's kind table is stale: run UPDATE_DOCS=1 cargo test -p \
+                 provisioner --lib the_docs_table_of_kinds"
+            );
+        }
     }
 
     #[test]

@@ -33,6 +33,28 @@ pub struct About {
     pub terraform_type: &'static str,
     /// The id `import` takes, in words (`the role name`).
     pub import_id: &'static str,
+    /// Where that id is in a Terraform state's attributes, for `migrate`.
+    pub terraform_id: TerraformId,
+}
+
+/// The id a kind reads an object by, as Terraform's state attributes hold it.
+#[derive(Debug, Clone, Copy)]
+pub enum TerraformId {
+    /// One attribute (`name`, `arn`, `id`).
+    Attribute(&'static str),
+    /// Two attributes joined (`role` `/` `policy_arn`).
+    Joined(&'static str, &'static str, &'static str),
+}
+
+impl TerraformId {
+    /// The id in `attributes`, when they hold it.
+    pub fn of(self, attributes: &Value) -> Option<String> {
+        let text = |key: &str| attributes.get(key)?.as_str().filter(|s| !s.is_empty());
+        match self {
+            Self::Attribute(key) => text(key).map(str::to_string),
+            Self::Joined(a, separator, b) => Some(format!("{}{separator}{}", text(a)?, text(b)?)),
+        }
+    }
 }
 
 /// The text a placeholder for a value known only after apply has in a parsed declaration.
@@ -101,6 +123,8 @@ pub trait Kind: Sized + Send + Sync + 'static {
     const NOT_COMPARED: &'static [&'static str] = &[];
     /// Names of [`Found::recorded`] values.
     const RECORDED: &'static [&'static str] = &[];
+    /// AWS assigns the id (an API, a route, a policy's ARN): there is no declared id.
+    const AWS_ASSIGNS_ID: bool = false;
 
     /// The declared fields. `#[serde(deny_unknown_fields)]`, so a misspelt field is an error.
     type Spec: Serialize + DeserializeOwned + Clone + PartialEq + Debug + Send + Sync;
@@ -115,7 +139,7 @@ pub trait Kind: Sized + Send + Sync + 'static {
     /// `None` where AWS assigns the id, or where the part it depends on is known only after
     /// apply (see [`known`]).
     fn declared_id(name: &str, _spec: &Self::Spec) -> Option<String> {
-        Some(name.to_string())
+        (!Self::AWS_ASSIGNS_ID).then(|| name.to_string())
     }
 
     /// Whether a replacement can exist beside the old object, so it is made first and the old
@@ -145,9 +169,6 @@ pub trait Kind: Sized + Send + Sync + 'static {
     /// The statements of the deploy role's policy this kind needs on one environment: every
     /// call its read, create, update and delete make, on that environment's objects only.
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value>;
-
-    /// The id this kind reads an object by, from its Terraform state attributes.
-    fn terraform_id(attributes: &Value) -> Option<String>;
 
     /// Reads the object by id. `recorded` holds what the state recorded (a parent's id).
     /// `Ok(None)` only when AWS says not found.
@@ -308,6 +329,14 @@ impl<K: Kind> ResourceKind for Typed<K> {
         K::ABOUT
     }
 
+    fn declared_fields(&self) -> &'static [&'static str] {
+        spec_fields::<K::Spec>()
+    }
+
+    fn aws_assigns_id(&self) -> bool {
+        K::AWS_ASSIGNS_ID
+    }
+
     fn validate(&self, desired: &Desired) -> Result<(), ResourceError> {
         parse_spec::<K>(&desired.fields, true).map(|_| ())
     }
@@ -338,7 +367,7 @@ impl<K: Kind> ResourceKind for Typed<K> {
     }
 
     fn terraform_id(&self, attributes: &Value) -> Option<String> {
-        K::terraform_id(attributes)
+        K::ABOUT.terraform_id.of(attributes)
     }
 
     async fn read(
@@ -412,5 +441,57 @@ impl<K: Kind> ResourceKind for Typed<K> {
             desired.fields.contains_key(field) && !K::NOT_COMPARED.contains(&field.as_str())
         });
         diff_fields(K::REPLACE_ON, &declared, observed)
+    }
+}
+
+/// The names of a spec's fields, as serde knows them (read off its `Deserialize`, so they can
+/// never disagree with what the declaration may say).
+pub fn spec_fields<S: DeserializeOwned>() -> &'static [&'static str] {
+    let mut capture = FieldCapture(None);
+    let _ = S::deserialize(&mut capture);
+    capture.0.unwrap_or(&[])
+}
+
+/// A deserializer that only notes the field list a struct asks for.
+struct FieldCapture(Option<&'static [&'static str]>);
+
+#[derive(Debug)]
+struct Captured;
+
+impl std::fmt::Display for Captured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("field names captured")
+    }
+}
+
+impl std::error::Error for Captured {}
+
+impl serde::de::Error for Captured {
+    fn custom<T: std::fmt::Display>(_: T) -> Self {
+        Captured
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for &mut FieldCapture {
+    type Error = Captured;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Captured> {
+        Err(Captured)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Captured> {
+        self.0 = Some(fields);
+        Err(Captured)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
     }
 }

@@ -290,22 +290,30 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                     .map(str::to_string)
                     .ok_or_else(|| format!("its state has no `{key}` attribute"))
             };
+            // The id the kind of the same Terraform type reads its object by.
+            let id = || {
+                crate::kinds::all()
+                    .iter()
+                    .find(|k| k.about().terraform_type == i.kind)
+                    .and_then(|k| k.terraform_id(i.attributes))
+                    .ok_or_else(|| format!("its state has no id for a {}", i.kind))
+            };
             let mapped = (|| -> Result<Mapping, String> {
                 let to = |address: &str, id: String| Mapping::to(&i.address, address.into(), id);
                 match i.kind {
                     "aws_lambda_function" => match &function {
                         Some(f) if i.attr("arn") == Some(f.arn) => {
-                            Ok(to("lambda_function.api", need("function_name")?))
+                            Ok(to("lambda_function.api", id()?))
                         }
                         _ => Err("not the stack's function".into()),
                     },
                     "aws_iam_role" if Some(i.address.as_str()) == role.map(|r| r.address.as_str()) => {
-                        Ok(to("iam_role.lambda", need("name")?))
+                        Ok(to("iam_role.lambda", id()?))
                     }
                     "aws_iam_role" => Err("not the function's execution role".into()),
                     "aws_iam_role_policy_attachment" if i.attr("role") == role_name => {
                         let policy_arn = need("policy_arn")?;
-                        let id = format!("{}/{policy_arn}", need("role")?);
+                        let id = id()?;
                         if policy_arn == BASIC_EXECUTION_POLICY_ARN {
                             return Ok(to("iam_role_policy_attachment.basic_execution", id));
                         }
@@ -331,17 +339,16 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                         if !attached {
                             return Err("not attached to the function's role".into());
                         }
-                        let mut mapping = to(&removal_address("iam_policy", i.name), arn);
+                        let mut mapping = to(&removal_address("iam_policy", i.name), id()?);
                         mapping.depends_on.push("iam_role.lambda".into());
                         mapping.note = Some(
                             "the stack grants the table access with its own inline policy: removed once that is in place".into(),
                         );
                         Ok(mapping)
                     }
-                    "aws_iam_role_policy" if i.attr("role") == role_name => Ok(to(
-                        "iam_role_policy.dynamodb",
-                        format!("{}:{}", need("role")?, need("name")?),
-                    )),
+                    "aws_iam_role_policy" if i.attr("role") == role_name => {
+                        Ok(to("iam_role_policy.dynamodb", id()?))
+                    }
                     "aws_iam_role_policy" => Err("not a policy of the function's role".into()),
                     "aws_dynamodb_table" => {
                         let name = need("name")?;
@@ -351,7 +358,7 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                             None => tables == 1,
                         };
                         if ours {
-                            Ok(to("dynamodb_table.playground", name))
+                            Ok(to("dynamodb_table.playground", id()?))
                         } else {
                             Err("not the table the function uses (its TABLE_NAME)".into())
                         }
@@ -360,7 +367,7 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                         let name = need("name")?;
                         match &function {
                             Some(f) if name == format!("/aws/lambda/{}", f.name) => {
-                                Ok(to("log_group.lambda", name))
+                                Ok(to("log_group.lambda", id()?))
                             }
                             _ => Err("not the function's log group".into()),
                         }
@@ -368,17 +375,17 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                     "aws_lambda_layer_version" => {
                         let arn = need("arn")?;
                         if function.as_ref().is_some_and(|f| f.layers.contains(&arn.as_str())) {
-                            Ok(to("lambda_layer_version.extra", arn))
+                            Ok(to("lambda_layer_version.extra", id()?))
                         } else {
                             Err("not a layer of the function".into())
                         }
                     }
                     "aws_apigatewayv2_api" if i.attr("id").is_some() && i.attr("id") == api_id => {
-                        Ok(to("apigw_api.http", need("id")?))
+                        Ok(to("apigw_api.http", id()?))
                     }
                     "aws_apigatewayv2_api" => Err("not the API integrated with the function".into()),
                     "aws_apigatewayv2_integration" if on_api(i) && integrates_function(i) => {
-                        Ok(to("apigw_integration.lambda", need("id")?))
+                        Ok(to("apigw_integration.lambda", id()?))
                     }
                     "aws_apigatewayv2_route" if on_api(i) => {
                         let key = need("route_key")?;
@@ -387,14 +394,14 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                             .find(|(_, k)| *k == key)
                             .map(|(name, _)| name)
                             .ok_or_else(|| format!("the route `{key}` is not part of the API contract"))?;
-                        Ok(to(&format!("apigw_route.{route}"), need("id")?))
+                        Ok(to(&format!("apigw_route.{route}"), id()?))
                     }
                     "aws_apigatewayv2_stage"
                         if on_api(i)
                             && (stage_candidates == 1
                                 || i.attr("name") == declared_name("apigw_stage.main")) =>
                     {
-                        Ok(to("apigw_stage.main", need("name")?))
+                        Ok(to("apigw_stage.main", id()?))
                     }
                     "aws_lambda_permission" => {
                         let target = i.attr("function_name");
@@ -402,7 +409,7 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                             .as_ref()
                             .is_some_and(|f| target == Some(f.name) || target == Some(f.arn));
                         if ours && i.attr("principal") == Some("apigateway.amazonaws.com") {
-                            Ok(to("lambda_permission.apigw", need("statement_id")?))
+                            Ok(to("lambda_permission.apigw", id()?))
                         } else {
                             Err("not API Gateway's permission on the function".into())
                         }
