@@ -183,6 +183,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// Parses the command line, with the help texts that come from the registry of kinds.
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let command =
+        Cli::command().mut_subcommand("import", |c| c.after_long_help(import::ids_help()));
+    match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,16 +212,5 @@ mod tests {
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
-    }
-}
-
-/// Parses the command line, with the help texts that come from the registry of kinds.
-pub fn parse() -> Cli {
-    use clap::{CommandFactory, FromArgMatches};
-    let command =
-        Cli::command().mut_subcommand("import", |c| c.after_long_help(import::ids_help()));
-    match Cli::from_arg_matches(&command.get_matches()) {
-        Ok(cli) => cli,
-        Err(error) => error.exit(),
     }
 }
