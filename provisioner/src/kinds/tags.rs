@@ -45,39 +45,78 @@ where
     Ok(())
 }
 
-fn hash_map(tags: &Tags) -> HashMap<String, String> {
+/// Tags as the SDKs that take a map want them.
+pub fn as_map(tags: &Tags) -> HashMap<String, String> {
     tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-/// An IAM role's tags.
-pub async fn iam_role(
-    aws: &AwsClients,
-    role: &str,
-    current: &Tags,
-    desired: &Tags,
-) -> Result<(), ResourceError> {
-    sync(
-        current,
-        desired,
-        |keys| async move {
-            let call = aws
-                .iam
-                .untag_role()
-                .role_name(role)
-                .set_tag_keys(Some(keys));
-            call.send().await.aws("UntagRole").map(drop)
-        },
-        |set| async move {
-            let call = aws
-                .iam
-                .tag_role()
-                .role_name(role)
-                .set_tags(Some(iam(&set)?));
-            call.send().await.aws("TagRole").map(drop)
-        },
-    )
-    .await
+/// [`as_map`] with the signature of the conversions that can fail (IAM's, DynamoDB's).
+fn map(tags: &Tags) -> Result<HashMap<String, String>, ResourceError> {
+    Ok(as_map(tags))
 }
+
+/// One helper per service: `$name(aws, target, current, desired)` brings the object's tags to
+/// `desired` with `$untag` and `$tag` on `aws.$client`, the object named by `$by`, the tags
+/// converted by `$convert`.
+macro_rules! service_tags {
+    ($(#[$doc:meta])* $name:ident: $client:ident.{$untag:ident, $tag:ident}($by:ident), $convert:path) => {
+        $(#[$doc])*
+        pub async fn $name(
+            aws: &AwsClients,
+            target: &str,
+            current: &Tags,
+            desired: &Tags,
+        ) -> Result<(), ResourceError> {
+            sync(
+                current,
+                desired,
+                |keys| async move {
+                    let call = aws.$client.$untag().$by(target).set_tag_keys(Some(keys));
+                    call.send().await.aws(&operation(stringify!($untag))).map(drop)
+                },
+                |set| async move {
+                    let call = aws.$client.$tag().$by(target).set_tags(Some($convert(&set)?));
+                    call.send().await.aws(&operation(stringify!($tag))).map(drop)
+                },
+            )
+            .await
+        }
+    };
+}
+
+/// `untag_resource` → `UntagResource`: the operation's name in errors.
+fn operation(method: &str) -> String {
+    method
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect()
+}
+
+service_tags!(
+    /// An IAM role's tags, by role name.
+    iam_role: iam.{untag_role, tag_role}(role_name), iam
+);
+service_tags!(
+    /// A DynamoDB table's tags, by ARN.
+    dynamodb: dynamodb.{untag_resource, tag_resource}(resource_arn), dynamodb_tags
+);
+service_tags!(
+    /// A Lambda function's tags, by ARN.
+    lambda: lambda.{untag_resource, tag_resource}(resource), map
+);
+service_tags!(
+    /// An API Gateway resource's tags (an API, a stage), by ARN.
+    apigw: apigw.{untag_resource, tag_resource}(resource_arn), map
+);
+service_tags!(
+    /// A CloudWatch Logs log group's tags, by its ARN without `:*`.
+    logs: logs.{untag_resource, tag_resource}(resource_arn), map
+);
 
 /// Tags in IAM's shape.
 pub fn iam(tags: &Tags) -> Result<Vec<aws_sdk_iam::types::Tag>, ResourceError> {
@@ -90,36 +129,6 @@ pub fn iam(tags: &Tags) -> Result<Vec<aws_sdk_iam::types::Tag>, ResourceError> {
                 .map_err(|e| ResourceError::Invalid(format!("IAM tag {k}: {e}")))
         })
         .collect()
-}
-
-/// A DynamoDB table's tags.
-pub async fn dynamodb(
-    aws: &AwsClients,
-    arn: &str,
-    current: &Tags,
-    desired: &Tags,
-) -> Result<(), ResourceError> {
-    sync(
-        current,
-        desired,
-        |keys| async move {
-            let call = aws
-                .dynamodb
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(keys));
-            call.send().await.aws("UntagResource").map(drop)
-        },
-        |set| async move {
-            let call = aws
-                .dynamodb
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(dynamodb_tags(&set)?));
-            call.send().await.aws("TagResource").map(drop)
-        },
-    )
-    .await
 }
 
 /// Tags in DynamoDB's shape.
@@ -135,104 +144,15 @@ pub fn dynamodb_tags(tags: &Tags) -> Result<Vec<aws_sdk_dynamodb::types::Tag>, R
         .collect()
 }
 
-/// A Lambda function's tags.
-pub async fn lambda(
-    aws: &AwsClients,
-    arn: &str,
-    current: &Tags,
-    desired: &Tags,
-) -> Result<(), ResourceError> {
-    sync(
-        current,
-        desired,
-        |keys| async move {
-            let call = aws
-                .lambda
-                .untag_resource()
-                .resource(arn)
-                .set_tag_keys(Some(keys));
-            call.send().await.aws("UntagResource").map(drop)
-        },
-        |set| async move {
-            let call = aws
-                .lambda
-                .tag_resource()
-                .resource(arn)
-                .set_tags(Some(hash_map(&set)));
-            call.send().await.aws("TagResource").map(drop)
-        },
-    )
-    .await
-}
-
-/// An API Gateway resource's tags (an API, a stage).
-pub async fn apigw(
-    aws: &AwsClients,
-    arn: &str,
-    current: &Tags,
-    desired: &Tags,
-) -> Result<(), ResourceError> {
-    sync(
-        current,
-        desired,
-        |keys| async move {
-            let call = aws
-                .apigw
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(keys));
-            call.send().await.aws("UntagResource").map(drop)
-        },
-        |set| async move {
-            let call = aws
-                .apigw
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(hash_map(&set)));
-            call.send().await.aws("TagResource").map(drop)
-        },
-    )
-    .await
-}
-
-/// A CloudWatch Logs log group's tags (by its ARN without `:*`).
-pub async fn logs(
-    aws: &AwsClients,
-    arn: &str,
-    current: &Tags,
-    desired: &Tags,
-) -> Result<(), ResourceError> {
-    sync(
-        current,
-        desired,
-        |keys| async move {
-            let call = aws
-                .logs
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(keys));
-            call.send().await.aws("UntagResource").map(drop)
-        },
-        |set| async move {
-            let call = aws
-                .logs
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(hash_map(&set)));
-            call.send().await.aws("TagResource").map(drop)
-        },
-    )
-    .await
-}
-
-/// Tags as the SDKs that take a map want them.
-pub fn as_map(tags: &Tags) -> HashMap<String, String> {
-    hash_map(tags)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operations_are_named_as_aws_names_them() {
+        assert_eq!(operation("untag_resource"), "UntagResource");
+        assert_eq!(operation("tag_role"), "TagRole");
+    }
 
     #[test]
     fn changed_values_are_set_and_dropped_keys_removed() {
