@@ -18,7 +18,7 @@ use provisioner::engine::{Engine, adopt};
 use provisioner::kind::{
     Desired, Fields, ResourceError, ResourceKind, TAG_ENVIRONMENT, TAG_STACK, Tags,
 };
-use provisioner::kinds::typed::{About, Found, Kind, TerraformId, Typed, Update};
+use provisioner::kinds::typed::{About, Found, Kind, Made, Read, TerraformId, Typed, Update};
 use provisioner::plan::{Action, Plan, ResourceChange};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -70,11 +70,7 @@ fn found(id: &str, spec: Spec, tags: Tags) -> Found<Spec> {
 #[async_trait]
 impl Kind for Fake {
     const NAME: &'static str = "fake";
-    const ABOUT: About = About {
-        terraform_type: "fake_object",
-        import_id: "the name",
-        terraform_id: TerraformId::Attribute("name"),
-    };
+    const ABOUT: About = About::new("fake_object", "the name", TerraformId::Attribute("name"));
     const REPLACE_ON: &'static [&'static str] = &["size"];
     const NOT_COMPARED: &'static [&'static str] = &["state_file", "test"];
     type Spec = Spec;
@@ -83,23 +79,14 @@ impl Kind for Fake {
         Vec::new()
     }
 
-    async fn read(
-        _aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn read(_aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
         let cloud = CLOUD.lock().unwrap();
         Ok(cloud
             .get(id)
             .map(|(spec, tags)| found(id, spec.clone(), tags.clone())))
     }
 
-    async fn create(
-        _aws: &AwsClients,
-        name: &str,
-        spec: &Spec,
-        tags: &Tags,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn create(_aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
         log(spec, &format!("create {name}"), name);
         CLOUD
             .lock()
@@ -108,10 +95,7 @@ impl Kind for Fake {
         Ok(found(name, spec.clone(), tags.clone()))
     }
 
-    async fn update(
-        _aws: &AwsClients,
-        change: &Update<'_, Spec>,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn update(_aws: &AwsClients, change: &Update<'_, Spec>) -> Made<Spec> {
         log(change.spec, &format!("update {}", change.id), change.id);
         CLOUD.lock().unwrap().insert(
             change.id.to_string(),

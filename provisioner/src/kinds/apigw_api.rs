@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::apigw_pages;
 use super::errors::{AwsResult, NotFound};
 use super::tags;
-use super::typed::{About, Found, Kind, TerraformId, Update};
+use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, TAG_ENVIRONMENT, TAG_STACK, Tags};
@@ -65,11 +65,11 @@ impl CorsSpec {
 #[async_trait]
 impl Kind for ApigwApi {
     const NAME: &'static str = "apigw_api";
-    const ABOUT: About = About {
-        terraform_type: "aws_apigatewayv2_api",
-        import_id: "the API id",
-        terraform_id: TerraformId::Attribute("id"),
-    };
+    const ABOUT: About = About::new(
+        "aws_apigatewayv2_api",
+        "the API id",
+        TerraformId::Attribute("id"),
+    );
     const REPLACE_ON: &'static [&'static str] = &["protocol_type"];
     const RECORDED: &'static [&'static str] = &["execution_arn"];
     type Spec = Spec;
@@ -125,11 +125,7 @@ impl Kind for ApigwApi {
         ]
     }
 
-    async fn read(
-        aws: &AwsClients,
-        id: &str,
-        recorded: &Fields,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {
         let call = aws.apigw.get_api().api_id(id);
         let Some(api) = call.send().await.aws("GetApi").absent()? else {
             return Ok(None);
@@ -179,12 +175,7 @@ impl Kind for ApigwApi {
         }))
     }
 
-    async fn find_existing(
-        aws: &AwsClients,
-        name: &str,
-        spec: &Spec,
-        tags: &Tags,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn find_existing(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Read<Spec> {
         let ours = |found: Option<&std::collections::HashMap<String, String>>| {
             [TAG_STACK, TAG_ENVIRONMENT].iter().all(|key| {
                 tags.contains_key(*key) && found.and_then(|t| t.get(*key)) == tags.get(*key)
@@ -211,12 +202,7 @@ impl Kind for ApigwApi {
         }
     }
 
-    async fn create(
-        aws: &AwsClients,
-        name: &str,
-        spec: &Spec,
-        tags: &Tags,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
         let call = aws
             .apigw
             .create_api()
@@ -229,10 +215,7 @@ impl Kind for ApigwApi {
         Self::read_back(aws, &id, &Fields::new()).await
     }
 
-    async fn update(
-        aws: &AwsClients,
-        change: &Update<'_, Spec>,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn update(aws: &AwsClients, change: &Update<'_, Spec>) -> Made<Spec> {
         let id = change.id;
         if change.has("name") {
             let call = aws.apigw.update_api().api_id(id).name(change.name);

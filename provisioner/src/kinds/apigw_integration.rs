@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::typed::{About, Found, Kind, TerraformId, Update};
+use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use super::{apigw_api, apigw_pages};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
@@ -37,11 +37,11 @@ pub struct Spec {
 #[async_trait]
 impl Kind for ApigwIntegration {
     const NAME: &'static str = "apigw_integration";
-    const ABOUT: About = About {
-        terraform_type: "aws_apigatewayv2_integration",
-        import_id: "the integration id",
-        terraform_id: TerraformId::Attribute("id"),
-    };
+    const ABOUT: About = About::new(
+        "aws_apigatewayv2_integration",
+        "the integration id",
+        TerraformId::Attribute("id"),
+    );
     const REPLACE_ON: &'static [&'static str] = &["api_id"];
     type Spec = Spec;
 
@@ -52,11 +52,7 @@ impl Kind for ApigwIntegration {
         Vec::new()
     }
 
-    async fn read(
-        aws: &AwsClients,
-        id: &str,
-        recorded: &Fields,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {
         let api_id = fields::string(Self::NAME, recorded, "api_id")?;
         let call = aws
             .apigw
@@ -76,12 +72,7 @@ impl Kind for ApigwIntegration {
         Ok(Some(found(id, spec)))
     }
 
-    async fn find_existing(
-        aws: &AwsClients,
-        _name: &str,
-        spec: &Spec,
-        _tags: &Tags,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn find_existing(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Read<Spec> {
         let api_id = spec.api_id.as_str();
         let uri = spec.integration_uri.as_deref();
         apigw_pages::find(
@@ -109,12 +100,7 @@ impl Kind for ApigwIntegration {
         .await
     }
 
-    async fn create(
-        aws: &AwsClients,
-        _name: &str,
-        spec: &Spec,
-        _tags: &Tags,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn create(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Made<Spec> {
         let call = aws
             .apigw
             .create_integration()
@@ -128,10 +114,7 @@ impl Kind for ApigwIntegration {
         Self::read_back(aws, &id, &apigw_api::parent(&spec.api_id)).await
     }
 
-    async fn update(
-        aws: &AwsClients,
-        change: &Update<'_, Spec>,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn update(aws: &AwsClients, change: &Update<'_, Spec>) -> Made<Spec> {
         let spec = change.spec;
         let call = aws
             .apigw

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::typed::{About, Found, Kind, TerraformId, Update};
+use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use super::{apigw_api, apigw_pages};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
@@ -33,11 +33,11 @@ pub struct Spec {
 #[async_trait]
 impl Kind for ApigwRoute {
     const NAME: &'static str = "apigw_route";
-    const ABOUT: About = About {
-        terraform_type: "aws_apigatewayv2_route",
-        import_id: "the route id",
-        terraform_id: TerraformId::Attribute("id"),
-    };
+    const ABOUT: About = About::new(
+        "aws_apigatewayv2_route",
+        "the route id",
+        TerraformId::Attribute("id"),
+    );
     const REPLACE_ON: &'static [&'static str] = &["api_id"];
     type Spec = Spec;
 
@@ -48,11 +48,7 @@ impl Kind for ApigwRoute {
         Vec::new()
     }
 
-    async fn read(
-        aws: &AwsClients,
-        id: &str,
-        recorded: &Fields,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {
         let api_id = fields::string(Self::NAME, recorded, "api_id")?;
         let call = aws.apigw.get_route().api_id(api_id).route_id(id);
         let Some(route) = call.send().await.aws("GetRoute").absent()? else {
@@ -61,12 +57,7 @@ impl Kind for ApigwRoute {
         Ok(Some(found(api_id, id, route.route_key(), route.target())))
     }
 
-    async fn find_existing(
-        aws: &AwsClients,
-        _name: &str,
-        spec: &Spec,
-        _tags: &Tags,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn find_existing(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Read<Spec> {
         let api_id = spec.api_id.as_str();
         let key = spec.route_key.as_deref();
         apigw_pages::find(
@@ -84,12 +75,7 @@ impl Kind for ApigwRoute {
         .await
     }
 
-    async fn create(
-        aws: &AwsClients,
-        _name: &str,
-        spec: &Spec,
-        _tags: &Tags,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn create(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Made<Spec> {
         let call = aws
             .apigw
             .create_route()
@@ -101,10 +87,7 @@ impl Kind for ApigwRoute {
         Self::read_back(aws, &id, &apigw_api::parent(&spec.api_id)).await
     }
 
-    async fn update(
-        aws: &AwsClients,
-        change: &Update<'_, Spec>,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn update(aws: &AwsClients, change: &Update<'_, Spec>) -> Made<Spec> {
         let spec = change.spec;
         let call = aws
             .apigw

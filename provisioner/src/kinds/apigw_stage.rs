@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::apigw_api;
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::typed::{About, Found, Kind, TerraformId, Update};
+use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, Observed, ResourceError, Tags};
@@ -33,11 +33,11 @@ pub struct Spec {
 #[async_trait]
 impl Kind for ApigwStage {
     const NAME: &'static str = "apigw_stage";
-    const ABOUT: About = About {
-        terraform_type: "aws_apigatewayv2_stage",
-        import_id: "the stage name",
-        terraform_id: TerraformId::Attribute("name"),
-    };
+    const ABOUT: About = About::new(
+        "aws_apigatewayv2_stage",
+        "the stage name",
+        TerraformId::Attribute("name"),
+    );
     const REPLACE_ON: &'static [&'static str] = &["api_id"];
     type Spec = Spec;
 
@@ -52,11 +52,7 @@ impl Kind for ApigwStage {
         Vec::new()
     }
 
-    async fn read(
-        aws: &AwsClients,
-        id: &str,
-        recorded: &Fields,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {
         let api_id = fields::string(Self::NAME, recorded, "api_id")?;
         let call = aws.apigw.get_stage().api_id(api_id).stage_name(id);
         let Some(stage) = call.send().await.aws("GetStage").absent()? else {
@@ -76,12 +72,7 @@ impl Kind for ApigwStage {
         }))
     }
 
-    async fn create(
-        aws: &AwsClients,
-        name: &str,
-        spec: &Spec,
-        _tags: &Tags,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn create(aws: &AwsClients, name: &str, spec: &Spec, _tags: &Tags) -> Made<Spec> {
         let call = aws
             .apigw
             .create_stage()
@@ -92,10 +83,7 @@ impl Kind for ApigwStage {
         Self::read_back(aws, name, &apigw_api::parent(&spec.api_id)).await
     }
 
-    async fn update(
-        aws: &AwsClients,
-        change: &Update<'_, Spec>,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn update(aws: &AwsClients, change: &Update<'_, Spec>) -> Made<Spec> {
         let spec = change.spec;
         let call = aws
             .apigw

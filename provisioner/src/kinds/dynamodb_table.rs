@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use super::errors::{self, AwsResult, NotFound};
 use super::tags;
-use super::typed::{About, Found, Kind, TerraformId, Update};
+use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
@@ -74,11 +74,11 @@ pub struct Spec {
 #[async_trait]
 impl Kind for DynamodbTable {
     const NAME: &'static str = "dynamodb_table";
-    const ABOUT: About = About {
-        terraform_type: "aws_dynamodb_table",
-        import_id: "the table name",
-        terraform_id: TerraformId::Attribute("name"),
-    };
+    const ABOUT: About = About::new(
+        "aws_dynamodb_table",
+        "the table name",
+        TerraformId::Attribute("name"),
+    );
     const REPLACE_ON: &'static [&'static str] = &["hash_key", "range_key"];
     type Spec = Spec;
 
@@ -120,11 +120,7 @@ impl Kind for DynamodbTable {
         })]
     }
 
-    async fn read(
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
         let Some(table) = find_table(aws, id).await? else {
             return Ok(None);
         };
@@ -139,12 +135,7 @@ impl Kind for DynamodbTable {
         Ok(Some(observe(id, &table, pitr, tags)))
     }
 
-    async fn create(
-        aws: &AwsClients,
-        name: &str,
-        spec: &Spec,
-        tags: &Tags,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
         let spec = Self::normalise(spec.clone());
         let gsis = spec
             .global_secondary_indexes
@@ -175,10 +166,7 @@ impl Kind for DynamodbTable {
         Self::read_back(aws, name, &Fields::new()).await
     }
 
-    async fn update(
-        aws: &AwsClients,
-        change: &Update<'_, Spec>,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn update(aws: &AwsClients, change: &Update<'_, Spec>) -> Made<Spec> {
         let name = change.id;
         let spec = Self::normalise(change.spec.clone());
         if let Some(field) = change

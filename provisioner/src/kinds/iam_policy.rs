@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::typed::{About, Found, Kind, TerraformId, Update};
+use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
@@ -41,11 +41,11 @@ pub struct Spec {
 #[async_trait]
 impl Kind for IamPolicy {
     const NAME: &'static str = "iam_policy";
-    const ABOUT: About = About {
-        terraform_type: "aws_iam_policy",
-        import_id: "the policy ARN",
-        terraform_id: TerraformId::Attribute("arn"),
-    };
+    const ABOUT: About = About::new(
+        "aws_iam_policy",
+        "the policy ARN",
+        TerraformId::Attribute("arn"),
+    );
     const REPLACE_ON: &'static [&'static str] = &["name"];
     type Spec = Spec;
 
@@ -65,11 +65,7 @@ impl Kind for IamPolicy {
         })]
     }
 
-    async fn read(
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
         let call = aws.iam.get_policy().policy_arn(id);
         let found = call.send().await.aws("GetPolicy").absent()?;
         let Some(policy) = found.and_then(|o| o.policy) else {
@@ -114,12 +110,7 @@ impl Kind for IamPolicy {
         }))
     }
 
-    async fn create(
-        aws: &AwsClients,
-        _name: &str,
-        spec: &Spec,
-        _tags: &Tags,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn create(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Made<Spec> {
         let document = fields::policy_json(Self::NAME, "policy", &spec.policy)?;
         let call = aws
             .iam
@@ -135,10 +126,7 @@ impl Kind for IamPolicy {
 
     /// A new default version with the declared document; the oldest other version goes first
     /// when IAM's limit of five is reached.
-    async fn update(
-        aws: &AwsClients,
-        change: &Update<'_, Spec>,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn update(aws: &AwsClients, change: &Update<'_, Spec>) -> Made<Spec> {
         if let Some(other) = change.changed.iter().find(|field| *field != "policy") {
             return Err(ResourceError::Invalid(format!(
                 "{}: field `{other}` cannot change in place",

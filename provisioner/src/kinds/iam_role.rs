@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use super::errors::{self, AwsResult, NotFound};
 use super::fields;
 use super::tags;
-use super::typed::{About, Found, Kind, TerraformId, Update};
+use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
@@ -68,11 +68,11 @@ const UPDATABLE: &[&str] = &["description", "permissions_boundary", "tags"];
 #[async_trait]
 impl Kind for IamRole {
     const NAME: &'static str = "iam_role";
-    const ABOUT: About = About {
-        terraform_type: "aws_iam_role",
-        import_id: "the role name",
-        terraform_id: TerraformId::Attribute("name"),
-    };
+    const ABOUT: About = About::new(
+        "aws_iam_role",
+        "the role name",
+        TerraformId::Attribute("name"),
+    );
     const REPLACE_ON: &'static [&'static str] = &["path", "assume_role_policy"];
     type Spec = Spec;
 
@@ -109,11 +109,7 @@ impl Kind for IamRole {
         ]
     }
 
-    async fn read(
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
         let Some(role) = find_role(aws, id).await? else {
             return Ok(None);
         };
@@ -150,12 +146,7 @@ impl Kind for IamRole {
         }))
     }
 
-    async fn create(
-        aws: &AwsClients,
-        name: &str,
-        spec: &Spec,
-        tags: &Tags,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
         let trust =
             fields::policy_json(Self::NAME, "assume_role_policy", &spec.assume_role_policy)?;
         let boundary = match &spec.permissions_boundary {
@@ -180,10 +171,7 @@ impl Kind for IamRole {
         Self::read_back(aws, name, &Fields::new()).await
     }
 
-    async fn update(
-        aws: &AwsClients,
-        change: &Update<'_, Spec>,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn update(aws: &AwsClients, change: &Update<'_, Spec>) -> Made<Spec> {
         let role = change.id;
         if let Some(field) = change
             .changed

@@ -19,7 +19,7 @@ use super::fields;
 use super::iam_role::{
     function_role_by_name, iam_not_yet_consistent, roles_under_the_path, with_the_boundary,
 };
-use super::typed::{self, About, Found, Kind, TerraformId, Update};
+use super::typed::{self, About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
@@ -42,11 +42,11 @@ pub struct Spec {
 #[async_trait]
 impl Kind for IamRolePolicy {
     const NAME: &'static str = "iam_role_policy";
-    const ABOUT: About = About {
-        terraform_type: "aws_iam_role_policy",
-        import_id: "`<role>:<policy name>`",
-        terraform_id: TerraformId::Joined("role", ":", "name"),
-    };
+    const ABOUT: About = About::new(
+        "aws_iam_role_policy",
+        "`<role>:<policy name>`",
+        TerraformId::Joined("role", ":", "name"),
+    );
     const REPLACE_ON: &'static [&'static str] = &["role"];
     type Spec = Spec;
 
@@ -73,11 +73,7 @@ impl Kind for IamRolePolicy {
         ]
     }
 
-    async fn read(
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
         let (role, name) = split_id(id)?;
         let call = aws.iam.get_role_policy().role_name(role).policy_name(name);
         let Some(output) = call.send().await.aws("GetRolePolicy").absent()? else {
@@ -97,29 +93,16 @@ impl Kind for IamRolePolicy {
         }))
     }
 
-    async fn find_existing(
-        aws: &AwsClients,
-        name: &str,
-        spec: &Spec,
-        _tags: &Tags,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn find_existing(aws: &AwsClients, name: &str, spec: &Spec, _tags: &Tags) -> Read<Spec> {
         Self::read(aws, &format!("{}:{name}", spec.role), &Fields::new()).await
     }
 
-    async fn create(
-        aws: &AwsClients,
-        name: &str,
-        spec: &Spec,
-        _tags: &Tags,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn create(aws: &AwsClients, name: &str, spec: &Spec, _tags: &Tags) -> Made<Spec> {
         put_policy(aws, &spec.role, name, &spec.policy).await?;
         Self::read_back(aws, &format!("{}:{name}", spec.role), &Fields::new()).await
     }
 
-    async fn update(
-        aws: &AwsClients,
-        change: &Update<'_, Spec>,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn update(aws: &AwsClients, change: &Update<'_, Spec>) -> Made<Spec> {
         if let Some(other) = change.changed.iter().find(|field| *field != "policy") {
             return Err(ResourceError::Invalid(format!(
                 "{}: cannot update field `{other}` in place",

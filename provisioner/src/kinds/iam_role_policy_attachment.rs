@@ -19,7 +19,7 @@ use super::errors::{AwsResult, NotFound};
 use super::iam_role::{
     function_role_by_name, iam_not_yet_consistent, roles_under_the_path, with_the_boundary,
 };
-use super::typed::{About, Found, Kind, TerraformId};
+use super::typed::{About, Found, Kind, Made, Read, TerraformId};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::desired::BASIC_EXECUTION_POLICY_ARN;
@@ -43,11 +43,11 @@ pub struct Spec {
 #[async_trait]
 impl Kind for IamRolePolicyAttachment {
     const NAME: &'static str = "iam_role_policy_attachment";
-    const ABOUT: About = About {
-        terraform_type: "aws_iam_role_policy_attachment",
-        import_id: "`<role>/<policy arn>`",
-        terraform_id: TerraformId::Joined("role", "/", "policy_arn"),
-    };
+    const ABOUT: About = About::new(
+        "aws_iam_role_policy_attachment",
+        "`<role>/<policy arn>`",
+        TerraformId::Joined("role", "/", "policy_arn"),
+    );
     const REPLACE_ON: &'static [&'static str] = &["role", "policy_arn"];
     type Spec = Spec;
 
@@ -73,11 +73,7 @@ impl Kind for IamRolePolicyAttachment {
         ]
     }
 
-    async fn read(
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
         let (role, policy_arn) = split_id(id)?;
         let attached = aws
             .iam
@@ -108,21 +104,11 @@ impl Kind for IamRolePolicyAttachment {
     }
 
     /// By `<role>/<policy arn>` from the declared fields (the declared name may be any label).
-    async fn find_existing(
-        aws: &AwsClients,
-        _name: &str,
-        spec: &Spec,
-        _tags: &Tags,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn find_existing(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Read<Spec> {
         Self::read(aws, &id_of(spec), &Fields::new()).await
     }
 
-    async fn create(
-        aws: &AwsClients,
-        _name: &str,
-        spec: &Spec,
-        _tags: &Tags,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn create(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Made<Spec> {
         retry(&RetryPolicy::default(), iam_not_yet_consistent, || async {
             let call = aws
                 .iam

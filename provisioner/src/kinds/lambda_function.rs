@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use super::errors::{self, AwsResult, NotFound};
 use super::fields;
 use super::tags;
-use super::typed::{About, Found, Kind, TerraformId, Update};
+use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
@@ -82,11 +82,11 @@ pub struct Spec {
 #[async_trait]
 impl Kind for LambdaFunction {
     const NAME: &'static str = "lambda_function";
-    const ABOUT: About = About {
-        terraform_type: "aws_lambda_function",
-        import_id: "the function name",
-        terraform_id: TerraformId::Attribute("function_name"),
-    };
+    const ABOUT: About = About::new(
+        "aws_lambda_function",
+        "the function name",
+        TerraformId::Attribute("function_name"),
+    );
     const NOT_COMPARED: &'static [&'static str] = &["zip_path"];
     type Spec = Spec;
 
@@ -118,11 +118,7 @@ impl Kind for LambdaFunction {
         ]
     }
 
-    async fn read(
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
         let call = aws.lambda.get_function().function_name(id);
         let Some(output) = call.send().await.aws("GetFunction").absent()? else {
             return Ok(None);
@@ -137,12 +133,7 @@ impl Kind for LambdaFunction {
         Ok(Some(observe(&aws.region, id, config, tags)))
     }
 
-    async fn create(
-        aws: &AwsClients,
-        name: &str,
-        spec: &Spec,
-        tags: &Tags,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
         let zip_path = zip_path(spec)?;
         let retryable = |e: &ResourceError| role_not_yet_assumable(e) || update_in_progress(e);
         retry(&RetryPolicy::default(), retryable, || async {
@@ -170,10 +161,7 @@ impl Kind for LambdaFunction {
         Self::read_back(aws, name, &Fields::new()).await
     }
 
-    async fn update(
-        aws: &AwsClients,
-        change: &Update<'_, Spec>,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn update(aws: &AwsClients, change: &Update<'_, Spec>) -> Made<Spec> {
         let name = change.id;
         let spec = change.spec;
         if let Some(unknown) = change.changed.iter().find(|f| {

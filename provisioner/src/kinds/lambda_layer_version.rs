@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::typed::{About, Found, Kind, TerraformId};
+use super::typed::{About, Found, Kind, Made, Read, TerraformId};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
@@ -40,11 +40,11 @@ pub struct Spec {
 #[async_trait]
 impl Kind for LambdaLayerVersion {
     const NAME: &'static str = "lambda_layer_version";
-    const ABOUT: About = About {
-        terraform_type: "aws_lambda_layer_version",
-        import_id: "the layer version ARN",
-        terraform_id: TerraformId::Attribute("arn"),
-    };
+    const ABOUT: About = About::new(
+        "aws_lambda_layer_version",
+        "the layer version ARN",
+        TerraformId::Attribute("arn"),
+    );
     const REPLACE_ON: &'static [&'static str] = &[
         "layer_name",
         "code_sha256",
@@ -81,11 +81,7 @@ impl Kind for LambdaLayerVersion {
         })]
     }
 
-    async fn read(
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
         // GetLayerVersion by name and number (equivalent to GetLayerVersionByArn, which the
         // emulator does not implement).
         let (layer_name, version) = split_arn(id)?;
@@ -107,12 +103,7 @@ impl Kind for LambdaLayerVersion {
     }
 
     /// The layer's newest version, when its code is the declared one.
-    async fn find_existing(
-        aws: &AwsClients,
-        _name: &str,
-        spec: &Spec,
-        _tags: &Tags,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn find_existing(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Read<Spec> {
         let call = aws
             .lambda
             .list_layer_versions()
@@ -128,12 +119,7 @@ impl Kind for LambdaLayerVersion {
         Ok(found.filter(|f| f.spec.code_sha256 == spec.code_sha256))
     }
 
-    async fn create(
-        aws: &AwsClients,
-        _name: &str,
-        spec: &Spec,
-        _tags: &Tags,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn create(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Made<Spec> {
         let zip_path = spec.zip_path.as_deref().ok_or_else(|| {
             ResourceError::Invalid(format!(
                 "{}: field `zip_path` must be a string; fix the stack declaration (or the \

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::errors::{AwsResult, NotFound};
 use super::fields;
 use super::lambda_function::{functions, update_in_progress};
-use super::typed::{About, Found, Kind, TerraformId};
+use super::typed::{About, Found, Kind, Made, Read, TerraformId};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, Observed, ResourceError, Tags};
@@ -46,11 +46,11 @@ pub struct Spec {
 #[async_trait]
 impl Kind for LambdaPermission {
     const NAME: &'static str = "lambda_permission";
-    const ABOUT: About = About {
-        terraform_type: "aws_lambda_permission",
-        import_id: "the statement id",
-        terraform_id: TerraformId::Attribute("statement_id"),
-    };
+    const ABOUT: About = About::new(
+        "aws_lambda_permission",
+        "the statement id",
+        TerraformId::Attribute("statement_id"),
+    );
     const REPLACE_ON: &'static [&'static str] =
         &["function_name", "action", "principal", "source_arn"];
     type Spec = Spec;
@@ -81,11 +81,7 @@ impl Kind for LambdaPermission {
         ]
     }
 
-    async fn read(
-        aws: &AwsClients,
-        id: &str,
-        recorded: &Fields,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {
         let function = function_of(recorded)?;
         let output = retry(&RetryPolicy::default(), update_in_progress, || async {
             let call = aws.lambda.get_policy().function_name(function);
@@ -100,12 +96,7 @@ impl Kind for LambdaPermission {
         Ok(find_statement(&policy, id).map(|statement| observe(function, id, statement)))
     }
 
-    async fn create(
-        aws: &AwsClients,
-        name: &str,
-        spec: &Spec,
-        _tags: &Tags,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn create(aws: &AwsClients, name: &str, spec: &Spec, _tags: &Tags) -> Made<Spec> {
         retry(&RetryPolicy::default(), update_in_progress, || async {
             let call = aws
                 .lambda

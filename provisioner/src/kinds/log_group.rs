@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::tags;
-use super::typed::{About, Found, Kind, TerraformId, Update};
+use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
@@ -32,11 +32,11 @@ pub struct Spec {
 #[async_trait]
 impl Kind for LogGroup {
     const NAME: &'static str = "log_group";
-    const ABOUT: About = About {
-        terraform_type: "aws_cloudwatch_log_group",
-        import_id: "the log group's name (/aws/lambda/<function>)",
-        terraform_id: TerraformId::Attribute("name"),
-    };
+    const ABOUT: About = About::new(
+        "aws_cloudwatch_log_group",
+        "the log group's name (/aws/lambda/<function>)",
+        TerraformId::Attribute("name"),
+    );
     type Spec = Spec;
 
     fn aws_creates_it() -> bool {
@@ -68,11 +68,7 @@ impl Kind for LogGroup {
         ]
     }
 
-    async fn read(
-        aws: &AwsClients,
-        id: &str,
-        _recorded: &Fields,
-    ) -> Result<Option<Found<Spec>>, ResourceError> {
+    async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
         let Some(group) = find_log_group(aws, id).await? else {
             return Ok(None);
         };
@@ -97,12 +93,7 @@ impl Kind for LogGroup {
         }))
     }
 
-    async fn create(
-        aws: &AwsClients,
-        name: &str,
-        spec: &Spec,
-        tags: &Tags,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
         let call = aws
             .logs
             .create_log_group()
@@ -141,10 +132,7 @@ impl Kind for LogGroup {
         Self::update(aws, &change).await
     }
 
-    async fn update(
-        aws: &AwsClients,
-        change: &Update<'_, Spec>,
-    ) -> Result<Found<Spec>, ResourceError> {
+    async fn update(aws: &AwsClients, change: &Update<'_, Spec>) -> Made<Spec> {
         let name = change.id;
         if change.has("retention_in_days") {
             match change.spec.retention_in_days {

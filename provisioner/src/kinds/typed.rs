@@ -37,6 +37,27 @@ pub struct About {
     pub terraform_id: TerraformId,
 }
 
+impl About {
+    /// Terraform's type, the import id in words, and where Terraform keeps that id.
+    pub const fn new(
+        terraform_type: &'static str,
+        import_id: &'static str,
+        terraform_id: TerraformId,
+    ) -> Self {
+        Self {
+            terraform_type,
+            import_id,
+            terraform_id,
+        }
+    }
+}
+
+/// What a read finds: the object, or `None` when AWS says it does not exist.
+pub type Read<S> = Result<Option<Found<S>>, ResourceError>;
+
+/// What a create or update leaves: the object as it is now.
+pub type Made<S> = Result<Found<S>, ResourceError>;
+
 /// The id a kind reads an object by, as Terraform's state attributes hold it.
 #[derive(Debug, Clone, Copy)]
 pub enum TerraformId {
@@ -172,11 +193,7 @@ pub trait Kind: Sized + Send + Sync + 'static {
 
     /// Reads the object by id. `recorded` holds what the state recorded (a parent's id).
     /// `Ok(None)` only when AWS says not found.
-    async fn read(
-        aws: &AwsClients,
-        id: &str,
-        recorded: &Fields,
-    ) -> Result<Option<Found<Self::Spec>>, ResourceError>;
+    async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Self::Spec>;
 
     /// Looks for an object the declaration would create, so one the state lost is adopted,
     /// not duplicated. Default: read by the declared name.
@@ -185,7 +202,7 @@ pub trait Kind: Sized + Send + Sync + 'static {
         name: &str,
         spec: &Self::Spec,
         _tags: &Tags,
-    ) -> Result<Option<Found<Self::Spec>>, ResourceError> {
+    ) -> Read<Self::Spec> {
         let recorded = to_fields(spec);
         Self::read(aws, name, &recorded).await
     }
@@ -196,14 +213,11 @@ pub trait Kind: Sized + Send + Sync + 'static {
         name: &str,
         spec: &Self::Spec,
         tags: &Tags,
-    ) -> Result<Found<Self::Spec>, ResourceError>;
+    ) -> Made<Self::Spec>;
 
     /// Changes it in place and waits until stable. Default: nothing can change in place (every
     /// field forces replacement; only an empty change gets here).
-    async fn update(
-        _aws: &AwsClients,
-        change: &Update<'_, Self::Spec>,
-    ) -> Result<Found<Self::Spec>, ResourceError> {
+    async fn update(_aws: &AwsClients, change: &Update<'_, Self::Spec>) -> Made<Self::Spec> {
         match change.changed.first() {
             None => Ok(change.current.clone()),
             Some(field) => Err(ResourceError::Invalid(format!(
@@ -217,11 +231,7 @@ pub trait Kind: Sized + Send + Sync + 'static {
     async fn delete(aws: &AwsClients, id: &str, recorded: &Fields) -> Result<(), ResourceError>;
 
     /// Reads what was just written: absent now is an error, never "absent".
-    async fn read_back(
-        aws: &AwsClients,
-        id: &str,
-        recorded: &Fields,
-    ) -> Result<Found<Self::Spec>, ResourceError> {
+    async fn read_back(aws: &AwsClients, id: &str, recorded: &Fields) -> Made<Self::Spec> {
         Self::read(aws, id, recorded).await?.ok_or_else(|| {
             ResourceError::Invalid(format!(
                 "{}: {id} is missing right after it was written",
