@@ -1,8 +1,9 @@
-//! `bench`: the provisioner against Terraform, and the function against an empty `lambda_http`
-//! binary, in one run; writes `bench.md` (the README's table), `bench.json` (every figure of
-//! every run) and `bench.svg` (the ratios). `scripts/bench` builds the binaries, starts the
-//! emulator and calls this; run it directly only with `AWS_ENDPOINT_URL` pointing at an emulator
-//! that belongs to you (it creates and destroys many stacks).
+//! `bench`: the provisioner against Terraform (each with local state and with S3 state and a
+//! DynamoDB lock), and the function against an empty `lambda_http` binary, in one run; writes
+//! `bench.md` (the README's table), `bench.json` (every figure of every run) and `bench.svg`
+//! (the ratios). `scripts/bench` builds the binaries, starts the emulator and calls this; run it
+//! directly only with `AWS_ENDPOINT_URL` pointing at an emulator that belongs to you (it creates
+//! and destroys many stacks, and a state bucket and lock table per S3 round).
 //!
 //! The benchmark reports; it never asserts a speed. It fails only when a tool fails its job.
 
@@ -19,11 +20,12 @@ use bench::function::{FunctionSetup, zip_binary};
 use bench::infra::{Backend, Setup, TerraformSetup};
 use bench::report::{Conditions, Report, summarise};
 
-/// Benchmarks the provisioner against Terraform and the function against an empty Lambda.
+/// Benchmarks the provisioner against Terraform, each with local state and with S3 state and a
+/// DynamoDB lock, and the function against an empty Lambda.
 #[derive(Debug, Parser)]
 #[command(name = "bench")]
 struct Args {
-    /// Runs per tool (each on a fresh environment); at least 5 for published figures.
+    /// Runs per tool and backend (each on a fresh environment); at least 5 for published figures.
     #[arg(long, default_value_t = 5)]
     runs: usize,
     /// Where bench.md, bench.json and bench.svg go.

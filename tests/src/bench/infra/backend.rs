@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Backend {
-    /// A state file in the round's working directory (each tool's default, and the only
-    /// backend of reports written before the S3 one was measured: hence the default).
+    /// A state file in the round's working directory (each tool's default).
+    // The serde default too: reports written before the S3 rounds measured local state only.
     #[default]
     Local,
     /// State in a versioned S3 bucket, locked in a DynamoDB table: what deploys use.
