@@ -114,7 +114,16 @@ impl Report {
                 added_calls(local, s3)
             );
         }
-        if any { md } else { String::new() }
+        if !any {
+            return String::new();
+        }
+        md.push_str(
+            "\nThe `state` crate's S3 requests are named by HTTP method (`s3.HEAD`, `s3.GET`: the \
+             bucket and its settings, the state object; `s3.PUT`: a conditional write of the \
+             state), its DynamoDB ones by operation (`PutItem` and `DeleteItem` take and release \
+             the lock).\n",
+        );
+        md
     }
 }
 
@@ -226,6 +235,7 @@ mod tests {
         );
         // Apply has no local figures to compare with: no row rather than a guess.
         assert!(!md.contains("| apply from nothing |"), "{md}");
+        assert!(md.contains("named by HTTP method"), "{md}");
     }
 
     #[test]
