@@ -1,7 +1,8 @@
 //! `bench.svg`: the comparison at a glance, drawn with `plotters` (SVG backend, no fonts to
-//! install). Top: how many times faster or lighter the provisioner is than Terraform per step
-//! and measure (higher is better, log scale, the goal marked on each bar that has one). Bottom:
-//! the function's cold start over the empty `lambda_http` binary's (lower is better, goal 3x).
+//! install). Top: how many times faster or lighter the provisioner is than Terraform per step,
+//! measure and backend (higher is better, log scale, the goal marked on each bar that has one;
+//! a step's local and S3 bars are next to each other). Bottom: the function's cold start over
+//! the empty `lambda_http` binary's (lower is better, goal 3x).
 
 use std::path::Path;
 
@@ -9,10 +10,10 @@ use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::bench::infra::{Operation, Tool};
+use crate::bench::infra::{Backend, Operation, Tool};
 use crate::bench::report::{
     GOAL_APPLY_DESTROY_SPEEDUP, GOAL_COLD_START_OVER_FLOOR, GOAL_MEMORY_RATIO, GOAL_PLAN_SPEEDUP,
-    Report,
+    Report, StepSummary,
 };
 
 /// One bar: its label, its value (a ratio) and the goal it is held to, if any.
@@ -23,42 +24,55 @@ pub struct Bar {
     pub goal: Option<f64>,
 }
 
-/// Terraform / provisioner for every step both tools ran, for wall time, CPU and peak memory.
+/// A measure a bar compares: its name, how to pick its median, its goal.
+type Measure = (&'static str, fn(&StepSummary) -> f64, Option<f64>);
+
+/// Terraform / provisioner for every step both tools ran, for wall time, CPU and peak memory,
+/// on each backend; bars name the backend only when the report has more than local state.
 pub fn terraform_bars(report: &Report) -> Vec<Bar> {
     let mut bars = Vec::new();
+    let backends = report.backends();
     for operation in Operation::ALL {
-        let (Some(ours), Some(theirs)) = (
-            report.summary(Tool::Provisioner, operation),
-            report.summary(Tool::Terraform, operation),
-        ) else {
-            continue;
-        };
         let wall_goal = match operation {
             Operation::NoopPlan => Some(GOAL_PLAN_SPEEDUP),
             Operation::Apply | Operation::Destroy => Some(GOAL_APPLY_DESTROY_SPEEDUP),
             _ => None,
         };
-        let measures = [
-            ("wall", theirs.wall_s.median, ours.wall_s.median, wall_goal),
-            ("CPU", theirs.cpu_s.median, ours.cpu_s.median, None),
-            (
-                "memory",
-                theirs.peak_rss_mb.median,
-                ours.peak_rss_mb.median,
-                Some(GOAL_MEMORY_RATIO),
-            ),
+        let measures: [Measure; 3] = [
+            ("wall", |s| s.wall_s.median, wall_goal),
+            ("CPU", |s| s.cpu_s.median, None),
+            ("memory", |s| s.peak_rss_mb.median, Some(GOAL_MEMORY_RATIO)),
         ];
-        for (measure, theirs, ours, goal) in measures {
-            if ours > 0.0 && theirs > 0.0 {
-                bars.push(Bar {
-                    label: format!("{}: {measure}", short_label(operation)),
-                    ratio: theirs / ours,
-                    goal,
-                });
+        for (measure, pick, goal) in measures {
+            for &backend in &backends {
+                let (Some(ours), Some(theirs)) = (
+                    report.summary(backend, Tool::Provisioner, operation),
+                    report.summary(backend, Tool::Terraform, operation),
+                ) else {
+                    continue;
+                };
+                let (ours, theirs) = (pick(ours), pick(theirs));
+                if ours > 0.0 && theirs > 0.0 {
+                    bars.push(Bar {
+                        label: bar_label(report, operation, measure, backend),
+                        ratio: theirs / ours,
+                        goal,
+                    });
+                }
             }
         }
     }
     bars
+}
+
+/// `no-op plan: wall`, or `no-op plan: wall, S3` when the report has several backends.
+fn bar_label(report: &Report, operation: Operation, measure: &str, backend: Backend) -> String {
+    let label = format!("{}: {measure}", short_label(operation));
+    if report.names_backends() {
+        format!("{label}, {}", backend.short())
+    } else {
+        label
+    }
 }
 
 fn short_label(operation: Operation) -> &'static str {
@@ -251,7 +265,7 @@ fn panel(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::report::fixtures::{report_of, step};
+    use crate::bench::report::fixtures::{both_backends, report_of, step};
 
     /// One no-op plan per tool, Terraform 12x slower and 12x larger.
     fn report() -> Report {
@@ -276,9 +290,31 @@ mod tests {
     }
 
     #[test]
+    fn each_steps_backends_are_next_to_each_other() {
+        let labels: Vec<String> = terraform_bars(&both_backends())
+            .into_iter()
+            .map(|b| b.label)
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "apply: wall, S3",
+                "apply: CPU, S3",
+                "apply: memory, S3",
+                "no-op plan: wall, local",
+                "no-op plan: wall, S3",
+                "no-op plan: CPU, local",
+                "no-op plan: CPU, S3",
+                "no-op plan: memory, local",
+                "no-op plan: memory, S3",
+            ]
+        );
+    }
+
+    #[test]
     fn a_report_reads_back_from_its_json() {
         // `bench --redraw` redraws from bench.json: every figure must survive the round trip.
-        let report = report();
+        let report = both_backends();
         let json = serde_json::to_string(&report).unwrap();
         let back: Report = serde_json::from_str(&json).unwrap();
         assert_eq!(serde_json::to_string(&back).unwrap(), json);

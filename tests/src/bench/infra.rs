@@ -8,11 +8,20 @@
 //! 3. a no-op plan (anything but "no changes" is recorded as a finding);
 //! 4. plan + apply after one changed setting (Lambda memory 256 -> 512 MB);
 //! 5. destroy.
+//!
+//! Each run does this once per backend asked for ([`Backend`]): local state, then S3 state with
+//! a DynamoDB lock, so local and S3 rounds of both tools alternate too.
+
+mod backend;
+mod provisioner;
+mod terraform;
+
+pub use backend::Backend;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::bench::measure::{Outcome, Sample, run_measured};
@@ -68,6 +77,9 @@ pub enum Tool {
 pub struct Step {
     pub run: usize,
     pub tool: Tool,
+    /// Absent from reports written before the S3 backend was measured: those were local.
+    #[serde(default)]
+    pub backend: Backend,
     pub operation: Operation,
     #[serde(flatten)]
     pub sample: Sample,
@@ -86,6 +98,8 @@ pub struct Setup {
     pub architecture: String,
     pub endpoint: String,
     pub work_dir: PathBuf,
+    /// The backends each run measures, in order (each at most once).
+    pub backends: Vec<Backend>,
 }
 
 pub struct TerraformSetup {
@@ -98,17 +112,22 @@ pub struct TerraformSetup {
 
 /// Runs `runs` rounds and returns every step measured.
 pub fn run_rounds(setup: &Setup, runs: usize) -> Result<Vec<Step>> {
-    // moto loads each service's code on its first request: one untimed round first, so run 1
-    // of the first tool does not pay for the emulator's own warm-up.
-    tracing::info!("warm-up round (not measured)");
-    provisioner_round(setup, 0)?;
+    // moto loads each service's code on its first request: one untimed round per backend
+    // first, so run 1 of the first tool does not pay for the emulator's own warm-up.
+    for backend in &setup.backends {
+        tracing::info!(backend = backend.short(), "warm-up round (not measured)");
+        provisioner::round(setup, *backend, 0)?;
+    }
     let mut steps = Vec::new();
     for run in 1..=runs {
-        tracing::info!(run, runs, "provisioner round");
-        steps.extend(provisioner_round(setup, run)?);
-        if let Some(terraform) = &setup.terraform {
-            tracing::info!(run, runs, "terraform round");
-            steps.extend(terraform_round(setup, terraform, run)?);
+        for backend in &setup.backends {
+            let label = backend.short();
+            tracing::info!(run, runs, backend = label, "provisioner round");
+            steps.extend(provisioner::round(setup, *backend, run)?);
+            if let Some(terraform) = &setup.terraform {
+                tracing::info!(run, runs, backend = label, "terraform round");
+                steps.extend(terraform::round(setup, terraform, *backend, run)?);
+            }
         }
     }
     Ok(steps)
@@ -135,6 +154,7 @@ fn aws_env(command: &mut Command, endpoint: &str) {
 fn step(
     run: usize,
     tool: Tool,
+    backend: Backend,
     operation: Operation,
     command: Command,
     dir: &Path,
@@ -143,8 +163,9 @@ fn step(
     let plan_with_changes = operation == Operation::NoopPlan && outcome.exit_code == 2;
     if outcome.exit_code != 0 && !plan_with_changes {
         bail!(
-            "{tool:?} {} (run {run}) failed with exit code {}:\n{}\n{}",
+            "{tool:?} {} with {} (run {run}) failed with exit code {}:\n{}\n{}",
             operation.label(),
+            backend.label(),
             outcome.exit_code,
             outcome.stdout,
             outcome.stderr
@@ -157,11 +178,12 @@ fn step(
         )
     });
     if let Some(finding) = &finding {
-        tracing::warn!(run, ?tool, "{finding}");
+        tracing::warn!(run, ?tool, backend = backend.short(), "{finding}");
     }
     let step = Step {
         run,
         tool,
+        backend,
         operation,
         sample: outcome.sample.clone(),
         finding,
@@ -169,6 +191,7 @@ fn step(
     tracing::info!(
         run,
         ?tool,
+        backend = backend.short(),
         op = operation.label(),
         wall_s = step.sample.wall_s,
         "measured"
@@ -176,127 +199,9 @@ fn step(
     Ok((step, outcome))
 }
 
-/// The stack file of one provisioner environment.
-pub fn stack_file(prefix: &str, zip: &Path, architecture: &str, memory_mb: u32) -> String {
-    format!(
-        "[stack]\nname_prefix = \"{prefix}\"\nregion = \"us-east-1\"\n\n\
-         [table]\npoint_in_time_recovery = true\nby_user_index = true\nordered_indexes = true\ndeletion_protection = false\n\n\
-         [lambda]\nmemory_mb = {memory_mb}\ntimeout_seconds = 10\narchitecture = \"{architecture}\"\n\
-         package = \"{}\"\nlog_retention_days = 14\nsafe_concurrency = true\n\n\
-         [api]\ncors_allow_origins = [\"*\"]\n\n\
-         [backend]\ntype = \"local\"\n\n[env.{ENVIRONMENT}]\n",
-        zip.display()
-    )
-}
-
-fn provisioner_round(setup: &Setup, run: usize) -> Result<Vec<Step>> {
-    let dir = setup.work_dir.join(format!("run{run}-provisioner"));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let prefix = unique_prefix("p", run);
-    let stack = dir.join("stack.toml");
-    let write_stack = |memory| {
-        std::fs::write(
-            &stack,
-            stack_file(&prefix, &setup.function_zip, &setup.architecture, memory),
-        )
-        .with_context(|| format!("writing {}", stack.display()))
-    };
-    let command = |args: &[&str]| {
-        let mut c = Command::new(&setup.provisioner);
-        c.arg("--stack").arg(&stack).arg("--stats").args(args);
-        aws_env(&mut c, &setup.endpoint);
-        c
-    };
-    let tool = Tool::Provisioner;
-    let mut steps = Vec::new();
-    write_stack(MEMORY_BEFORE_MB)?;
-    let apply = ["apply", "--env", ENVIRONMENT, "--auto-approve"];
-    steps.push(step(run, tool, Operation::Apply, command(&apply), &dir)?.0);
-    let plan = ["plan", "--env", ENVIRONMENT, "--detailed-exitcode"];
-    steps.push(step(run, tool, Operation::NoopPlan, command(&plan), &dir)?.0);
-    write_stack(MEMORY_AFTER_MB)?;
-    steps.push(step(run, tool, Operation::ChangeApply, command(&apply), &dir)?.0);
-    let destroy = ["destroy", "--env", ENVIRONMENT, "--auto-approve"];
-    steps.push(step(run, tool, Operation::Destroy, command(&destroy), &dir)?.0);
-    Ok(steps)
-}
-
-fn terraform_round(setup: &Setup, terraform: &TerraformSetup, run: usize) -> Result<Vec<Step>> {
-    let dir = setup.work_dir.join(format!("run{run}-terraform"));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::copy(&terraform.main_tf, dir.join("main.tf"))
-        .with_context(|| format!("copying {}", terraform.main_tf.display()))?;
-    let prefix = unique_prefix("t", run);
-    let command = |args: &[&str], memory: Option<u32>| {
-        let mut c = Command::new(&terraform.binary);
-        c.args(args).args(["-input=false", "-no-color"]);
-        if let Some(memory) = memory {
-            c.arg(format!("-var=endpoint={}", setup.endpoint))
-                .arg(format!("-var=name_prefix={prefix}"))
-                .arg(format!("-var=environment={ENVIRONMENT}"))
-                .arg(format!("-var=lambda_zip={}", setup.function_zip.display()))
-                .arg(format!("-var=lambda_architecture={}", setup.architecture))
-                .arg(format!("-var=lambda_memory={memory}"));
-        }
-        c.env("TF_CLI_CONFIG_FILE", &terraform.cli_config)
-            .env("TF_IN_AUTOMATION", "1")
-            .env("CHECKPOINT_DISABLE", "1");
-        aws_env(&mut c, &setup.endpoint);
-        c
-    };
-    let tool = Tool::Terraform;
-    let mut steps = Vec::new();
-    steps.push(step(run, tool, Operation::Init, command(&["init"], None), &dir)?.0);
-    let before = Some(MEMORY_BEFORE_MB);
-    let after = Some(MEMORY_AFTER_MB);
-    let apply = ["apply", "-auto-approve"];
-    steps.push(step(run, tool, Operation::Apply, command(&apply, before), &dir)?.0);
-    let plan = ["plan", "-detailed-exitcode"];
-    steps.push(step(run, tool, Operation::NoopPlan, command(&plan, before), &dir)?.0);
-    steps.push(
-        step(
-            run,
-            tool,
-            Operation::ChangeApply,
-            command(&apply, after),
-            &dir,
-        )?
-        .0,
-    );
-    let destroy = ["destroy", "-auto-approve"];
-    steps.push(
-        step(
-            run,
-            tool,
-            Operation::Destroy,
-            command(&destroy, after),
-            &dir,
-        )?
-        .0,
-    );
-    // The provider binary copied by init is hundreds of MB: do not keep one per run.
-    let plugins = dir.join(".terraform");
-    if let Err(error) = std::fs::remove_dir_all(&plugins) {
-        tracing::warn!(%error, "could not remove {}", plugins.display());
-    }
-    Ok(steps)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stack_file_carries_the_prefix_zip_and_memory() {
-        let text = stack_file("b1pabc", Path::new("/tmp/f.zip"), "x86_64", 512);
-        assert!(text.contains("name_prefix = \"b1pabc\""));
-        assert!(text.contains("package = \"/tmp/f.zip\""));
-        assert!(text.contains("memory_mb = 512"));
-        assert!(text.contains("[env.bench]"));
-        let parsed: toml::Table = toml::from_str(&text).expect("the stack file is TOML");
-        assert_eq!(parsed["lambda"]["memory_mb"].as_integer(), Some(512));
-        assert_eq!(parsed["backend"]["type"].as_str(), Some("local"));
-    }
 
     #[test]
     fn prefixes_are_unique_and_short() {

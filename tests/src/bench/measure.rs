@@ -6,6 +6,7 @@
 //! start); CPU time has GNU time's resolution, 10 ms. Peak memory is the largest single process in the tree (`ru_maxrss`), not a sum: for Terraform
 //! that is its AWS provider plugin, for the provisioner its only process.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -20,6 +21,10 @@ pub struct Sample {
     pub peak_rss_mb: f64,
     /// AWS requests the provisioner counted itself (`--stats`); `None` for Terraform.
     pub aws_calls: Option<u64>,
+    /// The same requests per operation (`s3.GET`, `dynamodb.PutItem`, ...), so a report can
+    /// say which calls a backend adds; empty for Terraform and in reports that predate it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aws_operations: BTreeMap<String, u64>,
 }
 
 /// The output of a measured command, for the caller's own checks (exit code, stats line).
@@ -72,6 +77,7 @@ pub fn run_measured(command: Command, dir: &Path, time_file: &Path) -> Result<Ou
             cpu_s,
             peak_rss_mb,
             aws_calls: stats_calls(&stderr),
+            aws_operations: stats_operations(&stderr),
         },
         exit_code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -107,6 +113,24 @@ pub fn stats_calls(stderr: &str) -> Option<u64> {
     })
 }
 
+/// The per-operation lines that follow the total (`stats: dynamodb.DescribeTable 1`): exactly
+/// a dotted name and a count, which the total's line (`stats: 42 AWS calls, ...`) is not.
+pub fn stats_operations(stderr: &str) -> BTreeMap<String, u64> {
+    stderr
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.strip_prefix("stats: ")?.split_whitespace();
+            let (Some(name), Some(count), None) = (fields.next(), fields.next(), fields.next())
+            else {
+                return None;
+            };
+            name.contains('.')
+                .then(|| Some((name.to_string(), count.parse().ok()?)))
+                .flatten()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +159,20 @@ mod tests {
         let stderr = "Plan: 0 to add\nstats: 42 AWS calls, 0.123s wall time\n";
         assert_eq!(stats_calls(stderr), Some(42));
         assert_eq!(stats_calls("no stats here"), None);
+    }
+
+    #[test]
+    fn stats_lines_give_the_calls_per_operation() {
+        let stderr = "Plan: 0 to add\nstats: 4 AWS calls, 0.123s wall time\n\
+                      stats: dynamodb.PutItem 1\nstats: s3.GET 3\nstats: odd line here\n";
+        let operations = stats_operations(stderr);
+        assert_eq!(
+            operations.into_iter().collect::<Vec<_>>(),
+            [
+                ("dynamodb.PutItem".to_string(), 1),
+                ("s3.GET".to_string(), 3)
+            ]
+        );
+        assert!(stats_operations("stats: 4 AWS calls, 0.1s wall time").is_empty());
     }
 }

@@ -1,8 +1,9 @@
-//! `bench`: the provisioner against Terraform, and the function against an empty `lambda_http`
-//! binary, in one run; writes `bench.md` (the README's table), `bench.json` (every figure of
-//! every run) and `bench.svg` (the ratios). `scripts/bench` builds the binaries, starts the
-//! emulator and calls this; run it directly only with `AWS_ENDPOINT_URL` pointing at an emulator
-//! that belongs to you (it creates and destroys many stacks).
+//! `bench`: the provisioner against Terraform (each with local state and with S3 state and a
+//! DynamoDB lock), and the function against an empty `lambda_http` binary, in one run; writes
+//! `bench.md` (the README's table), `bench.json` (every figure of every run) and `bench.svg`
+//! (the ratios). `scripts/bench` builds the binaries, starts the emulator and calls this; run it
+//! directly only with `AWS_ENDPOINT_URL` pointing at an emulator that belongs to you (it creates
+//! and destroys many stacks, and a state bucket and lock table per S3 round).
 //!
 //! The benchmark reports; it never asserts a speed. It fails only when a tool fails its job.
 
@@ -16,14 +17,15 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use bench::function::{FunctionSetup, zip_binary};
-use bench::infra::{Setup, TerraformSetup};
+use bench::infra::{Backend, Setup, TerraformSetup};
 use bench::report::{Conditions, Report, summarise};
 
-/// Benchmarks the provisioner against Terraform and the function against an empty Lambda.
+/// Benchmarks the provisioner against Terraform, each with local state and with S3 state and a
+/// DynamoDB lock, and the function against an empty Lambda.
 #[derive(Debug, Parser)]
 #[command(name = "bench")]
 struct Args {
-    /// Runs per tool (each on a fresh environment); at least 5 for published figures.
+    /// Runs per tool and backend (each on a fresh environment); at least 5 for published figures.
     #[arg(long, default_value_t = 5)]
     runs: usize,
     /// Where bench.md, bench.json and bench.svg go.
@@ -65,6 +67,16 @@ struct Args {
     /// Concurrent clients of each workload.
     #[arg(long, default_value_t = 8)]
     clients: usize,
+    /// State backends each tool's life is measured with, in order: `local` (a state file) and
+    /// `s3` (a versioned S3 bucket and a DynamoDB lock table, what deploys use). Repeat the
+    /// option or separate with commas; both by default.
+    #[arg(
+        long = "backend",
+        value_enum,
+        value_delimiter = ',',
+        default_values_t = Backend::ALL
+    )]
+    backends: Vec<Backend>,
     /// Skip the provisioner/Terraform rounds (function side only).
     #[arg(long)]
     skip_infra: bool,
@@ -137,6 +149,7 @@ fn run(args: &Args, endpoint: &str, work: &Path) -> Result<()> {
             architecture: args.architecture.clone(),
             endpoint: endpoint.to_string(),
             work_dir: work.to_path_buf(),
+            backends: distinct(&args.backends),
         };
         bench::infra::run_rounds(&setup, args.runs)?
     };
@@ -162,9 +175,10 @@ fn run(args: &Args, endpoint: &str, work: &Path) -> Result<()> {
         .filter_map(|s| {
             let f = s.finding.as_ref()?;
             Some(format!(
-                "run {} {:?} {}: {f}",
+                "run {} {:?} ({}) {}: {f}",
                 s.run,
                 s.tool,
+                s.backend.label(),
                 s.operation.label()
             ))
         })
@@ -273,6 +287,17 @@ fn find_terraform(
         cli_config,
     };
     Ok((Some(setup), Some(version), None))
+}
+
+/// The backends asked for, each once, in the order first asked.
+fn distinct(backends: &[Backend]) -> Vec<Backend> {
+    let mut out: Vec<Backend> = Vec::new();
+    for backend in backends {
+        if !out.contains(backend) {
+            out.push(*backend);
+        }
+    }
+    out
 }
 
 fn absolute(path: &Path) -> Result<PathBuf> {
