@@ -46,9 +46,48 @@ impl BackendConfig {
     }
 }
 
-/// Opaque compare-and-swap token: what was read (ETag, or absence).
+/// A stored version named by its content: every write moves the serial up by one within a
+/// lineage, so the two name a version whatever its bytes or ETag.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriteToken(pub(crate) Option<String>);
+pub(crate) struct Version {
+    pub lineage: String,
+    pub serial: u64,
+}
+
+impl Version {
+    pub fn of(document: &StateDocument) -> Self {
+        Self {
+            lineage: document.lineage.clone(),
+            serial: document.serial,
+        }
+    }
+}
+
+/// Opaque compare-and-swap token: what was read or last written (the store's tag, an ETag or a
+/// content hash, and the version it holds), or that nothing was there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteToken {
+    pub(crate) tag: Option<String>,
+    pub(crate) version: Option<Version>,
+}
+
+impl WriteToken {
+    /// Nothing was stored.
+    pub(crate) fn absent() -> Self {
+        Self {
+            tag: None,
+            version: None,
+        }
+    }
+
+    /// `document` is stored under `tag`.
+    pub(crate) fn of(tag: String, document: &StateDocument) -> Self {
+        Self {
+            tag: Some(tag),
+            version: Some(Version::of(document)),
+        }
+    }
+}
 
 /// A read: the document (absent before the first write) and the token to write it back.
 #[derive(Debug, Clone)]
@@ -94,15 +133,15 @@ pub struct Backend {
 /// a version whatever its bytes or ETag: the stores' compare-and-swap tokens are checked first,
 /// and a token mismatch on the same version (the object re-uploaded unchanged, reformatted) is
 /// no conflict.
-pub(crate) fn holds_version(stored: &StateDocument, held: &StateDocument) -> bool {
+pub(crate) fn holds_version(stored: &StateDocument, held: &Version) -> bool {
     stored.lineage == held.lineage && stored.serial == held.serial
 }
 
-/// The document a write stores: `proposed` with the serial after `stored`'s, the current format
-/// and tool version. Refuses another lineage and a serial below the stored one.
+/// The document a write stores: `proposed` with the serial after the `stored` version's, the
+/// current format and tool version. Refuses another lineage and a serial below the stored one.
 pub(crate) fn next_version(
     proposed: &StateDocument,
-    stored: Option<&StateDocument>,
+    stored: Option<&Version>,
     location: &str,
 ) -> Result<StateDocument, StateError> {
     let mut next = proposed.clone();

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::backend::{HistoryEntry, Stored, WriteToken, holds_version, next_version};
+use crate::backend::{HistoryEntry, Stored, Version, WriteToken, holds_version, next_version};
 use crate::codec::{self, DecodeError, Decoded};
 use crate::document::{CURRENT_FORMAT_VERSION, StateDocument};
 use crate::error::StateError;
@@ -209,7 +209,7 @@ impl LocalStore {
         let bytes = codec::encode(document, &who());
         Self::replace_atomically(&self.history_path(document.serial), &bytes)?;
         Self::replace_atomically(&self.current_path(), &bytes)?;
-        Ok(WriteToken(Some(sha256_hex(&bytes))))
+        Ok(WriteToken::of(sha256_hex(&bytes), document))
     }
 
     pub async fn read(&self) -> Result<Stored, StateError> {
@@ -217,13 +217,14 @@ impl LocalStore {
         blocking(move || match Self::read_optional(&store.current_path())? {
             None => Ok(Stored {
                 document: None,
-                token: WriteToken(None),
+                token: WriteToken::absent(),
             }),
             Some(bytes) => {
                 let decoded = store.decode(&bytes, None)?;
+                let token = WriteToken::of(sha256_hex(&bytes), &decoded.document);
                 Ok(Stored {
                     document: Some(decoded.document),
-                    token: WriteToken(Some(sha256_hex(&bytes))),
+                    token,
                 })
             }
         })
@@ -244,17 +245,20 @@ impl LocalStore {
             let conflict = || StateError::Conflict {
                 location: store.location(),
             };
-            let stored = match (&current, &token.0) {
+            let stored = match (&current, &token.tag) {
                 (None, None) => None,
                 (Some(bytes), Some(hash)) => {
                     let stored = store.decode(bytes, None)?.document;
-                    if sha256_hex(bytes) != *hash && !holds_version(&stored, &proposed) {
+                    if sha256_hex(bytes) != *hash
+                        && !holds_version(&stored, &Version::of(&proposed))
+                    {
                         return Err(conflict());
                     }
                     Some(stored)
                 }
                 _ => return Err(conflict()),
             };
+            let stored = stored.as_ref().map(Version::of);
             let next = next_version(&proposed, stored.as_ref(), &store.location())?;
             let token = store.commit(&next)?;
             Ok((next, token))

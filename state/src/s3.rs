@@ -159,13 +159,14 @@ impl S3Store {
         match self.get_raw(None).await? {
             None => Ok(Stored {
                 document: None,
-                token: WriteToken(None),
+                token: WriteToken::absent(),
             }),
             Some(raw) => {
                 let decoded = self.decode(&raw).await?;
+                let token = WriteToken::of(raw.etag, &decoded.document);
                 Ok(Stored {
                     document: Some(decoded.document),
-                    token: WriteToken(Some(raw.etag)),
+                    token,
                 })
             }
         }
@@ -174,56 +175,64 @@ impl S3Store {
     /// Compare-and-swap: writes `document` as the version after the stored one, if the stored
     /// one is still the version this run read or last wrote.
     ///
-    /// "The same version" is decided by content, not by the ETag alone: every write moves the
-    /// serial up by one, so a stored document with the lineage and serial this run holds is the
-    /// version it read, even when its ETag differs (the object was re-uploaded unchanged, or an
-    /// S3-compatible store computes ETags differently). The put itself is still conditional on
-    /// the ETag just read. A put answered with 412 is checked the same way: if the stored object
-    /// is the very document this run was writing, the write landed and only its answer was lost
-    /// (the SDK retried a request that had succeeded), which is no conflict.
+    /// The put is sent at once, conditional on the ETag this run holds (`If-None-Match: *` for
+    /// the first write): under the lock that is the usual case, and it costs one call instead of
+    /// a read and a write. Only when S3 refuses it is the stored object read to tell why
+    /// ([`S3Store::after_refusal`]).
     pub async fn write(
         &self,
         document: &mut StateDocument,
         token: &WriteToken,
     ) -> Result<WriteToken, StateError> {
+        let next = next_version(document, token.version.as_ref(), &self.location())?;
+        let expect = match &token.tag {
+            Some(etag) => Expect::ETag(etag),
+            None => Expect::Nothing,
+        };
+        let etag = match self.put(&next, expect).await {
+            Ok(etag) => etag,
+            Err(StateError::Conflict { .. }) => self.after_refusal(token, &next).await?,
+            Err(other) => return Err(other),
+        };
+        let written = WriteToken::of(etag, &next);
+        *document = next;
+        Ok(written)
+    }
+
+    /// Why a conditional put of `next` was refused, decided by content, not by the ETag alone:
+    /// - the stored object is exactly `next`: our own write landed and only its answer was lost
+    ///   (the SDK retried a request that had succeeded): done;
+    /// - it is the version this run holds (same lineage and serial: every write moves the
+    ///   serial up by one) under another ETag (re-uploaded unchanged, or an S3-compatible store
+    ///   computing ETags differently): the put is sent again on that ETag;
+    /// - anything else is someone else's write: a conflict, and nothing is written.
+    async fn after_refusal(
+        &self,
+        token: &WriteToken,
+        next: &StateDocument,
+    ) -> Result<String, StateError> {
         let conflict = || StateError::Conflict {
             location: self.location(),
         };
-        let current = self.get_raw(None).await?;
-        let (stored, expect) = match (&current, &token.0) {
-            (None, None) => (None, Expect::Nothing),
-            (Some(raw), Some(etag)) => {
-                let stored = self.decode(raw).await?.document;
-                if raw.etag != *etag && !holds_version(&stored, document) {
-                    return Err(conflict());
-                }
-                if raw.etag != *etag {
-                    tracing::debug!(location = %self.location(), read = %etag, now = %raw.etag, serial = stored.serial, "same state version under another ETag");
-                }
-                (Some(stored), Expect::ETag(&raw.etag))
-            }
-            _ => return Err(conflict()),
-        };
-        let next = next_version(document, stored.as_ref(), &self.location())?;
-        let etag = match self.put(&next, expect).await {
-            Ok(etag) => etag,
-            Err(StateError::Conflict { .. }) => self.landed(&next).await?.ok_or_else(conflict)?,
-            Err(other) => return Err(other),
-        };
-        *document = next;
-        Ok(WriteToken(Some(etag)))
-    }
-
-    /// After a refused conditional put: the stored object's ETag if it is exactly `written`
-    /// (our own write landed earlier), `None` if someone else's is there.
-    async fn landed(&self, written: &StateDocument) -> Result<Option<String>, StateError> {
         let Some(raw) = self.get_raw(None).await? else {
-            return Ok(None);
+            return Err(conflict());
         };
-        let Ok(decoded) = codec::decode(&raw.bytes) else {
-            return Ok(None);
-        };
-        Ok((decoded.document == *written).then_some(raw.etag))
+        let stored = self.decode(&raw).await?.document;
+        if stored == *next {
+            return Ok(raw.etag);
+        }
+        if !token
+            .version
+            .as_ref()
+            .is_some_and(|held| holds_version(&stored, held))
+        {
+            return Err(conflict());
+        }
+        tracing::debug!(location = %self.location(), now = %raw.etag, serial = stored.serial, "same state version under another ETag");
+        match self.put(next, Expect::ETag(&raw.etag)).await {
+            Err(StateError::Conflict { .. }) => Err(conflict()),
+            other => other,
+        }
     }
 
     async fn put(

@@ -16,7 +16,7 @@ fn a_write_goes_one_above_the_stored_serial() {
     stored.serial = 41;
     let mut proposed = stored.clone();
     proposed.tool_version = "0.0.0".to_string();
-    let next = next_version(&proposed, Some(&stored), "here").unwrap();
+    let next = next_version(&proposed, Some(&Version::of(&stored)), "here").unwrap();
     assert_eq!(next.serial, 42);
     assert_eq!(next.tool_version, env!("CARGO_PKG_VERSION"));
 }
@@ -25,7 +25,7 @@ fn a_write_goes_one_above_the_stored_serial() {
 fn another_lineage_is_refused() {
     let stored = StateDocument::new("s", "dev");
     let proposed = StateDocument::new("s", "dev");
-    let error = next_version(&proposed, Some(&stored), "s3://b/k").unwrap_err();
+    let error = next_version(&proposed, Some(&Version::of(&stored)), "s3://b/k").unwrap_err();
     assert!(matches!(error, StateError::LineageMismatch { .. }));
     assert!(error.to_string().contains("check --env"));
 }
@@ -78,7 +78,7 @@ fn a_lower_serial_is_refused() {
     stored.serial = 5;
     let mut proposed = stored.clone();
     proposed.serial = 4;
-    let error = next_version(&proposed, Some(&stored), "s3://b/k").unwrap_err();
+    let error = next_version(&proposed, Some(&Version::of(&stored)), "s3://b/k").unwrap_err();
     assert!(matches!(
         error,
         StateError::SerialRegression {
