@@ -109,9 +109,7 @@ pub trait ResourceKind: Send + Sync {
     fn kind(&self) -> &'static str;
 
     /// Fields that cannot be changed in place: a change to any of them replaces the resource.
-    fn replace_on(&self) -> &'static [&'static str] {
-        &[]
-    }
+    fn replace_on(&self) -> &'static [&'static str];
 
     /// Terraform's type for the kind and the id `import` takes.
     fn about(&self) -> About;
@@ -136,37 +134,26 @@ pub trait ResourceKind: Send + Sync {
     /// name, or `role/policy-arn`): the recorded object is the declared one only if its id is
     /// this, so a different one is another object and the change is a replacement. `None` for
     /// kinds whose id AWS assigns (an API, a route): their declared fields say the rest.
-    fn declared_id(&self, desired: &Desired) -> Option<String> {
-        Some(desired.name.clone())
-    }
+    fn declared_id(&self, desired: &Desired) -> Option<String>;
 
     /// Whether the replacement of `old` can exist beside it (AWS would not refuse the second
     /// one), so it is created before the old one is deleted and whatever depends on it never
-    /// goes without it. True when the declared id differs from the old one (a renamed role, an
-    /// attachment to another role) or AWS assigns ids; false when both would have one name.
-    fn coexists_with(&self, desired: &Desired, old: &Observed) -> bool {
-        self.declared_id(desired).is_none_or(|id| id != old.id)
-    }
+    /// goes without it.
+    fn coexists_with(&self, desired: &Desired, old: &Observed) -> bool;
 
     /// When deleting the object loses what no apply can bring back (a table's items): how to
     /// keep `old` instead (in `environment`'s stack file). A plan that would replace it is
     /// refused unless the operator allows data loss explicitly.
-    fn holds_data(&self, _old: &Observed, _environment: &str) -> Option<String> {
-        None
-    }
+    fn holds_data(&self, old: &Observed, environment: &str) -> Option<String>;
 
     /// True when AWS itself creates this object under the declared name (Lambda creates the
     /// function's log group when it first logs): such an object is adopted without this stack's
     /// tags. Any other object with a declared name but without them belongs to someone else.
-    fn aws_creates_it(&self) -> bool {
-        false
-    }
+    fn aws_creates_it(&self) -> bool;
 
     /// Why the observed object refuses deletion (a table's deletion protection) and how to
     /// allow it, in `environment`: it is never planned for deletion or replacement.
-    fn refuses_deletion(&self, _observed: &Observed, _environment: &str) -> Option<String> {
-        None
-    }
+    fn refuses_deletion(&self, observed: &Observed, environment: &str) -> Option<String>;
 
     /// Reads the real object by its physical id. `recorded` holds the fields the state recorded
     /// last (some kinds need a parent id from there). `Ok(None)` only when AWS says not found;
@@ -179,30 +166,12 @@ pub trait ResourceKind: Send + Sync {
     ) -> Result<Option<Observed>, ResourceError>;
 
     /// Looks for an existing object that `desired` would create (same physical name), so a
-    /// resource the state lost is adopted instead of duplicated. The default reads by name.
+    /// resource the state lost is adopted instead of duplicated.
     async fn find_existing(
         &self,
         aws: &AwsClients,
         desired: &Desired,
-    ) -> Result<Option<Observed>, ResourceError> {
-        self.read(aws, &desired.name, &desired.fields).await
-    }
-
-    /// Reads the object just written. Absent right after a write is an error (someone deleted
-    /// it under us, or the kind's read is wrong), never "absent".
-    async fn read_back(
-        &self,
-        aws: &AwsClients,
-        id: &str,
-        recorded: &Fields,
-    ) -> Result<Observed, ResourceError> {
-        self.read(aws, id, recorded).await?.ok_or_else(|| {
-            ResourceError::Invalid(format!(
-                "{}: {id} is missing right after it was written",
-                self.kind()
-            ))
-        })
-    }
+    ) -> Result<Option<Observed>, ResourceError>;
 
     /// Creates the resource and waits until it is usable.
     async fn create(&self, aws: &AwsClients, desired: &Desired) -> Result<Observed, ResourceError>;
@@ -226,9 +195,7 @@ pub trait ResourceKind: Send + Sync {
 
     /// Field-by-field differences between what is declared and what AWS has. Only declared
     /// fields are compared; tags are diffed as the field `tags` when the kind is taggable.
-    fn diff(&self, desired: &Desired, observed: &Observed) -> Vec<FieldChange> {
-        diff_fields(self.replace_on(), desired, observed)
-    }
+    fn diff(&self, desired: &Desired, observed: &Observed) -> Vec<FieldChange>;
 }
 
 /// The default diff: JSON equality per declared field, plus tags.
