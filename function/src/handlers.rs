@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -16,6 +16,7 @@ use crate::body::JsonObject;
 use crate::domain::{Playground, UserScores};
 use crate::error::ApiError;
 use crate::pagination::{TablesCursor, UsersCursor, page_limit};
+use crate::path_ids::{TableIdPath, UserPath};
 use crate::store::{CreateOutcome, PutUserOutcome, UpdateOutcome};
 use crate::validate;
 
@@ -109,10 +110,9 @@ pub async fn list_tables(
 /// `GET /tables/{tableId}`
 pub async fn get_table(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    TableIdPath(table_id): TableIdPath,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(table_id) = path?;
-    let table_id = validate::table_id(&table_id)?;
+    let table_id = table_id.as_str();
     match state.store.get_playground(table_id).await? {
         Some(p) => Ok(Json(playground_json(&p))),
         None => Err(ApiError::NotFound("Table not found")),
@@ -122,11 +122,10 @@ pub async fn get_table(
 /// `PATCH /tables/{tableId}`
 pub async fn update_table(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    TableIdPath(table_id): TableIdPath,
     body: JsonObject,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(table_id) = path?;
-    let table_id = validate::table_id(&table_id)?;
+    let table_id = table_id.as_str();
     let patch = validate::playground_patch(&body.0)?;
     match state.store.update_playground(table_id, &patch).await? {
         UpdateOutcome::Updated => Ok(Json(json!({"message": "Table updated successfully"}))),
@@ -137,11 +136,10 @@ pub async fn update_table(
 /// `GET /tables/{tableId}/users`
 pub async fn list_users(
     State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
+    TableIdPath(table_id): TableIdPath,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(table_id) = path?;
-    let table_id = validate::table_id(&table_id)?;
+    let table_id = table_id.as_str();
     let Query(params) = params?;
     let config = &state.config;
     let limit = page_limit(
@@ -169,11 +167,9 @@ pub async fn list_users(
 /// `GET /tables/{tableId}/users/{username}`
 pub async fn get_user(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: UserPath,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((table_id, username)) = path?;
-    let table_id = validate::table_id(&table_id)?;
-    let username = validate::username(&username)?;
+    let (table_id, username) = (path.table_id.as_str(), path.username.as_str());
     if let Some(user) = state.store.get_user(table_id, username).await? {
         return Ok(Json(user_json(&user)));
     }
@@ -187,12 +183,10 @@ pub async fn get_user(
 /// `PUT /tables/{tableId}/users/{username}`
 pub async fn put_user(
     State(state): State<AppState>,
-    path: Result<Path<(String, String)>, PathRejection>,
+    path: UserPath,
     body: JsonObject,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((table_id, username)) = path?;
-    let table_id = validate::table_id(&table_id)?;
-    let username = validate::username(&username)?;
+    let (table_id, username) = (path.table_id.as_str(), path.username.as_str());
     let scores = validate::scores(&body.0)?;
     match state.store.put_user(table_id, username, scores).await? {
         PutUserOutcome::Created | PutUserOutcome::Updated => Ok(Json(json!({

@@ -21,6 +21,7 @@ pub mod handlers;
 pub mod lambda;
 pub mod logging;
 pub mod pagination;
+pub mod path_ids;
 pub mod serve;
 pub mod stage;
 pub mod store;
