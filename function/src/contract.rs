@@ -191,26 +191,32 @@ pub struct KeyAttribute {
     pub kind: AttributeType,
 }
 
+impl KeyAttribute {
+    /// A string attribute.
+    const fn string(name: &'static str) -> Self {
+        Self {
+            name,
+            kind: AttributeType::S,
+        }
+    }
+
+    /// A number attribute.
+    const fn number(name: &'static str) -> Self {
+        Self {
+            name,
+            kind: AttributeType::N,
+        }
+    }
+}
+
 /// The playground id: partition key of the table.
-pub const TABLE_ID: KeyAttribute = KeyAttribute {
-    name: "tableId",
-    kind: AttributeType::S,
-};
+pub const TABLE_ID: KeyAttribute = KeyAttribute::string("tableId");
 /// The user name, or `_metadata` for the playground's own row: sort key of the table.
-pub const USERNAME: KeyAttribute = KeyAttribute {
-    name: "username",
-    kind: AttributeType::S,
-};
+pub const USERNAME: KeyAttribute = KeyAttribute::string("username");
 /// When a playground was created (ISO-8601 UTC, fixed width); only playground rows have it.
-pub const CREATED_AT: KeyAttribute = KeyAttribute {
-    name: "createdAt",
-    kind: AttributeType::S,
-};
+pub const CREATED_AT: KeyAttribute = KeyAttribute::string("createdAt");
 /// A user's submission count; only user rows have it.
-pub const SUBMISSION_COUNT: KeyAttribute = KeyAttribute {
-    name: "submissionCount",
-    kind: AttributeType::N,
-};
+pub const SUBMISSION_COUNT: KeyAttribute = KeyAttribute::number("submissionCount");
 
 /// The table's partition (hash) key.
 pub const HASH_KEY: KeyAttribute = TABLE_ID;

@@ -116,6 +116,22 @@ pub async fn versioning_enabled(s3: &aws_sdk_s3::Client, bucket: &str) -> Result
     }
 }
 
+/// Turns the bucket's versioning on, so every state write keeps the version before it (the
+/// history `state rollback` restores from).
+pub async fn enable_versioning(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<(), StateError> {
+    let enabled = VersioningConfiguration::builder()
+        .status(BucketVersioningStatus::Enabled)
+        .build();
+    let call = s3
+        .put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(enabled);
+    call.send()
+        .await
+        .map_err(|e| aws_error::aws("PutBucketVersioning", &format!("s3://{bucket}"), e))?;
+    Ok(())
+}
+
 /// Whether the bucket's own public access block blocks everything
 /// ([`all_public_access_blocked`]); a bucket with none does not.
 pub async fn public_access_blocked(
@@ -162,16 +178,7 @@ async fn ensure_bucket(
         }
         Err(e) => return Err(aws_error::aws("HeadBucket", &target, e)),
     }
-    s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| aws_error::aws("PutBucketVersioning", &target, e))?;
+    enable_versioning(s3, bucket).await?;
     s3.put_public_access_block()
         .bucket(bucket)
         .public_access_block_configuration(all_public_access_blocked())

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::document::{CURRENT_FORMAT_VERSION, StateDocument};
+use crate::error::StateError;
 
 /// Top-level field holding the checksum.
 pub const CHECKSUM_FIELD: &str = "checksum";
@@ -26,6 +27,21 @@ pub enum DecodeError {
     Corrupt(String),
     /// Written by a newer tool with this format version.
     Newer(u32),
+}
+
+impl DecodeError {
+    /// Why the bytes at `location` are corrupt, for the backend to add which version to restore;
+    /// bytes of a newer format are refused here as such (no older version helps).
+    pub fn corrupt_reason(self, location: String) -> Result<String, StateError> {
+        match self {
+            Self::Corrupt(reason) => Ok(reason),
+            Self::Newer(found) => Err(StateError::UnsupportedFormat {
+                location,
+                found,
+                supported: CURRENT_FORMAT_VERSION,
+            }),
+        }
+    }
 }
 
 /// A verified, upgraded document and who wrote it.

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::backend::{HistoryEntry, Stored, Version, WriteToken, holds_version, next_version};
-use crate::codec::{self, DecodeError, Decoded};
+use crate::codec::{self, Decoded};
 use crate::document::{CURRENT_FORMAT_VERSION, StateDocument};
 use crate::error::StateError;
 use crate::lock::{FileLock, who};
@@ -123,35 +123,29 @@ impl LocalStore {
 
     /// Verifies and upgrades stored bytes, or says which version to restore.
     fn decode(&self, bytes: &[u8], below: Option<u64>) -> Result<Decoded, StateError> {
-        match codec::decode(bytes) {
-            Ok(decoded) => Ok(decoded),
-            Err(DecodeError::Newer(found)) => Err(StateError::UnsupportedFormat {
-                location: self.location(),
-                found,
-                supported: CURRENT_FORMAT_VERSION,
-            }),
-            Err(DecodeError::Corrupt(reason)) => {
-                let good = self.last_good_version(below);
-                let restore_hint = match good {
-                    Some(serial) => format!(
-                        "The last version that verifies is {serial} ({}). Restore it with: \
-                         provisioner state rollback --env {} {serial}",
-                        self.history_path(serial).display(),
-                        self.environment
-                    ),
-                    None => format!(
-                        "No version in {} verifies; restore a known-good copy by hand",
-                        self.history_dir().display()
-                    ),
-                };
-                Err(StateError::Corrupted {
-                    location: self.location(),
-                    version_id: good.map(|s| s.to_string()),
-                    restore_hint,
-                    reason,
-                })
-            }
-        }
+        let reason = match codec::decode(bytes) {
+            Ok(decoded) => return Ok(decoded),
+            Err(error) => error.corrupt_reason(self.location())?,
+        };
+        let good = self.last_good_version(below);
+        let restore_hint = match good {
+            Some(serial) => format!(
+                "The last version that verifies is {serial} ({}). Restore it with: \
+                 provisioner state rollback --env {} {serial}",
+                self.history_path(serial).display(),
+                self.environment
+            ),
+            None => format!(
+                "No version in {} verifies; restore a known-good copy by hand",
+                self.history_dir().display()
+            ),
+        };
+        Err(StateError::Corrupted {
+            location: self.location(),
+            version_id: good.map(|s| s.to_string()),
+            restore_hint,
+            reason,
+        })
     }
 
     /// The newest history version (below `below`, if given) whose content verifies.

@@ -11,7 +11,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::aws_error;
 use crate::backend::{HistoryEntry, Stored, WriteToken, holds_version, next_version};
-use crate::codec::{self, DecodeError, Decoded};
+use crate::codec::{self, Decoded};
 use crate::document::{CURRENT_FORMAT_VERSION, StateDocument};
 use crate::error::StateError;
 use crate::lock::who;
@@ -101,39 +101,33 @@ impl S3Store {
 
     /// Verifies and upgrades one object version, or says which version to restore.
     async fn decode(&self, raw: &RawObject) -> Result<Decoded, StateError> {
-        match codec::decode(&raw.bytes) {
-            Ok(decoded) => Ok(decoded),
-            Err(DecodeError::Newer(found)) => Err(StateError::UnsupportedFormat {
-                location: self.location(),
-                found,
-                supported: CURRENT_FORMAT_VERSION,
-            }),
-            Err(DecodeError::Corrupt(reason)) => {
-                let bad = raw.version_id.as_deref().unwrap_or("null");
-                let good = self
-                    .last_good_version_before(raw.version_id.as_deref())
-                    .await;
-                let restore_hint = match &good {
-                    Some(version) => format!(
-                        "The bad object is version {bad}; the last version that verifies is \
-                         {version}. Restore it with: provisioner state rollback --env {env} \
-                         {version}",
-                        env = self.environment
-                    ),
-                    None => format!(
-                        "The bad object is version {bad} and no earlier version verifies; \
-                         restore a known-good copy of s3://{}/{} by hand",
-                        self.bucket, self.key
-                    ),
-                };
-                Err(StateError::Corrupted {
-                    location: self.location(),
-                    version_id: good,
-                    restore_hint,
-                    reason,
-                })
-            }
-        }
+        let reason = match codec::decode(&raw.bytes) {
+            Ok(decoded) => return Ok(decoded),
+            Err(error) => error.corrupt_reason(self.location())?,
+        };
+        let bad = raw.version_id.as_deref().unwrap_or("null");
+        let good = self
+            .last_good_version_before(raw.version_id.as_deref())
+            .await;
+        let restore_hint = match &good {
+            Some(version) => format!(
+                "The bad object is version {bad}; the last version that verifies is \
+                 {version}. Restore it with: provisioner state rollback --env {env} \
+                 {version}",
+                env = self.environment
+            ),
+            None => format!(
+                "The bad object is version {bad} and no earlier version verifies; \
+                 restore a known-good copy of s3://{}/{} by hand",
+                self.bucket, self.key
+            ),
+        };
+        Err(StateError::Corrupted {
+            location: self.location(),
+            version_id: good,
+            restore_hint,
+            reason,
+        })
     }
 
     /// The newest version older than `bad` whose content verifies. Best effort: a failure

@@ -2,10 +2,9 @@
 //! settings one by one (each read first, written only when it differs).
 
 use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, BucketVersioningStatus, ExpirationStatus, LifecycleRule,
-    LifecycleRuleFilter, NoncurrentVersionExpiration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    VersioningConfiguration,
+    BucketLifecycleConfiguration, ExpirationStatus, LifecycleRule, LifecycleRuleFilter,
+    NoncurrentVersionExpiration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
@@ -105,16 +104,7 @@ async fn ensure_versioning(
         report.unchanged(format!("{what}: versioning on"));
         return Ok(());
     }
-    s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| aws(what, "PutBucketVersioning", e))?;
+    state::bootstrap::enable_versioning(s3, bucket).await?;
     report.changed(what, "turned versioning on");
     Ok(())
 }

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow, bail};
 
 use provisioner::desired;
+use provisioner::kind::Desired;
 use provisioner::output;
 use provisioner::package::{self, ZipsFor};
 use provisioner::pipeline::{self, PipelineError, PlanOptions, Session, saved};
@@ -31,6 +32,21 @@ pub async fn session(global: &Global, environment: &str) -> Result<Session> {
         backend,
         lock_timeout: global.lock_timeout,
     })
+}
+
+/// The resources the session's environment declares, with the artifacts `zips` names.
+pub fn declared(session: &Session, zips: ZipsFor) -> Result<Vec<Desired>> {
+    let artifacts = package::artifacts(&session.resolved, zips)?;
+    Ok(desired::desired_resources(&session.resolved, &artifacts))
+}
+
+/// How `plan` and `apply` plan: against the hash a saved plan is checked by.
+fn plan_options(session: &Session, desired: &[Desired], allow_data_loss: bool) -> PlanOptions {
+    let stack_hash = saved::stack_hash(&session.resolved, desired);
+    PlanOptions {
+        stack_hash,
+        allow_data_loss,
+    }
 }
 
 /// Set by the deploy and destroy workflows: their runner's disk is thrown away after the job.
@@ -75,14 +91,8 @@ pub async fn validate(global: &Global) -> Result<ExitCode> {
 
 pub async fn plan(global: &Global, args: &PlanArgs) -> Result<ExitCode> {
     let session = session(global, &args.env).await?;
-    let desired = desired::desired_resources(
-        &session.resolved,
-        &package::artifacts(&session.resolved, ZipsFor::Deploy)?,
-    );
-    let options = PlanOptions {
-        stack_hash: saved::stack_hash(&session.resolved, &desired),
-        allow_data_loss: args.allow_data_loss,
-    };
+    let desired = declared(&session, ZipsFor::Deploy)?;
+    let options = plan_options(&session, &desired, args.allow_data_loss);
     let plan = pipeline::plan(&session, &desired, &options, &Stderr).await?;
     if let Some(out) = &args.out {
         plan.save(out)
@@ -158,14 +168,8 @@ pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<ExitCode> {
             args.env
         );
     }
-    let desired = desired::desired_resources(
-        &session.resolved,
-        &package::artifacts(&session.resolved, ZipsFor::Deploy)?,
-    );
-    let options = PlanOptions {
-        stack_hash: saved::stack_hash(&session.resolved, &desired),
-        allow_data_loss: args.allow_data_loss,
-    };
+    let desired = declared(&session, ZipsFor::Deploy)?;
+    let options = plan_options(&session, &desired, args.allow_data_loss);
     state::prepare_backend(&session.resolved.backend_config(), &session.engine.aws.sdk).await?;
     let applied = pipeline::apply(
         &session,
@@ -192,10 +196,7 @@ pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<ExitCode> {
 
 pub async fn destroy(global: &Global, args: &DestroyArgs) -> Result<ExitCode> {
     let session = session(global, &args.env).await?;
-    let desired = desired::desired_resources(
-        &session.resolved,
-        &package::artifacts(&session.resolved, ZipsFor::Destroy)?,
-    );
+    let desired = declared(&session, ZipsFor::Destroy)?;
     let question = format!(
         "\nDo you really want to destroy every resource of the {} environment?",
         args.env

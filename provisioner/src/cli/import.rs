@@ -7,9 +7,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use provisioner::desired;
 use provisioner::kind::Desired;
-use provisioner::package::{self, ZipsFor};
+use provisioner::package::ZipsFor;
 use provisioner::pipeline::{self, Session};
 
 use super::Global;
@@ -33,8 +32,7 @@ pub struct Adoption {
 /// Opens the environment and prepares its state backend.
 pub async fn adoption(global: &Global, environment: &str) -> Result<Adoption> {
     let session = super::commands::session(global, environment).await?;
-    let artifacts = package::artifacts(&session.resolved, ZipsFor::Adoption)?;
-    let desired = desired::desired_resources(&session.resolved, &artifacts);
+    let desired = super::commands::declared(&session, ZipsFor::Adoption)?;
     state::prepare_backend(&session.resolved.backend_config(), &session.engine.aws.sdk).await?;
     Ok(Adoption { session, desired })
 }

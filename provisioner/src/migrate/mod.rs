@@ -13,7 +13,7 @@ pub mod terraform_lock;
 
 use crate::engine::refs::{self, Outputs};
 use crate::engine::{Engine, EngineError};
-use crate::kind::{Desired, Observed, ResourceError, TAG_ENVIRONMENT, TAG_STACK};
+use crate::kind::{Desired, Fields, Observed, ResourceError, TAG_ENVIRONMENT, TAG_STACK};
 use crate::plan::{Action, ResourceChange};
 
 /// Why a resource could not be adopted.
@@ -113,20 +113,7 @@ pub async fn adopt_one(
             missing,
         });
     }
-    let kind = engine.kind(&declared.kind)?;
-    let observed = kind
-        .read(&engine.aws, id, &resolved.fields)
-        .await
-        .map_err(|source| AdoptError::Read {
-            address: address.to_string(),
-            id: id.to_string(),
-            source,
-        })?
-        .ok_or_else(|| AdoptError::NotFound {
-            address: address.to_string(),
-            kind: declared.kind.clone(),
-            id: id.to_string(),
-        })?;
+    let observed = read_existing(engine, &declared.kind, address, id, &resolved.fields).await?;
     if let Some(tags) = &observed.tags {
         let other_stack = tags.get(TAG_STACK).is_some_and(|s| *s != engine.stack_name);
         let other_env = tags
@@ -174,20 +161,7 @@ pub async fn adopt_for_removal(
     depends_on: &[String],
 ) -> Result<Observed, AdoptError> {
     let kind_name = address.split('.').next().unwrap_or(address);
-    let kind = engine.kind(kind_name)?;
-    let observed = kind
-        .read(&engine.aws, id, &crate::kind::Fields::new())
-        .await
-        .map_err(|source| AdoptError::Read {
-            address: address.to_string(),
-            id: id.to_string(),
-            source,
-        })?
-        .ok_or_else(|| AdoptError::NotFound {
-            address: address.to_string(),
-            kind: kind_name.to_string(),
-            id: id.to_string(),
-        })?;
+    let observed = read_existing(engine, kind_name, address, id, &Fields::new()).await?;
     document.resources.insert(
         address.to_string(),
         state::ResourceState {
@@ -201,4 +175,27 @@ pub async fn adopt_for_removal(
     );
     tracing::info!(address, id, "adopted for removal");
     Ok(observed)
+}
+
+/// Reads the object `id` that an adoption names: it must exist, since adopting is recording
+/// what is there (`recorded` gives the kind the parent ids it reads by).
+async fn read_existing(
+    engine: &Engine,
+    kind_name: &str,
+    address: &str,
+    id: &str,
+    recorded: &Fields,
+) -> Result<Observed, AdoptError> {
+    let kind = engine.kind(kind_name)?;
+    let read = kind.read(&engine.aws, id, recorded).await;
+    let found = read.map_err(|source| AdoptError::Read {
+        address: address.to_string(),
+        id: id.to_string(),
+        source,
+    })?;
+    found.ok_or_else(|| AdoptError::NotFound {
+        address: address.to_string(),
+        kind: kind_name.to_string(),
+        id: id.to_string(),
+    })
 }

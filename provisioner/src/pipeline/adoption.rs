@@ -2,7 +2,7 @@
 //! (`import`), or a whole Terraform stack (`migrate`). Both only read AWS; `migrate` writes the
 //! state only when asked, and shows the plan that would remain.
 
-use super::{PipelineError, Session, lock};
+use super::{PipelineError, PlanOptions, Session, lock};
 use crate::engine::diff;
 use crate::engine::refresh::refresh;
 use crate::kind::{Desired, Observed};
@@ -96,18 +96,8 @@ pub async fn migrate(
             adopt_for_removal(&session.engine, document, address, id, &mapping.depends_on).await?;
         }
         let refreshed = refresh(&session.engine, &writer.document).await?;
-        let plan = diff::make_plan(
-            &session.engine,
-            &diff::PlanInput {
-                desired,
-                document: &writer.document,
-                state_exists: writer.exists,
-                refreshed: &refreshed,
-                destroy: false,
-                stack_hash: String::new(),
-                allow_data_loss: false,
-            },
-        )?;
+        let options = PlanOptions::default();
+        let plan = session.plan_from(&writer, desired, &refreshed, false, &options)?;
         if write {
             writer.save().await?;
         }

@@ -117,19 +117,29 @@ impl Session {
                 orphans.join(", ")
             ));
         }
-        let plan = diff::make_plan(
-            &self.engine,
-            &diff::PlanInput {
-                desired,
-                document: &writer.document,
-                state_exists: writer.exists,
-                refreshed: &refreshed,
-                destroy: false,
-                stack_hash: options.stack_hash.clone(),
-                allow_data_loss: options.allow_data_loss,
-            },
-        )?;
+        let plan = self.plan_from(writer, desired, &refreshed, false, options)?;
         Ok((plan, refreshed))
+    }
+
+    /// The plan from `writer`'s state and what the refresh found.
+    fn plan_from(
+        &self,
+        writer: &StateWriter<'_>,
+        desired: &[Desired],
+        refreshed: &Refreshed,
+        destroy: bool,
+        options: &PlanOptions,
+    ) -> Result<Plan, PipelineError> {
+        let input = diff::PlanInput {
+            desired,
+            document: &writer.document,
+            state_exists: writer.exists,
+            refreshed,
+            destroy,
+            stack_hash: options.stack_hash.clone(),
+            allow_data_loss: options.allow_data_loss,
+        };
+        Ok(diff::make_plan(&self.engine, &input)?)
     }
 
     /// Applies `plan`, then records the environment's outputs.
@@ -265,18 +275,8 @@ pub async fn destroy(
             ));
             writer.save().await?;
         }
-        let plan = diff::make_plan(
-            &session.engine,
-            &diff::PlanInput {
-                desired,
-                document: &writer.document,
-                state_exists: writer.exists,
-                refreshed: &refreshed,
-                destroy: true,
-                stack_hash: String::new(),
-                allow_data_loss: false,
-            },
-        )?;
+        let options = PlanOptions::default();
+        let plan = session.plan_from(&writer, desired, &refreshed, true, &options)?;
         if plan.is_empty() && !writer.exists {
             return Ok(None);
         }

@@ -103,10 +103,7 @@ pub async fn update_indexes(
     for index in wanted.iter().filter(|i| !observed.contains(i)) {
         let create = CreateGlobalSecondaryIndexAction::builder()
             .index_name(&index.name)
-            .set_key_schema(Some(key_schema(
-                &index.hash_key,
-                index.range_key.as_deref(),
-            )?))
+            .set_key_schema(Some(index_keys(index)?))
             .projection(projection(&index.projection_type))
             .build()
             .map_err(build_error)?;
@@ -152,6 +149,11 @@ pub fn key_schema(hash: &str, range: Option<&str>) -> Result<Vec<KeySchemaElemen
         .collect()
 }
 
+/// An index's key schema.
+fn index_keys(index: &Index) -> Result<Vec<KeySchemaElement>, ResourceError> {
+    key_schema(&index.hash_key, index.range_key.as_deref())
+}
+
 fn projection(kind: &str) -> Projection {
     Projection::builder()
         .projection_type(ProjectionType::from(kind))
@@ -161,10 +163,7 @@ fn projection(kind: &str) -> Projection {
 pub fn global_secondary_index(index: &Index) -> Result<GlobalSecondaryIndex, ResourceError> {
     GlobalSecondaryIndex::builder()
         .index_name(&index.name)
-        .set_key_schema(Some(key_schema(
-            &index.hash_key,
-            index.range_key.as_deref(),
-        )?))
+        .set_key_schema(Some(index_keys(index)?))
         .projection(projection(&index.projection_type))
         .build()
         .map_err(build_error)
