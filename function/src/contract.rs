@@ -232,25 +232,19 @@ pub struct Index {
     pub range: KeyAttribute,
 }
 
+impl Index {
+    const fn new(name: &'static str, hash: KeyAttribute, range: KeyAttribute) -> Self {
+        Self { name, hash, range }
+    }
+}
+
 /// The index of the original contract: every playground (`username = "_metadata"`) and every
 /// playground of one user.
-pub const BY_USER: Index = Index {
-    name: "byUser",
-    hash: USERNAME,
-    range: TABLE_ID,
-};
+pub const BY_USER: Index = Index::new("byUser", USERNAME, TABLE_ID);
 /// Sparse (playground rows only): playgrounds newest first, across pages.
-pub const BY_CREATED_AT: Index = Index {
-    name: "byCreatedAt",
-    hash: USERNAME,
-    range: CREATED_AT,
-};
+pub const BY_CREATED_AT: Index = Index::new("byCreatedAt", USERNAME, CREATED_AT);
 /// Sparse (user rows only): a playground's leaderboard, across pages.
-pub const BY_SUBMISSION_COUNT: Index = Index {
-    name: "bySubmissionCount",
-    hash: TABLE_ID,
-    range: SUBMISSION_COUNT,
-};
+pub const BY_SUBMISSION_COUNT: Index = Index::new("bySubmissionCount", TABLE_ID, SUBMISSION_COUNT);
 
 /// The two indexes that give listings a global order. A table may lack them (an adopted table
 /// before they are added, or a stack that opts out); the function then sorts within each page.

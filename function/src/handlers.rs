@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
 use crate::body::JsonObject;
+use crate::config::Config;
 use crate::domain::{Playground, UserScores};
 use crate::error::ApiError;
 use crate::pagination::{TablesCursor, UsersCursor, page_limit};
@@ -35,6 +36,17 @@ impl From<QueryRejection> for ApiError {
     fn from(_: QueryRejection) -> Self {
         ApiError::bad_request("Invalid query string")
     }
+}
+
+/// A listing's `?limit=` (defaulted and clamped as configured) and `?lastKey=`.
+fn page_params(params: Params, config: &Config) -> Result<(u32, Option<String>), ApiError> {
+    let Query(mut params) = params?;
+    let limit = page_limit(
+        params.get("limit").map(String::as_str),
+        config.page_limit_default,
+        config.page_limit_max,
+    );
+    Ok((limit, params.remove("lastKey")))
 }
 
 fn playground_json(p: &Playground) -> Value {
@@ -94,14 +106,8 @@ pub async fn list_tables(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(params) = params?;
-    let config = &state.config;
-    let limit = page_limit(
-        params.get("limit").map(String::as_str),
-        config.page_limit_default,
-        config.page_limit_max,
-    );
-    let cursor = TablesCursor::decode(params.get("lastKey").map(String::as_str));
+    let (limit, last_key) = page_params(params, &state.config)?;
+    let cursor = TablesCursor::decode(last_key.as_deref());
     let page = state.store.list_playgrounds(limit, cursor.as_ref()).await?;
     let items = page.items.iter().map(playground_json).collect();
     Ok(page_json("tables", items, page.next.map(|c| c.to_json())))
@@ -140,14 +146,8 @@ pub async fn list_users(
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
     let table_id = table_id.as_str();
-    let Query(params) = params?;
-    let config = &state.config;
-    let limit = page_limit(
-        params.get("limit").map(String::as_str),
-        config.page_limit_default,
-        config.page_limit_max,
-    );
-    let cursor = UsersCursor::decode(params.get("lastKey").map(String::as_str), table_id);
+    let (limit, last_key) = page_params(params, &state.config)?;
+    let cursor = UsersCursor::decode(last_key.as_deref(), table_id);
     let page = state
         .store
         .list_users(table_id, limit, cursor.as_ref())

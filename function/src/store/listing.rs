@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 
 use super::codec::{Item, key, n, playground_from, s, user_from};
 use super::{Page, Store, StoreError, dynamo};
-use crate::contract::{BY_CREATED_AT, BY_SUBMISSION_COUNT, BY_USER, HASH_KEY};
+use crate::contract::{BY_CREATED_AT, BY_SUBMISSION_COUNT, BY_USER, HASH_KEY, Index};
 use crate::domain::{METADATA_USERNAME, Playground, UserScores};
 use crate::pagination::{TablesCursor, UsersCursor};
 
@@ -38,6 +38,18 @@ struct ListQuery<'a> {
     start: Option<Item>,
 }
 
+impl<'a> ListQuery<'a> {
+    /// The partition `value` of `index`, from `start`.
+    fn on(index: &Index, value: &'a str, start: Option<Item>) -> Self {
+        Self {
+            index: Some(index.name),
+            partition_attr: index.hash.name,
+            partition_value: value,
+            start,
+        }
+    }
+}
+
 impl Store {
     /// One page of playgrounds, newest `createdAt` first.
     pub async fn list_playgrounds(
@@ -54,18 +66,8 @@ impl Store {
                 k
             })
         };
-        let ordered = ListQuery {
-            index: Some(BY_CREATED_AT.name),
-            partition_attr: BY_CREATED_AT.hash.name,
-            partition_value: METADATA_USERNAME,
-            start: start(true),
-        };
-        let fallback = ListQuery {
-            index: Some(BY_USER.name),
-            partition_attr: BY_USER.hash.name,
-            partition_value: METADATA_USERNAME,
-            start: start(false),
-        };
+        let ordered = ListQuery::on(&BY_CREATED_AT, METADATA_USERNAME, start(true));
+        let fallback = ListQuery::on(&BY_USER, METADATA_USERNAME, start(false));
         let (items, more, in_order) = self.list(ordered, fallback, limit, playground_from).await?;
         let mut items = items;
         if !in_order {
@@ -94,12 +96,7 @@ impl Store {
                 k
             })
         };
-        let ordered = ListQuery {
-            index: Some(BY_SUBMISSION_COUNT.name),
-            partition_attr: BY_SUBMISSION_COUNT.hash.name,
-            partition_value: table_id,
-            start: start(true),
-        };
+        let ordered = ListQuery::on(&BY_SUBMISSION_COUNT, table_id, start(true));
         let fallback = ListQuery {
             index: None,
             partition_attr: HASH_KEY.name,

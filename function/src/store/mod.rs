@@ -23,7 +23,7 @@ use std::sync::atomic::AtomicBool;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{BuildError, SdkError};
+use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 
 pub use codec::timestamp;
 use users::{MAX_WRITE_ROUNDS, NEW_USER_LOCK_SHARDS};
@@ -60,6 +60,36 @@ where
     move |source| StoreError::Dynamo {
         operation,
         source: Box::new(source.into()),
+    }
+}
+
+/// Whether a conditional write was refused by its condition: an expected answer (the row
+/// exists, or does not), not a failure.
+fn refused_by_condition<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
+}
+
+impl Store {
+    /// One row by its key, read consistently (a write just answered must be seen); only the
+    /// attributes `projection` names when it is given.
+    async fn read_row(
+        &self,
+        table_id: &str,
+        username: &str,
+        projection: Option<&str>,
+    ) -> Result<Option<codec::Item>, StoreError> {
+        let call = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(codec::key(table_id, username)))
+            .set_projection_expression(projection.map(str::to_string))
+            .consistent_read(true);
+        let out = call.send().await.map_err(dynamo("GetItem"))?;
+        Ok(out.item)
     }
 }
 

@@ -7,7 +7,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::codec::{key, n, now, playground_from, s};
-use super::{CreateOutcome, Store, StoreError, UpdateOutcome, dynamo};
+use super::{CreateOutcome, Store, StoreError, UpdateOutcome, dynamo, refused_by_condition};
 use crate::domain::{METADATA_USERNAME, NewPlayground, Playground, PlaygroundPatch};
 
 impl Store {
@@ -31,28 +31,15 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(CreateOutcome::Created),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(CreateOutcome::AlreadyExists)
-            }
+            Err(e) if refused_by_condition(&e) => Ok(CreateOutcome::AlreadyExists),
             Err(e) => Err(dynamo("PutItem")(e)),
         }
     }
 
     /// The playground, or `None` when it does not exist.
     pub async fn get_playground(&self, table_id: &str) -> Result<Option<Playground>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(table_id, METADATA_USERNAME)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(dynamo("GetItem"))?;
-        Ok(out.item.as_ref().and_then(playground_from))
+        let row = self.read_row(table_id, METADATA_USERNAME, None).await?;
+        Ok(row.as_ref().and_then(playground_from))
     }
 
     /// Applies a patch to an existing playground and stamps `updatedAt`; never creates one.
@@ -84,28 +71,16 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(UpdateOutcome::Updated),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(UpdateOutcome::NotFound)
-            }
+            Err(e) if refused_by_condition(&e) => Ok(UpdateOutcome::NotFound),
             Err(e) => Err(dynamo("UpdateItem")(e)),
         }
     }
 
     /// Whether the playground exists (a key-only consistent read).
     pub async fn playground_exists(&self, table_id: &str) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(table_id, METADATA_USERNAME)))
-            .projection_expression("tableId")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(dynamo("GetItem"))?;
-        Ok(out.item.is_some())
+        let row = self
+            .read_row(table_id, METADATA_USERNAME, Some("tableId"))
+            .await?;
+        Ok(row.is_some())
     }
 }

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 use super::codec::{key, n, now, s, user_from};
-use super::{PutUserOutcome, Store, StoreError, UpdateOutcome, dynamo};
+use super::{PutUserOutcome, Store, StoreError, UpdateOutcome, dynamo, refused_by_condition};
 use crate::domain::{METADATA_USERNAME, Scores, UserScores};
 
 /// Rounds of "update, else create" before a contended user write gives up.
@@ -48,16 +48,8 @@ impl Store {
         table_id: &str,
         username: &str,
     ) -> Result<Option<UserScores>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(table_id, username)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(dynamo("GetItem"))?;
-        Ok(out.item.as_ref().and_then(user_from))
+        let row = self.read_row(table_id, username, None).await?;
+        Ok(row.as_ref().and_then(user_from))
     }
 
     /// Writes a user's scores. A new user is created together with the `userCount` increment in
@@ -118,13 +110,14 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(Some(UpdateOutcome::Updated)),
-            Err(e) => match e.as_service_error() {
-                Some(se) if se.is_conditional_check_failed_exception() => {
-                    Ok(Some(UpdateOutcome::NotFound))
-                }
-                Some(se) if se.is_transaction_conflict_exception() => Ok(None),
-                _ => Err(dynamo("UpdateItem")(e)),
-            },
+            Err(e) if refused_by_condition(&e) => Ok(Some(UpdateOutcome::NotFound)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_transaction_conflict_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(dynamo("UpdateItem")(e)),
         }
     }
 
