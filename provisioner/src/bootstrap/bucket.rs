@@ -78,199 +78,199 @@ pub async fn ensure_state_bucket(
         }
     }
 
-    ensure_versioning(&s3, bucket, &what, report).await?;
-    ensure_encryption(&s3, bucket, &what, report).await?;
-    ensure_public_access_block(&s3, bucket, &what, report).await?;
+    let settings = StateBucket { s3, bucket, what };
+    settings.versioning(report).await?;
+    settings.encryption(report).await?;
+    settings.public_access_block(report).await?;
     if tls_only_policy {
-        ensure_tls_only_policy(&s3, bucket, &what, report).await?;
+        settings.tls_only_policy(report).await?;
     } else {
         report.unchanged(format!(
-            "{what}: TLS-only policy skipped (the S3 endpoint is plain HTTP, so the policy would \
-             deny this tool's own requests; --force-tls-policy puts it anyway)"
+            "{}: TLS-only policy skipped (the S3 endpoint is plain HTTP, so the policy would \
+             deny this tool's own requests; --force-tls-policy puts it anyway)",
+            settings.what
         ));
     }
-    ensure_lifecycle(&s3, bucket, &what, noncurrent_days, report).await?;
+    settings.lifecycle(noncurrent_days, report).await?;
     Ok(())
 }
 
-async fn ensure_versioning(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    what: &str,
-    report: &mut Report,
-) -> Result<(), BootstrapError> {
-    let enabled = state::bootstrap::versioning_enabled(s3, bucket).await?;
-    if enabled {
-        report.unchanged(format!("{what}: versioning on"));
-        return Ok(());
+/// The state bucket's settings, each read first and written only when it differs.
+struct StateBucket<'a> {
+    s3: aws_sdk_s3::Client,
+    bucket: &'a str,
+    /// How reports and errors name the bucket.
+    what: String,
+}
+
+impl StateBucket<'_> {
+    async fn versioning(&self, report: &mut Report) -> Result<(), BootstrapError> {
+        let Self { s3, bucket, what } = self;
+        let (bucket, what) = (*bucket, what.as_str());
+        let enabled = state::bootstrap::versioning_enabled(s3, bucket).await?;
+        if enabled {
+            report.unchanged(format!("{what}: versioning on"));
+            return Ok(());
+        }
+        state::bootstrap::enable_versioning(s3, bucket).await?;
+        report.changed(what, "turned versioning on");
+        Ok(())
     }
-    state::bootstrap::enable_versioning(s3, bucket).await?;
-    report.changed(what, "turned versioning on");
-    Ok(())
-}
 
-async fn ensure_encryption(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    what: &str,
-    report: &mut Report,
-) -> Result<(), BootstrapError> {
-    let encrypted = match s3.get_bucket_encryption().bucket(bucket).send().await {
-        Ok(out) => out.server_side_encryption_configuration().is_some_and(|c| {
-            c.rules()
-                .iter()
-                .any(|r| r.apply_server_side_encryption_by_default().is_some())
-        }),
-        Err(e) if is_missing_configuration(&e) => false,
-        Err(e) => return Err(aws(what, "GetBucketEncryption", e)),
-    };
-    if encrypted {
-        // Any default encryption (SSE-S3 or a KMS key someone chose) is kept as it is.
-        report.unchanged(format!("{what}: default encryption"));
-        return Ok(());
+    async fn encryption(&self, report: &mut Report) -> Result<(), BootstrapError> {
+        let Self { s3, bucket, what } = self;
+        let (bucket, what) = (*bucket, what.as_str());
+        let encrypted = match s3.get_bucket_encryption().bucket(bucket).send().await {
+            Ok(out) => out.server_side_encryption_configuration().is_some_and(|c| {
+                c.rules()
+                    .iter()
+                    .any(|r| r.apply_server_side_encryption_by_default().is_some())
+            }),
+            Err(e) if is_missing_configuration(&e) => false,
+            Err(e) => return Err(aws(what, "GetBucketEncryption", e)),
+        };
+        if encrypted {
+            // Any default encryption (SSE-S3 or a KMS key someone chose) is kept as it is.
+            report.unchanged(format!("{what}: default encryption"));
+            return Ok(());
+        }
+        let by_default = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::Aes256)
+            .build()
+            .map_err(|e| build_error("encryption settings", e))?;
+        let configuration = ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(by_default)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| build_error("encryption settings", e))?;
+        s3.put_bucket_encryption()
+            .bucket(bucket)
+            .server_side_encryption_configuration(configuration)
+            .send()
+            .await
+            .map_err(|e| aws(what, "PutBucketEncryption", e))?;
+        report.changed(what, "turned default encryption (SSE-S3, AES256) on");
+        Ok(())
     }
-    let by_default = ServerSideEncryptionByDefault::builder()
-        .sse_algorithm(ServerSideEncryption::Aes256)
-        .build()
-        .map_err(|e| build_error("encryption settings", e))?;
-    let configuration = ServerSideEncryptionConfiguration::builder()
-        .rules(
-            ServerSideEncryptionRule::builder()
-                .apply_server_side_encryption_by_default(by_default)
-                .build(),
-        )
-        .build()
-        .map_err(|e| build_error("encryption settings", e))?;
-    s3.put_bucket_encryption()
-        .bucket(bucket)
-        .server_side_encryption_configuration(configuration)
-        .send()
-        .await
-        .map_err(|e| aws(what, "PutBucketEncryption", e))?;
-    report.changed(what, "turned default encryption (SSE-S3, AES256) on");
-    Ok(())
-}
 
-async fn ensure_public_access_block(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    what: &str,
-    report: &mut Report,
-) -> Result<(), BootstrapError> {
-    let wanted = state::bootstrap::all_public_access_blocked();
-    let blocked = match s3.get_public_access_block().bucket(bucket).send().await {
-        Ok(out) => out.public_access_block_configuration() == Some(&wanted),
-        Err(e) if is_missing_configuration(&e) => false,
-        Err(e) => return Err(aws(what, "GetPublicAccessBlock", e)),
-    };
-    if blocked {
-        report.unchanged(format!("{what}: all public access blocked"));
-        return Ok(());
+    async fn public_access_block(&self, report: &mut Report) -> Result<(), BootstrapError> {
+        let Self { s3, bucket, what } = self;
+        let (bucket, what) = (*bucket, what.as_str());
+        let wanted = state::bootstrap::all_public_access_blocked();
+        let blocked = match s3.get_public_access_block().bucket(bucket).send().await {
+            Ok(out) => out.public_access_block_configuration() == Some(&wanted),
+            Err(e) if is_missing_configuration(&e) => false,
+            Err(e) => return Err(aws(what, "GetPublicAccessBlock", e)),
+        };
+        if blocked {
+            report.unchanged(format!("{what}: all public access blocked"));
+            return Ok(());
+        }
+        s3.put_public_access_block()
+            .bucket(bucket)
+            .public_access_block_configuration(wanted)
+            .send()
+            .await
+            .map_err(|e| aws(what, "PutPublicAccessBlock", e))?;
+        report.changed(what, "blocked all public access");
+        Ok(())
     }
-    s3.put_public_access_block()
-        .bucket(bucket)
-        .public_access_block_configuration(wanted)
-        .send()
-        .await
-        .map_err(|e| aws(what, "PutPublicAccessBlock", e))?;
-    report.changed(what, "blocked all public access");
-    Ok(())
-}
 
-async fn ensure_tls_only_policy(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    what: &str,
-    report: &mut Report,
-) -> Result<(), BootstrapError> {
-    let existing: Option<Value> = match s3.get_bucket_policy().bucket(bucket).send().await {
-        Ok(out) => match out.policy() {
-            Some(text) => Some(serde_json::from_str(text).map_err(|e| {
-                BootstrapError::Invalid(format!(
-                    "{what}: its bucket policy is not JSON ({e}); fix it in the S3 console and \
+    async fn tls_only_policy(&self, report: &mut Report) -> Result<(), BootstrapError> {
+        let Self { s3, bucket, what } = self;
+        let (bucket, what) = (*bucket, what.as_str());
+        let existing: Option<Value> = match s3.get_bucket_policy().bucket(bucket).send().await {
+            Ok(out) => match out.policy() {
+                Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+                    BootstrapError::Invalid(format!(
+                        "{what}: its bucket policy is not JSON ({e}); fix it in the S3 console and \
                      run bootstrap again"
-                ))
-            })?),
-            None => None,
-        },
-        Err(e) if is_missing_configuration(&e) => None,
-        Err(e) => return Err(aws(what, "GetBucketPolicy", e)),
-    };
-    let Some(policy) = merge_bucket_policy(existing.as_ref(), bucket) else {
-        report.unchanged(format!("{what}: policy denies non-TLS requests"));
-        return Ok(());
-    };
-    s3.put_bucket_policy()
-        .bucket(bucket)
-        .policy(policy.to_string())
-        .send()
-        .await
-        .map_err(|e| aws(what, "PutBucketPolicy", e))?;
-    report.changed(what, "bucket policy now denies requests not made over TLS");
-    Ok(())
-}
-
-async fn ensure_lifecycle(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    what: &str,
-    noncurrent_days: i32,
-    report: &mut Report,
-) -> Result<(), BootstrapError> {
-    let rules: Vec<LifecycleRule> = match s3
-        .get_bucket_lifecycle_configuration()
-        .bucket(bucket)
-        .send()
-        .await
-    {
-        Ok(out) => out.rules().to_vec(),
-        Err(e) if is_missing_configuration(&e) => Vec::new(),
-        Err(e) => return Err(aws(what, "GetBucketLifecycleConfiguration", e)),
-    };
-    let ours = rules.iter().find(|r| r.id() == Some(LIFECYCLE_RULE_ID));
-    let current_days = ours
-        .filter(|r| r.status() == &ExpirationStatus::Enabled)
-        .and_then(|r| r.noncurrent_version_expiration())
-        .and_then(NoncurrentVersionExpiration::noncurrent_days);
-    if current_days == Some(noncurrent_days) {
-        report.unchanged(format!(
-            "{what}: old state versions expire after {noncurrent_days} days"
-        ));
-        return Ok(());
+                    ))
+                })?),
+                None => None,
+            },
+            Err(e) if is_missing_configuration(&e) => None,
+            Err(e) => return Err(aws(what, "GetBucketPolicy", e)),
+        };
+        let Some(policy) = merge_bucket_policy(existing.as_ref(), bucket) else {
+            report.unchanged(format!("{what}: policy denies non-TLS requests"));
+            return Ok(());
+        };
+        s3.put_bucket_policy()
+            .bucket(bucket)
+            .policy(policy.to_string())
+            .send()
+            .await
+            .map_err(|e| aws(what, "PutBucketPolicy", e))?;
+        report.changed(what, "bucket policy now denies requests not made over TLS");
+        Ok(())
     }
-    let rule = LifecycleRule::builder()
-        .id(LIFECYCLE_RULE_ID)
-        .status(ExpirationStatus::Enabled)
-        .filter(LifecycleRuleFilter::builder().prefix("").build())
-        .noncurrent_version_expiration(
-            NoncurrentVersionExpiration::builder()
-                .noncurrent_days(noncurrent_days)
-                .build(),
-        )
-        .build()
-        .map_err(|e| build_error("lifecycle rule", e))?;
-    let mut all: Vec<LifecycleRule> = rules
-        .into_iter()
-        .filter(|r| r.id() != Some(LIFECYCLE_RULE_ID))
-        .collect();
-    all.push(rule);
-    s3.put_bucket_lifecycle_configuration()
-        .bucket(bucket)
-        .lifecycle_configuration(
-            BucketLifecycleConfiguration::builder()
-                .set_rules(Some(all))
-                .build()
-                .map_err(|e| build_error("lifecycle configuration", e))?,
-        )
-        .send()
-        .await
-        .map_err(|e| aws(what, "PutBucketLifecycleConfiguration", e))?;
-    report.changed(
-        what,
-        format!(
-            "old (noncurrent) state versions now expire after {noncurrent_days} days{}",
-            current_days.map_or(String::new(), |d| format!(" (was {d})"))
-        ),
-    );
-    Ok(())
+
+    async fn lifecycle(
+        &self,
+        noncurrent_days: i32,
+        report: &mut Report,
+    ) -> Result<(), BootstrapError> {
+        let Self { s3, bucket, what } = self;
+        let (bucket, what) = (*bucket, what.as_str());
+        let rules: Vec<LifecycleRule> = match s3
+            .get_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(out) => out.rules().to_vec(),
+            Err(e) if is_missing_configuration(&e) => Vec::new(),
+            Err(e) => return Err(aws(what, "GetBucketLifecycleConfiguration", e)),
+        };
+        let ours = rules.iter().find(|r| r.id() == Some(LIFECYCLE_RULE_ID));
+        let current_days = ours
+            .filter(|r| r.status() == &ExpirationStatus::Enabled)
+            .and_then(|r| r.noncurrent_version_expiration())
+            .and_then(NoncurrentVersionExpiration::noncurrent_days);
+        if current_days == Some(noncurrent_days) {
+            report.unchanged(format!(
+                "{what}: old state versions expire after {noncurrent_days} days"
+            ));
+            return Ok(());
+        }
+        let rule = LifecycleRule::builder()
+            .id(LIFECYCLE_RULE_ID)
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .noncurrent_version_expiration(
+                NoncurrentVersionExpiration::builder()
+                    .noncurrent_days(noncurrent_days)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| build_error("lifecycle rule", e))?;
+        let mut all: Vec<LifecycleRule> = rules
+            .into_iter()
+            .filter(|r| r.id() != Some(LIFECYCLE_RULE_ID))
+            .collect();
+        all.push(rule);
+        s3.put_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .lifecycle_configuration(
+                BucketLifecycleConfiguration::builder()
+                    .set_rules(Some(all))
+                    .build()
+                    .map_err(|e| build_error("lifecycle configuration", e))?,
+            )
+            .send()
+            .await
+            .map_err(|e| aws(what, "PutBucketLifecycleConfiguration", e))?;
+        report.changed(
+            what,
+            format!(
+                "old (noncurrent) state versions now expire after {noncurrent_days} days{}",
+                current_days.map_or(String::new(), |d| format!(" (was {d})"))
+            ),
+        );
+        Ok(())
+    }
 }
