@@ -233,7 +233,7 @@ impl Report {
 
 #[cfg(test)]
 mod tests {
-    use super::fixtures::{both_backends, local_plans, report_of, step};
+    use super::fixtures::{assert_shows, both_backends, local_plans, report_of, step};
     use super::*;
 
     fn report() -> Report {
@@ -289,13 +289,12 @@ mod tests {
     #[test]
     fn a_local_report_reads_as_before_the_backend_dimension() {
         let md = report().markdown();
-        assert!(
-            md.contains("| step | measure | provisioner | Terraform | Terraform / provisioner |\n|---|---|---|---|---|\n"),
-            "{md}"
-        );
-        assert!(
-            md.contains("median (min – max) of 3 runs per tool, tools"),
-            "{md}"
+        assert_shows(
+            &md,
+            &[
+                "| step | measure | provisioner | Terraform | Terraform / provisioner |\n|---|---|---|---|---|\n",
+                "median (min – max) of 3 runs per tool, tools",
+            ],
         );
         assert!(!md.contains("Backends:"), "{md}");
         assert!(!md.contains("local state"), "{md}");
@@ -304,12 +303,14 @@ mod tests {
     #[test]
     fn the_conditions_name_both_backends_and_how_s3_was_set_up() {
         let md = both_backends().markdown();
-        assert!(md.contains("of 3 runs per tool and backend"), "{md}");
-        assert!(
-            md.contains("Backends: local state, then S3 state + DynamoDB lock."),
-            "{md}"
+        assert_shows(
+            &md,
+            &[
+                "of 3 runs per tool and backend",
+                "Backends: local state, then S3 state + DynamoDB lock.",
+                "outside the measured time",
+            ],
         );
-        assert!(md.contains("outside the measured time"), "{md}");
     }
 
     #[test]
@@ -321,9 +322,9 @@ mod tests {
         r.conditions.terraform_missing = Some("`terraform` is not on PATH".into());
         let md = r.markdown();
         assert!(md.contains("**Terraform was not measured:** `terraform` is not on PATH"));
-        assert!(
-            md.contains("| no-op plan | wall time | 0.200 s (0.100 – 0.300) | – | – |"),
-            "{md}"
+        assert_shows(
+            &md,
+            &["| no-op plan | wall time | 0.200 s (0.100 – 0.300) | – | – |"],
         );
         assert!(md.contains("| no-op plan ≥ 10x faster than Terraform | not measured | – |"));
     }

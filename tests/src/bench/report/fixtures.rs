@@ -136,3 +136,10 @@ pub fn figures(fresh_cpu: f64, steady_cpu: Option<f64>) -> FunctionFigures {
         floor_binary_bytes: 2_000_000,
     }
 }
+
+/// Asserts that the report `md` shows every one of `expected`, naming the one it lacks.
+pub fn assert_shows(md: &str, expected: &[&str]) {
+    for text in expected {
+        assert!(md.contains(text), "the report lacks {text:?}:\n{md}");
+    }
+}
