@@ -8,7 +8,7 @@
 use super::refresh::Refreshed;
 use super::refs::{self, Outputs};
 use super::{Engine, EngineError, check_ownership, graph};
-use crate::kind::Desired;
+use crate::kind::{Desired, Observed, ResourceKind};
 use crate::plan::{Action, ResourceChange};
 
 /// Looks for every declared resource the state does not know, in dependency order (a route
@@ -31,21 +31,11 @@ pub async fn adopt_unrecorded(
             continue;
         }
         let resolved = refs::resolve_desired(d, &outputs);
-        if resolved
-            .fields
-            .values()
-            .any(|v| refs::first_reference(v).is_some())
-        {
+        if still_references(&resolved) {
             continue;
         }
         let kind = engine.kind(&d.kind)?;
-        let found = kind
-            .find_existing(&engine.aws, &resolved)
-            .await
-            .map_err(|source| EngineError::Resource {
-                address: d.address.clone(),
-                source,
-            })?;
+        let found = find(engine, kind, &d.address, &resolved).await?;
         let Some(observed) = found else { continue };
         if check_ownership(engine, kind, &resolved, &observed).is_err() {
             tracing::warn!(address = %d.address, name = %d.name, "exists but is not ours; leaving it alone");
@@ -102,24 +92,14 @@ pub async fn adopt_pending_orphans(
             continue;
         }
         let mut orphan = refs::resolve_desired(declared, &outputs);
-        if orphan
-            .fields
-            .values()
-            .any(|v| refs::first_reference(v).is_some())
-        {
+        if still_references(&orphan) {
             continue;
         }
         orphan.name = op.physical_name.clone();
         let kind = engine.kind(&declared.kind)?;
         // A declaration whose fields name the object (an attachment's role) cannot be looked
         // up under another name this way; those are found through their parent's deletion.
-        let found = kind
-            .find_existing(&engine.aws, &orphan)
-            .await
-            .map_err(|source| EngineError::Resource {
-                address: op.address.clone(),
-                source,
-            })?;
+        let found = find(engine, kind, &op.address, &orphan).await?;
         let Some(observed) = found else {
             continue;
         };
@@ -151,4 +131,27 @@ pub async fn adopt_pending_orphans(
         adopted.push(address);
     }
     Ok(adopted)
+}
+
+/// Whether a resolved declaration still names an output nobody knows yet: it cannot be looked
+/// up until what it refers to exists.
+fn still_references(resolved: &Desired) -> bool {
+    resolved
+        .fields
+        .values()
+        .any(|v| refs::first_reference(v).is_some())
+}
+
+/// Looks for the object `resolved` would create, an error named by `address`.
+async fn find(
+    engine: &Engine,
+    kind: &dyn ResourceKind,
+    address: &str,
+    resolved: &Desired,
+) -> Result<Option<Observed>, EngineError> {
+    let found = kind.find_existing(&engine.aws, resolved).await;
+    found.map_err(|source| EngineError::Resource {
+        address: address.to_string(),
+        source,
+    })
 }
