@@ -15,6 +15,12 @@ fn resolved(extra: &str) -> ResolvedStack {
         .unwrap()
 }
 
+/// The declared resource at `address`.
+fn declared<'a>(list: &'a [Desired], address: &str) -> &'a Desired {
+    let found = list.iter().find(|d| d.address == address);
+    found.unwrap_or_else(|| panic!("{address} is not declared"))
+}
+
 fn artifacts(layer: bool) -> Artifacts {
     let artifact = |name: &str| Artifact {
         path: PathBuf::from(name),
@@ -164,10 +170,7 @@ fn the_contract_gives_the_values_deployments_hold() {
 #[test]
 fn names_and_function_settings_follow_the_stack() {
     let list = desired_resources(&resolved("[lambda]\nmemory_mb = 512\n"), &artifacts(false));
-    let function = list
-        .iter()
-        .find(|d| d.address == "lambda_function.api")
-        .unwrap();
+    let function = declared(&list, "lambda_function.api");
     assert_eq!(function.name, "aimodelshare-dev-api");
     assert_eq!(function.fields["memory_size"], 512);
     assert_eq!(
@@ -214,7 +217,7 @@ fn the_roles_policies_follow_a_replaced_role() {
         "iam_role_policy_attachment.basic_execution",
         "iam_role_policy.dynamodb",
     ] {
-        let d = list.iter().find(|d| d.address == address).unwrap();
+        let d = declared(&list, address);
         assert_eq!(d.fields["role"], reference("iam_role.lambda", "name"));
     }
 }
@@ -222,10 +225,7 @@ fn the_roles_policies_follow_a_replaced_role() {
 #[test]
 fn the_role_lives_under_the_environments_path_with_the_boundary() {
     let list = desired_resources(&resolved(""), &artifacts(false));
-    let role = list
-        .iter()
-        .find(|d| d.address == "iam_role.lambda")
-        .unwrap();
+    let role = declared(&list, "iam_role.lambda");
     assert_eq!(role.fields["path"], "/aimodelshare/dev/");
     assert_eq!(
         role.fields["permissions_boundary"],

@@ -122,29 +122,29 @@ fn no_lock_table_means_no_lock_statements() {
     assert!(!policy.to_string().contains("StateLockItem"));
 }
 
+/// The inputs with one more environment, named as bootstrap names them.
+fn with_environment(environment: &str, table: &str) -> PolicyInputs {
+    let mut all = inputs();
+    let mut env = all.environments[0].clone();
+    env.environment = environment.into();
+    env.name_base = format!("aimodelshare-{environment}");
+    env.table_name = table.into();
+    env.deploy_role_name = format!("aimodelshare-github-deploy-{environment}");
+    all.environments.push(env);
+    all
+}
+
 #[test]
 fn colliding_names_are_refused() {
     assert_eq!(check_names(&inputs()), Ok(()));
 
     // An environment named `github` owns `aimodelshare-github-*`: the deploy roles too.
-    let mut github = inputs();
-    let mut env = github.environments[0].clone();
-    env.environment = "github".into();
-    env.name_base = "aimodelshare-github".into();
-    env.table_name = "t-github".into();
-    env.deploy_role_name = "aimodelshare-github-deploy-github".into();
-    github.environments.push(env);
+    let github = with_environment("github", "t-github");
     let error = check_names(&github).unwrap_err();
     assert!(error.contains("aimodelshare-github-"), "{error}");
 
     // dev's names `aimodelshare-dev-*` would cover an environment `dev-2`.
-    let mut nested = inputs();
-    let mut env = nested.environments[0].clone();
-    env.environment = "dev-2".into();
-    env.name_base = "aimodelshare-dev-2".into();
-    env.table_name = "t2".into();
-    env.deploy_role_name = "aimodelshare-github-deploy-dev-2".into();
-    nested.environments.push(env);
+    let nested = with_environment("dev-2", "t2");
     assert!(check_names(&nested).unwrap_err().contains("share names"));
 
     // A role name inside an environment's names, one role for two, a bad name.
