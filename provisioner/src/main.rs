@@ -3,11 +3,13 @@
 
 mod cli;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use cli::{Command, commands};
 
-fn init_logging(verbosity: u8) {
+/// Logs go to stderr, coloured only as `--color` and the terminal allow.
+fn init_logging(verbosity: u8, ansi: bool) {
     let default = match verbosity {
         0 => "warn",
         1 => "info,provisioner=info",
@@ -19,13 +21,15 @@ fn init_logging(verbosity: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(ansi)
         .init();
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = cli::parse();
-    init_logging(cli.global.verbose);
+    let ansi = cli.global.color_on(std::io::stderr().is_terminal());
+    init_logging(cli.global.verbose, ansi);
     cli::signals::install();
     let global = &cli.global;
     let clock = std::time::Instant::now();

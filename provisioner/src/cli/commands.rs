@@ -67,12 +67,11 @@ fn refuse_throwaway_state(stack: &ResolvedStack) -> Result<()> {
     Ok(())
 }
 
-fn color_on(stream_is_terminal: bool) -> bool {
-    stream_is_terminal && std::env::var_os("NO_COLOR").is_none()
-}
-
-fn print_plan(plan: &Plan) {
-    print!("{}", plan.render(color_on(std::io::stdout().is_terminal())));
+fn print_plan(global: &Global, plan: &Plan) {
+    print!(
+        "{}",
+        plan.render(global.color_on(std::io::stdout().is_terminal()))
+    );
 }
 
 pub async fn validate(global: &Global) -> Result<ExitCode> {
@@ -101,7 +100,7 @@ pub async fn plan(global: &Global, args: &PlanArgs) -> Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
     } else {
-        print_plan(&plan);
+        print_plan(global, &plan);
         if let Some(out) = &args.out {
             println!(
                 "\nSaved the plan to {0}. Apply exactly this plan with:\n  provisioner apply --env {1} {0}",
@@ -177,7 +176,7 @@ pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<ExitCode> {
         &options,
         saved.as_ref(),
         async |plan| {
-            print_plan(plan);
+            print_plan(global, plan);
             confirm(
                 "\nDo you want to perform these actions?".into(),
                 args.auto_approve,
@@ -188,7 +187,7 @@ pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<ExitCode> {
     )
     .await?;
     if applied.plan.is_empty() && saved.is_none() {
-        print_plan(&applied.plan);
+        print_plan(global, &applied.plan);
     }
     print_applied("Apply", &applied);
     Ok(ExitCode::SUCCESS)
@@ -205,7 +204,7 @@ pub async fn destroy(global: &Global, args: &DestroyArgs) -> Result<ExitCode> {
         &session,
         &desired,
         async |plan| {
-            print_plan(plan);
+            print_plan(global, plan);
             confirm(question, args.auto_approve).await
         },
         &Stderr,
@@ -214,12 +213,12 @@ pub async fn destroy(global: &Global, args: &DestroyArgs) -> Result<ExitCode> {
     match destroyed {
         Some(applied) => {
             if applied.plan.is_empty() {
-                print_plan(&applied.plan);
+                print_plan(global, &applied.plan);
             }
             print_applied("Destroy", &applied);
         }
         None => {
-            print_plan(&Plan::empty(&args.env, true));
+            print_plan(global, &Plan::empty(&args.env, true));
             println!("\nNothing to destroy.");
         }
     }

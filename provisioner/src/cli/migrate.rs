@@ -113,7 +113,7 @@ pub async fn run(global: &Global, args: &MigrateArgs) -> Result<ExitCode> {
         ),
     };
     let result = match bytes {
-        Ok(bytes) => migrate_from(args, &ctx, &source_name, &bytes).await,
+        Ok(bytes) => migrate_from(global, args, &ctx, &source_name, &bytes).await,
         Err(e) => Err(e),
     };
     if let Some(lock) = terraform_lock {
@@ -123,6 +123,7 @@ pub async fn run(global: &Global, args: &MigrateArgs) -> Result<ExitCode> {
 }
 
 async fn migrate_from(
+    global: &Global,
     args: &MigrateArgs,
     ctx: &Adoption,
     source_name: &str,
@@ -147,7 +148,7 @@ async fn migrate_from(
         "\nWhat remains to do (`provisioner apply --env {}` after --write):\n",
         args.env
     );
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color = global.color_on(std::io::stdout().is_terminal());
     print!("{}", migrated.plan.render(color));
     if migrated.written {
         println!(

@@ -14,7 +14,7 @@ pub mod stats;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, ColorChoice, Parser, Subcommand};
 
 use provisioner::stack::Architecture;
 
@@ -54,6 +54,21 @@ pub struct Global {
     /// operation called with its count (`stats: dynamodb.DescribeTable 1`).
     #[arg(long, global = true)]
     pub stats: bool,
+    /// Colour in plans and logs: `auto` only on a terminal and without `NO_COLOR` set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+impl Global {
+    /// Whether output to a stream is coloured: `--color always|never` decide; `auto` colours
+    /// a terminal only, and never when `NO_COLOR` is set (https://no-color.org).
+    pub fn color_on(&self, stream_is_terminal: bool) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stream_is_terminal && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,13 +199,32 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Parses the command line, with the help texts that come from the registry of kinds.
+///
+/// A usage error exits 1 like every other error: 2 belongs to `plan --detailed-exitcode`
+/// ("there are changes"), and a CI job must not read a typo as a pending change. `--help` and
+/// `--version` exit 0.
 pub fn parse() -> Cli {
     use clap::{CommandFactory, FromArgMatches};
     let command =
         Cli::command().mut_subcommand("import", |c| c.after_long_help(import::ids_help()));
-    match Cli::from_arg_matches(&command.get_matches()) {
+    let parsed = command
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    match parsed {
         Ok(cli) => cli,
-        Err(error) => error.exit(),
+        Err(error) => {
+            let _ = error.print();
+            std::process::exit(usage_exit_code(error.kind()));
+        }
+    }
+}
+
+/// The exit status for what clap stopped on: 0 for the help and version it printed, else 1.
+fn usage_exit_code(kind: clap::error::ErrorKind) -> i32 {
+    use clap::error::ErrorKind;
+    match kind {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+        _ => 1,
     }
 }
 
