@@ -25,6 +25,20 @@ fn init_logging(verbosity: u8, ansi: bool) {
         .init();
 }
 
+/// The error and its causes on one line, each cause once: most errors already include their
+/// cause's text, which `{:#}` would print a second time.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = cli::parse();
@@ -61,7 +75,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", one_line(&error));
             if let Some(signal) = cli::signals::interrupt().signal() {
                 // Stopped by a signal: exit as shells expect (130, 143), without waiting for a
                 // confirmation prompt that may still be blocked reading stdin.

@@ -13,7 +13,13 @@ fn usage_errors_exit_1_never_the_changes_status() {
     let f = Fixture::new("");
     let cases: [&[&str]; 4] = [
         // A bad value: read as "changes" by a CI job when it exited 2.
-        &["plan", "--env", "dev", "--detailed-exitcode", "--lock-timeout=abc"],
+        &[
+            "plan",
+            "--env",
+            "dev",
+            "--detailed-exitcode",
+            "--lock-timeout=abc",
+        ],
         &["plan", "--detailed-exitcode"],
         &["plan", "--env", "dev", "--no-such-flag"],
         &["no-such-command"],
@@ -65,5 +71,111 @@ fn colour_follows_the_color_flag_and_no_color() {
     let refused = f.run(&["--color", "sometimes", "validate"]);
     assert_eq!(refused.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("always") && stderr.contains("never"), "{stderr}");
+    assert!(
+        stderr.contains("always") && stderr.contains("never"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn force_unlock_with_nothing_locked_says_so() {
+    let on_s3 = Fixture::on_s3("");
+    // The bucket and lock table exist once an apply has run (or bootstrap).
+    on_s3.apply();
+    for f in [Fixture::new(""), on_s3] {
+        let output = f.run(&["force-unlock", "--env", "dev", "some-id"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("is not locked: there is nothing to unlock"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("was not found"), "{stderr}");
+    }
+}
+
+/// Runs `args` with the fixture's environment changed by `env` (a `None` value removes it).
+fn run_with(f: &Fixture, args: &[&str], env: &[(&str, Option<&str>)]) -> (i32, String) {
+    let mut command = f.command(args);
+    for (key, value) in env {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    let output = command.output().expect("run provisioner");
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    eprintln!("$ provisioner {}\n{stderr}", args.join(" "));
+    (output.status.code().unwrap_or(-1), stderr)
+}
+
+/// The error line: what follows `error: ` (logs may come before it).
+fn error_line(stderr: &str) -> &str {
+    let line = stderr.lines().find(|l| l.starts_with("error: "));
+    line.unwrap_or_else(|| panic!("no error line in:\n{stderr}"))
+}
+
+#[test]
+fn aws_errors_are_one_line_that_says_what_to_do() {
+    let f = Fixture::new("");
+    let plan = ["plan", "--env", "dev"];
+    let closed = [("AWS_ENDPOINT_URL", Some("http://127.0.0.1:1"))];
+    let no_credentials = [
+        ("AWS_ACCESS_KEY_ID", None),
+        ("AWS_SECRET_ACCESS_KEY", None),
+        ("AWS_SESSION_TOKEN", None),
+        ("AWS_PROFILE", None),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            Some("/nonexistent/credentials"),
+        ),
+        ("AWS_CONFIG_FILE", Some("/nonexistent/config")),
+        ("AWS_EC2_METADATA_DISABLED", Some("true")),
+    ];
+    let missing_backend = format!(
+        "[stack]\nname_prefix = \"{}\"\n[lambda]\npackage = \"function.zip\"\n\
+         [backend]\ntype = \"s3\"\nbucket = \"{0}-none\"\nlock_table = \"{0}-none\"\n[env.dev]\n",
+        f.prefix
+    );
+    std::fs::write(f.dir.path().join("missing.toml"), missing_backend).expect("write");
+    let missing = ["--stack", "missing.toml", "plan", "--env", "dev"];
+    let cases: [(&[&str], &[(&str, Option<&str>)], &[&str]); 3] = [
+        (
+            &plan,
+            &closed,
+            &[
+                "cannot reach the endpoint http://127.0.0.1:1 (from AWS_ENDPOINT_URL)",
+                "Connection refused",
+            ],
+        ),
+        (
+            &plan,
+            &no_credentials,
+            &["no AWS credentials found", "AWS_PROFILE"],
+        ),
+        (
+            &missing,
+            &[],
+            &[
+                "ResourceNotFoundException",
+                "The lock table does not exist",
+                "provisioner bootstrap",
+            ],
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let (code, stderr) = run_with(&f, args, env);
+        assert_eq!(code, 1, "{stderr}");
+        let line = error_line(&stderr);
+        for text in expected {
+            assert!(line.contains(text), "{text:?} missing from: {line}");
+        }
+        for dump in ["DispatchFailure", "ServiceError", "headers:", "SdkBody"] {
+            assert!(!line.contains(dump), "{dump} in: {line}");
+        }
+        assert_eq!(stderr.matches("error: ").count(), 1, "{stderr}");
+    }
+    // The full chain is still there for whoever asks for it.
+    let (_, verbose) = run_with(&f, &["-v", "plan", "--env", "dev"], &closed);
+    assert!(verbose.contains("DispatchFailure"), "{verbose}");
 }

@@ -7,7 +7,6 @@
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error::StateError;
@@ -46,13 +45,14 @@ pub(crate) fn is_precondition_failed<E: ProvideErrorMetadata>(
     ) || matches!(status(error), Some(412))
 }
 
-/// Any other failure, with the operation and AWS's message.
+/// Any other failure, with the operation and one line that says what to do about it
+/// ([`crate::explain`]).
 pub(crate) fn aws<E>(operation: &str, target: &str, error: SdkError<E, HttpResponse>) -> StateError
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     StateError::Aws {
         operation: format!("{operation} on {target}"),
-        message: DisplayErrorContext(&error).to_string(),
+        message: crate::explain::explain(&error, target),
     }
 }

@@ -362,9 +362,9 @@ impl Backend {
     }
 
     fn no_lock(&self) -> StateError {
-        StateError::NotFound {
-            what: "no lock: nothing to unlock".to_string(),
+        StateError::NotLocked {
             location: self.location(),
+            environment: self.config.environment().to_string(),
         }
     }
 

@@ -137,6 +137,15 @@ pub enum StateError {
     #[error("{what} was not found at {location}")]
     NotFound { what: String, location: String },
 
+    #[error(
+        "the {environment} state at {location} is not locked: there is nothing to unlock (the run \
+         that held the lock has released it, or it never existed)"
+    )]
+    NotLocked {
+        location: String,
+        environment: String,
+    },
+
     #[error("AWS {operation} failed: {message}")]
     Aws { operation: String, message: String },
 

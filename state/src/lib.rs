@@ -28,6 +28,7 @@ pub mod bootstrap;
 pub mod codec;
 pub mod document;
 pub mod error;
+pub mod explain;
 pub mod local;
 pub mod lock;
 pub mod s3;

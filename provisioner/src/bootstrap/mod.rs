@@ -112,7 +112,7 @@ impl BootstrapError {
 pub(crate) fn aws<E, R>(what: &str, operation: &str, error: SdkError<E, R>) -> BootstrapError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     BootstrapError::Aws {
         what: what.to_string(),

@@ -8,7 +8,6 @@
 use std::error::Error;
 
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::kind::ResourceError;
@@ -21,19 +20,17 @@ const NOT_FOUND_CODES: &[&str] = &[
     "TableNotFoundException",
 ];
 
-/// Maps an SDK error of `operation` into [`ResourceError::Aws`], keeping AWS's code and message.
-/// Errors with no AWS message (a connection failure, an HTML answer from an emulator that does
-/// not implement the call) carry the SDK's full error chain instead.
+/// Maps an SDK error of `operation` into [`ResourceError::Aws`], keeping AWS's code; the message
+/// is one line with AWS's own words and, for the classes that have one, the fix (an endpoint
+/// that cannot be reached, no credentials, access denied): [`state::explain`]. The SDK's full
+/// chain is logged at `-v`.
 pub fn aws_error<E, R>(operation: &str, error: SdkError<E, R>) -> ResourceError
 where
     E: ProvideErrorMetadata + Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let code = error.code().map(str::to_string);
-    let message = match error.message() {
-        Some(message) if !message.is_empty() => message.to_string(),
-        _ => DisplayErrorContext(&error).to_string(),
-    };
+    let message = state::explain::explain(&error, operation);
     ResourceError::Aws {
         operation: operation.to_string(),
         code,
@@ -49,7 +46,7 @@ pub trait AwsResult<T> {
 impl<T, E, R> AwsResult<T> for Result<T, SdkError<E, R>>
 where
     E: ProvideErrorMetadata + Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     fn aws(self, operation: &str) -> Result<T, ResourceError> {
         self.map_err(|e| aws_error(operation, e))

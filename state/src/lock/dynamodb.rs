@@ -147,7 +147,7 @@ pub(crate) struct Acquired {
 
 impl DynamoDbLock {
     fn target(&self) -> String {
-        format!("DynamoDB table {} item {}", self.table, self.lock_id)
+        format!("DynamoDB lock table {} item {}", self.table, self.lock_id)
     }
 
     /// Creates the lock item if there is none.
