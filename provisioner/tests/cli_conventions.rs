@@ -94,8 +94,11 @@ fn force_unlock_with_nothing_locked_says_so() {
     }
 }
 
-/// Runs `args` with the fixture's environment changed by `env` (a `None` value removes it).
-fn run_with(f: &Fixture, args: &[&str], env: &[(&str, Option<&str>)]) -> (i32, String) {
+/// Environment variables to set (`Some`) or remove (`None`).
+type EnvChanges<'a> = &'a [(&'a str, Option<&'a str>)];
+
+/// Runs `args` with the fixture's environment changed by `env`.
+fn run_with(f: &Fixture, args: &[&str], env: EnvChanges<'_>) -> (i32, String) {
     let mut command = f.command(args);
     for (key, value) in env {
         match value {
@@ -139,7 +142,7 @@ fn aws_errors_are_one_line_that_says_what_to_do() {
     );
     std::fs::write(f.dir.path().join("missing.toml"), missing_backend).expect("write");
     let missing = ["--stack", "missing.toml", "plan", "--env", "dev"];
-    let cases: [(&[&str], &[(&str, Option<&str>)], &[&str]); 3] = [
+    let cases: [(&[&str], EnvChanges<'_>, &[&str]); 3] = [
         (
             &plan,
             &closed,
