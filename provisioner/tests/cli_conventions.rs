@@ -182,3 +182,29 @@ fn aws_errors_are_one_line_that_says_what_to_do() {
     let (_, verbose) = run_with(&f, &["-v", "plan", "--env", "dev"], &closed);
     assert!(verbose.contains("DispatchFailure"), "{verbose}");
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    let f = Fixture::new("");
+    let mut child = f
+        .command(&[
+            "bootstrap",
+            "--print-policy",
+            "--repo",
+            "owner/name",
+            "--account-id",
+            "123456789012",
+            "--bucket",
+            "some-state-bucket",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run provisioner");
+    // `| head -c 0`: the reader is gone before the policy is written.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}

@@ -179,20 +179,21 @@ pub async fn run(global: &Global, args: &BootstrapArgs) -> Result<ExitCode> {
     let report = bootstrap::run(&sdk, &settings)
         .await
         .context("bootstrap stopped; what it finished stays done, so run it again once fixed")?;
-    println!(
+    outln!(
         "Bootstrap of account {} ({}):",
-        settings.inputs.account_id, settings.state_region
+        settings.inputs.account_id,
+        settings.state_region
     );
     for (what, change) in &report.changes {
-        println!("  ~ {what}: {change}");
+        outln!("  ~ {what}: {change}");
     }
     for what in &report.unchanged {
-        println!("  = {what}");
+        outln!("  = {what}");
     }
     if report.changes.is_empty() {
-        println!("\nNo changes: everything was already set up.");
+        outln!("\nNo changes: everything was already set up.");
     } else {
-        println!("\n{} change(s) made.", report.changes.len());
+        outln!("\n{} change(s) made.", report.changes.len());
     }
     print_next_steps(&settings, &report, &envs);
     Ok(ExitCode::SUCCESS)
@@ -202,19 +203,19 @@ fn print_policies(settings: &Settings) -> Result<()> {
     let inputs = &settings.inputs;
     let provider = policies::oidc_provider_arn(&inputs.account_id);
     for env in &inputs.environments {
-        println!(
+        outln!(
             "# Environment {}: trust policy of the deploy role {}\n{}\n",
             env.environment,
             env.deploy_role_name,
             serde_json::to_string_pretty(&policies::trust_policy(inputs, env, &provider))?
         );
-        println!(
+        outln!(
             "# Environment {}: permission policy {} of the deploy role\n{}\n",
             env.environment,
             bootstrap::github::DEPLOY_POLICY_NAME,
             serde_json::to_string_pretty(&policies::deploy_policy(inputs, env))?
         );
-        println!(
+        outln!(
             "# Environment {}: permissions boundary {} of its roles\n{}\n",
             env.environment,
             env.boundary_name,
@@ -222,7 +223,7 @@ fn print_policies(settings: &Settings) -> Result<()> {
         );
     }
     let bucket_policy = policies::merge_bucket_policy(None, &inputs.state_bucket);
-    println!(
+    outln!(
         "# Statement added to the policy of the state bucket {}\n{}",
         inputs.state_bucket,
         serde_json::to_string_pretty(&bucket_policy)?
@@ -253,14 +254,14 @@ fn environment_commands(repo: &str, environment: &str) -> [String; 2] {
 
 fn print_next_steps(settings: &Settings, report: &bootstrap::Report, envs: &[ResolvedStack]) {
     let repo = &settings.inputs.repository;
-    println!("\nDeploy roles (one per GitHub environment):");
+    outln!("\nDeploy roles (one per GitHub environment):");
     for (environment, arn) in &report.roles {
-        println!("  {environment:<8} {arn}");
+        outln!("  {environment:<8} {arn}");
     }
     for warning in &report.warnings {
-        println!("\nWARNING: {warning}");
+        outln!("\nWARNING: {warning}");
     }
-    println!(
+    outln!(
         "\nNext (each GitHub environment deploys from main only, prod after a reviewer approves):"
     );
     let mut step = 0;
@@ -269,7 +270,7 @@ fn print_next_steps(settings: &Settings, report: &bootstrap::Report, envs: &[Res
         step
     };
     for (environment, arn) in &report.roles {
-        println!(
+        outln!(
             "  {}. Environment {environment}: create it, restrict it to main{}, store its role:\n{}\n       gh secret set AWS_ROLE_TO_ASSUME --repo {repo} --env {environment} --body '{arn}'",
             next(),
             if environment == "prod" {
@@ -282,7 +283,7 @@ fn print_next_steps(settings: &Settings, report: &bootstrap::Report, envs: &[Res
                 .join("\n")
         );
     }
-    println!(
+    outln!(
         "  {}. Set the repository variable AWS_REGION, and remove a repository-wide role secret an \
          earlier bootstrap asked for (each environment has its own now):\n       gh variable set AWS_REGION --repo {repo} --body {}\n       gh secret delete AWS_ROLE_TO_ASSUME --repo {repo}",
         next(),
@@ -292,7 +293,7 @@ fn print_next_steps(settings: &Settings, report: &bootstrap::Report, envs: &[Res
         .iter()
         .all(|e| matches!(&e.backend, BackendSettings::S3 { bucket, .. } if *bucket == settings.inputs.state_bucket));
     if !backend_is_s3 {
-        println!(
+        outln!(
             "  {}. Point the stack file at the bucket:\n       [backend]\n       type = \"s3\"\n       bucket = \"{}\"{}",
             next(),
             settings.inputs.state_bucket,
@@ -303,7 +304,7 @@ fn print_next_steps(settings: &Settings, report: &bootstrap::Report, envs: &[Res
                 .map_or(String::new(), |t| format!("\n       lock_table = \"{t}\""))
         );
     }
-    println!(
+    outln!(
         "  {}. Try it: provisioner plan --env {}",
         next(),
         envs.first().map_or("dev", |e| e.environment.as_str())

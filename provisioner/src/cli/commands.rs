@@ -68,7 +68,7 @@ fn refuse_throwaway_state(stack: &ResolvedStack) -> Result<()> {
 }
 
 fn print_plan(global: &Global, plan: &Plan) {
-    print!(
+    out!(
         "{}",
         plan.render(global.color_on(std::io::stdout().is_terminal()))
     );
@@ -77,7 +77,7 @@ fn print_plan(global: &Global, plan: &Plan) {
 pub async fn validate(global: &Global) -> Result<ExitCode> {
     let stack = Stack::load(&global.stack)?;
     let all = stack.resolve_all()?;
-    println!(
+    outln!(
         "{} is valid: environments {}",
         global.stack.display(),
         all.iter()
@@ -98,11 +98,11 @@ pub async fn plan(global: &Global, args: &PlanArgs) -> Result<ExitCode> {
             .map_err(|e| anyhow!("writing the plan file {}: {e}", out.display()))?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
+        outln!("{}", serde_json::to_string_pretty(&plan)?);
     } else {
         print_plan(global, &plan);
         if let Some(out) = &args.out {
-            println!(
+            outln!(
                 "\nSaved the plan to {0}. Apply exactly this plan with:\n  provisioner apply --env {1} {0}",
                 out.display(),
                 args.env
@@ -143,12 +143,14 @@ async fn confirm(question: String, auto_approve: bool) -> Result<bool, PipelineE
 
 fn print_applied(verb: &str, applied: &pipeline::Applied) {
     let s = applied.plan.summary();
-    println!(
+    outln!(
         "\n{verb} complete! Resources: {} added, {} changed, {} destroyed.",
-        s.add, s.change, s.destroy
+        s.add,
+        s.change,
+        s.destroy
     );
     if !applied.plan.destroy {
-        println!("\nOutputs:\n\n{}", output::render(&applied.outputs));
+        outln!("\nOutputs:\n\n{}", output::render(&applied.outputs));
     }
 }
 
@@ -219,7 +221,7 @@ pub async fn destroy(global: &Global, args: &DestroyArgs) -> Result<ExitCode> {
         }
         None => {
             print_plan(global, &Plan::empty(&args.env, true));
-            println!("\nNothing to destroy.");
+            outln!("\nNothing to destroy.");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -237,9 +239,9 @@ pub async fn output(global: &Global, args: &OutputArgs) -> Result<ExitCode> {
         );
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&document.outputs)?);
+        outln!("{}", serde_json::to_string_pretty(&document.outputs)?);
     } else {
-        print!("{}", output::render(&document.outputs));
+        out!("{}", output::render(&document.outputs));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -257,9 +259,9 @@ pub async fn package(global: &Global, args: &PackageArgs) -> Result<ExitCode> {
         )?,
         None => package::package(&root, args.arch, &out)?,
     };
-    println!("path   {}", packaged.path.display());
-    println!("size   {} bytes", packaged.size);
-    println!("sha256 {}", packaged.sha256);
+    outln!("path   {}", packaged.path.display());
+    outln!("size   {} bytes", packaged.size);
+    outln!("sha256 {}", packaged.sha256);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -274,11 +276,11 @@ fn workspace_root(stack: &Path) -> PathBuf {
 pub async fn force_unlock(global: &Global, args: &ForceUnlockArgs) -> Result<ExitCode> {
     let ctx = session(global, &args.env).await?;
     let freed = ctx.backend.force_unlock(&args.lock_id).await?;
-    println!(
+    outln!(
         "Released the lock {} on {}.",
         args.lock_id,
         ctx.backend.location()
     );
-    println!("It was held by {}.", freed.holder());
+    outln!("It was held by {}.", freed.holder());
     Ok(ExitCode::SUCCESS)
 }

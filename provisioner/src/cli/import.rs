@@ -15,6 +15,7 @@ use super::Global;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
+    /// The environment: the name of an `[env.NAME]` section of the stack file.
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// The stack's address for it, as `provisioner plan` shows (e.g. dynamodb_table.playground).
@@ -61,7 +62,7 @@ pub async fn run(global: &Global, args: &ImportArgs) -> Result<ExitCode> {
         &args.id,
     )
     .await?;
-    println!(
+    outln!(
         "Imported {} (id {}{}) into the {} state.\nNothing in AWS was changed. Run \
          `provisioner plan --env {}` to see how it differs from the stack.",
         args.address,

@@ -19,6 +19,7 @@ use super::import::{Adoption, adoption};
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
+    /// The environment: the name of an `[env.NAME]` section of the stack file.
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// The Terraform state: a local file (`terraform state pull > tf.json`) or
@@ -131,7 +132,7 @@ async fn migrate_from(
 ) -> Result<ExitCode> {
     let tf = terraform::parse(source_name, bytes)?;
     let mappings = terraform::map_resources(&tf, &ctx.desired);
-    println!(
+    outln!(
         "Terraform state {source_name} (Terraform {}, serial {}): {} resource instance(s).\n",
         tf.terraform_version,
         tf.serial,
@@ -142,16 +143,16 @@ async fn migrate_from(
     let migrated = pipeline::migrate(&ctx.session, &ctx.desired, &mappings, args.write)
         .await
         .context("adopting the Terraform stack")?;
-    println!("\nAdopted {} resource(s).", migrated.adopted);
+    outln!("\nAdopted {} resource(s).", migrated.adopted);
     print_names(&migrated.plan, &mappings);
-    println!(
+    outln!(
         "\nWhat remains to do (`provisioner apply --env {}` after --write):\n",
         args.env
     );
     let color = global.color_on(std::io::stdout().is_terminal());
-    print!("{}", migrated.plan.render(color));
+    out!("{}", migrated.plan.render(color));
     if migrated.written {
-        println!(
+        outln!(
             "\nWrote the {} state to {}. Next: `provisioner plan --env {}`, then apply. \
              Stop using Terraform for this environment (keep its state file as a backup).",
             args.env,
@@ -159,7 +160,7 @@ async fn migrate_from(
             args.env
         );
     } else {
-        println!(
+        outln!(
             "\nDry run: nothing was written. Run again with --write to record the adopted \
              resources in the state."
         );
@@ -192,14 +193,14 @@ fn print_names(plan: &provisioner::plan::Plan, mappings: &[Mapping]) {
         })
         .collect();
     if renamed.is_empty() {
-        println!("\nNames: every adopted object keeps its name, which the stack declares as well.");
+        outln!("\nNames: every adopted object keeps its name, which the stack declares as well.");
     } else {
-        println!(
+        outln!(
             "\nNames: these Terraform names differ from the stack's; apply moves them to the \
              stack's names (to keep a Terraform name instead, declare it in the stack file):"
         );
         for line in renamed {
-            println!("{line}");
+            outln!("{line}");
         }
     }
     let removed: Vec<&str> = mappings
@@ -208,7 +209,7 @@ fn print_names(plan: &provisioner::plan::Plan, mappings: &[Mapping]) {
         .map(|m| m.terraform_address.as_str())
         .collect();
     if !removed.is_empty() {
-        println!(
+        outln!(
             "\nNot declared by the stack, adopted to be removed after the stack's own policy \
              is in place: {}",
             removed.join(", ")
@@ -224,12 +225,12 @@ fn print_mappings(mappings: &[Mapping]) {
         .unwrap_or(0);
     for m in mappings {
         match (&m.address, &m.note) {
-            (Some(address), _) => println!(
+            (Some(address), _) => outln!(
                 "  {:<width$}  ->  {address} ({})",
                 m.terraform_address,
                 m.id.as_deref().unwrap_or("")
             ),
-            (None, note) => println!(
+            (None, note) => outln!(
                 "  {:<width$}  --  not adopted: {}",
                 m.terraform_address,
                 note.as_deref().unwrap_or("")

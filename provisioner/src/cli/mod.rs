@@ -1,5 +1,7 @@
 //! The command line: arguments only. Each command's work is in [`commands`]; `main` dispatches.
 
+#[macro_use]
+pub mod out;
 pub mod bootstrap;
 pub mod commands;
 pub mod completions;
@@ -101,6 +103,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// The environment: the name of an `[env.NAME]` section of the stack file.
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// Save the plan to apply it exactly later (`provisioner apply --env ENV FILE`).
@@ -120,6 +123,7 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// The environment: the name of an `[env.NAME]` section of the stack file.
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// A plan saved by `plan --out`, applied exactly (refused if the state or stack moved).
@@ -136,6 +140,7 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
+    /// The environment: the name of an `[env.NAME]` section of the stack file.
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// Do not ask for confirmation.
@@ -145,6 +150,7 @@ pub struct DestroyArgs {
 
 #[derive(Debug, Args)]
 pub struct OutputArgs {
+    /// The environment: the name of an `[env.NAME]` section of the stack file.
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// Print the outputs as a JSON object.
@@ -167,6 +173,7 @@ pub struct PackageArgs {
 
 #[derive(Debug, Args)]
 pub struct ForceUnlockArgs {
+    /// The environment: the name of an `[env.NAME]` section of the stack file.
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// The lock ID from the "state is locked" error.
@@ -246,5 +253,25 @@ mod tests {
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    /// Every flag and argument of every command says what it is for in `--help`.
+    #[test]
+    fn every_argument_has_help() {
+        use clap::CommandFactory;
+        fn undocumented(command: &clap::Command, path: &str, out: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() {
+                    out.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                undocumented(sub, &format!("{path} {}", sub.get_name()), out);
+            }
+        }
+        let mut missing = Vec::new();
+        undocumented(&Cli::command(), "provisioner", &mut missing);
+        assert!(missing.is_empty(), "no help: {missing:#?}");
     }
 }

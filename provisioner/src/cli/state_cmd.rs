@@ -34,12 +34,14 @@ pub enum StateCommand {
 
 #[derive(Debug, Args)]
 pub struct EnvArg {
+    /// The environment: the name of an `[env.NAME]` section of the stack file.
     #[arg(long, value_name = "ENV")]
     pub env: String,
 }
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
+    /// The environment: the name of an `[env.NAME]` section of the stack file.
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// The resource's address, as `state list` prints it (e.g. `lambda_function.api`).
@@ -48,6 +50,7 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
+    /// The environment: the name of an `[env.NAME]` section of the stack file.
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// Print the versions as JSON.
@@ -57,6 +60,7 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
+    /// The environment: the name of an `[env.NAME]` section of the stack file.
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// The version to restore, as `state history` prints it (S3 version id, or serial locally).
@@ -92,7 +96,7 @@ async fn list(global: &Global, environment: &str) -> Result<ExitCode> {
     let env = open_env(global, environment).await?;
     let document = current(&env).await?;
     if document.resources.is_empty() {
-        println!(
+        outln!(
             "The state at {} records no resources (serial {}).",
             env.backend.location(),
             document.serial
@@ -105,12 +109,15 @@ async fn list(global: &Global, environment: &str) -> Result<ExitCode> {
         .max()
         .unwrap_or(0);
     for (address, resource) in &document.resources {
-        println!("{address:<width$}  {}", resource.id);
+        outln!("{address:<width$}  {}", resource.id);
     }
     for pending in &document.pending {
-        println!(
+        outln!(
             "(pending {:?} of {} as {} since {})",
-            pending.action, pending.address, pending.physical_name, pending.started_at
+            pending.action,
+            pending.address,
+            pending.physical_name,
+            pending.started_at
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -137,7 +144,7 @@ async fn show(global: &Global, args: &ShowArgs) -> Result<ExitCode> {
             args.env
         );
     };
-    println!("{}", serde_json::to_string_pretty(resource)?);
+    outln!("{}", serde_json::to_string_pretty(resource)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -145,11 +152,11 @@ async fn history(global: &Global, args: &HistoryArgs) -> Result<ExitCode> {
     let env = open_env(global, &args.env).await?;
     let versions = env.backend.history().await?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&versions)?);
+        outln!("{}", serde_json::to_string_pretty(&versions)?);
         return Ok(ExitCode::SUCCESS);
     }
     if versions.is_empty() {
-        println!("No stored versions at {}.", env.backend.location());
+        outln!("No stored versions at {}.", env.backend.location());
         return Ok(ExitCode::SUCCESS);
     }
     let width = versions
@@ -158,12 +165,12 @@ async fn history(global: &Global, args: &HistoryArgs) -> Result<ExitCode> {
         .max()
         .unwrap_or(0)
         .max("VERSION".len());
-    println!(
+    outln!(
         "{:<width$}  SERIAL  WRITTEN                    BY",
         "VERSION"
     );
     for v in &versions {
-        println!(
+        outln!(
             "{:<width$}  {:<6}  {:<25}  {}{}",
             v.version_id,
             v.serial.map_or("-".to_string(), |s| s.to_string()),
@@ -196,7 +203,7 @@ async fn rollback(global: &Global, args: &RollbackArgs) -> Result<ExitCode> {
         Ok(session.backend.rollback(&args.version_id).await?)
     })
     .await?;
-    println!(
+    outln!(
         "Rolled the {} state back to version {} (serial {}, {} resources): it is now serial {}.\n\
          Run `provisioner plan --env {}` to see how AWS differs from it.",
         args.env,
