@@ -4,6 +4,7 @@
 //! Lambda); `function serve` runs the same router as a local HTTP server.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -46,7 +47,19 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+/// Errors end the process with one line and status 1, never a backtrace (anyhow's `Result`
+/// from `main` prints one whenever `RUST_BACKTRACE` is set).
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     // Lambda starts `bootstrap` with no arguments: nothing to parse, so clap's parser is kept
     // off the cold-start path.
     if std::env::args_os().len() == 1 {

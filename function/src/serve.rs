@@ -27,6 +27,11 @@ pub struct ServeOptions {
 pub enum ServeError {
     #[error("could not prepare table: {0}")]
     Table(#[from] StoreError),
+    #[error(
+        "the table {0} does not exist: start with --create-table to create it (with its \
+         indexes), or name an existing one with --table or TABLE_NAME"
+    )]
+    NoTable(String),
     #[error("could not listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -43,6 +48,9 @@ pub async fn run(config: Config, options: ServeOptions) -> Result<(), ServeError
     let store = Store::new(Client::new(&sdk), config.table_name.clone());
     if options.create_table {
         store.ensure_table().await?;
+    } else if !store.table_exists().await? {
+        // Checked before listening: otherwise every request would answer 500.
+        return Err(ServeError::NoTable(config.table_name.clone()));
     }
     let addr = SocketAddr::new(options.host, options.port);
     let listener = TcpListener::bind(addr)

@@ -51,21 +51,26 @@ fn global_index(index: &Index) -> Result<GlobalSecondaryIndex, BuildError> {
 }
 
 impl Store {
+    /// Whether the table exists (any status).
+    pub async fn table_exists(&self) -> Result<bool, StoreError> {
+        let described = self.client.describe_table().table_name(&self.table);
+        match described.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(dynamo("DescribeTable")(e)),
+        }
+    }
+
     /// Creates the table with its indexes if it does not exist (for local use and tests), and
     /// waits until it is ACTIVE.
     pub async fn ensure_table(&self) -> Result<(), StoreError> {
-        match self
-            .client
-            .describe_table()
-            .table_name(&self.table)
-            .send()
-            .await
-        {
-            Ok(_) => return self.wait_active().await,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) => {}
-            Err(e) => return Err(dynamo("DescribeTable")(e)),
+        if self.table_exists().await? {
+            return self.wait_active().await;
         }
         let attributes = contract::attribute_definitions(INDEXES)
             .into_iter()
