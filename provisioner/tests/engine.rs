@@ -1,15 +1,14 @@
 //! The engine through the library, on a slice of the stack (role, table, log group) against
 //! the emulator: plan, apply, empty re-plan, adoption of an object the state lost, destroy.
 
+mod common;
+
 use std::time::Duration;
 
 use provisioner::aws::AwsClients;
 use provisioner::desired::{Artifact, Artifacts, desired_resources};
-use provisioner::engine::apply::{Progress, execute};
-use provisioner::engine::diff::{PlanInput, make_plan};
-use provisioner::engine::refresh::refresh;
-use provisioner::engine::writer::StateWriter;
-use provisioner::engine::{Engine, adopt};
+use provisioner::engine::Engine;
+use provisioner::engine::apply::Progress;
 use provisioner::kind::Desired;
 use provisioner::plan::{Action, Plan, ResourceChange};
 use provisioner::stack::Stack;
@@ -62,30 +61,7 @@ async fn plan_and_apply(
     destroy: bool,
 ) -> Plan {
     let owner = engine.owner().await.unwrap();
-    let mut writer = StateWriter::open(backend, &owner).await.unwrap();
-    let mut refreshed = refresh(engine, &writer.document).await.unwrap();
-    if destroy {
-        adopt::adopt_unrecorded(engine, desired, &mut writer.document, &mut refreshed)
-            .await
-            .unwrap();
-    }
-    let plan = make_plan(
-        engine,
-        &PlanInput {
-            desired,
-            document: &writer.document,
-            state_exists: writer.exists,
-            refreshed: &refreshed,
-            destroy,
-            stack_hash: String::new(),
-            allow_data_loss: false,
-        },
-    )
-    .unwrap();
-    execute(engine, &plan, &refreshed, &mut writer, &Quiet)
-        .await
-        .unwrap();
-    plan
+    common::engine::plan_and_apply(engine, backend, &owner, desired, destroy, &Quiet).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
