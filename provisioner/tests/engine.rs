@@ -64,6 +64,16 @@ async fn plan_and_apply(
     common::engine::plan_and_apply(engine, backend, &owner, desired, destroy, &Quiet).await
 }
 
+/// Deletes the local state under `dir`, leaving a fresh, empty backend.
+async fn lose_the_state(
+    dir: &std::path::Path,
+    backend: &state::BackendConfig,
+    sdk: &aws_config::SdkConfig,
+) {
+    std::fs::remove_dir_all(dir.join(".provisioner")).unwrap();
+    state::ensure_backend_resources(backend, sdk).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_engine_creates_converges_adopts_and_destroys() {
     testkit::endpoint();
@@ -90,20 +100,14 @@ async fn the_engine_creates_converges_adopts_and_destroys() {
     assert!(second.is_empty(), "no surprise changes: {second}");
 
     // Lose the state: the next apply adopts the tagged objects instead of duplicating them.
-    std::fs::remove_dir_all(dir.path().join(".provisioner")).unwrap();
-    state::ensure_backend_resources(&stack.backend_config(), &sdk)
-        .await
-        .unwrap();
+    lose_the_state(dir.path(), &stack.backend_config(), &sdk).await;
     let adopted = plan_and_apply(&engine, &backend, &desired, false).await;
     assert_eq!(adopted.summary().add, 3, "planned as creates: {adopted}");
     let after = plan_and_apply(&engine, &backend, &desired, false).await;
     assert!(after.is_empty(), "{after}");
 
     // Lose it again: destroy still finds everything.
-    std::fs::remove_dir_all(dir.path().join(".provisioner")).unwrap();
-    state::ensure_backend_resources(&stack.backend_config(), &sdk)
-        .await
-        .unwrap();
+    lose_the_state(dir.path(), &stack.backend_config(), &sdk).await;
     let destroyed = plan_and_apply(&engine, &backend, &desired, true).await;
     assert_eq!(destroyed.summary().destroy, 3, "{destroyed}");
     let iam = aws_sdk_iam::Client::new(&sdk);
