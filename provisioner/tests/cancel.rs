@@ -6,12 +6,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use common::kill::{APPLY, watch_stderr};
 use common::{Aws, Fixture};
-
-const APPLY: [&str; 4] = ["apply", "--env", "dev", "--auto-approve"];
 
 /// Sends `signal` (`INT`, `TERM`) to `pid`.
 fn send(signal: &str, pid: u32) {
@@ -30,27 +28,19 @@ fn signal_when(
     trigger: &str,
     signals: &[&str],
 ) -> (Option<i32>, String) {
-    let mut child = f
-        .command(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start provisioner");
-    let stderr = child.stderr.take().expect("piped stderr");
     let mut seen = String::new();
     let mut sent = false;
-    for line in BufReader::new(stderr).lines() {
-        let Ok(line) = line else { break };
-        eprintln!("[child] {line}");
+    let (mut child, _) = watch_stderr(f.command(args), |line, child| {
         if !sent && line.contains(trigger) {
             for signal in signals {
                 send(signal, child.id());
             }
             sent = true;
         }
-        seen.push_str(&line);
+        seen.push_str(line);
         seen.push('\n');
-    }
+        false
+    });
     let status = child.wait().expect("wait");
     assert!(sent, "`provisioner {args:?}` never printed {trigger:?}");
     (status.code(), seen)
@@ -110,8 +100,7 @@ async fn sigterm_during_destroy_exits_143_and_releases_the_lock() {
     assert_eq!(code, Some(143), "{stderr}");
     assert!(stderr.contains("stopped by SIGTERM"), "{stderr}");
     // The destroy can be finished at once, by a destroy that needs no force-unlock.
-    f.destroy();
-    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+    aws.destroy_to_nothing(&f).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

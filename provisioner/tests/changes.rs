@@ -12,14 +12,11 @@ async fn changing_memory_is_one_in_place_update() {
     f.apply();
 
     f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
-    let (code, plan) = f.plan();
-    assert_eq!(code, 2, "{plan}");
-    assert!(plan.contains("~ lambda_function.api"), "{plan}");
-    assert!(plan.contains("memory_size: 256 -> 512"), "{plan}");
-    assert!(
-        plan.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
-        "{plan}"
-    );
+    f.plan_shows(&[
+        "~ lambda_function.api",
+        "memory_size: 256 -> 512",
+        "Plan: 0 to add, 1 to change, 0 to destroy.",
+    ]);
 
     let out = f.apply();
     assert!(
@@ -30,8 +27,7 @@ async fn changing_memory_is_one_in_place_update() {
     assert_eq!(config.memory_size(), Some(512));
     assert_eq!(f.plan().0, 0, "converged");
 
-    f.destroy();
-    assert!(aws.leftovers(&f).await.is_empty());
+    aws.destroy_to_nothing(&f).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -75,18 +71,12 @@ async fn drift_is_detected_and_repaired() {
         .await
         .unwrap();
 
-    let (code, plan) = f.plan();
-    assert_eq!(code, 2, "{plan}");
-    assert!(plan.contains("memory_size: 1024 -> 256"), "{plan}");
-    assert!(
-        plan.contains("point_in_time_recovery: false -> true"),
-        "{plan}"
-    );
-    assert!(plan.contains("+ apigw_route.patch_table"), "{plan}");
-    assert!(
-        plan.contains("Plan: 1 to add, 2 to change, 0 to destroy."),
-        "{plan}"
-    );
+    f.plan_shows(&[
+        "memory_size: 1024 -> 256",
+        "point_in_time_recovery: false -> true",
+        "+ apigw_route.patch_table",
+        "Plan: 1 to add, 2 to change, 0 to destroy.",
+    ]);
 
     f.apply();
     let config = aws.function_configuration(&f.function_name()).await;
@@ -99,8 +89,7 @@ async fn drift_is_detected_and_repaired() {
     );
     assert_eq!(f.plan().0, 0, "repaired");
 
-    f.destroy();
-    assert!(aws.leftovers(&f).await.is_empty());
+    aws.destroy_to_nothing(&f).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -128,8 +117,7 @@ async fn a_protected_table_is_not_destroyed_until_protection_is_turned_off() {
 
     f.write_stack("[env.dev.table]\ndeletion_protection = false\n");
     f.apply();
-    f.destroy();
-    assert!(aws.leftovers(&f).await.is_empty());
+    aws.destroy_to_nothing(&f).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -137,40 +125,22 @@ async fn an_object_with_our_name_and_foreign_tags_is_never_touched() {
     let f = Fixture::new("");
     let aws = Aws::new().await;
     let group = format!("/aws/lambda/{}", f.function_name());
-    aws.logs
-        .create_log_group()
-        .log_group_name(&group)
-        .tags("owner", "another-team")
-        .send()
-        .await
-        .unwrap();
+    aws.create_log_group(&group, Some(("owner", "another-team")))
+        .await;
 
     let output = f.run(&["apply", "--env", "dev", "--auto-approve"]);
     assert_eq!(output.status.code(), Some(1));
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("belongs to something else"), "{message}");
-    let groups = aws
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(&group)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(groups.log_groups().len(), 1);
     assert_eq!(
-        groups.log_groups()[0].retention_in_days(),
-        None,
-        "left as it was"
+        aws.log_group_retentions(&group).await,
+        [None],
+        "one group, left as it was"
     );
 
     f.destroy();
     // Ours is gone; theirs stays.
     assert!(!aws.role_exists(&f.role_name()).await);
     assert_eq!(aws.log_group_count(&group).await, 1);
-    aws.logs
-        .delete_log_group()
-        .log_group_name(&group)
-        .send()
-        .await
-        .unwrap();
+    aws.delete_log_group(&group).await;
 }

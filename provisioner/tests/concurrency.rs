@@ -64,8 +64,7 @@ async fn two_applies_of_one_environment_serialize() {
 
     assert_eq!(aws.api_ids(&f.api_name()).await.len(), 1);
     assert_eq!(aws.function_count(&f.prefix).await, 1);
-    f.destroy();
-    assert!(aws.leftovers(&f).await.is_empty());
+    aws.destroy_to_nothing(&f).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

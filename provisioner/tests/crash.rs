@@ -27,50 +27,18 @@ async fn first_apply_killed_at(point: &str) {
     destroys_to_nothing(&f, &aws, point).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn killed_while_creating_the_role() {
-    first_apply_killed_at("iam_role.lambda: creating").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn killed_while_creating_the_table() {
-    first_apply_killed_at("dynamodb_table.playground: creating").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn killed_after_creating_the_log_group() {
-    first_apply_killed_at("log_group.lambda: created").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn killed_after_creating_the_role_policy() {
-    first_apply_killed_at("iam_role_policy.dynamodb: created").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn killed_while_creating_the_function() {
-    first_apply_killed_at("lambda_function.api: creating").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn killed_after_creating_the_api() {
-    first_apply_killed_at("apigw_api.http: created").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn killed_while_creating_the_integration() {
-    first_apply_killed_at("apigw_integration.lambda: creating").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn killed_while_creating_a_route() {
-    first_apply_killed_at("apigw_route.put_user: creating").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn killed_while_creating_the_permission() {
-    first_apply_killed_at("lambda_permission.apigw: creating").await;
-}
+common::scenario_tests!(
+    first_apply_killed_at;
+    killed_while_creating_the_role => "iam_role.lambda: creating",
+    killed_while_creating_the_table => "dynamodb_table.playground: creating",
+    killed_after_creating_the_log_group => "log_group.lambda: created",
+    killed_after_creating_the_role_policy => "iam_role_policy.dynamodb: created",
+    killed_while_creating_the_function => "lambda_function.api: creating",
+    killed_after_creating_the_api => "apigw_api.http: created",
+    killed_while_creating_the_integration => "apigw_integration.lambda: creating",
+    killed_while_creating_a_route => "apigw_route.put_user: creating",
+    killed_while_creating_the_permission => "lambda_permission.apigw: creating",
+);
 
 /// The tenth point: an in-place update (memory changed in the stack file) killed mid-step.
 #[tokio::test(flavor = "multi_thread")]
@@ -95,8 +63,7 @@ async fn killed_destroy_then_destroy_leaves_nothing() {
     let aws = Aws::new().await;
     f.apply();
     kill_when(&f, &DESTROY, "destroyed after");
-    f.destroy();
-    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+    aws.destroy_to_nothing(&f).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -105,6 +72,5 @@ async fn destroy_after_a_killed_first_apply_finds_what_the_state_lost() {
     let aws = Aws::new().await;
     // Killed while the function is being created: the state may not know it yet.
     kill_when(&f, &APPLY, "lambda_function.api: creating");
-    f.destroy();
-    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+    aws.destroy_to_nothing(&f).await;
 }

@@ -30,50 +30,18 @@ async fn s3_destroy_killed_at(point: &str) {
 /// Destroy with `-v`, so "state locked" is printed once the lock is held, before any read.
 const VERBOSE_DESTROY: [&str; 5] = ["-v", "destroy", "--env", "dev", "--auto-approve"];
 
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_destroy_killed_once_it_holds_the_lock() {
-    s3_destroy_killed_at("state locked").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_destroy_killed_while_destroying_a_route() {
-    s3_destroy_killed_at("apigw_route.get_users: destroying").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_destroy_killed_after_destroying_the_stage() {
-    s3_destroy_killed_at("apigw_stage.main: destroyed").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_destroy_killed_after_destroying_the_integration() {
-    s3_destroy_killed_at("apigw_integration.lambda: destroyed").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_destroy_killed_while_destroying_the_function() {
-    s3_destroy_killed_at("lambda_function.api: destroying").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_destroy_killed_after_destroying_the_function() {
-    s3_destroy_killed_at("lambda_function.api: destroyed").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_destroy_killed_after_destroying_the_role_policy() {
-    s3_destroy_killed_at("iam_role_policy.dynamodb: destroyed").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_destroy_killed_while_destroying_the_role() {
-    s3_destroy_killed_at("iam_role.lambda: destroying").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_destroy_killed_while_destroying_the_table() {
-    s3_destroy_killed_at("dynamodb_table.playground: destroying").await;
-}
+common::scenario_tests!(
+    s3_destroy_killed_at;
+    s3_destroy_killed_once_it_holds_the_lock => "state locked",
+    s3_destroy_killed_while_destroying_a_route => "apigw_route.get_users: destroying",
+    s3_destroy_killed_after_destroying_the_stage => "apigw_stage.main: destroyed",
+    s3_destroy_killed_after_destroying_the_integration => "apigw_integration.lambda: destroyed",
+    s3_destroy_killed_while_destroying_the_function => "lambda_function.api: destroying",
+    s3_destroy_killed_after_destroying_the_function => "lambda_function.api: destroyed",
+    s3_destroy_killed_after_destroying_the_role_policy => "iam_role_policy.dynamodb: destroyed",
+    s3_destroy_killed_while_destroying_the_role => "iam_role.lambda: destroying",
+    s3_destroy_killed_while_destroying_the_table => "dynamodb_table.playground: destroying",
+);
 
 /// A first apply on the S3 backend killed at `point`, then force-unlock and the same checks.
 async fn s3_first_apply_killed_at(point: &str) {
@@ -85,26 +53,17 @@ async fn s3_first_apply_killed_at(point: &str) {
     destroys_to_nothing(&f, &aws, point).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_first_apply_killed_while_creating_the_role() {
-    s3_first_apply_killed_at("iam_role.lambda: creating").await;
-}
+common::scenario_tests!(
+    s3_first_apply_killed_at;
+    s3_first_apply_killed_while_creating_the_role => "iam_role.lambda: creating",
+    s3_first_apply_killed_while_creating_the_function => "lambda_function.api: creating",
+    s3_first_apply_killed_after_creating_the_integration => "apigw_integration.lambda: created",
+);
 
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_first_apply_killed_while_creating_the_function() {
-    s3_first_apply_killed_at("lambda_function.api: creating").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_first_apply_killed_after_creating_the_integration() {
-    s3_first_apply_killed_at("apigw_integration.lambda: created").await;
-}
-
-/// An apply that renames the stack's objects (a new name prefix under the same `[stack] name`,
-/// the table's name kept), killed at `point` while old and new objects both exist. After
-/// force-unlock, the next apply finishes the rename: one role, function, log group, each under
-/// its new name, the old ones deleted; then an empty plan and a destroy to nothing.
-async fn s3_rename_killed_at(point: &str) {
+/// An applied stack on the S3 backend, then an apply that renames its objects (a new name
+/// prefix under the same `[stack] name`, the table's name kept) killed at `point`. Returns the
+/// stack, the SDK clients, and the old and new prefixes.
+async fn renaming_apply_killed_at(point: &str) -> (Fixture, Aws, String, String) {
     let f = Fixture::on_s3("");
     let aws = Aws::new().await;
     f.apply();
@@ -115,6 +74,15 @@ async fn s3_rename_killed_at(point: &str) {
         f.table_name()
     ));
     kill_when(&f, &APPLY, point);
+    (f, aws, old, new)
+}
+
+/// An apply that renames the stack's objects (a new name prefix under the same `[stack] name`,
+/// the table's name kept), killed at `point` while old and new objects both exist. After
+/// force-unlock, the next apply finishes the rename: one role, function, log group, each under
+/// its new name, the old ones deleted; then an empty plan and a destroy to nothing.
+async fn s3_rename_killed_at(point: &str) {
+    let (f, aws, old, new) = renaming_apply_killed_at(point).await;
     f.force_unlock_after_kill(&APPLY, "dev");
     f.apply();
 
@@ -131,17 +99,10 @@ async fn s3_rename_killed_at(point: &str) {
     );
     assert!(aws.role_exists(&format!("{new}-dev-lambda")).await);
     assert!(aws.function_exists(&format!("{new}-dev-api")).await);
-    let policy = aws
-        .lambda
-        .get_policy()
-        .function_name(format!("{new}-dev-api"))
-        .send()
-        .await
-        .expect("the new function has its invoke permission");
+    let policy = aws.function_policy(&format!("{new}-dev-api")).await;
     assert!(
-        policy
-            .policy()
-            .is_some_and(|p| p.contains("AllowApiGatewayInvoke"))
+        policy.contains("AllowApiGatewayInvoke"),
+        "the new function has its invoke permission: {policy}"
     );
     assert_eq!(
         aws.permission_count(&f).await,
@@ -149,8 +110,7 @@ async fn s3_rename_killed_at(point: &str) {
         "the old function's permission (or the function) is left"
     );
     assert_eq!(f.plan().0, 0, "the plan after the re-apply is not empty");
-    f.destroy();
-    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+    aws.destroy_to_nothing(&f).await;
     let left = [
         aws.role_count(&old).await,
         aws.function_count(&old).await,
@@ -160,15 +120,11 @@ async fn s3_rename_killed_at(point: &str) {
     assert_eq!(left, [0; 4], "left behind after a kill at {point:?}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_rename_killed_once_the_new_function_exists() {
-    s3_rename_killed_at("lambda_function.api: replaced").await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_rename_killed_while_deleting_the_old_permission() {
-    s3_rename_killed_at("lambda_permission.apigw#deposed-0: destroying").await;
-}
+common::scenario_tests!(
+    s3_rename_killed_at;
+    s3_rename_killed_once_the_new_function_exists => "lambda_function.api: replaced",
+    s3_rename_killed_while_deleting_the_old_permission => "lambda_permission.apigw#deposed-0: destroying",
+);
 
 /// A renaming apply killed once the new role exists (the old one deposed in the state, still
 /// in AWS), then the operator reverts the stack file to the old names and applies again: the
@@ -177,16 +133,7 @@ async fn s3_rename_killed_while_deleting_the_old_permission() {
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_rename_killed_then_reverted_keeps_the_old_objects() {
     let point = "iam_role.lambda: replaced";
-    let f = Fixture::on_s3("");
-    let aws = Aws::new().await;
-    f.apply();
-    let (old, new) = (f.prefix.clone(), format!("{}r", f.prefix));
-    f.write_stack(&format!(
-        "[env.dev.stack]\nname_prefix = \"{new}\"\nname = \"{old}\"\n\n\
-         [env.dev.table]\nname = \"{}\"\n",
-        f.table_name()
-    ));
-    kill_when(&f, &APPLY, point);
+    let (f, aws, _, new) = renaming_apply_killed_at(point).await;
     f.write_stack("");
     f.force_unlock_after_kill(&APPLY, "dev");
     f.apply();

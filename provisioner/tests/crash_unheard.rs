@@ -68,40 +68,16 @@ async fn destroy_after_aws_created_the_api_unheard_deletes_it() {
     destroys_to_nothing(&f, &aws, "CreateApi answered, not heard").await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn aws_created_the_role_unheard() {
-    aws_created(CreateCall::CreateRole).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn aws_created_the_table_unheard() {
-    aws_created(CreateCall::CreateTable).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn aws_created_the_function_unheard() {
-    aws_created(CreateCall::CreateFunction).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn aws_created_the_api_unheard() {
-    aws_created(CreateCall::CreateApi).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn aws_created_the_integration_unheard() {
-    aws_created(CreateCall::CreateIntegration).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn aws_created_a_route_unheard() {
-    aws_created(CreateCall::CreateRoute).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn aws_created_the_permission_unheard() {
-    aws_created(CreateCall::AddPermission).await;
-}
+common::scenario_tests!(
+    aws_created;
+    aws_created_the_role_unheard => CreateCall::CreateRole,
+    aws_created_the_table_unheard => CreateCall::CreateTable,
+    aws_created_the_function_unheard => CreateCall::CreateFunction,
+    aws_created_the_api_unheard => CreateCall::CreateApi,
+    aws_created_the_integration_unheard => CreateCall::CreateIntegration,
+    aws_created_a_route_unheard => CreateCall::CreateRoute,
+    aws_created_the_permission_unheard => CreateCall::AddPermission,
+);
 
 /// A state write whose answer is lost: S3 stored it, the connection closed before the answer
 /// reached the provisioner, the SDK sent the write again and S3 refused the repeat (its
@@ -136,12 +112,8 @@ async fn state_write_answer_lost(nth: usize) {
     destroys_to_nothing(&f, &aws, &point).await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_first_state_write_answer_lost() {
-    state_write_answer_lost(1).await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn s3_tenth_state_write_answer_lost() {
-    state_write_answer_lost(10).await;
-}
+common::scenario_tests!(
+    state_write_answer_lost;
+    s3_first_state_write_answer_lost => 1,
+    s3_tenth_state_write_answer_lost => 10,
+);

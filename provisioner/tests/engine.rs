@@ -1,15 +1,14 @@
 //! The engine through the library, on a slice of the stack (role, table, log group) against
 //! the emulator: plan, apply, empty re-plan, adoption of an object the state lost, destroy.
 
+mod common;
+
 use std::time::Duration;
 
 use provisioner::aws::AwsClients;
 use provisioner::desired::{Artifact, Artifacts, desired_resources};
-use provisioner::engine::apply::{Progress, execute};
-use provisioner::engine::diff::{PlanInput, make_plan};
-use provisioner::engine::refresh::refresh;
-use provisioner::engine::writer::StateWriter;
-use provisioner::engine::{Engine, adopt};
+use provisioner::engine::Engine;
+use provisioner::engine::apply::Progress;
 use provisioner::kind::Desired;
 use provisioner::plan::{Action, Plan, ResourceChange};
 use provisioner::stack::Stack;
@@ -62,30 +61,17 @@ async fn plan_and_apply(
     destroy: bool,
 ) -> Plan {
     let owner = engine.owner().await.unwrap();
-    let mut writer = StateWriter::open(backend, &owner).await.unwrap();
-    let mut refreshed = refresh(engine, &writer.document).await.unwrap();
-    if destroy {
-        adopt::adopt_unrecorded(engine, desired, &mut writer.document, &mut refreshed)
-            .await
-            .unwrap();
-    }
-    let plan = make_plan(
-        engine,
-        &PlanInput {
-            desired,
-            document: &writer.document,
-            state_exists: writer.exists,
-            refreshed: &refreshed,
-            destroy,
-            stack_hash: String::new(),
-            allow_data_loss: false,
-        },
-    )
-    .unwrap();
-    execute(engine, &plan, &refreshed, &mut writer, &Quiet)
-        .await
-        .unwrap();
-    plan
+    common::engine::plan_and_apply(engine, backend, &owner, desired, destroy, &Quiet).await
+}
+
+/// Deletes the local state under `dir`, leaving a fresh, empty backend.
+async fn lose_the_state(
+    dir: &std::path::Path,
+    backend: &state::BackendConfig,
+    sdk: &aws_config::SdkConfig,
+) {
+    std::fs::remove_dir_all(dir.join(".provisioner")).unwrap();
+    state::ensure_backend_resources(backend, sdk).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -114,20 +100,14 @@ async fn the_engine_creates_converges_adopts_and_destroys() {
     assert!(second.is_empty(), "no surprise changes: {second}");
 
     // Lose the state: the next apply adopts the tagged objects instead of duplicating them.
-    std::fs::remove_dir_all(dir.path().join(".provisioner")).unwrap();
-    state::ensure_backend_resources(&stack.backend_config(), &sdk)
-        .await
-        .unwrap();
+    lose_the_state(dir.path(), &stack.backend_config(), &sdk).await;
     let adopted = plan_and_apply(&engine, &backend, &desired, false).await;
     assert_eq!(adopted.summary().add, 3, "planned as creates: {adopted}");
     let after = plan_and_apply(&engine, &backend, &desired, false).await;
     assert!(after.is_empty(), "{after}");
 
     // Lose it again: destroy still finds everything.
-    std::fs::remove_dir_all(dir.path().join(".provisioner")).unwrap();
-    state::ensure_backend_resources(&stack.backend_config(), &sdk)
-        .await
-        .unwrap();
+    lose_the_state(dir.path(), &stack.backend_config(), &sdk).await;
     let destroyed = plan_and_apply(&engine, &backend, &desired, true).await;
     assert_eq!(destroyed.summary().destroy, 3, "{destroyed}");
     let iam = aws_sdk_iam::Client::new(&sdk);

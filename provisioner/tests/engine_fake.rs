@@ -3,6 +3,8 @@
 //! adoption of what a crashed run left. The fake kind keeps its objects in memory and logs each
 //! call with whether the state file on disk already recorded it as pending.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -10,11 +12,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use provisioner::aws::AwsClients;
 use provisioner::bootstrap::policies::DeployScope;
-use provisioner::engine::apply::{Progress, execute};
+use provisioner::engine::Engine;
+use provisioner::engine::apply::Progress;
 use provisioner::engine::diff::{PlanInput, make_plan};
-use provisioner::engine::refresh::refresh;
 use provisioner::engine::writer::StateWriter;
-use provisioner::engine::{Engine, adopt};
 use provisioner::kind::{
     Desired, Fields, ResourceError, ResourceKind, TAG_ENVIRONMENT, TAG_STACK, Tags,
 };
@@ -201,30 +202,15 @@ impl World {
             region: "us-east-1".into(),
             account_id: "1".into(),
         };
-        let mut writer = StateWriter::open(&self.backend, &owner).await.unwrap();
-        let mut refreshed = refresh(&self.engine, &writer.document).await.unwrap();
-        if destroy {
-            adopt::adopt_unrecorded(&self.engine, desired, &mut writer.document, &mut refreshed)
-                .await
-                .unwrap();
-        }
-        let plan = make_plan(
+        common::engine::plan_and_apply(
             &self.engine,
-            &PlanInput {
-                desired,
-                document: &writer.document,
-                state_exists: writer.exists,
-                refreshed: &refreshed,
-                destroy,
-                stack_hash: String::new(),
-                allow_data_loss: false,
-            },
+            &self.backend,
+            &owner,
+            desired,
+            destroy,
+            &Quiet,
         )
-        .unwrap();
-        execute(&self.engine, &plan, &refreshed, &mut writer, &Quiet)
-            .await
-            .unwrap();
-        plan
+        .await
     }
 
     /// This test's calls, in order, with the test's name taken out of the ids.

@@ -27,21 +27,8 @@ async fn an_untagged_role_with_the_declared_name_is_not_taken_over() {
         .await
         .expect("create the hand-made role");
 
-    let error = refused(&f, &["apply", "--env", "dev", "--auto-approve"]);
-    assert!(
-        error.contains(&format!("'{role}'")),
-        "names the role: {error}"
-    );
-    assert!(
-        error.contains(&format!(
-            "provisioner import --env dev iam_role.lambda {role}"
-        )),
-        "points to import: {error}"
-    );
-    assert!(
-        !error.contains("iam_role.lambda: created") && !error.contains("iam_role.lambda: adopted"),
-        "{error}"
-    );
+    let error = apply_refused_over(&f, "iam_role.lambda", &role);
+    assert!(!error.contains("iam_role.lambda: created"), "{error}");
     // The role is as it was: untagged, not in the state, not used by a function.
     let got = aws
         .iam
@@ -60,14 +47,10 @@ async fn an_untagged_role_with_the_declared_name_is_not_taken_over() {
         "the state records the role: {listed}"
     );
     assert!(!aws.function_exists(&f.function_name()).await);
-    let inline = aws
-        .iam
-        .list_role_policies()
-        .role_name(&role)
-        .send()
-        .await
-        .expect("list_role_policies");
-    assert!(inline.policy_names().is_empty(), "a policy was put on it");
+    assert!(
+        aws.inline_policy_names(&role).await.is_empty(),
+        "a policy was put on it"
+    );
 
     // Destroy deletes what the failed apply made and leaves the role alone.
     f.destroy();
@@ -131,21 +114,7 @@ async fn a_table_tagged_for_another_environment_is_not_taken_over() {
         .expect("create the other environment's table");
     put_marker(&aws, &table).await;
 
-    let error = refused(&f, &["apply", "--env", "dev", "--auto-approve"]);
-    assert!(
-        error.contains(&format!("'{table}'")),
-        "names the table: {error}"
-    );
-    assert!(
-        error.contains(&format!(
-            "provisioner import --env dev dynamodb_table.playground {table}"
-        )),
-        "points to import: {error}"
-    );
-    assert!(
-        !error.contains("dynamodb_table.playground: adopted"),
-        "{error}"
-    );
+    apply_refused_over(&f, "dynamodb_table.playground", &table);
     assert!(!aws.function_exists(&f.function_name()).await);
 
     f.destroy();
@@ -184,12 +153,7 @@ async fn the_log_group_lambda_makes_untagged_is_adopted() {
     let f = Fixture::on_s3("");
     let aws = Aws::new().await;
     let group = format!("/aws/lambda/{}", f.function_name());
-    aws.logs
-        .create_log_group()
-        .log_group_name(&group)
-        .send()
-        .await
-        .expect("create the log group as Lambda does");
+    aws.create_log_group(&group, None).await;
 
     let output = f.run(&["apply", "--env", "dev", "--auto-approve"]);
     let progress = stderr(&output);
@@ -200,18 +164,10 @@ async fn the_log_group_lambda_makes_untagged_is_adopted() {
         "{progress}"
     );
     assert_eq!(aws.inventory(&f).await, Aws::one_stack());
-    let groups = aws
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(&group)
-        .send()
-        .await
-        .expect("describe_log_groups");
-    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(14));
+    assert_eq!(aws.log_group_retentions(&group).await[0], Some(14));
     let (code, plan) = f.plan();
     assert_eq!(code, 0, "{plan}");
-    f.destroy();
-    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+    aws.destroy_to_nothing(&f).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -219,42 +175,17 @@ async fn a_log_group_tagged_by_someone_else_is_not_taken_over() {
     let f = Fixture::on_s3("");
     let aws = Aws::new().await;
     let group = format!("/aws/lambda/{}", f.function_name());
-    aws.logs
-        .create_log_group()
-        .log_group_name(&group)
-        .tags("owner", "another-team")
-        .send()
-        .await
-        .expect("create another team's log group");
+    aws.create_log_group(&group, Some(("owner", "another-team")))
+        .await;
 
-    let error = refused(&f, &["apply", "--env", "dev", "--auto-approve"]);
-    assert!(error.contains(&format!("'{group}'")), "names it: {error}");
-    assert!(
-        error.contains(&format!(
-            "provisioner import --env dev log_group.lambda {group}"
-        )),
-        "points to import: {error}"
-    );
-    assert!(!error.contains("log_group.lambda: adopted"), "{error}");
-    let groups = aws
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(&group)
-        .send()
-        .await
-        .expect("describe_log_groups");
+    apply_refused_over(&f, "log_group.lambda", &group);
     assert_eq!(
-        groups.log_groups()[0].retention_in_days(),
+        aws.log_group_retentions(&group).await[0],
         None,
         "retention set"
     );
 
     f.destroy();
     assert_eq!(aws.leftovers(&f).await, vec!["log group".to_string()]);
-    aws.logs
-        .delete_log_group()
-        .log_group_name(&group)
-        .send()
-        .await
-        .expect("delete the other team's log group");
+    aws.delete_log_group(&group).await;
 }

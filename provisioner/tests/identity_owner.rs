@@ -83,8 +83,7 @@ async fn a_state_copied_from_another_environment_is_refused_by_every_command() {
     let (code, plan) = f.plan();
     assert_eq!(code, 0, "dev is as it was: {plan}");
 
-    f.destroy();
-    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+    aws.destroy_to_nothing(&f).await;
 }
 
 /// The state backend of `environment` in the fixture's bucket, as the stack file declares it.
@@ -149,6 +148,5 @@ async fn a_state_relabelled_as_another_environment_is_refused_by_the_objects_tag
     assert_eq!(aws.state_versions(&f, "stage").await, versions);
     let (code, plan) = f.plan();
     assert_eq!(code, 0, "dev is as it was: {plan}");
-    f.destroy();
-    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+    aws.destroy_to_nothing(&f).await;
 }

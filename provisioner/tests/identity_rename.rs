@@ -109,8 +109,7 @@ async fn renaming_the_table_is_refused_unless_data_loss_is_allowed_then_replaces
     let (code, plan) = f.plan();
     assert_eq!(code, 0, "one apply converges: {plan}");
 
-    f.destroy();
-    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+    aws.destroy_to_nothing(&f).await;
     assert!(
         !aws.table_exists(&new).await,
         "destroy deleted the new table"
@@ -150,8 +149,7 @@ async fn deletion_protection_still_refuses_a_table_rename_with_data_loss_allowed
     // The way out the message gives: protection off under the old name, apply, destroy.
     f.write_stack("[env.dev.table]\ndeletion_protection = false\n");
     f.apply();
-    f.destroy();
-    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+    aws.destroy_to_nothing(&f).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -318,40 +316,20 @@ async fn a_new_name_prefix_under_the_same_stack_name_replaces_objects_create_bef
         .integration_uri()
         .unwrap_or_default();
     assert!(uri.ends_with(&format!(":function:{function}")), "{uri}");
-    let policy = aws
-        .lambda
-        .get_policy()
-        .function_name(&function)
-        .send()
-        .await
-        .expect("the new function has its invoke permission");
+    let policy = aws.function_policy(&function).await;
     assert!(
-        policy
-            .policy()
-            .unwrap_or_default()
-            .contains("AllowApiGatewayInvoke")
+        policy.contains("AllowApiGatewayInvoke"),
+        "the new function has its invoke permission: {policy}"
     );
-    let inline = aws
-        .iam
-        .list_role_policies()
-        .role_name(&role)
-        .send()
-        .await
-        .expect("list_role_policies");
-    assert_eq!(inline.policy_names(), [format!("{new}-dev-dynamodb")]);
-    let attached = aws
-        .iam
-        .list_attached_role_policies()
-        .role_name(&role)
-        .send()
-        .await
-        .expect("list_attached_role_policies");
-    assert_eq!(attached.attached_policies().len(), 1);
+    assert_eq!(
+        aws.inline_policy_names(&role).await,
+        [format!("{new}-dev-dynamodb")]
+    );
+    assert_eq!(aws.attached_policy_names(&role).await.len(), 1);
     let (code, plan) = f.plan();
     assert_eq!(code, 0, "one apply converges: {plan}");
 
-    f.destroy();
-    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+    aws.destroy_to_nothing(&f).await;
     assert_eq!(aws.role_count(&old).await, 0);
     assert_eq!(aws.function_count(&old).await, 0);
     assert!(aws.api_ids(&format!("{new}-dev-http-api")).await.is_empty());
@@ -365,44 +343,20 @@ async fn a_new_stage_name_replaces_the_stage() {
     let api = aws.api_ids(&f.api_name()).await.remove(0);
 
     f.write_stack("[env.dev.api]\nstage_name = \"v1\"\n");
-    let (code, plan) = f.plan();
-    assert_eq!(code, 2, "{plan}");
-    assert!(
-        plan.contains(
-            "  -/+ apigw_stage.main (v1) must be replaced\n      # name forces replacement; \
-             create before destroy"
-        ),
-        "{plan}"
-    );
-    assert!(
-        plan.contains("      ~ name: \"dev\" -> \"v1\" # forces replacement"),
-        "{plan}"
-    );
-    assert!(
-        plan.contains("Plan: 1 to add, 0 to change, 1 to destroy."),
-        "{plan}"
-    );
+    f.plan_shows(&[
+        "  -/+ apigw_stage.main (v1) must be replaced\n      # name forces replacement; \
+         create before destroy",
+        "      ~ name: \"dev\" -> \"v1\" # forces replacement",
+        "Plan: 1 to add, 0 to change, 1 to destroy.",
+    ]);
 
     let out = f.apply();
     assert!(
         out.contains("/v1\""),
         "the outputs name the new stage: {out}"
     );
-    let stages = aws
-        .apigw
-        .get_stages()
-        .api_id(&api)
-        .send()
-        .await
-        .expect("get_stages");
-    let names: Vec<&str> = stages
-        .items()
-        .iter()
-        .filter_map(|s| s.stage_name())
-        .collect();
-    assert_eq!(names, ["v1"]);
+    assert_eq!(aws.stage_names(&api).await, ["v1"]);
     let (code, plan) = f.plan();
     assert_eq!(code, 0, "{plan}");
-    f.destroy();
-    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+    aws.destroy_to_nothing(&f).await;
 }

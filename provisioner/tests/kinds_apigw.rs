@@ -3,12 +3,12 @@
 mod kinds_support;
 
 use kinds_support::{
-    assert_absent, assert_converged, assert_found_again, clients, delete_twice, desired, kind,
-    life_cycle, tags,
+    assert_absent, assert_converged, clients, delete_parent, delete_twice, desired,
+    found_again_then_life_cycle, kind, life_cycle, output, tags,
 };
 use provisioner::aws::AwsClients;
 use provisioner::kind::Fields;
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn http_api(name: &str) -> provisioner::kind::Desired {
     desired(
@@ -63,12 +63,8 @@ async fn apigw_api_life_cycle() {
         &["cors", "tags"],
     )
     .await;
-    let id = after
-        .outputs
-        .get("id")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
-    let execution_arn = after.outputs.get("execution_arn").and_then(|v| v.as_str());
+    let id = output(&after, "id").unwrap_or_default();
+    let execution_arn = output(&after, "execution_arn");
     assert!(
         execution_arn
             .is_some_and(|a| a.starts_with("arn:aws:execute-api:us-east-1:") && a.ends_with(id)),
@@ -119,66 +115,53 @@ async fn apigw_api_is_found_again_by_name_and_our_tags_only() {
         .expect("delete foreign");
 }
 
-#[tokio::test]
-async fn apigw_integration_life_cycle_and_find_existing() {
+/// An API child of `kind_name` (named `name`, with `fields` given the API's id) in a new API:
+/// found again by its declaration, then its life cycle with `field` changed to `value`; the API
+/// is deleted after.
+async fn api_child_life_cycle(
+    kind_name: &str,
+    name: &str,
+    fields: impl FnOnce(&str) -> Value,
+    field: &str,
+    value: Value,
+) {
     let aws = clients().await;
     let api_id = an_api(&aws).await;
-    let declared = desired(
+    let declared = desired(kind_name, name, fields(&api_id), tags(&[]));
+    found_again_then_life_cycle(kind(kind_name), &aws, declared, field, value).await;
+    delete_parent("apigw_api", &aws, &api_id).await;
+}
+
+#[tokio::test]
+async fn apigw_integration_life_cycle_and_find_existing() {
+    api_child_life_cycle(
         "apigw_integration",
         "lambda",
-        json!({
-            "api_id": api_id,
-            "integration_type": "AWS_PROXY",
-            "integration_uri": function_arn("kinds-fn"),
-            "payload_format_version": "2.0",
-            "timeout_ms": 29000
-        }),
-        tags(&[]),
-    );
-    assert_found_again(kind("apigw_integration"), &aws, &declared).await;
-
-    life_cycle(
-        kind("apigw_integration"),
-        &aws,
-        declared,
-        |d| {
-            d.fields.insert("timeout_ms".into(), json!(10000));
+        |api_id| {
+            json!({
+                "api_id": api_id,
+                "integration_type": "AWS_PROXY",
+                "integration_uri": function_arn("kinds-fn"),
+                "payload_format_version": "2.0",
+                "timeout_ms": 29000
+            })
         },
-        &["timeout_ms"],
+        "timeout_ms",
+        json!(10000),
     )
     .await;
-    kind("apigw_api")
-        .delete(&aws, &api_id, &Fields::new())
-        .await
-        .expect("delete api");
 }
 
 #[tokio::test]
 async fn apigw_route_life_cycle_and_find_existing() {
-    let aws = clients().await;
-    let api_id = an_api(&aws).await;
-    let declared = desired(
+    api_child_life_cycle(
         "apigw_route",
         "post_tables",
-        json!({"api_id": api_id, "route_key": "POST /tables", "target": "integrations/abc123"}),
-        tags(&[]),
-    );
-    assert_found_again(kind("apigw_route"), &aws, &declared).await;
-
-    life_cycle(
-        kind("apigw_route"),
-        &aws,
-        declared,
-        |d| {
-            d.fields.insert("route_key".into(), json!("GET /tables"));
-        },
-        &["route_key"],
+        |api_id| json!({"api_id": api_id, "route_key": "POST /tables", "target": "integrations/abc123"}),
+        "route_key",
+        json!("GET /tables"),
     )
     .await;
-    kind("apigw_api")
-        .delete(&aws, &api_id, &Fields::new())
-        .await
-        .expect("delete api");
 }
 
 #[tokio::test]
@@ -197,11 +180,7 @@ async fn apigw_stage_create_read_delete() {
         .expect("create");
     assert_eq!(created.id, "dev");
     let read = assert_converged(kind("apigw_stage"), &aws, &declared, "dev").await;
-    let url = read
-        .outputs
-        .get("invoke_url")
-        .and_then(|u| u.as_str())
-        .unwrap_or_default();
+    let url = output(&read, "invoke_url").unwrap_or_default();
     assert!(
         url.starts_with(&format!("https://{api_id}.execute-api.")) && url.ends_with("/dev"),
         "{url}"
@@ -215,20 +194,14 @@ async fn apigw_stage_create_read_delete() {
     assert!(!diff[0].forces_replacement);
 
     delete_twice(kind("apigw_stage"), &aws, "dev", &declared.fields).await;
-    kind("apigw_api")
-        .delete(&aws, &api_id, &Fields::new())
-        .await
-        .expect("delete api");
+    delete_parent("apigw_api", &aws, &api_id).await;
 }
 
 #[tokio::test]
 async fn apigw_children_of_a_deleted_api_read_as_absent() {
     let aws = clients().await;
     let api_id = an_api(&aws).await;
-    kind("apigw_api")
-        .delete(&aws, &api_id, &Fields::new())
-        .await
-        .expect("delete api");
+    delete_parent("apigw_api", &aws, &api_id).await;
     assert_absent(kind("apigw_api"), &aws, &api_id, &Fields::new()).await;
     let recorded: Fields = json!({"api_id": api_id})
         .as_object()

@@ -3,10 +3,10 @@
 mod kinds_support;
 
 use kinds_support::{assert_absent, clients, desired, kind, life_cycle, tags};
-use provisioner::kind::Fields;
+use provisioner::kind::{Desired, Fields, Observed};
 use serde_json::json;
 
-fn playground_table(name: &str) -> provisioner::kind::Desired {
+fn playground_table(name: &str) -> Desired {
     desired(
         "dynamodb_table",
         name,
@@ -29,14 +29,28 @@ fn playground_table(name: &str) -> provisioner::kind::Desired {
     )
 }
 
-#[tokio::test]
-async fn dynamodb_table_life_cycle() {
+/// The life cycle of a fresh playground table, changed by `change`; returns the table's name
+/// and what was read after the update.
+async fn table_life_cycle(
+    change: impl FnOnce(&mut Desired),
+    changed_fields: &[&str],
+) -> (String, Observed) {
     let aws = clients().await;
     let name = testkit::unique_name("kinds-table");
     let after = life_cycle(
         kind("dynamodb_table"),
         &aws,
         playground_table(&name),
+        change,
+        changed_fields,
+    )
+    .await;
+    (name, after)
+}
+
+#[tokio::test]
+async fn dynamodb_table_life_cycle() {
+    let (name, after) = table_life_cycle(
         |d| {
             d.fields
                 .insert("point_in_time_recovery".into(), json!(false));
@@ -54,12 +68,7 @@ async fn dynamodb_table_life_cycle() {
 
 #[tokio::test]
 async fn dynamodb_table_adds_a_gsi_in_place() {
-    let aws = clients().await;
-    let name = testkit::unique_name("kinds-table");
-    let after = life_cycle(
-        kind("dynamodb_table"),
-        &aws,
-        playground_table(&name),
+    let (_, after) = table_life_cycle(
         |d| {
             d.fields.insert(
                 "attribute_definitions".into(),

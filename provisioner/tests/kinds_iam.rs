@@ -2,7 +2,10 @@
 
 mod kinds_support;
 
-use kinds_support::{assert_absent, clients, delete_twice, desired, kind, life_cycle, tags};
+use kinds_support::{
+    assert_absent, assert_not_found, assert_replaced_by, clients, delete_parent, delete_twice,
+    desired, kind, life_cycle, tags,
+};
 use provisioner::kind::Fields;
 use provisioner::kinds;
 use serde_json::{Value, json};
@@ -102,17 +105,7 @@ async fn iam_role_trust_and_path_changes_force_replacement() {
 #[tokio::test]
 async fn iam_role_delete_detaches_policies_first() {
     let aws = clients().await;
-    let name = testkit::unique_name("kinds-role");
-    let declared = desired(
-        "iam_role",
-        &name,
-        json!({"assume_role_policy": trust_policy("lambda.amazonaws.com"), "description": ""}),
-        tags(&[]),
-    );
-    kind("iam_role")
-        .create(&aws, &declared)
-        .await
-        .expect("create");
+    let name = a_role(&aws).await;
     aws.iam
         .attach_role_policy()
         .role_name(&name)
@@ -143,6 +136,7 @@ fn registry_knows_the_iam_role() {
     );
 }
 
+/// A plain Lambda role made for a test; returns its name.
 async fn a_role(aws: &provisioner::aws::AwsClients) -> String {
     let name = testkit::unique_name("kinds-role");
     let declared = desired(
@@ -179,11 +173,7 @@ async fn iam_role_policy_life_cycle() {
         json!({"role": role, "policy": table_policy(&["dynamodb:GetItem", "dynamodb:Query"])}),
         Default::default(),
     );
-    let found = kind("iam_role_policy")
-        .find_existing(&aws, &declared)
-        .await
-        .expect("find");
-    assert!(found.is_none());
+    assert_not_found(kind("iam_role_policy"), &aws, &declared).await;
     let after = life_cycle(
         kind("iam_role_policy"),
         &aws,
@@ -198,10 +188,7 @@ async fn iam_role_policy_life_cycle() {
     )
     .await;
     assert_eq!(after.id, format!("{role}:kinds-dynamodb"));
-    kind("iam_role")
-        .delete(&aws, &role, &Fields::new())
-        .await
-        .expect("delete role");
+    delete_parent("iam_role", &aws, &role).await;
 }
 
 #[tokio::test]
@@ -215,36 +202,23 @@ async fn iam_role_policy_attachment_create_read_delete() {
         json!({"role": role, "policy_arn": arn}),
         Default::default(),
     );
-    assert!(
-        kind("iam_role_policy_attachment")
-            .find_existing(&aws, &declared)
-            .await
-            .expect("find")
-            .is_none()
-    );
-    let created = kind("iam_role_policy_attachment")
-        .create(&aws, &declared)
-        .await
-        .expect("attach");
+    let attachment = kind("iam_role_policy_attachment");
+    assert_not_found(attachment, &aws, &declared).await;
+    let created = attachment.create(&aws, &declared).await.expect("attach");
     assert_eq!(created.id, format!("{role}/{arn}"));
-    assert!(
-        kind("iam_role_policy_attachment")
-            .diff(&declared, &created)
-            .is_empty()
-    );
-    let found = kind("iam_role_policy_attachment")
+    assert!(attachment.diff(&declared, &created).is_empty());
+    let found = attachment
         .find_existing(&aws, &declared)
         .await
         .expect("find");
     assert_eq!(found.as_ref(), Some(&created));
-
-    let mut other = declared.clone();
-    other.fields.insert(
-        "policy_arn".into(),
+    assert_replaced_by(
+        attachment,
+        &declared,
+        &created,
+        "policy_arn",
         json!("arn:aws:iam::aws:policy/ReadOnlyAccess"),
     );
-    let diff = kind("iam_role_policy_attachment").diff(&other, &created);
-    assert!(diff.len() == 1 && diff[0].forces_replacement, "{diff:#?}");
 
     delete_twice(
         kind("iam_role_policy_attachment"),
@@ -253,10 +227,7 @@ async fn iam_role_policy_attachment_create_read_delete() {
         &Fields::new(),
     )
     .await;
-    kind("iam_role")
-        .delete(&aws, &role, &Fields::new())
-        .await
-        .expect("delete role");
+    delete_parent("iam_role", &aws, &role).await;
     // The role is gone too: reading an attachment of a missing role is absent, not an error.
     assert_absent(
         kind("iam_role_policy_attachment"),

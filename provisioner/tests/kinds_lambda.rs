@@ -3,10 +3,12 @@
 mod kinds_support;
 
 use kinds_support::{
-    assert_absent, clients, delete_twice, desired, kind, lambda_function, lambda_role, lambda_zip,
-    life_cycle, tags,
+    assert_absent, assert_not_found, assert_replaced_by, clients, create_and_read, delete_parent,
+    delete_twice, desired, kind, lambda_function, lambda_role, lambda_zip, life_cycle, output,
+    tags,
 };
-use provisioner::kind::Fields;
+use provisioner::aws::AwsClients;
+use provisioner::kind::{Desired, Fields, Observed};
 use serde_json::json;
 
 #[tokio::test]
@@ -32,35 +34,32 @@ async fn lambda_function_life_cycle_updates_configuration_and_code() {
     )
     .await;
     assert_eq!(after.fields.get("code_sha256"), Some(&json!(second.1)));
-    let arn = after
-        .outputs
-        .get("arn")
-        .and_then(|a| a.as_str())
-        .unwrap_or_default()
-        .to_string();
+    let arn = output(&after, "arn").unwrap_or_default().to_string();
     assert!(arn.ends_with(&format!(":function:{name}")), "{arn}");
-    let invoke_arn = after
-        .outputs
-        .get("invoke_arn")
-        .and_then(|a| a.as_str())
-        .unwrap_or_default();
+    let invoke_arn = output(&after, "invoke_arn").unwrap_or_default();
     assert!(
         invoke_arn.contains(&arn) && invoke_arn.ends_with("/invocations"),
         "{invoke_arn}"
     );
 }
 
+/// A function (with a role of its own) running a zip of `code`; returns its name, its
+/// declaration and what create made.
+async fn a_function(aws: &AwsClients, code: &str) -> (String, Desired, Observed) {
+    let role = lambda_role(aws).await;
+    let name = testkit::unique_name("kinds-fn");
+    let declared = lambda_function(&name, &role, &lambda_zip(code));
+    let created = kind("lambda_function")
+        .create(aws, &declared)
+        .await
+        .expect("create function");
+    (name, declared, created)
+}
+
 #[tokio::test]
 async fn lambda_function_zip_path_is_not_compared() {
     let aws = clients().await;
-    let role = lambda_role(&aws).await;
-    let name = testkit::unique_name("kinds-fn");
-    let zip = lambda_zip("same");
-    let declared = lambda_function(&name, &role, &zip);
-    let created = kind("lambda_function")
-        .create(&aws, &declared)
-        .await
-        .expect("create");
+    let (name, declared, created) = a_function(&aws, "same").await;
     let mut moved = declared.clone();
     moved
         .fields
@@ -91,14 +90,7 @@ async fn lambda_function_create_reports_a_missing_zip_with_its_path() {
 #[tokio::test]
 async fn lambda_permission_create_read_delete() {
     let aws = clients().await;
-    let role = lambda_role(&aws).await;
-    let function = testkit::unique_name("kinds-fn");
-    let zip = lambda_zip("perm");
-    let fn_declared = lambda_function(&function, &role, &zip);
-    kind("lambda_function")
-        .create(&aws, &fn_declared)
-        .await
-        .expect("create function");
+    let (function, _, _) = a_function(&aws, "perm").await;
 
     let declared = desired(
         "lambda_permission",
@@ -118,29 +110,17 @@ async fn lambda_permission_create_read_delete() {
         &declared.fields,
     )
     .await;
-    let created = kind("lambda_permission")
-        .create(&aws, &declared)
-        .await
-        .expect("add permission");
-    assert!(
-        kind("lambda_permission")
-            .diff(&declared, &created)
-            .is_empty(),
-        "{created:#?}"
-    );
-    let read = kind("lambda_permission")
-        .read(&aws, "AllowApiGatewayInvoke", &declared.fields)
-        .await
-        .expect("read");
-    assert_eq!(read.as_ref(), Some(&created));
-
-    let mut other = declared.clone();
-    other.fields.insert(
-        "source_arn".into(),
+    let created = create_and_read(kind("lambda_permission"), &aws, &declared, |_| {
+        "AllowApiGatewayInvoke".into()
+    })
+    .await;
+    assert_replaced_by(
+        kind("lambda_permission"),
+        &declared,
+        &created,
+        "source_arn",
         json!("arn:aws:execute-api:us-east-1:123456789012:zzz/*/*"),
     );
-    let diff = kind("lambda_permission").diff(&other, &created);
-    assert!(diff.len() == 1 && diff[0].forces_replacement, "{diff:#?}");
 
     delete_twice(
         kind("lambda_permission"),
@@ -149,10 +129,7 @@ async fn lambda_permission_create_read_delete() {
         &declared.fields,
     )
     .await;
-    kind("lambda_function")
-        .delete(&aws, &function, &Fields::new())
-        .await
-        .expect("delete function");
+    delete_parent("lambda_function", &aws, &function).await;
     // With the function gone the permission is absent, and deleting it is still Ok.
     assert_absent(
         kind("lambda_permission"),
@@ -184,33 +161,16 @@ async fn lambda_layer_version_publish_read_delete() {
         }),
         tags(&[]),
     );
-    assert!(
-        kind("lambda_layer_version")
-            .find_existing(&aws, &declared)
-            .await
-            .expect("find")
-            .is_none()
-    );
-    let created = kind("lambda_layer_version")
-        .create(&aws, &declared)
-        .await
-        .expect("publish");
+    assert_not_found(kind("lambda_layer_version"), &aws, &declared).await;
+    let created = create_and_read(kind("lambda_layer_version"), &aws, &declared, |created| {
+        created.id.clone()
+    })
+    .await;
     assert!(
         created.id.contains(&format!(":layer:{layer}:")),
         "{}",
         created.id
     );
-    assert!(
-        kind("lambda_layer_version")
-            .diff(&declared, &created)
-            .is_empty(),
-        "{created:#?}"
-    );
-    let read = kind("lambda_layer_version")
-        .read(&aws, &created.id, &declared.fields)
-        .await
-        .expect("read");
-    assert_eq!(read.as_ref(), Some(&created));
     let found = kind("lambda_layer_version")
         .find_existing(&aws, &declared)
         .await
@@ -228,13 +188,7 @@ async fn lambda_layer_version_publish_read_delete() {
         diff.len() == 1 && diff[0].field == "code_sha256" && diff[0].forces_replacement,
         "{diff:#?}"
     );
-    assert!(
-        kind("lambda_layer_version")
-            .find_existing(&aws, &changed)
-            .await
-            .expect("find")
-            .is_none()
-    );
+    assert_not_found(kind("lambda_layer_version"), &aws, &changed).await;
 
     delete_twice(
         kind("lambda_layer_version"),

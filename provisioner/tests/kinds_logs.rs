@@ -2,7 +2,7 @@
 
 mod kinds_support;
 
-use kinds_support::{assert_converged, clients, desired, kind, life_cycle, tags};
+use kinds_support::{assert_converged, clients, desired, kind, life_cycle, output, tags};
 use provisioner::kind::Fields;
 use serde_json::json;
 
@@ -27,11 +27,7 @@ async fn log_group_life_cycle() {
     )
     .await;
     assert!(
-        after
-            .outputs
-            .get("arn")
-            .and_then(|a| a.as_str())
-            .is_some_and(|a| a.ends_with(&name)),
+        output(&after, "arn").is_some_and(|a| a.ends_with(&name)),
         "{after:#?}"
     );
 }

@@ -35,28 +35,12 @@ async fn apply_from_nothing_then_empty_plan_then_destroy_to_zero() {
         .assume_role_policy_document()
         .unwrap_or_default();
     assert!(trust.contains("lambda.amazonaws.com"), "{trust}");
-    let attached = aws
-        .iam
-        .list_attached_role_policies()
-        .role_name(f.role_name())
-        .send()
-        .await
-        .unwrap();
-    let attached: Vec<&str> = attached
-        .attached_policies()
-        .iter()
-        .filter_map(|p| p.policy_name())
-        .collect();
-    assert_eq!(attached, vec!["AWSLambdaBasicExecutionRole"]);
-    let inline = aws
-        .iam
-        .list_role_policies()
-        .role_name(f.role_name())
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        inline.policy_names(),
+        aws.attached_policy_names(&f.role_name()).await,
+        ["AWSLambdaBasicExecutionRole"]
+    );
+    assert_eq!(
+        aws.inline_policy_names(&f.role_name()).await,
         [format!("{}-dev-dynamodb", f.prefix)]
     );
 
@@ -80,15 +64,8 @@ async fn apply_from_nothing_then_empty_plan_then_destroy_to_zero() {
     assert_eq!(pitr.as_deref(), Some("ENABLED"));
 
     // Logs: one group with the declared retention.
-    let groups = aws
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(format!("/aws/lambda/{}", f.function_name()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(groups.log_groups().len(), 1);
-    assert_eq!(groups.log_groups()[0].retention_in_days(), Some(14));
+    let group = format!("/aws/lambda/{}", f.function_name());
+    assert_eq!(aws.log_group_retentions(&group).await, [Some(14)]);
 
     // Lambda: one function with the declared settings and the invoke permission.
     assert_eq!(aws.function_count(&f.prefix).await, 1);
@@ -103,20 +80,8 @@ async fn apply_from_nothing_then_empty_plan_then_destroy_to_zero() {
         .unwrap_or_default();
     assert_eq!(env.get("TABLE_NAME"), Some(&f.table_name()));
     assert_eq!(env.get("CORS_ALLOW_ORIGINS").map(String::as_str), Some("*"));
-    let policy = aws
-        .lambda
-        .get_policy()
-        .function_name(f.function_name())
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        policy
-            .policy()
-            .unwrap_or_default()
-            .contains("AllowApiGatewayInvoke"),
-        "{policy:?}"
-    );
+    let policy = aws.function_policy(&f.function_name()).await;
+    assert!(policy.contains("AllowApiGatewayInvoke"), "{policy}");
 
     // API Gateway: one API, one integration, the contract's routes, the stage.
     let apis = aws.api_ids(&f.api_name()).await;
@@ -127,19 +92,7 @@ async fn apply_from_nothing_then_empty_plan_then_destroy_to_zero() {
         "the API serves its own description on AWS too"
     );
     assert_eq!(aws.integration_count(&apis[0]).await, 1);
-    let stages = aws
-        .apigw
-        .get_stages()
-        .api_id(&apis[0])
-        .send()
-        .await
-        .unwrap();
-    let stage_names: Vec<&str> = stages
-        .items()
-        .iter()
-        .filter_map(|s| s.stage_name())
-        .collect();
-    assert_eq!(stage_names, vec!["dev"]);
+    assert_eq!(aws.stage_names(&apis[0]).await, ["dev"]);
 
     // No surprise changes.
     let (code, plan) = f.plan();
@@ -204,6 +157,5 @@ async fn an_optional_layer_is_published_attached_and_destroyed() {
     assert_eq!(attached, vec![version_arn.as_str()]);
     assert_eq!(f.plan().0, 0, "no surprise changes with a layer");
 
-    f.destroy();
-    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
+    aws.destroy_to_nothing(&f).await;
 }

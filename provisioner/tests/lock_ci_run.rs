@@ -5,10 +5,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
 use common::Fixture;
+use common::kill::{APPLY, kill_at};
 
 const RUN: &str = "https://github.com/octo/playground/actions/runs/4242";
 
@@ -21,26 +19,12 @@ fn a_killed_ci_runs_lock_names_the_run_and_force_unlock_prints_it() {
     ));
 
     // An apply in a CI job, killed while it holds the lock.
-    let mut child = f
-        .command(&["apply", "--env", "dev", "--auto-approve"])
+    let mut apply = f.command(&APPLY);
+    apply
         .env("GITHUB_SERVER_URL", "https://github.com")
         .env("GITHUB_REPOSITORY", "octo/playground")
-        .env("GITHUB_RUN_ID", "4242")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start provisioner");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let mut killed = false;
-    for line in BufReader::new(stderr).lines() {
-        let Ok(line) = line else { break };
-        eprintln!("[apply] {line}");
-        if line.contains("creating...") {
-            child.kill().expect("SIGKILL");
-            killed = true;
-            break;
-        }
-    }
+        .env("GITHUB_RUN_ID", "4242");
+    let (mut child, killed) = kill_at(apply, "creating...");
     child.wait().expect("wait");
     assert!(killed, "the apply never started creating");
 

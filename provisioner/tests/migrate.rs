@@ -37,36 +37,6 @@ fn terraform_apply(f: &Fixture, table: &str) -> PathBuf {
     dir.join("terraform.tfstate")
 }
 
-async fn fill_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
-    for i in 0..ITEMS {
-        let (table_id, username) = if i == 0 {
-            ("titanic".to_string(), "_metadata".to_string())
-        } else {
-            ("titanic".to_string(), format!("user{i:03}"))
-        };
-        dynamodb
-            .put_item()
-            .table_name(table)
-            .item("tableId", AttributeValue::S(table_id))
-            .item("username", AttributeValue::S(username))
-            .item("submissionCount", AttributeValue::N(i.to_string()))
-            .send()
-            .await
-            .unwrap();
-    }
-}
-
-async fn count_items(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> usize {
-    let scan = dynamodb
-        .scan()
-        .table_name(table)
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap();
-    scan.items().len()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn migrate_adopts_a_terraform_stack_and_keeps_every_item() {
     let suffix = testkit::unique_name("x");
@@ -74,8 +44,8 @@ async fn migrate_adopts_a_terraform_stack_and_keeps_every_item() {
     let f = Fixture::new(&format!("[env.dev.table]\nname = \"{table}\"\n"));
     let tf_state = terraform_apply(&f, &table);
     let dynamodb = testkit::dynamodb_client().await;
-    fill_table(&dynamodb, &table).await;
-    assert_eq!(count_items(&dynamodb, &table).await, ITEMS);
+    terraform::seed_table(&dynamodb, &table, ITEMS).await;
+    assert_eq!(terraform::item_count(&dynamodb, &table).await, ITEMS);
 
     // The same state in S3, where the original kept it, guarded by Terraform's lock table.
     let bucket = format!("{}-tf", f.prefix);
@@ -237,7 +207,7 @@ async fn migrate_adopts_a_terraform_stack_and_keeps_every_item() {
 
     f.apply();
     assert_eq!(
-        count_items(&dynamodb, &table).await,
+        terraform::item_count(&dynamodb, &table).await,
         ITEMS,
         "every item survives"
     );

@@ -17,7 +17,6 @@ mod common;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use common::proxy::ObservingProxy;
 use common::{Fixture, terraform};
 use provisioner::bootstrap::evaluate::{Request, evaluate, evaluate_bounded};
@@ -52,36 +51,6 @@ fn terraform_original(f: &Fixture, table: &str) -> std::path::PathBuf {
     );
     terraform::forget_providers(&dir);
     dir.join("terraform.tfstate.d/dev/terraform.tfstate")
-}
-
-async fn seed(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
-    for i in 0..ITEMS {
-        let username = if i == 0 {
-            "_metadata".to_string()
-        } else {
-            format!("user{i:03}")
-        };
-        dynamodb
-            .put_item()
-            .table_name(table)
-            .item("tableId", AttributeValue::S("titanic".into()))
-            .item("username", AttributeValue::S(username))
-            .item("submissionCount", AttributeValue::N(i.to_string()))
-            .send()
-            .await
-            .unwrap();
-    }
-}
-
-async fn item_count(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> usize {
-    let scan = dynamodb
-        .scan()
-        .table_name(table)
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap();
-    scan.items().len()
 }
 
 /// A policy document as IAM returns it (percent-encoded), parsed.
@@ -222,7 +191,7 @@ async fn the_original_stack_migrates_without_an_outage() {
     let tf_state = terraform_original(&f, &table);
     let sdk = testkit::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    seed(&dynamodb, &table).await;
+    terraform::seed_table(&dynamodb, &table, ITEMS).await;
     let function = f.function_name();
     let old_role = format!("{}-dev-lambda-role", f.prefix);
     let table_arn = format!("arn:aws:dynamodb:us-east-1:123456789012:table/{table}");
@@ -347,7 +316,7 @@ async fn the_original_stack_migrates_without_an_outage() {
     let (code, out) = f.plan();
     assert_eq!(code, 0, "converged after apply: {out}");
     assert_eq!(
-        item_count(&dynamodb, &table).await,
+        terraform::item_count(&dynamodb, &table).await,
         ITEMS,
         "every item survives"
     );

@@ -1,108 +1,21 @@
 //! The deploy roles cannot escalate: bootstrap's generated policies for a sample stack
 //! (dev, stage, prod; state in S3 with a lock table) are evaluated with the library's IAM
-//! evaluator against each escalation path, which must be denied, and against the calls plan,
-//! apply and destroy make, which must be allowed. No AWS is involved.
+//! evaluator against each escalation path, which must be denied. The calls plan, apply and
+//! destroy make, which must be allowed, are in `policy_allowed.rs`. No AWS is involved.
 //!
 //! What the evaluator does not model (service-specific choices of resource ARN and context
 //! keys, API Gateway's tag inheritance to routes and stages, ...) is listed in docs/operations.md; the
 //! requests here state the ARN and keys AWS documents for each call.
 
-use std::path::Path;
+mod common;
 
-use provisioner::bootstrap::evaluate::{
-    Decision, Request, evaluate, evaluate_bounded, unsupported,
-};
+use common::policy::{ACCOUNT, AUD, Dev, REGION, SUB, api, sample};
+use provisioner::bootstrap::evaluate::{Request, evaluate, evaluate_bounded, unsupported};
 use provisioner::bootstrap::policies::{
-    EnvScope, PolicyInputs, boundary_arn, boundary_policy, deploy_policy, deploy_role_arn,
-    function_role_arn, oidc_provider_arn, trust_policy,
+    boundary_policy, deploy_policy, deploy_role_arn, function_role_arn, oidc_provider_arn,
+    trust_policy,
 };
-use provisioner::stack::Stack;
-use serde_json::{Value, json};
-
-const ACCOUNT: &str = "123456789012";
-const REGION: &str = "us-east-1";
-const SUB: &str = "token.actions.githubusercontent.com:sub";
-const AUD: &str = "token.actions.githubusercontent.com:aud";
-
-fn sample() -> PolicyInputs {
-    let stack = Stack::parse(
-        Path::new("stack.toml"),
-        "[stack]\nname_prefix = \"aimodelshare\"\n\n[backend]\ntype = \"s3\"\n\
-         bucket = \"aimodelshare-state\"\nlock_table = \"aimodelshare-locks\"\n\n\
-         [env.dev]\n\n[env.stage]\n\n[env.prod.table]\nname = \"PlaygroundScores\"\n"
-            .to_string(),
-    )
-    .expect("the sample stack parses");
-    let environments = ["dev", "stage", "prod"]
-        .iter()
-        .map(|name| {
-            let resolved = stack.resolve(name).expect("resolves");
-            EnvScope::of(&resolved, format!("aimodelshare-github-deploy-{name}"))
-        })
-        .collect();
-    PolicyInputs {
-        account_id: ACCOUNT.into(),
-        repository: "octo/playground".into(),
-        environments,
-        state_bucket: "aimodelshare-state".into(),
-        lock_table: Some("aimodelshare-locks".into()),
-        lock_table_region: REGION.into(),
-    }
-}
-
-/// The sample's dev environment and its deploy role's policy.
-struct Dev {
-    inputs: PolicyInputs,
-    policy: Vec<Value>,
-}
-
-impl Dev {
-    fn new() -> Self {
-        let inputs = sample();
-        let policy = vec![deploy_policy(&inputs, &inputs.environments[0])];
-        Self { inputs, policy }
-    }
-
-    fn env(&self) -> &EnvScope {
-        &self.inputs.environments[0]
-    }
-
-    fn prod(&self) -> &EnvScope {
-        &self.inputs.environments[2]
-    }
-
-    fn boundary(&self) -> String {
-        boundary_arn(&self.inputs, self.env())
-    }
-
-    fn function_role(&self) -> String {
-        function_role_arn(&self.inputs, self.env())
-    }
-
-    fn role_under_path(&self, name: &str) -> String {
-        format!("arn:aws:iam::{ACCOUNT}:role/aimodelshare/dev/{name}")
-    }
-
-    fn decide(&self, request: &Request) -> Decision {
-        evaluate(&self.policy, request)
-    }
-
-    #[track_caller]
-    fn denied(&self, why: &str, request: Request) {
-        let decision = self.decide(&request);
-        assert!(!decision.is_allowed(), "{why}: {request:?} is {decision:?}");
-    }
-
-    #[track_caller]
-    fn allowed(&self, why: &str, request: Request) {
-        let decision = self.decide(&request);
-        assert_eq!(decision, Decision::Allow, "{why}: {request:?}");
-    }
-}
-
-fn api(path: &str) -> String {
-    format!("arn:aws:apigateway:{REGION}::{path}")
-}
+use serde_json::json;
 
 #[test]
 fn the_evaluator_models_every_part_of_the_generated_policies() {
@@ -415,141 +328,4 @@ fn a_dev_token_reaches_nothing_of_prod() {
         "prod's function role",
         Request::new("iam:DeleteRole", &function_role_arn(inputs, dev.prod())),
     );
-}
-
-#[test]
-fn what_plan_apply_and_destroy_call_is_allowed() {
-    let dev = Dev::new();
-    let boundary = dev.boundary();
-    let role = dev.function_role();
-    let lock_table = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/aimodelshare-locks");
-    let lock_key = "aimodelshare-state/provisioner/dev/state.json";
-    let bucket = "arn:aws:s3:::aimodelshare-state";
-    let state = format!("{bucket}/provisioner/dev/state.json");
-    let table = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/aimodelshare-dev-playground");
-    let function = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:aimodelshare-dev-api");
-    let group =
-        format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/aimodelshare-dev-api");
-    let layer = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:layer:aimodelshare-dev-extra");
-    let tagged = |request: Request, tag: &str| {
-        request
-            .with(&format!("aws:{tag}/provisioner:stack"), "aimodelshare")
-            .with(&format!("aws:{tag}/provisioner:environment"), "dev")
-    };
-    let needed = [
-        // The state: bucket checks, the object, the lock.
-        Request::new("s3:ListBucket", bucket),
-        Request::new("s3:GetBucketVersioning", bucket),
-        Request::new("s3:GetBucketPublicAccessBlock", bucket),
-        Request::new("s3:ListBucketVersions", bucket),
-        Request::new("s3:GetObject", &state),
-        Request::new("s3:GetObjectVersion", &state),
-        Request::new("s3:PutObject", &state),
-        Request::new("s3:PutObject", &format!("{state}.tflock")),
-        Request::new("s3:DeleteObject", &format!("{state}.tflock")),
-        Request::new("dynamodb:DescribeTable", &lock_table),
-        Request::new("dynamodb:PutItem", &lock_table).with("dynamodb:LeadingKeys", lock_key),
-        Request::new("dynamodb:GetItem", &lock_table).with("dynamodb:LeadingKeys", lock_key),
-        Request::new("dynamodb:DeleteItem", &lock_table).with("dynamodb:LeadingKeys", lock_key),
-        // The function's role, created, changed and deleted with the boundary.
-        Request::new("iam:GetRole", &role),
-        Request::new("iam:CreateRole", &role).with("iam:PermissionsBoundary", &boundary),
-        Request::new("iam:PutRolePermissionsBoundary", &role)
-            .with("iam:PermissionsBoundary", &boundary),
-        Request::new("iam:PutRolePolicy", &role).with("iam:PermissionsBoundary", &boundary),
-        Request::new("iam:AttachRolePolicy", &role)
-            .with("iam:PermissionsBoundary", &boundary)
-            .with(
-                "iam:PolicyARN",
-                "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-            ),
-        Request::new("iam:GetRolePolicy", &role),
-        Request::new("iam:ListAttachedRolePolicies", &role),
-        Request::new("iam:ListRolePolicies", &role),
-        Request::new("iam:TagRole", &role),
-        Request::new("iam:UntagRole", &role),
-        Request::new("iam:UpdateRoleDescription", &role),
-        Request::new("iam:DetachRolePolicy", &role),
-        Request::new("iam:DeleteRolePolicy", &role),
-        Request::new("iam:DeleteRole", &role),
-        // An earlier version's role at `/` is found by name and removed.
-        Request::new(
-            "iam:GetRole",
-            &format!("arn:aws:iam::{ACCOUNT}:role/aimodelshare-dev-lambda"),
-        ),
-        Request::new(
-            "iam:DeleteRole",
-            &format!("arn:aws:iam::{ACCOUNT}:role/aimodelshare-dev-lambda"),
-        ),
-        Request::new("iam:PassRole", &role).with("iam:PassedToService", "lambda.amazonaws.com"),
-        // The table.
-        Request::new("dynamodb:CreateTable", &table),
-        Request::new("dynamodb:DescribeTable", &table),
-        Request::new("dynamodb:UpdateContinuousBackups", &table),
-        Request::new("dynamodb:DescribeContinuousBackups", &table),
-        Request::new("dynamodb:TagResource", &table),
-        Request::new("dynamodb:ListTagsOfResource", &table),
-        Request::new("dynamodb:UpdateTable", &table),
-        Request::new("dynamodb:DeleteTable", &table),
-        // The log group, the layer, the function.
-        Request::new(
-            "logs:DescribeLogGroups",
-            &format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"),
-        ),
-        Request::new("logs:CreateLogGroup", &group),
-        Request::new("logs:PutRetentionPolicy", &group),
-        Request::new("logs:TagResource", &group),
-        Request::new("logs:DeleteLogGroup", &group),
-        Request::new("lambda:PublishLayerVersion", &layer),
-        Request::new("lambda:GetLayerVersion", &format!("{layer}:3")),
-        Request::new("lambda:DeleteLayerVersion", &format!("{layer}:3")),
-        Request::new("lambda:CreateFunction", &function),
-        Request::new("lambda:GetFunction", &function),
-        Request::new("lambda:UpdateFunctionCode", &function),
-        Request::new("lambda:UpdateFunctionConfiguration", &function),
-        Request::new("lambda:TagResource", &function),
-        Request::new("lambda:GetPolicy", &function),
-        Request::new("lambda:AddPermission", &function)
-            .with("lambda:Principal", "apigateway.amazonaws.com"),
-        Request::new("lambda:RemovePermission", &function),
-        Request::new("lambda:DeleteFunction", &function),
-        // The HTTP API, tagged as this stack's dev environment, and its parts.
-        Request::new("apigateway:GET", &api("/apis")),
-        tagged(Request::new("apigateway:POST", &api("/apis")), "RequestTag"),
-        tagged(
-            Request::new("apigateway:GET", &api("/apis/a1")),
-            "ResourceTag",
-        ),
-        tagged(
-            Request::new("apigateway:PATCH", &api("/apis/a1")),
-            "ResourceTag",
-        ),
-        tagged(
-            Request::new("apigateway:POST", &api("/apis/a1/integrations")),
-            "ResourceTag",
-        ),
-        tagged(
-            Request::new("apigateway:POST", &api("/apis/a1/routes")),
-            "ResourceTag",
-        ),
-        tagged(
-            Request::new("apigateway:PATCH", &api("/apis/a1/stages/dev")),
-            "ResourceTag",
-        ),
-        tagged(
-            Request::new("apigateway:DELETE", &api("/apis/a1/cors")),
-            "ResourceTag",
-        ),
-        tagged(
-            Request::new("apigateway:POST", &api("/tags/arn%3Aaws%3Aapigateway")),
-            "ResourceTag",
-        ),
-        tagged(
-            Request::new("apigateway:DELETE", &api("/apis/a1")),
-            "ResourceTag",
-        ),
-    ];
-    for request in needed {
-        dev.allowed("plan/apply/destroy need it", request);
-    }
 }

@@ -25,10 +25,7 @@ async fn a_drifted_trust_policy_is_repaired_by_replacing_the_role() {
         .await
         .unwrap();
 
-    let (code, plan) = f.plan();
-    assert_eq!(code, 2, "{plan}");
-    assert!(plan.contains("-/+ iam_role.lambda"), "{plan}");
-    assert!(plan.contains("assume_role_policy"), "{plan}");
+    f.plan_shows(&["-/+ iam_role.lambda", "assume_role_policy"]);
 
     f.apply();
     let got = aws.iam.get_role().role_name(&role).send().await.unwrap();
@@ -49,23 +46,9 @@ async fn a_drifted_trust_policy_is_repaired_by_replacing_the_role() {
                 |arn| arn.ends_with(&format!(":policy/{}-dev-function-boundary", f.prefix))
             )
     );
-    let attached = aws
-        .iam
-        .list_attached_role_policies()
-        .role_name(&role)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(attached.attached_policies().len(), 1);
-    let inline = aws
-        .iam
-        .list_role_policies()
-        .role_name(&role)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(aws.attached_policy_names(&role).await.len(), 1);
     assert_eq!(
-        inline.policy_names(),
+        aws.inline_policy_names(&role).await,
         [format!("{}-dev-dynamodb", f.prefix)]
     );
 

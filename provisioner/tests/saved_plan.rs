@@ -60,6 +60,5 @@ async fn a_saved_plan_is_refused_after_the_state_or_stack_moved() {
     assert_eq!(unconfirmed.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("--auto-approve"));
 
-    f.destroy();
-    assert!(aws.leftovers(&f).await.is_empty());
+    aws.destroy_to_nothing(&f).await;
 }

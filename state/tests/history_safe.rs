@@ -6,11 +6,9 @@
 
 mod common;
 
-use std::time::Duration;
-
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-use common::{ENV, Kind, fixture};
-use state::{LockOptions, StateError};
+use common::{ENV, Kind, fixture, lock_options};
+use state::StateError;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prepare_backend_refuses_suspended_versioning_and_leaves_it_alone() {
@@ -54,14 +52,7 @@ async fn prepare_backend_refuses_suspended_versioning_and_leaves_it_alone() {
 #[tokio::test(flavor = "multi_thread")]
 async fn releasing_an_s3_lock_object_deletes_no_version() {
     let f = fixture(Kind::S3Object).await;
-    let guard = f
-        .backend
-        .lock(LockOptions {
-            operation: "apply".into(),
-            timeout: Duration::ZERO,
-        })
-        .await
-        .unwrap();
+    let guard = f.backend.lock(lock_options("apply", 0)).await.unwrap();
     guard.release().await.unwrap();
 
     let s3 = testkit::s3_client().await;
@@ -84,13 +75,6 @@ async fn releasing_an_s3_lock_object_deletes_no_version() {
     );
 
     // The lock can be taken again over the delete marker.
-    let again = f
-        .backend
-        .lock(LockOptions {
-            operation: "apply".into(),
-            timeout: Duration::ZERO,
-        })
-        .await
-        .unwrap();
+    let again = f.backend.lock(lock_options("apply", 0)).await.unwrap();
     again.release().await.unwrap();
 }

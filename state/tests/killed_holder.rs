@@ -139,25 +139,7 @@ async fn live_local_holder_cannot_be_forced(kind: Kind) {
     );
 }
 
-#[tokio::test]
-async fn s3_dynamodb_lock_of_a_killed_process() {
-    lock_of_a_killed_process(Kind::S3DynamoDb).await;
-}
-
-#[tokio::test]
-async fn s3_object_lock_of_a_killed_process() {
-    lock_of_a_killed_process(Kind::S3Object).await;
-}
-
-#[tokio::test]
-async fn s3_both_locks_of_a_killed_process() {
-    lock_of_a_killed_process(Kind::S3Both).await;
-}
-
-#[tokio::test]
-async fn local_lock_of_a_killed_process() {
-    lock_of_a_killed_process(Kind::Local).await;
-}
+common::suite!(lock_of_a_killed_process);
 
 #[tokio::test]
 async fn local_lock_of_a_live_process_is_not_forced() {

@@ -6,17 +6,16 @@ mod api_common;
 use api_common::Api;
 use serde_json::json;
 
-#[tokio::test]
-async fn hundred_concurrent_new_users_count_exactly_100() {
-    let api = Api::start();
-    api.create("crowd").await;
-    let writes = (0..100).map(|i| {
-        let api = &api;
+/// Sends `count` user PUTs at once, the i-th to `path(i)` with `submissionCount` i and
+/// `totalCount` `count`, and asserts that every one is a 200.
+async fn put_all_at_once(api: &Api, count: u64, path: impl Fn(u64) -> String) {
+    let writes = (0..count).map(|i| {
+        let path = path(i);
         async move {
             api.send(
                 "PUT",
-                &format!("/tables/crowd/users/user{i:03}"),
-                &json!({"submissionCount": i, "totalCount": 100}),
+                &path,
+                &json!({"submissionCount": i, "totalCount": count}),
             )
             .await
         }
@@ -25,6 +24,13 @@ async fn hundred_concurrent_new_users_count_exactly_100() {
     for (status, body) in &results {
         assert_eq!(*status, 200, "{body}");
     }
+}
+
+#[tokio::test]
+async fn hundred_concurrent_new_users_count_exactly_100() {
+    let api = Api::start();
+    api.create("crowd").await;
+    put_all_at_once(&api, 100, |i| format!("/tables/crowd/users/user{i:03}")).await;
     let (_, table) = api.get("/tables/crowd").await;
     assert_eq!(table["userCount"], 100);
     let (_, users) = api.get("/tables/crowd/users?limit=500").await;
@@ -35,21 +41,7 @@ async fn hundred_concurrent_new_users_count_exactly_100() {
 async fn twenty_concurrent_puts_of_one_new_user_count_once() {
     let api = Api::start();
     api.create("same").await;
-    let writes = (0..20).map(|i| {
-        let api = &api;
-        async move {
-            api.send(
-                "PUT",
-                "/tables/same/users/solo",
-                &json!({"submissionCount": i, "totalCount": 20}),
-            )
-            .await
-        }
-    });
-    let results = futures::future::join_all(writes).await;
-    for (status, body) in &results {
-        assert_eq!(*status, 200, "{body}");
-    }
+    put_all_at_once(&api, 20, |_| "/tables/same/users/solo".to_string()).await;
     let (_, table) = api.get("/tables/same").await;
     assert_eq!(table["userCount"], 1);
     let (status, user) = api.get("/tables/same/users/solo").await;

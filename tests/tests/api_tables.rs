@@ -3,8 +3,8 @@
 
 mod api_common;
 
-use api_common::{Api, assert_error, last_key_param};
-use serde_json::{Value, json};
+use api_common::{Api, assert_error};
+use serde_json::json;
 
 #[tokio::test]
 async fn create_returns_201_with_fields_and_defaults_display_name() {
@@ -138,27 +138,6 @@ async fn list_is_newest_first_with_all_fields() {
     assert!(body.get("lastKey").is_none(), "one page only");
 }
 
-async fn collect_pages(api: &Api, first: &str, field: &str) -> (Vec<Value>, usize) {
-    let mut items = Vec::new();
-    let mut pages = 0;
-    let mut path = first.to_string();
-    loop {
-        let (status, body) = api.get(&path).await;
-        assert_eq!(status, 200, "{path}: {body}");
-        pages += 1;
-        items.extend(body[field].as_array().unwrap().iter().cloned());
-        match last_key_param(&body) {
-            Some(key) => {
-                let sep = if first.contains('?') { '&' } else { '?' };
-                path = format!("{first}{sep}lastKey={key}");
-            }
-            None => break,
-        }
-        assert!(pages < 100, "pagination does not end");
-    }
-    (items, pages)
-}
-
 #[tokio::test]
 async fn list_paginates_in_global_order() {
     let api = Api::start();
@@ -166,7 +145,7 @@ async fn list_paginates_in_global_order() {
     for id in &ids {
         api.create(id).await;
     }
-    let (items, pages) = collect_pages(&api, "/tables?limit=3", "tables").await;
+    let (items, pages) = api.all_pages("/tables?limit=3", "tables").await;
     assert_eq!(pages, 3, "7 items in pages of 3");
     let got: Vec<&str> = items
         .iter()
@@ -212,7 +191,7 @@ async fn list_default_limit_is_50_and_limits_are_clamped() {
         52,
         "clamped down to 500"
     );
-    let (items, pages) = collect_pages(&api, "/tables", "tables").await;
+    let (items, pages) = api.all_pages("/tables", "tables").await;
     assert_eq!((items.len(), pages), (52, 2));
 }
 

@@ -4,7 +4,7 @@
 mod api_common;
 
 use api_common::{Api, assert_error, last_key_param, percent_encode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[tokio::test]
 async fn put_creates_then_updates_a_user_counting_it_once() {
@@ -167,24 +167,6 @@ async fn list_users_is_400_for_bad_ids_and_404_when_missing() {
     assert_eq!(api.get("/tables/gh%20ost/users").await.0, 400);
 }
 
-async fn all_users(api: &Api, first: &str) -> (Vec<Value>, usize) {
-    let mut users = Vec::new();
-    let mut pages = 0;
-    let mut path = first.to_string();
-    loop {
-        let (status, body) = api.get(&path).await;
-        assert_eq!(status, 200, "{path}: {body}");
-        pages += 1;
-        users.extend(body["users"].as_array().unwrap().iter().cloned());
-        match last_key_param(&body) {
-            Some(key) => path = format!("{first}&lastKey={key}"),
-            None => break,
-        }
-        assert!(pages < 100, "pagination does not end");
-    }
-    (users, pages)
-}
-
 #[tokio::test]
 async fn list_users_paginates_in_global_order_including_ties() {
     let api = Api::start();
@@ -194,7 +176,7 @@ async fn list_users_paginates_in_global_order_including_ties() {
     for (i, n) in counts.iter().enumerate() {
         api.put_user("pg", &format!("u{i:02}"), *n).await;
     }
-    let (users, pages) = all_users(&api, "/tables/pg/users?limit=4").await;
+    let (users, pages) = api.all_pages("/tables/pg/users?limit=4", "users").await;
     assert_eq!(pages, 3);
     let got: Vec<u64> = users
         .iter()
@@ -224,7 +206,9 @@ async fn list_users_default_limit_is_50() {
     let (_, body) = api.get("/tables/many/users").await;
     assert_eq!(body["users"].as_array().unwrap().len(), 50);
     assert_eq!(body["users"][0]["submissionCount"], 52);
-    let (users, pages) = all_users(&api, "/tables/many/users?limit=nope").await;
+    let (users, pages) = api
+        .all_pages("/tables/many/users?limit=nope", "users")
+        .await;
     assert_eq!((users.len(), pages), (53, 2));
     assert_eq!(api.get("/tables/many").await.1["userCount"], 53);
 }

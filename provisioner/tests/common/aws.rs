@@ -148,9 +148,7 @@ impl Aws {
 
     /// Functions whose name starts with `prefix`.
     pub async fn function_count(&self, prefix: &str) -> usize {
-        let mut count = 0;
-        let mut marker = None;
-        loop {
+        count_prefixed(prefix, |marker| async move {
             let page = self
                 .lambda
                 .list_functions()
@@ -158,16 +156,13 @@ impl Aws {
                 .send()
                 .await
                 .expect("list_functions");
-            count += page
-                .functions()
-                .iter()
-                .filter(|f| f.function_name().is_some_and(|n| n.starts_with(prefix)))
-                .count();
-            marker = page.next_marker().map(str::to_string);
-            if marker.is_none() {
-                return count;
-            }
-        }
+            let names = page.functions().iter().filter_map(|f| f.function_name());
+            (
+                names.map(str::to_string).collect(),
+                page.next_marker().map(str::to_string),
+            )
+        })
+        .await
     }
 
     /// The function's configuration as Lambda reports it now.
@@ -200,6 +195,11 @@ impl Aws {
     }
 
     pub async fn log_group_count(&self, name: &str) -> usize {
+        self.log_group_retentions(name).await.len()
+    }
+
+    /// The retention (days) of each log group whose name starts with `name`.
+    pub async fn log_group_retentions(&self, name: &str) -> Vec<Option<i32>> {
         self.logs
             .describe_log_groups()
             .log_group_name_prefix(name)
@@ -207,7 +207,81 @@ impl Aws {
             .await
             .expect("describe_log_groups")
             .log_groups()
-            .len()
+            .iter()
+            .map(|group| group.retention_in_days())
+            .collect()
+    }
+
+    /// Creates the log group `name` as someone else would: as Lambda does (no tags), or tagged
+    /// with another owner's `tag`.
+    pub async fn create_log_group(&self, name: &str, tag: Option<(&str, &str)>) {
+        let mut create = self.logs.create_log_group().log_group_name(name);
+        if let Some((key, value)) = tag {
+            create = create.tags(key, value);
+        }
+        create.send().await.expect("create_log_group");
+    }
+
+    pub async fn delete_log_group(&self, name: &str) {
+        self.logs
+            .delete_log_group()
+            .log_group_name(name)
+            .send()
+            .await
+            .expect("delete_log_group");
+    }
+
+    /// The names of the stages of the API `api_id`.
+    pub async fn stage_names(&self, api_id: &str) -> Vec<String> {
+        self.apigw
+            .get_stages()
+            .api_id(api_id)
+            .send()
+            .await
+            .expect("get_stages")
+            .items()
+            .iter()
+            .filter_map(|s| s.stage_name().map(str::to_string))
+            .collect()
+    }
+
+    /// The names of the role's inline policies.
+    pub async fn inline_policy_names(&self, role: &str) -> Vec<String> {
+        self.iam
+            .list_role_policies()
+            .role_name(role)
+            .send()
+            .await
+            .expect("list_role_policies")
+            .policy_names()
+            .to_vec()
+    }
+
+    /// The names of the managed policies attached to the role.
+    pub async fn attached_policy_names(&self, role: &str) -> Vec<String> {
+        self.iam
+            .list_attached_role_policies()
+            .role_name(role)
+            .send()
+            .await
+            .expect("list_attached_role_policies")
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_name().map(str::to_string))
+            .collect()
+    }
+
+    /// The function's resource policy (its invoke permissions); panics when it has none.
+    pub async fn function_policy(&self, function: &str) -> String {
+        self.lambda
+            .get_policy()
+            .function_name(function)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{function} has no resource policy: {e:?}"))
+            .policy()
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// How many of each thing the stack makes exist now, found by listing each service (so a
@@ -219,15 +293,7 @@ impl Aws {
         for api in &apis {
             routes += self.route_keys(api).await.len();
             integrations += self.integration_count(api).await;
-            stages += self
-                .apigw
-                .get_stages()
-                .api_id(api)
-                .send()
-                .await
-                .expect("get_stages")
-                .items()
-                .len();
+            stages += self.stage_names(api).await.len();
         }
         found.insert("API", apis.len());
         found.insert("API route", routes);
@@ -239,25 +305,10 @@ impl Aws {
         found.insert("role", self.role_count(&f.prefix).await);
         let role = f.role_name();
         let (inline, attached) = if self.role_exists(&role).await {
-            let inline = self
-                .iam
-                .list_role_policies()
-                .role_name(&role)
-                .send()
-                .await
-                .expect("list_role_policies")
-                .policy_names()
-                .len();
-            let attached = self
-                .iam
-                .list_attached_role_policies()
-                .role_name(&role)
-                .send()
-                .await
-                .expect("list_attached_role_policies")
-                .attached_policies()
-                .len();
-            (inline, attached)
+            (
+                self.inline_policy_names(&role).await.len(),
+                self.attached_policy_names(&role).await.len(),
+            )
         } else {
             (0, 0)
         };
@@ -307,9 +358,7 @@ impl Aws {
 
     /// Tables whose name starts with `prefix`.
     pub async fn table_count(&self, prefix: &str) -> usize {
-        let mut count = 0;
-        let mut start = None;
-        loop {
+        count_prefixed(prefix, |start| async move {
             let page = self
                 .dynamodb
                 .list_tables()
@@ -317,23 +366,17 @@ impl Aws {
                 .send()
                 .await
                 .expect("list_tables");
-            count += page
-                .table_names()
-                .iter()
-                .filter(|n| n.starts_with(prefix))
-                .count();
-            start = page.last_evaluated_table_name().map(str::to_string);
-            if start.is_none() {
-                return count;
-            }
-        }
+            (
+                page.table_names().to_vec(),
+                page.last_evaluated_table_name().map(str::to_string),
+            )
+        })
+        .await
     }
 
     /// IAM roles whose name starts with `prefix`.
     pub async fn role_count(&self, prefix: &str) -> usize {
-        let mut count = 0;
-        let mut marker = None;
-        loop {
+        count_prefixed(prefix, |marker| async move {
             let page = self
                 .iam
                 .list_roles()
@@ -341,16 +384,11 @@ impl Aws {
                 .send()
                 .await
                 .expect("list_roles");
-            count += page
-                .roles()
-                .iter()
-                .filter(|r| r.role_name().starts_with(prefix))
-                .count();
-            marker = page.marker().map(str::to_string);
-            if !page.is_truncated() || marker.is_none() {
-                return count;
-            }
-        }
+            let names = page.roles().iter().map(|r| r.role_name().to_string());
+            let next = page.marker().filter(|_| page.is_truncated());
+            (names.collect(), next.map(str::to_string))
+        })
+        .await
     }
 
     /// Every trace of the stack in every service; all zero after destroy.
@@ -384,5 +422,34 @@ impl Aws {
             left.push("layer".to_string());
         }
         left
+    }
+
+    /// Destroys `f`'s stack and asserts that nothing of it is left in any service.
+    pub async fn destroy_to_nothing(&self, f: &Fixture) {
+        f.destroy();
+        assert_eq!(
+            self.leftovers(f).await,
+            Vec::<String>::new(),
+            "left behind by destroy"
+        );
+    }
+}
+
+/// Counts the names that start with `prefix` over every page of a listing: `page(token)` lists
+/// one page (the first with `None`) and returns its names and the next page's token, if any.
+async fn count_prefixed<F, Fut>(prefix: &str, mut page: F) -> usize
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = (Vec<String>, Option<String>)>,
+{
+    let mut count = 0;
+    let mut token = None;
+    loop {
+        let (names, next) = page(token).await;
+        count += names.iter().filter(|n| n.starts_with(prefix)).count();
+        token = next;
+        if token.is_none() {
+            return count;
+        }
     }
 }

@@ -28,6 +28,23 @@ pub fn refused(f: &Fixture, args: &[&str]) -> String {
     stderr(&output)
 }
 
+/// Runs apply and asserts it is refused because the object `name` that `address` declares is
+/// not this stack's: the error names it, points to `import`, and does not adopt it. Returns
+/// the error.
+pub fn apply_refused_over(f: &Fixture, address: &str, name: &str) -> String {
+    let error = refused(f, &super::kill::APPLY);
+    assert!(
+        error.contains(&format!("'{name}'")),
+        "names {name}: {error}"
+    );
+    assert!(
+        error.contains(&format!("provisioner import --env dev {address} {name}")),
+        "points to import: {error}"
+    );
+    assert!(!error.contains(&format!("{address}: adopted")), "{error}");
+    error
+}
+
 /// Index of the first line of `text` containing `needle`; panics naming it when none does.
 pub fn line_of(text: &str, needle: &str) -> usize {
     text.lines()

@@ -5,34 +5,53 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::process::Stdio;
+use std::process::{Child, Command, Stdio};
 
 use super::{Aws, Fixture};
 
 pub const APPLY: [&str; 4] = ["apply", "--env", "dev", "--auto-approve"];
 pub const DESTROY: [&str; 4] = ["destroy", "--env", "dev", "--auto-approve"];
 
-/// Runs `args`, SIGKILLs it as soon as a stderr line contains `trigger`, and asserts that it
-/// was the kill that ended the run (not the run finishing before the trigger or the signal).
-pub fn kill_when(f: &Fixture, args: &[&str], trigger: &str) {
-    let mut child = f
-        .command(args)
+/// Starts `command` with stderr piped (stdout dropped) and hands each stderr line, echoed as
+/// `[child] ...`, to `on_line` with the child, until `on_line` returns true (stop reading) or
+/// stderr ends. Returns the child, still to be waited for, and whether `on_line` stopped.
+pub fn watch_stderr(
+    mut command: Command,
+    mut on_line: impl FnMut(&str, &mut Child) -> bool,
+) -> (Child, bool) {
+    let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start provisioner");
     let stderr = child.stderr.take().expect("piped stderr");
-    let mut seen = false;
     for line in BufReader::new(stderr).lines() {
         let Ok(line) = line else { break };
         eprintln!("[child] {line}");
-        if line.contains(trigger) {
-            // Child::kill sends SIGKILL on Unix.
-            child.kill().expect("SIGKILL");
-            seen = true;
-            break;
+        if on_line(&line, &mut child) {
+            return (child, true);
         }
     }
+    (child, false)
+}
+
+/// Runs `command` and SIGKILLs it as soon as a stderr line contains `trigger`; returns the
+/// child (to wait for) and whether the trigger was seen.
+pub fn kill_at(command: Command, trigger: &str) -> (Child, bool) {
+    watch_stderr(command, |line, child| {
+        let seen = line.contains(trigger);
+        if seen {
+            // Child::kill sends SIGKILL on Unix.
+            child.kill().expect("SIGKILL");
+        }
+        seen
+    })
+}
+
+/// Runs `args`, SIGKILLs it as soon as a stderr line contains `trigger`, and asserts that it
+/// was the kill that ended the run (not the run finishing before the trigger or the signal).
+pub fn kill_when(f: &Fixture, args: &[&str], trigger: &str) {
+    let (mut child, seen) = kill_at(f.command(args), trigger);
     let status = child.wait().expect("wait");
     eprintln!("killed at {trigger:?}: seen={seen}, status={status:?}");
     assert!(seen, "`provisioner {args:?}` never printed {trigger:?}");

@@ -4,9 +4,12 @@
 #![allow(dead_code)]
 
 mod aws;
+pub mod bootstrap;
 pub mod counts;
+pub mod engine;
 pub mod identity;
 pub mod kill;
+pub mod policy;
 pub mod proxy;
 pub mod terraform;
 
@@ -54,10 +57,7 @@ impl Fixture {
         testkit::endpoint();
         let dir = tempfile::tempdir().expect("a temp dir");
         let prefix = testkit::unique_name("pt");
-        let binary = dir.path().join("bootstrap-binary");
-        std::fs::write(&binary, b"#!/bin/sh\necho not really a lambda\n").expect("write");
-        provisioner::package::zip_bootstrap(&binary, &dir.path().join("function.zip"))
-            .expect("zip the fake function");
+        fake_function_zip(dir.path(), &dir.path().join("function.zip"));
         let fixture = Self {
             dir,
             prefix,
@@ -86,35 +86,19 @@ impl Fixture {
 
     /// A `provisioner` command in the fixture's directory, pointed at the emulator.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(testkit::binary("provisioner"));
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .envs(testkit::aws_env())
-            .env_remove("AWS_PROFILE")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
+        let mut command = provisioner_command(self.dir.path(), args);
+        command.env("NO_COLOR", "1");
         command
     }
 
     /// Runs the provisioner to the end.
     pub fn run(&self, args: &[&str]) -> Output {
-        let output = self.command(args).output().expect("run provisioner");
-        eprintln!(
-            "$ provisioner {}\n--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-            args.join(" "),
-            output.status.code(),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
+        run_logged(self.command(args), args)
     }
 
     /// Runs and asserts success; returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(output.status.success(), "provisioner {args:?} failed");
-        String::from_utf8_lossy(&output.stdout).to_string()
+        succeeded(self.run(args), args)
     }
 
     pub fn apply(&self) -> String {
@@ -132,6 +116,21 @@ impl Fixture {
             output.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&output.stdout).to_string(),
         )
+    }
+
+    /// `plan --detailed-exitcode` that must find changes (exit 2) and show each of `lines`;
+    /// returns the plan.
+    #[track_caller]
+    pub fn plan_shows(&self, lines: &[&str]) -> String {
+        let (code, plan) = self.plan();
+        assert_eq!(code, 2, "the plan should show changes:\n{plan}");
+        for line in lines {
+            assert!(
+                plan.contains(line),
+                "the plan does not show {line:?}:\n{plan}"
+            );
+        }
+        plan
     }
 
     /// The state bucket of a fixture made by [`Fixture::on_s3`].
@@ -189,7 +188,72 @@ impl Fixture {
     }
 }
 
+/// Writes a fake function binary into `dir` and zips it to `zip`, as CI's build would.
+pub fn fake_function_zip(dir: &Path, zip: &Path) {
+    let binary = dir.join("bootstrap-binary");
+    std::fs::write(&binary, b"#!/bin/sh\necho not really a lambda\n").expect("write");
+    provisioner::package::zip_bootstrap(&binary, zip).expect("zip the fake function");
+}
+
+/// The `provisioner` binary with `args`, run in `dir` against the emulator (no profile, no
+/// stdin).
+pub fn provisioner_command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(testkit::binary("provisioner"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .envs(testkit::aws_env())
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs `command` (a `provisioner` with `args`) to the end and logs its exit and output.
+pub fn run_logged(mut command: Command, args: &[&str]) -> Output {
+    let output = command.output().expect("run provisioner");
+    eprintln!(
+        "$ provisioner {}\n--- exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        args.join(" "),
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Asserts that the run of `provisioner args` succeeded; returns its stdout.
+pub fn succeeded(output: Output, args: &[&str]) -> String {
+    assert!(output.status.success(), "provisioner {args:?} failed");
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+/// Asserts that the run of `provisioner args` failed; returns its stderr.
+pub fn refused(output: Output, args: &[&str]) -> String {
+    assert!(
+        !output.status.success(),
+        "provisioner {args:?} succeeded but should be refused"
+    );
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
 /// True when `path` exists.
 pub fn exists(path: &Path) -> bool {
     path.exists()
 }
+
+/// One `#[tokio::test]` per case, each running the scenario with that case's argument:
+/// `scenario_tests!(scenario; test_name => argument, ...)` makes
+/// `async fn test_name() { scenario(argument).await }` for each case.
+#[allow(unused_macros)]
+macro_rules! scenario_tests {
+    ($scenario:ident; $($test:ident => $argument:expr),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread")]
+            async fn $test() {
+                $scenario($argument).await;
+            }
+        )+
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use scenario_tests;

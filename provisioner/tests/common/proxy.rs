@@ -51,49 +51,74 @@ impl Request {
     }
 }
 
-/// The proxy; stops accepting when dropped.
-pub struct ObservingProxy {
+/// A proxy's accept loop on a port of its own: each client connection is handed to `serve`
+/// (on the loop's thread) until the value is dropped.
+struct Listening {
     port: u16,
     stop: Arc<AtomicBool>,
 }
 
-impl ObservingProxy {
-    /// Starts the proxy; `after_write` runs on the proxy's thread after each changing request
-    /// was answered, before the answer is passed on.
-    pub fn start(after_write: impl Fn(&Request) + Send + Sync + 'static) -> Self {
-        let upstream = testkit::endpoint()
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_string();
+impl Listening {
+    fn start(mut serve: impl FnMut(TcpStream) + Send + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
         let port = listener.local_addr().expect("proxy address").port();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
-        let after_write = Arc::new(after_write);
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 if stopped.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(client) = client else { continue };
-                let (upstream, after_write) = (upstream.clone(), Arc::clone(&after_write));
-                std::thread::spawn(move || serve(client, &upstream, &*after_write));
+                serve(client);
             }
         });
         Self { port, stop }
     }
 
     /// The endpoint to give the provisioner (`AWS_ENDPOINT_URL`).
-    pub fn url(&self) -> String {
+    fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }
 
-impl Drop for ObservingProxy {
+impl Drop for Listening {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // Wakes the accept loop so it sees `stop`.
         let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// The emulator's `host:port`, where the proxies pass requests on.
+fn upstream() -> String {
+    testkit::endpoint()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// The proxy; stops accepting when dropped.
+pub struct ObservingProxy {
+    listening: Listening,
+}
+
+impl ObservingProxy {
+    /// Starts the proxy; `after_write` runs on the proxy's thread after each changing request
+    /// was answered, before the answer is passed on.
+    pub fn start(after_write: impl Fn(&Request) + Send + Sync + 'static) -> Self {
+        let upstream = upstream();
+        let after_write = Arc::new(after_write);
+        let listening = Listening::start(move |client| {
+            let (upstream, after_write) = (upstream.clone(), Arc::clone(&after_write));
+            std::thread::spawn(move || serve(client, &upstream, &*after_write));
+        });
+        Self { listening }
+    }
+
+    /// The endpoint to give the provisioner (`AWS_ENDPOINT_URL`).
+    pub fn url(&self) -> String {
+        self.listening.url()
     }
 }
 
@@ -205,9 +230,8 @@ impl CreateCall {
 /// instead; with `drop_connection` it then closes the client's connection, as a network that
 /// lost the answer would, instead of leaving the client waiting.
 pub struct HoldingProxy {
-    port: u16,
+    listening: Listening,
     pub held: mpsc::Receiver<()>,
-    stop: Arc<AtomicBool>,
 }
 
 impl HoldingProxy {
@@ -216,48 +240,27 @@ impl HoldingProxy {
     }
 
     pub fn start_with(call: CreateCall, nth: usize, drop_connection: bool) -> Self {
-        let upstream = testkit::endpoint()
-            .trim_start_matches("http://")
-            .trim_end_matches('/')
-            .to_string();
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
-        let port = listener.local_addr().expect("proxy address").port();
+        let upstream = upstream();
         let (report, held) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(AtomicUsize::new(0));
-        let stopped = Arc::clone(&stop);
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                if stopped.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(client) = client else { continue };
-                let upstream = TcpStream::connect(&upstream).expect("reach the emulator");
-                let (report, seen) = (report.clone(), Arc::clone(&seen));
-                std::thread::spawn(move || {
-                    let held = Held {
-                        call,
-                        nth,
-                        seen: &seen,
-                        drop_connection,
-                    };
-                    relay_holding(client, upstream, &held, &report);
-                });
-            }
+        let listening = Listening::start(move |client| {
+            let upstream = TcpStream::connect(&upstream).expect("reach the emulator");
+            let (report, seen) = (report.clone(), Arc::clone(&seen));
+            std::thread::spawn(move || {
+                let held = Held {
+                    call,
+                    nth,
+                    seen: &seen,
+                    drop_connection,
+                };
+                relay_holding(client, upstream, &held, &report);
+            });
         });
-        Self { port, held, stop }
+        Self { listening, held }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for HoldingProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wakes the accept loop so it sees `stop`.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        self.listening.url()
     }
 }
 

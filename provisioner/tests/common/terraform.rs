@@ -79,3 +79,37 @@ pub fn apply(dir: &Path, vars: &[String]) {
 pub fn forget_providers(dir: &Path) {
     std::fs::remove_dir_all(dir.join(".terraform")).ok();
 }
+
+/// Fills the table Terraform made with `items` items of the playground `titanic` (its
+/// `_metadata` row and users), so a migration can be seen to keep every one.
+pub async fn seed_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str, items: usize) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    for i in 0..items {
+        let username = if i == 0 {
+            "_metadata".to_string()
+        } else {
+            format!("user{i:03}")
+        };
+        dynamodb
+            .put_item()
+            .table_name(table)
+            .item("tableId", AttributeValue::S("titanic".into()))
+            .item("username", AttributeValue::S(username))
+            .item("submissionCount", AttributeValue::N(i.to_string()))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// How many items the table holds (a consistent scan).
+pub async fn item_count(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> usize {
+    let scan = dynamodb
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    scan.items().len()
+}

@@ -215,3 +215,98 @@ pub fn lambda_function(name: &str, role_arn: &str, zip: &(String, String)) -> De
         tags(&[]),
     )
 }
+
+/// The output `key` of an observation, when it is a string.
+pub fn output<'a>(observed: &'a Observed, key: &str) -> Option<&'a str> {
+    observed.outputs.get(key).and_then(|v| v.as_str())
+}
+
+/// Asserts that `find_existing` finds no object for `declared`.
+pub async fn assert_not_found(kind: &dyn ResourceKind, aws: &AwsClients, declared: &Desired) {
+    let found = kind
+        .find_existing(aws, declared)
+        .await
+        .expect("find_existing succeeds");
+    assert!(
+        found.is_none(),
+        "{} found for {declared:#?}: {found:#?}",
+        kind.kind()
+    );
+}
+
+/// Creates `declared`, asserts the result already matches it (an empty diff) and that a read
+/// of `id` sees just that; returns the creation's observation.
+pub async fn create_and_read(
+    kind: &dyn ResourceKind,
+    aws: &AwsClients,
+    declared: &Desired,
+    id: impl FnOnce(&Observed) -> String,
+) -> Observed {
+    let created = kind.create(aws, declared).await.expect("create succeeds");
+    assert!(
+        kind.diff(declared, &created).is_empty(),
+        "{} differs from its declaration right after create: {created:#?}",
+        kind.kind()
+    );
+    let read = kind
+        .read(aws, &id(&created), &declared.fields)
+        .await
+        .expect("read succeeds");
+    assert_eq!(
+        read.as_ref(),
+        Some(&created),
+        "a read sees what create made"
+    );
+    created
+}
+
+/// Asserts that `declared` with `field` set to `value` differs from `observed` in exactly one
+/// change, which forces replacement; returns the changed declaration.
+pub fn assert_replaced_by(
+    kind: &dyn ResourceKind,
+    declared: &Desired,
+    observed: &Observed,
+    field: &str,
+    value: Value,
+) -> Desired {
+    let mut changed = declared.clone();
+    changed.fields.insert(field.into(), value);
+    let diff = kind.diff(&changed, observed);
+    assert!(
+        diff.len() == 1 && diff[0].field == field && diff[0].forces_replacement,
+        "a new {field} of {} must force replacement: {diff:#?}",
+        kind.kind()
+    );
+    changed
+}
+
+/// Deletes the `kind_name` object `id` a test made for its resource to live in (its API,
+/// role or function).
+pub async fn delete_parent(kind_name: &str, aws: &AwsClients, id: &str) {
+    kind(kind_name)
+        .delete(aws, id, &Fields::new())
+        .await
+        .unwrap_or_else(|e| panic!("delete {kind_name} {id}: {e}"));
+}
+
+/// `assert_found_again`, then the life cycle of `declared` with one `field` changed to
+/// `value` in place.
+pub async fn found_again_then_life_cycle(
+    kind: &dyn ResourceKind,
+    aws: &AwsClients,
+    declared: Desired,
+    field: &str,
+    value: Value,
+) -> Observed {
+    assert_found_again(kind, aws, &declared).await;
+    life_cycle(
+        kind,
+        aws,
+        declared,
+        |d| {
+            d.fields.insert(field.into(), value);
+        },
+        &[field],
+    )
+    .await
+}

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use state::{Backend, BackendConfig, LockOptions, StateDocument};
+use state::{Backend, BackendConfig, LockOptions, StateDocument, StateError, WriteToken};
 
 /// The environment every fixture uses.
 pub const ENV: &str = "dev";
@@ -157,3 +157,56 @@ pub fn lock_options(operation: &str, timeout_ms: u64) -> LockOptions {
         timeout: std::time::Duration::from_millis(timeout_ms),
     }
 }
+
+impl Fixture {
+    /// Writes `document` over what the backend holds now (the first write of a test); returns
+    /// the token of what it wrote.
+    pub async fn write_over_current(&self, document: &mut StateDocument) -> WriteToken {
+        let token = self.backend.read().await.unwrap().token;
+        self.backend.write(document, &token).await.unwrap()
+    }
+}
+
+/// Asserts that `backend` cannot take the lock now: someone else holds it.
+pub async fn assert_locked(backend: &Backend) {
+    let attempt = backend.lock(lock_options("plan", 0)).await;
+    assert!(
+        matches!(attempt, Err(StateError::Locked { .. })),
+        "the lock should be held, got {attempt:?}"
+    );
+}
+
+/// Takes the lock at once (it must be free) and releases it.
+pub async fn lock_and_release(backend: &Backend) {
+    backend
+        .lock(lock_options("plan", 0))
+        .await
+        .unwrap()
+        .release()
+        .await
+        .unwrap();
+}
+
+/// Makes one `#[tokio::test]` per scenario and backend kind, in a module per kind
+/// (`s3_dynamodb_lock::SCENARIO`, ...). A scenario is an `async fn(Kind)` of the calling file.
+#[allow(unused_macros)]
+macro_rules! suite {
+    ($($test:ident),+ $(,)?) => {
+        $crate::common::suite!(@kind s3_dynamodb_lock, S3DynamoDb; $($test),+);
+        $crate::common::suite!(@kind s3_object_lock, S3Object; $($test),+);
+        $crate::common::suite!(@kind s3_both_locks, S3Both; $($test),+);
+        $crate::common::suite!(@kind local, Local; $($test),+);
+    };
+    (@kind $kind_mod:ident, $kind:ident; $($test:ident),+) => {
+        mod $kind_mod {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    super::$test($crate::common::Kind::$kind).await;
+                }
+            )+
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use suite;

@@ -119,6 +119,29 @@ impl Api {
         assert_eq!(status, 201, "creating {id}: {body}");
     }
 
+    /// Follows `lastKey` from the page at `first` to the last page (each a 200); returns the
+    /// items of the list `field` of every page, in order, and the number of pages.
+    pub async fn all_pages(&self, first: &str, field: &str) -> (Vec<Value>, usize) {
+        let mut items = Vec::new();
+        let mut pages = 0;
+        let mut path = first.to_string();
+        loop {
+            let (status, body) = self.get(&path).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            pages += 1;
+            items.extend(body[field].as_array().unwrap().iter().cloned());
+            match last_key_param(&body) {
+                Some(key) => {
+                    let sep = if first.contains('?') { '&' } else { '?' };
+                    path = format!("{first}{sep}lastKey={key}");
+                }
+                None => break,
+            }
+            assert!(pages < 100, "pagination does not end");
+        }
+        (items, pages)
+    }
+
     /// Writes a user's counts and asserts the 200.
     pub async fn put_user(&self, table: &str, user: &str, submissions: u64) {
         let (status, body) = self
