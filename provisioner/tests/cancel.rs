@@ -20,29 +20,31 @@ fn send(signal: &str, pid: u32) {
     assert!(status.success(), "kill -{signal} {pid}");
 }
 
-/// Runs `args`, sends each of `signals` once a stderr line contains `trigger`; returns the exit
+/// Runs `args`, sending each signal of `steps` once a stderr line contains its trigger (in
+/// order: a second signal waits for the line the first one made, as a person pressing Ctrl-C
+/// twice does; sent back to back, the process could see them in either order). Returns the exit
 /// code and the whole stderr.
-fn signal_when(
-    f: &Fixture,
-    args: &[&str],
-    trigger: &str,
-    signals: &[&str],
-) -> (Option<i32>, String) {
+fn signal_when(f: &Fixture, args: &[&str], steps: &[(&str, &str)]) -> (Option<i32>, String) {
     let mut seen = String::new();
-    let mut sent = false;
+    let mut next = 0;
     let (mut child, _) = watch_stderr(f.command(args), |line, child| {
-        if !sent && line.contains(trigger) {
-            for signal in signals {
-                send(signal, child.id());
-            }
-            sent = true;
+        if let Some((trigger, signal)) = steps.get(next)
+            && line.contains(trigger)
+        {
+            send(signal, child.id());
+            next += 1;
         }
         seen.push_str(line);
         seen.push('\n');
         false
     });
     let status = child.wait().expect("wait");
-    assert!(sent, "`provisioner {args:?}` never printed {trigger:?}");
+    assert_eq!(
+        next,
+        steps.len(),
+        "`provisioner {args:?}` never printed {:?}",
+        steps.get(next)
+    );
     (status.code(), seen)
 }
 
@@ -65,7 +67,7 @@ async fn the_next_run_just_continues(f: &Fixture, aws: &Aws) {
 async fn sigint_during_apply_finishes_the_step_in_flight_and_releases_the_lock() {
     let f = Fixture::on_s3("");
     let aws = Aws::new().await;
-    let (code, stderr) = signal_when(&f, &APPLY, "lambda_function.api: creating", &["INT"]);
+    let (code, stderr) = signal_when(&f, &APPLY, &[("lambda_function.api: creating", "INT")]);
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("stopped by SIGINT"), "{stderr}");
     assert!(
@@ -94,8 +96,7 @@ async fn sigterm_during_destroy_exits_143_and_releases_the_lock() {
     let (code, stderr) = signal_when(
         &f,
         &destroy,
-        "lambda_permission.apigw: destroying",
-        &["TERM"],
+        &[("lambda_permission.apigw: destroying", "TERM")],
     );
     assert_eq!(code, Some(143), "{stderr}");
     assert!(stderr.contains("stopped by SIGTERM"), "{stderr}");
@@ -107,12 +108,11 @@ async fn sigterm_during_destroy_exits_143_and_releases_the_lock() {
 async fn a_second_signal_stops_waiting_and_still_releases_the_lock() {
     let f = Fixture::on_s3("");
     let aws = Aws::new().await;
-    let (code, stderr) = signal_when(
-        &f,
-        &APPLY,
-        "dynamodb_table.playground: creating",
-        &["INT", "TERM"],
-    );
+    let steps = [
+        ("dynamodb_table.playground: creating", "INT"),
+        ("Stopping: no new step starts", "TERM"),
+    ];
+    let (code, stderr) = signal_when(&f, &APPLY, &steps);
     assert_eq!(
         code,
         Some(130),
