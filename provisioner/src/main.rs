@@ -45,6 +45,7 @@ async fn main() -> ExitCode {
     let ansi = cli.global.color_on(std::io::stderr().is_terminal());
     init_logging(cli.global.verbose, ansi);
     cli::signals::install();
+    cli::out::use_stack(&cli.global.stack);
     let global = &cli.global;
     let clock = std::time::Instant::now();
     let result = match &cli.command {
@@ -75,7 +76,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", one_line(&error));
+            eprintln!("error: {}", cli::out::runnable(&one_line(&error)));
             if let Some(signal) = cli::signals::interrupt().signal() {
                 // Stopped by a signal: exit as shells expect (130, 143), without waiting for a
                 // confirmation prompt that may still be blocked reading stdin.

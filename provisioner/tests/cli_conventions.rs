@@ -162,7 +162,7 @@ fn aws_errors_are_one_line_that_says_what_to_do() {
             &[
                 "ResourceNotFoundException",
                 "The lock table does not exist",
-                "provisioner bootstrap",
+                "`provisioner --stack missing.toml bootstrap`",
             ],
         ),
     ];
@@ -207,4 +207,64 @@ fn a_reader_that_goes_away_is_not_a_crash() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn suggested_commands_name_the_stack_file_in_use() {
+    let f = Fixture::new("");
+    std::fs::copy(f.stack_path(), f.dir.path().join("other stack.toml")).expect("copy");
+    let stack = ["--stack", "other stack.toml"];
+    let no_state = f.run(
+        &[
+            &stack[..],
+            &["state", "show", "--env", "dev", "iam_role.lambda"],
+        ]
+        .concat(),
+    );
+    let stderr = String::from_utf8_lossy(&no_state.stderr);
+    assert!(
+        stderr.contains("`provisioner --stack 'other stack.toml' apply --env dev`"),
+        "{stderr}"
+    );
+    let saved = f.run(&[&stack[..], &["plan", "--env", "dev", "--out", "dev.plan"]].concat());
+    let stdout = String::from_utf8_lossy(&saved.stdout);
+    assert!(
+        stdout.contains("provisioner --stack 'other stack.toml' apply --env dev dev.plan"),
+        "{stdout}"
+    );
+    // With the default stack file, the commands are as short as before.
+    let default = f.run(&["plan", "--env", "dev", "--out", "dev.plan"]);
+    let stdout = String::from_utf8_lossy(&default.stdout);
+    assert!(
+        stdout.contains("  provisioner apply --env dev dev.plan"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn without_a_terminal_each_command_says_what_to_run_instead() {
+    let f = Fixture::new("");
+    f.apply();
+    let destroy = f.run(&["destroy", "--env", "dev"]);
+    let stderr = String::from_utf8_lossy(&destroy.stderr);
+    assert_eq!(destroy.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("provisioner state list --env dev"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--auto-approve"), "{stderr}");
+    assert!(
+        !stderr.contains("plan --out"),
+        "no destroy plan exists: {stderr}"
+    );
+    f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
+    let apply = f.run(&["apply", "--env", "dev"]);
+    let stderr = String::from_utf8_lossy(&apply.stderr);
+    assert_eq!(apply.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`provisioner plan --env dev --out FILE`")
+            && stderr.contains("`provisioner apply --env dev FILE`"),
+        "{stderr}"
+    );
+    f.destroy();
 }

@@ -116,17 +116,20 @@ pub async fn plan(global: &Global, args: &PlanArgs) -> Result<ExitCode> {
     })
 }
 
-/// Asks for `yes` on a terminal; refuses when there is none to ask on.
-async fn confirm(question: String, auto_approve: bool) -> Result<bool, PipelineError> {
+/// Asks for `yes` on a terminal; refuses when there is none to ask on, saying what to run
+/// instead (`without_terminal`).
+async fn confirm(
+    question: String,
+    auto_approve: bool,
+    without_terminal: String,
+) -> Result<bool, PipelineError> {
     if auto_approve {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
-        return Err(PipelineError::Refused(
-            "no terminal to ask for confirmation on: pass --auto-approve, or save a plan with \
-             `plan --out FILE` and apply that file"
-                .into(),
-        ));
+        return Err(PipelineError::Refused(format!(
+            "no terminal to ask for confirmation on: {without_terminal}. Nothing was changed"
+        )));
     }
     eprint!("{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
     std::io::stderr().flush().ok();
@@ -179,9 +182,16 @@ pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<ExitCode> {
         saved.as_ref(),
         async |plan| {
             print_plan(global, plan);
+            let without_terminal = format!(
+                "pass --auto-approve, or save the plan with `provisioner plan --env {0} --out \
+                 FILE`, review it, and apply exactly that plan with `provisioner apply --env {0} \
+                 FILE`",
+                args.env
+            );
             confirm(
                 "\nDo you want to perform these actions?".into(),
                 args.auto_approve,
+                without_terminal,
             )
             .await
         },
@@ -207,7 +217,12 @@ pub async fn destroy(global: &Global, args: &DestroyArgs) -> Result<ExitCode> {
         &desired,
         async |plan| {
             print_plan(global, plan);
-            confirm(question, args.auto_approve).await
+            let without_terminal = format!(
+                "review what it deletes (above, or `provisioner state list --env {}`), then \
+                 run it again with --auto-approve",
+                args.env
+            );
+            confirm(question, args.auto_approve, without_terminal).await
         },
         &Stderr,
     )
