@@ -69,6 +69,19 @@ pub fn render(outputs: &BTreeMap<String, Value>) -> String {
         .collect()
 }
 
+/// An output's value bare, as `output NAME --raw` prints it for scripts: only strings, numbers
+/// and booleans have one (as in Terraform).
+pub fn raw(name: &str, value: &Value) -> Result<String, String> {
+    match value {
+        Value::String(text) => Ok(text.clone()),
+        Value::Number(_) | Value::Bool(_) => Ok(value.to_string()),
+        _ => Err(format!(
+            "the output {name} is not a string, number or boolean, so it has no raw form: \
+             print it with --json"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;

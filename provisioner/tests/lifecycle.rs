@@ -109,6 +109,18 @@ async fn apply_from_nothing_then_empty_plan_then_destroy_to_zero() {
     assert_eq!(outputs["lambda_name"], f.function_name());
     let base = outputs["api_base_url"].as_str().unwrap();
     assert!(base.ends_with("/dev") && base.contains(&apis[0]), "{base}");
+    // One output: JSON by default, bare with --raw, for scripts.
+    let quoted = f.ok(&["output", "--env", "dev", "lambda_name"]);
+    assert_eq!(quoted.trim(), format!("\"{}\"", f.function_name()));
+    let raw = f.ok(&["output", "--env", "dev", "api_base_url", "--raw"]);
+    assert_eq!(raw.trim_end_matches('\n'), base);
+    let unknown = f.run(&["output", "--env", "dev", "api_url"]);
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert_eq!(unknown.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no output 'api_url'") && stderr.contains("api_base_url"),
+        "{stderr}"
+    );
 
     // Destroy: nothing of the stack is left anywhere.
     let out = f.destroy();

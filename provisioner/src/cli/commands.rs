@@ -253,10 +253,28 @@ pub async fn output(global: &Global, args: &OutputArgs) -> Result<ExitCode> {
             args.env
         );
     };
-    if args.json {
-        outln!("{}", serde_json::to_string_pretty(&document.outputs)?);
+    let Some(name) = &args.name else {
+        if args.json {
+            outln!("{}", serde_json::to_string_pretty(&document.outputs)?);
+        } else {
+            out!("{}", output::render(&document.outputs));
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let Some(value) = document.outputs.get(name) else {
+        let names: Vec<&str> = document.outputs.keys().map(String::as_str).collect();
+        bail!(
+            "the {} environment has no output '{name}': its outputs are {}",
+            args.env,
+            names.join(", ")
+        );
+    };
+    if args.raw {
+        outln!("{}", output::raw(name, value).map_err(|e| anyhow!(e))?);
+    } else if args.json {
+        outln!("{}", serde_json::to_string_pretty(value)?);
     } else {
-        out!("{}", output::render(&document.outputs));
+        outln!("{value}");
     }
     Ok(ExitCode::SUCCESS)
 }

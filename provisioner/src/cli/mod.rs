@@ -153,9 +153,16 @@ pub struct OutputArgs {
     /// The environment: the name of an `[env.NAME]` section of the stack file.
     #[arg(long, value_name = "ENV")]
     pub env: String,
-    /// Print the outputs as a JSON object.
-    #[arg(long)]
+    /// Print only this output (its value as JSON: strings quoted, unless --raw).
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+    /// Print the outputs as a JSON object (with NAME: that output's JSON value).
+    #[arg(long, conflicts_with = "raw")]
     pub json: bool,
+    /// With NAME: print a string, number or boolean bare, for scripts (`curl "$(provisioner
+    /// output --env dev api_base_url --raw)/tables"`).
+    #[arg(long, requires = "name")]
+    pub raw: bool,
 }
 
 #[derive(Debug, Args)]
