@@ -52,6 +52,42 @@ pub enum PackageError {
     LinkerMissing { target: String },
     #[error("`{command}` failed:\n{output}")]
     Build { command: String, output: String },
+    #[error(
+        "{path} is a Linux {found} binary, but the zip is for {wanted}: Lambda would fail to \
+         start it. Build for {wanted} (`provisioner package --arch {wanted}`), or pass \
+         --arch {found} if the environment runs on {found}"
+    )]
+    WrongArchitecture {
+        path: String,
+        found: &'static str,
+        wanted: &'static str,
+    },
+}
+
+/// Refuses an ELF executable built for another machine than `arch` (a zip that Lambda could
+/// never start). Anything else passes: Lambda also runs a `bootstrap` script.
+pub fn check_architecture(binary: &Path, arch: Architecture) -> Result<(), PackageError> {
+    let mut header = [0u8; 20];
+    let read = std::fs::File::open(binary)
+        .and_then(|mut file| std::io::Read::read(&mut file, &mut header))
+        .map_err(io_error(binary))?;
+    if read < header.len() || &header[..4] != b"\x7fELF" {
+        return Ok(());
+    }
+    // e_machine, little-endian as on both Lambda architectures.
+    let found = match u16::from_le_bytes([header[18], header[19]]) {
+        62 => Architecture::X86_64,
+        183 => Architecture::Arm64,
+        _ => return Ok(()),
+    };
+    if found == arch {
+        return Ok(());
+    }
+    Err(PackageError::WrongArchitecture {
+        path: binary.display().to_string(),
+        found: found.as_str(),
+        wanted: arch.as_str(),
+    })
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PackageError + '_ {

@@ -38,3 +38,28 @@ fn packaging_a_binary_twice_gives_the_same_zip() {
         provisioner::package::lambda_sha256(&f.dir.path().join("one/function-x86_64.zip")).unwrap()
     );
 }
+
+#[test]
+fn a_binary_of_the_wrong_architecture_is_refused() {
+    let f = Fixture::new("");
+    // This machine's own executables are x86-64 ELF files.
+    let native = std::env::current_exe().expect("the test binary");
+    assert!(
+        cfg!(target_arch = "x86_64"),
+        "the test assumes an x86-64 machine"
+    );
+    let native = native.to_str().unwrap();
+    let refused = f.run(&[
+        "package", "--arch", "arm64", "--binary", native, "--out", "arm",
+    ]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is a Linux x86_64 binary, but the zip is for arm64"),
+        "{stderr}"
+    );
+    assert!(!f.dir.path().join("arm/function-arm64.zip").exists());
+    f.ok(&[
+        "package", "--arch", "x86_64", "--binary", native, "--out", "x86",
+    ]);
+}

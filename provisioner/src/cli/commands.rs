@@ -286,10 +286,11 @@ pub async fn package(global: &Global, args: &PackageArgs) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| package::default_out_dir(&root));
     let packaged = match &args.binary {
-        Some(binary) => package::zip_bootstrap(
-            binary,
-            &out.join(format!("function-{}.zip", args.arch.as_str())),
-        )?,
+        Some(binary) => {
+            package::check_architecture(binary, args.arch)?;
+            let zip = out.join(format!("function-{}.zip", args.arch.as_str()));
+            package::zip_bootstrap(binary, &zip)?
+        }
         None => package::package(&root, args.arch, &out)?,
     };
     outln!("path   {}", packaged.path.display());
