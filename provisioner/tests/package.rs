@@ -42,24 +42,23 @@ fn packaging_a_binary_twice_gives_the_same_zip() {
 #[test]
 fn a_binary_of_the_wrong_architecture_is_refused() {
     let f = Fixture::new("");
-    // This machine's own executables are x86-64 ELF files.
+    // The test binary itself is an ELF executable of this machine's architecture.
     let native = std::env::current_exe().expect("the test binary");
-    assert!(
-        cfg!(target_arch = "x86_64"),
-        "the test assumes an x86-64 machine"
-    );
     let native = native.to_str().unwrap();
+    let (this, other) = match std::env::consts::ARCH {
+        "aarch64" => ("arm64", "x86_64"),
+        _ => ("x86_64", "arm64"),
+    };
     let refused = f.run(&[
-        "package", "--arch", "arm64", "--binary", native, "--out", "arm",
+        "package", "--arch", other, "--binary", native, "--out", "other",
     ]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("is a Linux x86_64 binary, but the zip is for arm64"),
-        "{stderr}"
-    );
-    assert!(!f.dir.path().join("arm/function-arm64.zip").exists());
+    let expected = format!("is a Linux {this} binary, but the zip is for {other}");
+    assert!(stderr.contains(&expected), "{stderr}");
+    let zip = format!("other/function-{other}.zip");
+    assert!(!f.dir.path().join(zip).exists());
     f.ok(&[
-        "package", "--arch", "x86_64", "--binary", native, "--out", "x86",
+        "package", "--arch", this, "--binary", native, "--out", "this",
     ]);
 }
