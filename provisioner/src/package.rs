@@ -6,9 +6,9 @@
 //! fixed timestamp (1980-01-01), fixed mode (0o755), one entry and fixed compression, so the same
 //! binary always gives the same bytes and a rebuild from unchanged source plans as no change.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
@@ -50,7 +50,7 @@ pub enum PackageError {
          .cargo/config.toml)"
     )]
     LinkerMissing { target: String },
-    #[error("`{command}` failed:\n{output}")]
+    #[error("`{command}` failed; {output}")]
     Build { command: String, output: String },
     #[error(
         "{path} is a Linux {found} binary, but the zip is for {wanted}: Lambda would fail to \
@@ -185,14 +185,11 @@ pub fn build_function(workspace: &Path, arch: Architecture) -> Result<PathBuf, P
         "--target",
         target,
     ];
-    tracing::info!(?args, "building the function");
-    let output = Command::new("cargo")
-        .args(args)
-        .current_dir(workspace)
-        .output()
+    let command = format!("cargo {}", args.join(" "));
+    eprintln!("building the function: {command}");
+    let stderr = run_streaming(Command::new("cargo").args(args).current_dir(workspace))
         .map_err(io_error(Path::new("cargo")))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    if let Err(stderr) = stderr {
         if stderr.contains("can't find crate for `std`")
             || stderr.contains("target may not be installed")
         {
@@ -205,16 +202,34 @@ pub fn build_function(workspace: &Path, arch: Architecture) -> Result<PathBuf, P
                 target: target.to_string(),
             });
         }
-        let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
         return Err(PackageError::Build {
-            command: format!("cargo {}", args.join(" ")),
-            output: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+            command,
+            output: "its output is above".to_string(),
         });
     }
     Ok(target_dir(workspace)
         .join(target)
         .join(LAMBDA_PROFILE)
         .join("function"))
+}
+
+/// Runs `command` with its stderr shown as it comes (a build takes minutes: its progress is the
+/// operator's) and kept; `Err` holds that stderr when the command fails.
+fn run_streaming(command: &mut Command) -> std::io::Result<Result<(), String>> {
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut kept = String::new();
+    if let Some(stderr) = child.stderr.take() {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("  {line}");
+            kept.push_str(&line);
+            kept.push('\n');
+        }
+    }
+    let status = child.wait()?;
+    Ok(if status.success() { Ok(()) } else { Err(kept) })
 }
 
 /// Builds and zips the function for `arch` into `out_dir/function-<arch>.zip`.
@@ -325,10 +340,6 @@ pub fn artifacts(
         (CodeSource::Build, ZipsFor::Destroy) => placeholder("(not built for destroy)"),
         (CodeSource::Build, ZipsFor::Adoption) => placeholder("(built at apply)"),
         (CodeSource::Build, ZipsFor::Deploy) => {
-            eprintln!(
-                "building the function for {} (cargo build --profile lambda)...",
-                stack.lambda.architecture.as_str()
-            );
             let packaged = package(
                 &stack.root,
                 stack.lambda.architecture,

@@ -67,7 +67,10 @@ where
             Ok(value) => return Ok(value),
             Err(error) if attempt < policy.max_attempts && is_retryable(&error) => {
                 let delay = policy.delay_after(attempt);
-                tracing::debug!(%error, attempt, ?delay, "transient AWS error, retrying");
+                // One line at the default verbosity: a wait of seconds is not a hang.
+                tracing::warn!(
+                    "AWS is not ready yet (attempt {attempt}), trying again in {delay:?}: {error}"
+                );
                 tokio::time::sleep(delay).await;
                 attempt += 1;
             }

@@ -31,6 +31,15 @@ impl Progress for Stderr {
         );
     }
 
+    fn still_running(&self, change: &ResourceChange, elapsed: Duration) {
+        eprintln!(
+            "{}: still {}... [{}s elapsed]",
+            change.address,
+            verb(change.action).0,
+            elapsed.as_secs()
+        );
+    }
+
     fn adopted(&self, change: &ResourceChange, elapsed: Duration, id: &str) {
         eprintln!(
             "{}: adopted this stack's existing {id} (left by an interrupted run) after {:.1}s",

@@ -19,6 +19,8 @@ use serde_json::Value;
 use state::{PendingAction, ResourceState};
 use tokio::task::JoinSet;
 
+use super::progress::Heartbeat;
+pub use super::progress::Progress;
 use super::refresh::{Refreshed, attributes};
 use super::refs::{self, Outputs};
 use super::writer::StateWriter;
@@ -29,18 +31,6 @@ use crate::plan::{Action, Plan, ResourceChange};
 /// How long a stopped run waits for the steps in flight to finish before it leaves them to the
 /// next run (a second signal stops the wait at once).
 const IN_FLIGHT_GRACE: Duration = Duration::from_secs(20);
-
-/// Where progress lines go (stderr in the CLI).
-pub trait Progress: Send + Sync {
-    fn started(&self, change: &ResourceChange);
-    fn finished(&self, change: &ResourceChange, elapsed: Duration, id: Option<&str>);
-    /// A create found this stack's own object under the declared name (a crashed run made it)
-    /// and took it over instead of creating another.
-    fn adopted(&self, change: &ResourceChange, elapsed: Duration, id: &str);
-    fn failed(&self, change: &ResourceChange, elapsed: Duration, error: &str);
-    /// Something the operator should know about the run (what an interrupted run left).
-    fn note(&self, _text: &str) {}
-}
 
 /// What a finished step did.
 enum Outcome {
@@ -120,6 +110,7 @@ pub async fn execute(
     let mut tasks: JoinSet<(usize, Duration, Result<Outcome, EngineError>)> = JoinSet::new();
     let interrupt = &engine.interrupt;
     let mut in_flight_deadline: Option<Instant> = None;
+    let mut heartbeat = Heartbeat::default();
 
     loop {
         if failures.is_empty() && interrupt.signal().is_none() {
@@ -132,6 +123,7 @@ pub async fn execute(
                 match prepare(engine, plan, changes, change, refreshed, &outputs, writer).await {
                     Ok(step) => {
                         progress.started(change);
+                        heartbeat.started(i);
                         let engine = engine.clone();
                         tasks.spawn(async move {
                             let clock = Instant::now();
@@ -155,11 +147,19 @@ pub async fn execute(
                 joined = tasks.join_next() => joined,
                 _ = tokio::time::sleep_until(deadline.into()) => break,
                 _ = interrupt.raised(2) => break,
+                beat = heartbeat.beat() => {
+                    beat.into_iter().for_each(|(i, t)| progress.still_running(&changes[i], t));
+                    continue;
+                }
             }
         } else {
             tokio::select! {
                 joined = tasks.join_next() => joined,
                 _ = interrupt.raised(1) => continue,
+                beat = heartbeat.beat() => {
+                    beat.into_iter().for_each(|(i, t)| progress.still_running(&changes[i], t));
+                    continue;
+                }
             }
         };
         let Some(joined) = joined else {
@@ -173,6 +173,7 @@ pub async fn execute(
             }
         };
         let change = &changes[i];
+        heartbeat.ended(i);
         match result {
             Ok(outcome @ (Outcome::Present(_) | Outcome::Adopted(_))) => {
                 let (observed, adopted) = match outcome {

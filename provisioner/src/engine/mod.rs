@@ -12,6 +12,7 @@ pub mod apply;
 pub mod diff;
 pub mod graph;
 pub mod interrupt;
+pub mod progress;
 pub mod refresh;
 pub mod refs;
 pub mod writer;
