@@ -19,7 +19,6 @@ use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, Observed, ResourceError, Tags};
 
 /// The `apigw_stage` kind.
-#[derive(Debug, Default)]
 pub struct ApigwStage;
 
 /// A stage's declared fields.
@@ -32,13 +31,9 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for ApigwStage {
-    const NAME: &'static str = "apigw_stage";
-    const ABOUT: About = About::new(
-        "aws_apigatewayv2_stage",
-        "the stage name",
-        TerraformId::Attribute("name"),
-    );
-    const REPLACE_ON: &'static [&'static str] = &["api_id"];
+    const ABOUT: About = About::new("apigw_stage", "the stage name")
+        .terraform("aws_apigatewayv2_stage", TerraformId::Attribute("name"))
+        .replace_on(&["api_id"]);
     type Spec = Spec;
 
     /// Stage names are unique per API: a stage of another name, or on another API, can exist
@@ -59,17 +54,11 @@ impl Kind for ApigwStage {
             return Ok(None);
         };
         let url = invoke_url(&aws.region, api_id, id);
-        Ok(Some(Found {
-            id: id.to_string(),
-            arn: None,
-            spec: Spec {
-                api_id: api_id.to_string(),
-                auto_deploy: stage.auto_deploy().unwrap_or(false),
-            },
-            outputs: Fields::from_iter([("invoke_url".to_string(), Value::String(url))]),
-            tags: None,
-            recorded: Fields::new(),
-        }))
+        let spec = Spec {
+            api_id: api_id.to_string(),
+            auto_deploy: stage.auto_deploy().unwrap_or(false),
+        };
+        Ok(Some(Found::new(id, spec).with_output("invoke_url", url)))
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, _tags: &Tags) -> Made<Spec> {

@@ -37,7 +37,6 @@ use crate::kind::{Fields, ResourceError, Tags};
 use crate::retry::{RetryPolicy, retry};
 
 /// The `iam_role` kind.
-#[derive(Debug, Default)]
 pub struct IamRole;
 
 /// A role's declared fields.
@@ -67,13 +66,9 @@ const UPDATABLE: &[&str] = &["description", "permissions_boundary", "tags"];
 
 #[async_trait]
 impl Kind for IamRole {
-    const NAME: &'static str = "iam_role";
-    const ABOUT: About = About::new(
-        "aws_iam_role",
-        "the role name",
-        TerraformId::Attribute("name"),
-    );
-    const REPLACE_ON: &'static [&'static str] = &["path", "assume_role_policy"];
+    const ABOUT: About = About::new("iam_role", "the role name")
+        .terraform("aws_iam_role", TerraformId::Attribute("name"))
+        .replace_on(&["path", "assume_role_policy"]);
     type Spec = Spec;
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
@@ -120,30 +115,19 @@ impl Kind for IamRole {
         let boundary = role
             .permissions_boundary()
             .and_then(|b| b.permissions_boundary_arn());
-        Ok(Some(Found {
-            id: role.role_name().to_string(),
-            arn: Some(role.arn().to_string()),
-            spec: Spec {
-                assume_role_policy: trust,
-                description: role.description().unwrap_or_default().to_string(),
-                path: role.path().to_string(),
-                permissions_boundary: boundary_field(role.arn(), boundary),
-            },
-            outputs: Fields::from_iter([
-                ("arn".to_string(), Value::String(role.arn().to_string())),
-                (
-                    "name".to_string(),
-                    Value::String(role.role_name().to_string()),
-                ),
-            ]),
-            tags: Some(
-                role.tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect(),
-            ),
-            recorded: Fields::new(),
-        }))
+        let spec = Spec {
+            assume_role_policy: trust,
+            description: role.description().unwrap_or_default().to_string(),
+            path: role.path().to_string(),
+            permissions_boundary: boundary_field(role.arn(), boundary),
+        };
+        Ok(Some(
+            Found::new(role.role_name(), spec)
+                .with_arn(role.arn())
+                .with_output("arn", role.arn())
+                .with_output("name", role.role_name())
+                .with_tags(tags::from_iam(role.tags())),
+        ))
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
@@ -178,7 +162,7 @@ impl Kind for IamRole {
             .iter()
             .find(|f| !UPDATABLE.contains(&f.as_str()))
         {
-            let why = if Self::REPLACE_ON.contains(&field.as_str()) {
+            let why = if Self::ABOUT.replace_on.contains(&field.as_str()) {
                 "cannot change in place; the role is replaced instead"
             } else {
                 "is not a field an update can change"
@@ -351,16 +335,9 @@ pub fn iam_not_yet_consistent(error: &ResourceError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::errors::testing::{assert_retries, aws};
 
     const ROLE: &str = "arn:aws:iam::123456789012:role/app/dev/app-dev-lambda";
-
-    fn aws(code: &str, message: &str) -> ResourceError {
-        ResourceError::Aws {
-            operation: "CreateRole".into(),
-            code: Some(code.into()),
-            message: message.into(),
-        }
-    }
 
     #[test]
     fn a_boundary_in_the_roles_account_reads_as_its_name() {
@@ -401,7 +378,7 @@ mod tests {
 
     #[test]
     fn path_and_trust_force_replacement() {
-        assert_eq!(IamRole::REPLACE_ON, ["path", "assume_role_policy"]);
+        assert_eq!(IamRole::ABOUT.replace_on, ["path", "assume_role_policy"]);
     }
 
     #[test]
@@ -417,20 +394,23 @@ mod tests {
 
     #[test]
     fn iam_writes_are_retried_only_while_iam_catches_up() {
-        assert!(iam_not_yet_consistent(&aws("ConcurrentModification", "x")));
-        assert!(iam_not_yet_consistent(&aws(
-            "MalformedPolicyDocument",
-            "Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/new\""
-        )));
-        for error in [
-            aws("AccessDenied", "no"),
-            aws("MalformedPolicyDocument", "Syntax errors in policy"),
-            aws("ThrottlingException", "slow down"),
-            aws("NoSuchEntity", "gone"),
-            ResourceError::Invalid("i".into()),
-        ] {
-            assert!(!iam_not_yet_consistent(&error), "{error}");
-        }
+        assert_retries(
+            iam_not_yet_consistent,
+            &[
+                aws("ConcurrentModification", "x"),
+                aws(
+                    "MalformedPolicyDocument",
+                    "Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/new\"",
+                ),
+            ],
+            &[
+                aws("AccessDenied", "no"),
+                aws("MalformedPolicyDocument", "Syntax errors in policy"),
+                aws("ThrottlingException", "slow down"),
+                aws("NoSuchEntity", "gone"),
+                ResourceError::Invalid("i".into()),
+            ],
+        );
     }
 
     #[test]

@@ -26,7 +26,6 @@ use crate::kind::{Fields, ResourceError, Tags};
 use crate::retry::{RetryPolicy, retry};
 
 /// The `iam_role_policy` kind.
-#[derive(Debug, Default)]
 pub struct IamRolePolicy;
 
 /// An inline policy's declared fields.
@@ -41,13 +40,12 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for IamRolePolicy {
-    const NAME: &'static str = "iam_role_policy";
-    const ABOUT: About = About::new(
-        "aws_iam_role_policy",
-        "`<role>:<policy name>`",
-        TerraformId::Joined("role", ":", "name"),
-    );
-    const REPLACE_ON: &'static [&'static str] = &["role"];
+    const ABOUT: About = About::new("iam_role_policy", "`<role>:<policy name>`")
+        .terraform(
+            "aws_iam_role_policy",
+            TerraformId::Joined("role", ":", "name"),
+        )
+        .replace_on(&["role"]);
     type Spec = Spec;
 
     fn declared_id(name: &str, spec: &Spec) -> Option<String> {
@@ -80,17 +78,8 @@ impl Kind for IamRolePolicy {
             return Ok(None);
         };
         let policy = fields::parse_policy_document(Self::NAME, output.policy_document())?;
-        Ok(Some(Found {
-            id: id.to_string(),
-            arn: None,
-            spec: Spec {
-                role: role.to_string(),
-                policy,
-            },
-            outputs: Fields::new(),
-            tags: None,
-            recorded: Fields::new(),
-        }))
+        let role = role.to_string();
+        Ok(Some(Found::new(id, Spec { role, policy })))
     }
 
     async fn find_existing(aws: &AwsClients, name: &str, spec: &Spec, _tags: &Tags) -> Read<Spec> {

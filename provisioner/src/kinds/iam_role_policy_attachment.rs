@@ -27,7 +27,6 @@ use crate::kind::{Fields, ResourceError, Tags};
 use crate::retry::{RetryPolicy, retry};
 
 /// The `iam_role_policy_attachment` kind.
-#[derive(Debug, Default)]
 pub struct IamRolePolicyAttachment;
 
 /// An attachment's declared fields.
@@ -42,13 +41,12 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for IamRolePolicyAttachment {
-    const NAME: &'static str = "iam_role_policy_attachment";
-    const ABOUT: About = About::new(
-        "aws_iam_role_policy_attachment",
-        "`<role>/<policy arn>`",
-        TerraformId::Joined("role", "/", "policy_arn"),
-    );
-    const REPLACE_ON: &'static [&'static str] = &["role", "policy_arn"];
+    const ABOUT: About = About::new("iam_role_policy_attachment", "`<role>/<policy arn>`")
+        .terraform(
+            "aws_iam_role_policy_attachment",
+            TerraformId::Joined("role", "/", "policy_arn"),
+        )
+        .replace_on(&["role", "policy_arn"]);
     type Spec = Spec;
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
@@ -90,17 +88,11 @@ impl Kind for IamRolePolicyAttachment {
             .unwrap_or_default()
             .iter()
             .any(|p| p.policy_arn() == Some(policy_arn));
-        Ok(is_attached.then(|| Found {
-            id: id.to_string(),
-            arn: None,
-            spec: Spec {
-                role: role.to_string(),
-                policy_arn: policy_arn.to_string(),
-            },
-            outputs: Fields::new(),
-            tags: None,
-            recorded: Fields::new(),
-        }))
+        let spec = Spec {
+            role: role.to_string(),
+            policy_arn: policy_arn.to_string(),
+        };
+        Ok(is_attached.then(|| Found::new(id, spec)))
     }
 
     /// By `<role>/<policy arn>` from the declared fields (the declared name may be any label).

@@ -50,7 +50,6 @@ const CODE_FIELDS: &[&str] = &["code_sha256", "architecture"];
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// The `lambda_function` kind.
-#[derive(Debug, Default)]
 pub struct LambdaFunction;
 
 /// A function's declared fields. Lambda reports every one of them for a function packaged as a
@@ -81,13 +80,12 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for LambdaFunction {
-    const NAME: &'static str = "lambda_function";
-    const ABOUT: About = About::new(
-        "aws_lambda_function",
-        "the function name",
-        TerraformId::Attribute("function_name"),
-    );
-    const NOT_COMPARED: &'static [&'static str] = &["zip_path"];
+    const ABOUT: About = About::new("lambda_function", "the function name")
+        .terraform(
+            "aws_lambda_function",
+            TerraformId::Attribute("function_name"),
+        )
+        .not_compared(&["zip_path"]);
     type Spec = Spec;
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
@@ -257,18 +255,12 @@ fn observe(region: &str, name: &str, config: &FunctionConfiguration, tags: Tags)
     };
     let invoke_arn =
         format!("arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations");
-    Found {
-        id: name.to_string(),
-        arn: Some(arn.clone()),
-        spec,
-        outputs: Fields::from_iter([
-            ("arn".to_string(), Value::String(arn)),
-            ("invoke_arn".to_string(), Value::String(invoke_arn)),
-            ("name".to_string(), Value::String(name.to_string())),
-        ]),
-        tags: Some(tags),
-        recorded: Fields::new(),
-    }
+    Found::new(name, spec)
+        .with_arn(arn.as_str())
+        .with_output("arn", arn)
+        .with_output("invoke_arn", invoke_arn)
+        .with_output("name", name)
+        .with_tags(tags)
 }
 
 /// Waits until the function is out of `Pending` and its last update is no longer `InProgress`;
@@ -350,36 +342,37 @@ pub fn update_in_progress(error: &ResourceError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn aws(code: &str, message: &str) -> ResourceError {
-        ResourceError::Aws {
-            operation: "CreateFunction".into(),
-            code: Some(code.into()),
-            message: message.into(),
-        }
-    }
+    use crate::kinds::errors::testing::{assert_retries, aws};
 
     #[test]
     fn lambda_writes_wait_for_the_role_and_for_updates_in_progress() {
-        assert!(role_not_yet_assumable(&aws(
-            "InvalidParameterValueException",
-            "The role defined for the function cannot be assumed by Lambda."
-        )));
-        assert!(role_not_yet_assumable(&aws(
-            "InvalidParameterValueException",
-            "The provided execution role does not have permissions to call CreateNetworkInterface"
-        )));
-        assert!(update_in_progress(&aws("ResourceConflictException", "x")));
-        for error in [
+        let neither = [
             aws("AccessDeniedException", "no"),
             aws("InvalidParameterValueException", "Runtime is not supported"),
             aws("TooManyRequestsException", "Rate exceeded"),
             aws("ResourceNotFoundException", "gone"),
             ResourceError::Invalid("i".into()),
-        ] {
-            assert!(!role_not_yet_assumable(&error), "{error}");
-            assert!(!update_in_progress(&error), "{error}");
-        }
+        ];
+        let role = "InvalidParameterValueException";
+        assert_retries(
+            role_not_yet_assumable,
+            &[
+                aws(
+                    role,
+                    "The role defined for the function cannot be assumed by Lambda.",
+                ),
+                aws(
+                    role,
+                    "The provided execution role does not have permissions to call CreateNetworkInterface",
+                ),
+            ],
+            &neither,
+        );
+        assert_retries(
+            update_in_progress,
+            &[aws("ResourceConflictException", "x")],
+            &neither,
+        );
     }
 
     #[test]

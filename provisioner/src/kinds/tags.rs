@@ -118,6 +118,18 @@ service_tags!(
     logs: logs.{untag_resource, tag_resource}(resource_arn), map
 );
 
+/// An IAM object's tags as they are now.
+pub fn from_iam(tags: &[aws_sdk_iam::types::Tag]) -> Tags {
+    tags.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+/// Tags as the SDKs that answer with a map give them.
+pub fn from_map(tags: &HashMap<String, String>) -> Tags {
+    tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
 /// Tags in IAM's shape.
 pub fn iam(tags: &Tags) -> Result<Vec<aws_sdk_iam::types::Tag>, ResourceError> {
     tags.iter()
