@@ -24,6 +24,7 @@
 //! the role's policies and attachments, which write to the role too).
 
 use async_trait::async_trait;
+use aws_sdk_iam::types::AttachedPolicy;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -231,10 +232,12 @@ async fn update_boundary(aws: &AwsClients, change: &Update<'_, Spec>) -> Result<
     Ok(())
 }
 
-/// Detaches every managed policy and deletes every inline policy of the role.
-async fn detach_all_policies(aws: &AwsClients, role: &str) -> Result<(), ResourceError> {
-    let attached: Vec<_> = aws
-        .iam
+/// The managed policies attached to `role`, from every page.
+pub async fn attached_policies(
+    aws: &AwsClients,
+    role: &str,
+) -> Result<Vec<AttachedPolicy>, ResourceError> {
+    aws.iam
         .list_attached_role_policies()
         .role_name(role)
         .into_paginator()
@@ -242,8 +245,12 @@ async fn detach_all_policies(aws: &AwsClients, role: &str) -> Result<(), Resourc
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
-        .aws("ListAttachedRolePolicies")?;
-    for policy in attached {
+        .aws("ListAttachedRolePolicies")
+}
+
+/// Detaches every managed policy and deletes every inline policy of the role.
+async fn detach_all_policies(aws: &AwsClients, role: &str) -> Result<(), ResourceError> {
+    for policy in attached_policies(aws, role).await? {
         let Some(arn) = policy.policy_arn() else {
             continue;
         };

@@ -17,7 +17,8 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::iam_role::{
-    function_role_by_name, iam_not_yet_consistent, roles_under_the_path, with_the_boundary,
+    attached_policies, function_role_by_name, iam_not_yet_consistent, roles_under_the_path,
+    with_the_boundary,
 };
 use super::typed::{About, Found, Kind, Made, Read, TerraformId};
 use crate::aws::AwsClients;
@@ -73,17 +74,7 @@ impl Kind for IamRolePolicyAttachment {
 
     async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
         let (role, policy_arn) = split_id(id)?;
-        let attached = aws
-            .iam
-            .list_attached_role_policies()
-            .role_name(role)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .aws("ListAttachedRolePolicies")
-            .absent()?;
+        let attached = attached_policies(aws, role).await.absent()?;
         let is_attached = attached
             .unwrap_or_default()
             .iter()

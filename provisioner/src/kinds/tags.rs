@@ -132,26 +132,31 @@ pub fn from_map(tags: &HashMap<String, String>) -> Tags {
 
 /// Tags in IAM's shape.
 pub fn iam(tags: &Tags) -> Result<Vec<aws_sdk_iam::types::Tag>, ResourceError> {
-    tags.iter()
-        .map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| ResourceError::Invalid(format!("IAM tag {k}: {e}")))
-        })
-        .collect()
+    built("IAM", tags, |k, v| {
+        aws_sdk_iam::types::Tag::builder().key(k).value(v).build()
+    })
 }
 
 /// Tags in DynamoDB's shape.
 pub fn dynamodb_tags(tags: &Tags) -> Result<Vec<aws_sdk_dynamodb::types::Tag>, ResourceError> {
+    built("DynamoDB", tags, |k, v| {
+        aws_sdk_dynamodb::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+    })
+}
+
+/// Tags in the shape of a `service` whose tag builder can fail (a missing key or value), with
+/// the tag's key in the error.
+fn built<T, E: std::fmt::Display>(
+    service: &str,
+    tags: &Tags,
+    build: impl Fn(&str, &str) -> Result<T, E>,
+) -> Result<Vec<T>, ResourceError> {
     tags.iter()
         .map(|(k, v)| {
-            aws_sdk_dynamodb::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| ResourceError::Invalid(format!("DynamoDB tag {k}: {e}")))
+            build(k, v).map_err(|e| ResourceError::Invalid(format!("{service} tag {k}: {e}")))
         })
         .collect()
 }
