@@ -32,8 +32,9 @@ pub struct About {
 
 impl About {
     /// The kind `name`, whose objects `import` takes by `import_id` (in words); nothing forces
-    /// a replacement, every field is compared, and the declared name is the id.
-    pub const fn new(name: &'static str, import_id: &'static str) -> Self {
+    /// a replacement, every field is compared, and the declared name is the id. The rest is
+    /// added by the methods below.
+    pub const fn kind(name: &'static str, import_id: &'static str) -> Self {
         Self {
             name,
             import_id,
@@ -44,6 +45,17 @@ impl About {
             recorded: &[],
             aws_assigns_id: false,
         }
+    }
+
+    /// Terraform's type, the import id in words, and where Terraform keeps that id, for a kind
+    /// that states its name and its fields' roles in [`Kind`](super::typed::Kind)'s constants
+    /// one by one (the engine tests' fake kind).
+    pub const fn new(
+        terraform_type: &'static str,
+        import_id: &'static str,
+        terraform_id: TerraformId,
+    ) -> Self {
+        Self::kind("", import_id).terraform(terraform_type, terraform_id)
     }
 
     /// Terraform's type for the same object, and where its state keeps the import id.

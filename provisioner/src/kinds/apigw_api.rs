@@ -63,7 +63,7 @@ impl CorsSpec {
 
 #[async_trait]
 impl Kind for ApigwApi {
-    const ABOUT: About = About::new("apigw_api", "the API id")
+    const ABOUT: About = About::kind("apigw_api", "the API id")
         .terraform("aws_apigatewayv2_api", TerraformId::Attribute("id"))
         .replace_on(&["protocol_type"])
         .recorded(&["execution_arn"])

@@ -35,7 +35,7 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for ApigwIntegration {
-    const ABOUT: About = About::new("apigw_integration", "the integration id")
+    const ABOUT: About = About::kind("apigw_integration", "the integration id")
         .terraform("aws_apigatewayv2_integration", TerraformId::Attribute("id"))
         .replace_on(&["api_id"])
         .aws_assigns_id();

@@ -31,7 +31,7 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for ApigwRoute {
-    const ABOUT: About = About::new("apigw_route", "the route id")
+    const ABOUT: About = About::kind("apigw_route", "the route id")
         .terraform("aws_apigatewayv2_route", TerraformId::Attribute("id"))
         .replace_on(&["api_id"])
         .aws_assigns_id();

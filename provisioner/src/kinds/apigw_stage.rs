@@ -31,7 +31,7 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for ApigwStage {
-    const ABOUT: About = About::new("apigw_stage", "the stage name")
+    const ABOUT: About = About::kind("apigw_stage", "the stage name")
         .terraform("aws_apigatewayv2_stage", TerraformId::Attribute("name"))
         .replace_on(&["api_id"]);
     type Spec = Spec;

@@ -72,7 +72,7 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for DynamodbTable {
-    const ABOUT: About = About::new("dynamodb_table", "the table name")
+    const ABOUT: About = About::kind("dynamodb_table", "the table name")
         .terraform("aws_dynamodb_table", TerraformId::Attribute("name"))
         .replace_on(&["hash_key", "range_key"]);
     type Spec = Spec;

@@ -40,7 +40,7 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for IamPolicy {
-    const ABOUT: About = About::new("iam_policy", "the policy ARN")
+    const ABOUT: About = About::kind("iam_policy", "the policy ARN")
         .terraform("aws_iam_policy", TerraformId::Attribute("arn"))
         .replace_on(&["name"])
         .aws_assigns_id();

@@ -67,7 +67,7 @@ const UPDATABLE: &[&str] = &["description", "permissions_boundary", "tags"];
 
 #[async_trait]
 impl Kind for IamRole {
-    const ABOUT: About = About::new("iam_role", "the role name")
+    const ABOUT: About = About::kind("iam_role", "the role name")
         .terraform("aws_iam_role", TerraformId::Attribute("name"))
         .replace_on(&["path", "assume_role_policy"]);
     type Spec = Spec;
@@ -163,7 +163,7 @@ impl Kind for IamRole {
             .iter()
             .find(|f| !UPDATABLE.contains(&f.as_str()))
         {
-            let why = if Self::ABOUT.replace_on.contains(&field.as_str()) {
+            let why = if Self::REPLACE_ON.contains(&field.as_str()) {
                 "cannot change in place; the role is replaced instead"
             } else {
                 "is not a field an update can change"
@@ -385,7 +385,7 @@ mod tests {
 
     #[test]
     fn path_and_trust_force_replacement() {
-        assert_eq!(IamRole::ABOUT.replace_on, ["path", "assume_role_policy"]);
+        assert_eq!(IamRole::REPLACE_ON, ["path", "assume_role_policy"]);
     }
 
     #[test]

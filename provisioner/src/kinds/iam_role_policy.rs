@@ -40,7 +40,7 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for IamRolePolicy {
-    const ABOUT: About = About::new("iam_role_policy", "`<role>:<policy name>`")
+    const ABOUT: About = About::kind("iam_role_policy", "`<role>:<policy name>`")
         .terraform(
             "aws_iam_role_policy",
             TerraformId::Joined("role", ":", "name"),

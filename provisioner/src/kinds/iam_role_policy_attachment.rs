@@ -42,7 +42,7 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for IamRolePolicyAttachment {
-    const ABOUT: About = About::new("iam_role_policy_attachment", "`<role>/<policy arn>`")
+    const ABOUT: About = About::kind("iam_role_policy_attachment", "`<role>/<policy arn>`")
         .terraform(
             "aws_iam_role_policy_attachment",
             TerraformId::Joined("role", "/", "policy_arn"),

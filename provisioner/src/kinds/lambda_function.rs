@@ -80,7 +80,7 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for LambdaFunction {
-    const ABOUT: About = About::new("lambda_function", "the function name")
+    const ABOUT: About = About::kind("lambda_function", "the function name")
         .terraform(
             "aws_lambda_function",
             TerraformId::Attribute("function_name"),

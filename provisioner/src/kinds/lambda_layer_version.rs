@@ -38,7 +38,7 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for LambdaLayerVersion {
-    const ABOUT: About = About::new("lambda_layer_version", "the layer version ARN")
+    const ABOUT: About = About::kind("lambda_layer_version", "the layer version ARN")
         .terraform("aws_lambda_layer_version", TerraformId::Attribute("arn"))
         .replace_on(&[
             "layer_name",
@@ -227,7 +227,7 @@ mod tests {
         let spec: Spec = serde_json::from_value(declared).expect("a layer declaration");
         let spec = LambdaLayerVersion::normalise(spec);
         assert_eq!(spec.compatible_architectures, ["arm64", "x86_64"]);
-        assert_eq!(LambdaLayerVersion::ABOUT.not_compared, ["zip_path"]);
+        assert_eq!(LambdaLayerVersion::NOT_COMPARED, ["zip_path"]);
         assert_eq!(LambdaLayerVersion::declared_id("l", &spec), None);
     }
 }

@@ -44,7 +44,7 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for LambdaPermission {
-    const ABOUT: About = About::new("lambda_permission", "the statement id")
+    const ABOUT: About = About::kind("lambda_permission", "the statement id")
         .terraform(
             "aws_lambda_permission",
             TerraformId::Attribute("statement_id"),

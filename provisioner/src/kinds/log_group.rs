@@ -30,7 +30,7 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for LogGroup {
-    const ABOUT: About = About::new("log_group", "the log group's name (/aws/lambda/<function>)")
+    const ABOUT: About = About::kind("log_group", "the log group's name (/aws/lambda/<function>)")
         .terraform("aws_cloudwatch_log_group", TerraformId::Attribute("name"));
     type Spec = Spec;
 

@@ -134,8 +134,17 @@ impl<S> Update<'_, S> {
 pub trait Kind: Sized + Send + Sync + 'static {
     /// What the kind is: its name, its fields' roles, and what `migrate` and `import` need.
     const ABOUT: About;
-    /// The kind's name, as in addresses (`lambda_function`): [`About::name`].
+    /// The kind's name, as in addresses (`lambda_function`). The constants below are what the
+    /// engine reads; each is [`Kind::ABOUT`]'s unless a kind states it apart.
     const NAME: &'static str = Self::ABOUT.name;
+    /// [`About::replace_on`].
+    const REPLACE_ON: &'static [&'static str] = Self::ABOUT.replace_on;
+    /// [`About::not_compared`].
+    const NOT_COMPARED: &'static [&'static str] = Self::ABOUT.not_compared;
+    /// [`About::recorded`].
+    const RECORDED: &'static [&'static str] = Self::ABOUT.recorded;
+    /// [`About::aws_assigns_id`].
+    const AWS_ASSIGNS_ID: bool = Self::ABOUT.aws_assigns_id;
 
     /// The declared fields. `#[serde(deny_unknown_fields)]`, so a misspelt field is an error.
     type Spec: Serialize + DeserializeOwned + Clone + PartialEq + Debug + Send + Sync;
@@ -150,7 +159,7 @@ pub trait Kind: Sized + Send + Sync + 'static {
     /// `None` where AWS assigns the id, or where the part it depends on is known only after
     /// apply (see [`known`]).
     fn declared_id(name: &str, _spec: &Self::Spec) -> Option<String> {
-        (!Self::ABOUT.aws_assigns_id).then(|| name.to_string())
+        (!Self::AWS_ASSIGNS_ID).then(|| name.to_string())
     }
 
     /// Whether a replacement can exist beside the old object, so it is made first and the old
@@ -298,7 +307,7 @@ impl<K: Kind> Typed<K> {
             .fields
             .clone()
             .into_iter()
-            .partition(|(k, _)| K::ABOUT.recorded.contains(&k.as_str()));
+            .partition(|(k, _)| K::RECORDED.contains(&k.as_str()));
         Ok(Found {
             id: observed.id.clone(),
             arn: observed.arn.clone(),
@@ -322,7 +331,7 @@ impl<K: Kind> ResourceKind for Typed<K> {
     }
 
     fn replace_on(&self) -> &'static [&'static str] {
-        K::ABOUT.replace_on
+        K::REPLACE_ON
     }
 
     fn about(&self) -> About {
@@ -334,7 +343,7 @@ impl<K: Kind> ResourceKind for Typed<K> {
     }
 
     fn aws_assigns_id(&self) -> bool {
-        K::ABOUT.aws_assigns_id
+        K::AWS_ASSIGNS_ID
     }
 
     fn validate(&self, desired: &Desired) -> Result<(), ResourceError> {
@@ -438,8 +447,8 @@ impl<K: Kind> ResourceKind for Typed<K> {
         }
         // Only what the declaration says is compared.
         declared.fields.retain(|field, _| {
-            desired.fields.contains_key(field) && !K::ABOUT.not_compared.contains(&field.as_str())
+            desired.fields.contains_key(field) && !K::NOT_COMPARED.contains(&field.as_str())
         });
-        diff_fields(K::ABOUT.replace_on, &declared, observed)
+        diff_fields(K::REPLACE_ON, &declared, observed)
     }
 }
