@@ -234,6 +234,12 @@ impl Kind for ApigwApi {
     }
 }
 
+/// The deploy statements of a child of an API (integration, route, stage): none of its own, as
+/// API Gateway reaches it under its API, whose statements cover it.
+pub fn covered_by_the_api(_scope: &DeployScope<'_>) -> Vec<Value> {
+    Vec::new()
+}
+
 /// What a child of an API (route, integration, stage) reads itself back with: its API's id.
 pub fn parent(api_id: &str) -> Fields {
     Fields::from_iter([("api_id".to_string(), Value::String(api_id.to_string()))])

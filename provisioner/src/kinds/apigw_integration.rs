@@ -41,9 +41,8 @@ impl Kind for ApigwIntegration {
         .aws_assigns_id();
     type Spec = Spec;
 
-    /// Covered by the API's statements: integrations are reached under their API.
-    fn deploy_statements(_scope: &DeployScope<'_>) -> Vec<Value> {
-        Vec::new()
+    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        apigw_api::covered_by_the_api(scope)
     }
 
     async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {

@@ -42,9 +42,8 @@ impl Kind for ApigwStage {
         name != old.id || old.fields.get("api_id").and_then(Value::as_str) != Some(&spec.api_id)
     }
 
-    /// Covered by the API's statements: stages are reached under their API.
-    fn deploy_statements(_scope: &DeployScope<'_>) -> Vec<Value> {
-        Vec::new()
+    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        apigw_api::covered_by_the_api(scope)
     }
 
     async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {

@@ -325,6 +325,18 @@ pub fn function_role_by_name(scope: &DeployScope<'_>) -> String {
     scope.iam_arn(&format!("role/{}", scope.env.function_role_name))
 }
 
+/// The statement `sid` allowing `actions` (reads and removals) on the environment's roles, and
+/// also on the function's role an earlier version created at `/`, so what is left on that one
+/// can be read and removed (a role's inline policies, its attachments).
+pub fn on_every_role(scope: &DeployScope<'_>, sid: &str, actions: &[&str]) -> Value {
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": [roles_under_the_path(scope), function_role_by_name(scope)],
+    })
+}
+
 /// The condition that a role write carries the environment's permissions boundary.
 pub fn with_the_boundary(scope: &DeployScope<'_>) -> Value {
     let boundary = scope.iam_arn(&format!("policy/{}", scope.env.boundary_name));

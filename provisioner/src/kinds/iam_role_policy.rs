@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::errors::{AwsResult, NotFound};
 use super::fields;
 use super::iam_role::{
-    function_role_by_name, iam_not_yet_consistent, roles_under_the_path, with_the_boundary,
+    iam_not_yet_consistent, on_every_role, roles_under_the_path, with_the_boundary,
 };
 use super::typed::{self, About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
@@ -61,13 +61,11 @@ impl Kind for IamRolePolicy {
                 "Resource": roles_under_the_path(scope),
                 "Condition": with_the_boundary(scope),
             }),
-            // Reading and deleting, also on the role an earlier version created at `/`.
-            json!({
-                "Sid": "InlinePoliciesReadAndDelete",
-                "Effect": "Allow",
-                "Action": ["iam:DeleteRolePolicy", "iam:GetRolePolicy"],
-                "Resource": [roles_under_the_path(scope), function_role_by_name(scope)],
-            }),
+            on_every_role(
+                scope,
+                "InlinePoliciesReadAndDelete",
+                &["iam:DeleteRolePolicy", "iam:GetRolePolicy"],
+            ),
         ]
     }
 

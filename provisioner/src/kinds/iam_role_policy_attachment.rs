@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::iam_role::{
-    attached_policies, function_role_by_name, iam_not_yet_consistent, roles_under_the_path,
+    attached_policies, iam_not_yet_consistent, on_every_role, roles_under_the_path,
     with_the_boundary,
 };
 use super::typed::{About, Found, Kind, Made, Read, TerraformId};
@@ -62,13 +62,11 @@ impl Kind for IamRolePolicyAttachment {
                     "ArnEquals": { "iam:PolicyARN": BASIC_EXECUTION_POLICY_ARN },
                 },
             }),
-            // Reading and detaching, also from the role an earlier version created at `/`.
-            json!({
-                "Sid": "RoleAttachmentsReadAndDetach",
-                "Effect": "Allow",
-                "Action": ["iam:DetachRolePolicy", "iam:ListAttachedRolePolicies"],
-                "Resource": [roles_under_the_path(scope), function_role_by_name(scope)],
-            }),
+            on_every_role(
+                scope,
+                "RoleAttachmentsReadAndDetach",
+                &["iam:DetachRolePolicy", "iam:ListAttachedRolePolicies"],
+            ),
         ]
     }
 

@@ -124,36 +124,36 @@ impl Kind for LambdaFunction {
         let Some(config) = output.configuration() else {
             return Ok(None);
         };
-        let tags = output
-            .tags()
-            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
+        let tags = output.tags().map(tags::from_map).unwrap_or_default();
         Ok(Some(observe(&aws.region, id, config, tags)))
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
         let zip_path = zip_path(spec)?;
-        let retryable = |e: &ResourceError| role_not_yet_assumable(e) || update_in_progress(e);
-        retry(&RetryPolicy::default(), retryable, || async {
-            let code = FunctionCode::builder()
-                .zip_file(fields::zip_blob(zip_path).await?)
-                .build();
-            let call = aws
-                .lambda
-                .create_function()
-                .function_name(name)
-                .role(&spec.role_arn)
-                .runtime(Runtime::from(spec.runtime.as_str()))
-                .handler(&spec.handler)
-                .architectures(Architecture::from(spec.architecture.as_str()))
-                .memory_size(spec.memory_size)
-                .timeout(spec.timeout)
-                .environment(environment(spec))
-                .set_layers(Some(spec.layers.clone()))
-                .code(code)
-                .set_tags((!tags.is_empty()).then(|| tags::as_map(tags)));
-            call.send().await.aws("CreateFunction")
-        })
+        retry(
+            &RetryPolicy::default(),
+            role_or_function_not_ready,
+            || async {
+                let code = FunctionCode::builder()
+                    .zip_file(fields::zip_blob(zip_path).await?)
+                    .build();
+                let call = aws
+                    .lambda
+                    .create_function()
+                    .function_name(name)
+                    .role(&spec.role_arn)
+                    .runtime(Runtime::from(spec.runtime.as_str()))
+                    .handler(&spec.handler)
+                    .architectures(Architecture::from(spec.architecture.as_str()))
+                    .memory_size(spec.memory_size)
+                    .timeout(spec.timeout)
+                    .environment(environment(spec))
+                    .set_layers(Some(spec.layers.clone()))
+                    .code(code)
+                    .set_tags((!tags.is_empty()).then(|| tags::as_map(tags)));
+                call.send().await.aws("CreateFunction")
+            },
+        )
         .await?;
         wait_lambda_updated(aws, name).await?;
         Self::read_back(aws, name, &Fields::new()).await
@@ -174,21 +174,24 @@ impl Kind for LambdaFunction {
         let changed = |set: &[&str]| set.iter().any(|field| change.has(field));
         if changed(CONFIGURATION_FIELDS) {
             // A new role may not be assumable yet either.
-            let retryable = |e: &ResourceError| update_in_progress(e) || role_not_yet_assumable(e);
-            retry(&RetryPolicy::default(), retryable, || async {
-                let call = aws
-                    .lambda
-                    .update_function_configuration()
-                    .function_name(name)
-                    .role(&spec.role_arn)
-                    .runtime(Runtime::from(spec.runtime.as_str()))
-                    .handler(&spec.handler)
-                    .memory_size(spec.memory_size)
-                    .timeout(spec.timeout)
-                    .environment(environment(spec))
-                    .set_layers(Some(spec.layers.clone()));
-                call.send().await.aws("UpdateFunctionConfiguration")
-            })
+            retry(
+                &RetryPolicy::default(),
+                role_or_function_not_ready,
+                || async {
+                    let call = aws
+                        .lambda
+                        .update_function_configuration()
+                        .function_name(name)
+                        .role(&spec.role_arn)
+                        .runtime(Runtime::from(spec.runtime.as_str()))
+                        .handler(&spec.handler)
+                        .memory_size(spec.memory_size)
+                        .timeout(spec.timeout)
+                        .environment(environment(spec))
+                        .set_layers(Some(spec.layers.clone()));
+                    call.send().await.aws("UpdateFunctionConfiguration")
+                },
+            )
             .await?;
             wait_lambda_updated(aws, name).await?;
         }
@@ -331,6 +334,12 @@ pub fn role_not_yet_assumable(error: &ResourceError) -> bool {
         "The provided execution role does not have permissions",
     ) || (errors::code(error) == Some("InvalidParameterValueException")
         && errors::says(error, "cannot be assumed"))
+}
+
+/// A write of a function's configuration that waits for its role ([`role_not_yet_assumable`])
+/// or for the function itself ([`update_in_progress`]).
+fn role_or_function_not_ready(error: &ResourceError) -> bool {
+    role_not_yet_assumable(error) || update_in_progress(error)
 }
 
 /// A function still applying a previous update (or being created): Lambda refuses another
