@@ -180,12 +180,7 @@ mod tests {
 
     #[test]
     fn the_policies_are_removed_only_under_the_environments_names() {
-        let env = crate::kinds::dev_env();
-        let scope = DeployScope {
-            account_id: "123456789012",
-            env: &env,
-        };
-        let statements = IamPolicy::deploy_statements(&scope);
+        let (env, statements) = crate::kinds::dev_statements::<IamPolicy>();
         assert_eq!(
             statements[0]["Resource"],
             format!("arn:aws:iam::123456789012:policy/{}-*", env.name_base)

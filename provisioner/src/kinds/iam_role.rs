@@ -434,12 +434,7 @@ mod tests {
 
     #[test]
     fn the_roles_are_written_only_under_the_path_with_the_boundary() {
-        let env = crate::kinds::dev_env();
-        let scope = DeployScope {
-            account_id: "123456789012",
-            env: &env,
-        };
-        let statements = IamRole::deploy_statements(&scope);
+        let (env, statements) = crate::kinds::dev_statements::<IamRole>();
         let writes = &statements[0];
         assert_eq!(
             writes["Resource"],

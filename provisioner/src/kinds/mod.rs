@@ -130,6 +130,19 @@ pub(crate) fn dev_env() -> crate::bootstrap::policies::EnvScope {
     }
 }
 
+/// [`dev_env`], and `K`'s deploy statements on it.
+#[cfg(test)]
+pub(crate) fn dev_statements<K: typed::Kind>()
+-> (crate::bootstrap::policies::EnvScope, Vec<serde_json::Value>) {
+    let env = dev_env();
+    let scope = crate::bootstrap::policies::DeployScope {
+        account_id: "123456789012",
+        env: &env,
+    };
+    let statements = K::deploy_statements(&scope);
+    (env, statements)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::Value;
