@@ -74,13 +74,11 @@ impl Kind for IamRole {
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
         vec![
-            json!({
-                "Sid": "RolesOnlyWithTheBoundary",
-                "Effect": "Allow",
-                "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
-                "Resource": roles_under_the_path(scope),
-                "Condition": with_the_boundary(scope),
-            }),
+            only_with_the_boundary(
+                scope,
+                "RolesOnlyWithTheBoundary",
+                json!(["iam:CreateRole", "iam:PutRolePermissionsBoundary"]),
+            ),
             json!({
                 "Sid": "RolesUnderThePath",
                 "Effect": "Allow",
@@ -337,10 +335,17 @@ pub fn on_every_role(scope: &DeployScope<'_>, sid: &str, actions: &[&str]) -> Va
     })
 }
 
-/// The condition that a role write carries the environment's permissions boundary.
-pub fn with_the_boundary(scope: &DeployScope<'_>) -> Value {
+/// The statement `sid` allowing `actions` (writes) on the environment's roles only while they
+/// carry its permissions boundary, so no write can make a role without it.
+pub fn only_with_the_boundary(scope: &DeployScope<'_>, sid: &str, actions: Value) -> Value {
     let boundary = scope.iam_arn(&format!("policy/{}", scope.env.boundary_name));
-    json!({ "StringEquals": { "iam:PermissionsBoundary": boundary } })
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": roles_under_the_path(scope),
+        "Condition": { "StringEquals": { "iam:PermissionsBoundary": boundary } },
+    })
 }
 
 /// A write IAM refused only because it has not caught up yet: another change to the same role

@@ -16,9 +16,7 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::iam_role::{
-    iam_not_yet_consistent, on_every_role, roles_under_the_path, with_the_boundary,
-};
+use super::iam_role::{iam_not_yet_consistent, on_every_role, only_with_the_boundary};
 use super::typed::{self, About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
@@ -54,13 +52,11 @@ impl Kind for IamRolePolicy {
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
         vec![
-            json!({
-                "Sid": "InlinePoliciesOnlyWithTheBoundary",
-                "Effect": "Allow",
-                "Action": "iam:PutRolePolicy",
-                "Resource": roles_under_the_path(scope),
-                "Condition": with_the_boundary(scope),
-            }),
+            only_with_the_boundary(
+                scope,
+                "InlinePoliciesOnlyWithTheBoundary",
+                json!("iam:PutRolePolicy"),
+            ),
             on_every_role(
                 scope,
                 "InlinePoliciesReadAndDelete",

@@ -17,8 +17,7 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::iam_role::{
-    attached_policies, iam_not_yet_consistent, on_every_role, roles_under_the_path,
-    with_the_boundary,
+    attached_policies, iam_not_yet_consistent, on_every_role, only_with_the_boundary,
 };
 use super::typed::{About, Found, Kind, Made, Read, TerraformId};
 use crate::aws::AwsClients;
@@ -51,17 +50,15 @@ impl Kind for IamRolePolicyAttachment {
     type Spec = Spec;
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        let mut attach = only_with_the_boundary(
+            scope,
+            "AttachBasicExecutionOnlyWithTheBoundary",
+            json!("iam:AttachRolePolicy"),
+        );
+        // And only the basic execution policy.
+        attach["Condition"]["ArnEquals"] = json!({ "iam:PolicyARN": BASIC_EXECUTION_POLICY_ARN });
         vec![
-            json!({
-                "Sid": "AttachBasicExecutionOnlyWithTheBoundary",
-                "Effect": "Allow",
-                "Action": "iam:AttachRolePolicy",
-                "Resource": roles_under_the_path(scope),
-                "Condition": {
-                    "StringEquals": with_the_boundary(scope)["StringEquals"].clone(),
-                    "ArnEquals": { "iam:PolicyARN": BASIC_EXECUTION_POLICY_ARN },
-                },
-            }),
+            attach,
             on_every_role(
                 scope,
                 "RoleAttachmentsReadAndDetach",
