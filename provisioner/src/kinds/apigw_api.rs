@@ -6,7 +6,7 @@
 //! someone else made is never adopted.
 //!
 //! The execution ARN (which Lambda permissions reference) holds the account id, which `GetApi`
-//! does not return. Read records it ([`Kind::RECORDED`]), so later reads take it from the state;
+//! does not return. Read records it ([`About::recorded`]), so later reads take it from the state;
 //! only a read with nothing recorded asks STS (once per process, [`AwsClients::account_id`]).
 
 use async_trait::async_trait;
@@ -23,7 +23,6 @@ use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, TAG_ENVIRONMENT, TAG_STACK, Tags};
 
 /// The `apigw_api` kind.
-#[derive(Debug, Default)]
 pub struct ApigwApi;
 
 /// An API's declared fields.
@@ -64,14 +63,11 @@ impl CorsSpec {
 
 #[async_trait]
 impl Kind for ApigwApi {
-    const NAME: &'static str = "apigw_api";
-    const ABOUT: About = About::new(
-        "aws_apigatewayv2_api",
-        "the API id",
-        TerraformId::Attribute("id"),
-    );
-    const REPLACE_ON: &'static [&'static str] = &["protocol_type"];
-    const RECORDED: &'static [&'static str] = &["execution_arn"];
+    const ABOUT: About = About::kind("apigw_api", "the API id")
+        .terraform("aws_apigatewayv2_api", TerraformId::Attribute("id"))
+        .replace_on(&["protocol_type"])
+        .recorded(&["execution_arn"])
+        .aws_assigns_id();
     type Spec = Spec;
 
     fn normalise(mut spec: Spec) -> Spec {
@@ -87,8 +83,6 @@ impl Kind for ApigwApi {
         }
         spec
     }
-
-    const AWS_ASSIGNS_ID: bool = true;
 
     /// API ids are random, so every call on an API (and its routes, integrations and stages)
     /// is allowed only on APIs tagged as this stack's and environment's; creating one, only
@@ -147,32 +141,21 @@ impl Kind for ApigwApi {
         let endpoint = api
             .api_endpoint()
             .map_or(Value::Null, |e| Value::String(e.to_string()));
-        Ok(Some(Found {
-            id: id.to_string(),
-            arn: Some(api_arn(region, id)),
-            spec: Self::normalise(Spec {
-                name: api.name().map(str::to_string),
-                protocol_type: api.protocol_type().map(|p| p.as_str().to_string()),
-                cors,
-            }),
-            outputs: Fields::from_iter([
-                ("id".to_string(), Value::String(id.to_string())),
-                ("api_endpoint".to_string(), endpoint),
-                (
-                    "execution_arn".to_string(),
-                    Value::String(execution_arn.clone()),
-                ),
-            ]),
-            tags: Some(
-                api.tags()
-                    .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                    .unwrap_or_default(),
-            ),
-            recorded: Fields::from_iter([(
-                "execution_arn".to_string(),
-                Value::String(execution_arn),
-            )]),
-        }))
+        let spec = Self::normalise(Spec {
+            name: api.name().map(str::to_string),
+            protocol_type: api.protocol_type().map(|p| p.as_str().to_string()),
+            cors,
+        });
+        let tags = api.tags().map(tags::from_map).unwrap_or_default();
+        Ok(Some(
+            Found::new(id, spec)
+                .with_arn(api_arn(region, id))
+                .with_output("id", id)
+                .with_output("api_endpoint", endpoint)
+                .with_output("execution_arn", execution_arn.as_str())
+                .with_tags(tags)
+                .with_recorded("execution_arn", execution_arn),
+        ))
     }
 
     async fn find_existing(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Read<Spec> {
@@ -249,6 +232,12 @@ impl Kind for ApigwApi {
         let call = aws.apigw.delete_api().api_id(id);
         call.send().await.aws("DeleteApi").gone()
     }
+}
+
+/// The deploy statements of a child of an API (integration, route, stage): none of its own, as
+/// API Gateway reaches it under its API, whose statements cover it.
+pub fn covered_by_the_api(_scope: &DeployScope<'_>) -> Vec<Value> {
+    Vec::new()
 }
 
 /// What a child of an API (route, integration, stage) reads itself back with: its API's id.

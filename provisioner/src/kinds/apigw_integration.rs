@@ -17,7 +17,6 @@ use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
 
 /// The `apigw_integration` kind.
-#[derive(Debug, Default)]
 pub struct ApigwIntegration;
 
 /// An integration's declared fields.
@@ -36,20 +35,14 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for ApigwIntegration {
-    const NAME: &'static str = "apigw_integration";
-    const ABOUT: About = About::new(
-        "aws_apigatewayv2_integration",
-        "the integration id",
-        TerraformId::Attribute("id"),
-    );
-    const REPLACE_ON: &'static [&'static str] = &["api_id"];
+    const ABOUT: About = About::kind("apigw_integration", "the integration id")
+        .terraform("aws_apigatewayv2_integration", TerraformId::Attribute("id"))
+        .replace_on(&["api_id"])
+        .aws_assigns_id();
     type Spec = Spec;
 
-    const AWS_ASSIGNS_ID: bool = true;
-
-    /// Covered by the API's statements: integrations are reached under their API.
-    fn deploy_statements(_scope: &DeployScope<'_>) -> Vec<Value> {
-        Vec::new()
+    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        apigw_api::covered_by_the_api(scope)
     }
 
     async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {
@@ -160,12 +153,5 @@ impl Spec {
 }
 
 fn found(id: &str, spec: Spec) -> Found<Spec> {
-    Found {
-        id: id.to_string(),
-        arn: None,
-        spec,
-        outputs: Fields::from_iter([("id".to_string(), Value::String(id.to_string()))]),
-        tags: None,
-        recorded: Fields::new(),
-    }
+    Found::new(id, spec).with_output("id", id)
 }

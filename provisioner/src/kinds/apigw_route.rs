@@ -16,7 +16,6 @@ use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
 
 /// The `apigw_route` kind.
-#[derive(Debug, Default)]
 pub struct ApigwRoute;
 
 /// A route's declared fields.
@@ -32,20 +31,14 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for ApigwRoute {
-    const NAME: &'static str = "apigw_route";
-    const ABOUT: About = About::new(
-        "aws_apigatewayv2_route",
-        "the route id",
-        TerraformId::Attribute("id"),
-    );
-    const REPLACE_ON: &'static [&'static str] = &["api_id"];
+    const ABOUT: About = About::kind("apigw_route", "the route id")
+        .terraform("aws_apigatewayv2_route", TerraformId::Attribute("id"))
+        .replace_on(&["api_id"])
+        .aws_assigns_id();
     type Spec = Spec;
 
-    const AWS_ASSIGNS_ID: bool = true;
-
-    /// Covered by the API's statements: routes are reached under their API.
-    fn deploy_statements(_scope: &DeployScope<'_>) -> Vec<Value> {
-        Vec::new()
+    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        apigw_api::covered_by_the_api(scope)
     }
 
     async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {
@@ -108,16 +101,10 @@ impl Kind for ApigwRoute {
 }
 
 fn found(api_id: &str, id: &str, route_key: Option<&str>, target: Option<&str>) -> Found<Spec> {
-    Found {
-        id: id.to_string(),
-        arn: None,
-        spec: Spec {
-            api_id: api_id.to_string(),
-            route_key: route_key.map(str::to_string),
-            target: target.map(str::to_string),
-        },
-        outputs: Fields::from_iter([("id".to_string(), Value::String(id.to_string()))]),
-        tags: None,
-        recorded: Fields::new(),
-    }
+    let spec = Spec {
+        api_id: api_id.to_string(),
+        route_key: route_key.map(str::to_string),
+        target: target.map(str::to_string),
+    };
+    Found::new(id, spec).with_output("id", id)
 }

@@ -19,7 +19,6 @@ use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, Observed, ResourceError, Tags};
 
 /// The `apigw_stage` kind.
-#[derive(Debug, Default)]
 pub struct ApigwStage;
 
 /// A stage's declared fields.
@@ -32,13 +31,9 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for ApigwStage {
-    const NAME: &'static str = "apigw_stage";
-    const ABOUT: About = About::new(
-        "aws_apigatewayv2_stage",
-        "the stage name",
-        TerraformId::Attribute("name"),
-    );
-    const REPLACE_ON: &'static [&'static str] = &["api_id"];
+    const ABOUT: About = About::kind("apigw_stage", "the stage name")
+        .terraform("aws_apigatewayv2_stage", TerraformId::Attribute("name"))
+        .replace_on(&["api_id"]);
     type Spec = Spec;
 
     /// Stage names are unique per API: a stage of another name, or on another API, can exist
@@ -47,9 +42,8 @@ impl Kind for ApigwStage {
         name != old.id || old.fields.get("api_id").and_then(Value::as_str) != Some(&spec.api_id)
     }
 
-    /// Covered by the API's statements: stages are reached under their API.
-    fn deploy_statements(_scope: &DeployScope<'_>) -> Vec<Value> {
-        Vec::new()
+    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        apigw_api::covered_by_the_api(scope)
     }
 
     async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {
@@ -59,17 +53,11 @@ impl Kind for ApigwStage {
             return Ok(None);
         };
         let url = invoke_url(&aws.region, api_id, id);
-        Ok(Some(Found {
-            id: id.to_string(),
-            arn: None,
-            spec: Spec {
-                api_id: api_id.to_string(),
-                auto_deploy: stage.auto_deploy().unwrap_or(false),
-            },
-            outputs: Fields::from_iter([("invoke_url".to_string(), Value::String(url))]),
-            tags: None,
-            recorded: Fields::new(),
-        }))
+        let spec = Spec {
+            api_id: api_id.to_string(),
+            auto_deploy: stage.auto_deploy().unwrap_or(false),
+        };
+        Ok(Some(Found::new(id, spec).with_output("invoke_url", url)))
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, _tags: &Tags) -> Made<Spec> {

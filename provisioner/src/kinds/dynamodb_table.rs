@@ -50,7 +50,6 @@ const UPDATABLE: &[&str] = &[
 ];
 
 /// The `dynamodb_table` kind.
-#[derive(Debug, Default)]
 pub struct DynamodbTable;
 
 /// A table's declared fields.
@@ -73,13 +72,9 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for DynamodbTable {
-    const NAME: &'static str = "dynamodb_table";
-    const ABOUT: About = About::new(
-        "aws_dynamodb_table",
-        "the table name",
-        TerraformId::Attribute("name"),
-    );
-    const REPLACE_ON: &'static [&'static str] = &["hash_key", "range_key"];
+    const ABOUT: About = About::kind("dynamodb_table", "the table name")
+        .terraform("aws_dynamodb_table", TerraformId::Attribute("name"))
+        .replace_on(&["hash_key", "range_key"]);
     type Spec = Spec;
 
     /// Lists in one order, whatever order they are declared or reported in.
@@ -223,25 +218,20 @@ fn observe(name: &str, table: &TableDescription, pitr: bool, tags: Tags) -> Foun
         .and_then(|s| s.billing_mode())
         .map_or("PROVISIONED", |m| m.as_str());
     let arn = table.table_arn().unwrap_or_default().to_string();
-    Found {
-        id: name.to_string(),
-        arn: Some(arn.clone()),
-        spec: DynamodbTable::normalise(Spec {
-            billing_mode: billing_mode.to_string(),
-            hash_key: schema::key(table.key_schema(), KeyType::Hash).unwrap_or_default(),
-            range_key: schema::key(table.key_schema(), KeyType::Range),
-            attribute_definitions: schema::attributes_of(table),
-            global_secondary_indexes: schema::indexes_of(table),
-            point_in_time_recovery: pitr,
-            deletion_protection: table.deletion_protection_enabled().unwrap_or(false),
-        }),
-        outputs: Fields::from_iter([
-            ("arn".to_string(), Value::String(arn)),
-            ("name".to_string(), Value::String(name.to_string())),
-        ]),
-        tags: Some(tags),
-        recorded: Fields::new(),
-    }
+    let spec = DynamodbTable::normalise(Spec {
+        billing_mode: billing_mode.to_string(),
+        hash_key: schema::key(table.key_schema(), KeyType::Hash).unwrap_or_default(),
+        range_key: schema::key(table.key_schema(), KeyType::Range),
+        attribute_definitions: schema::attributes_of(table),
+        global_secondary_indexes: schema::indexes_of(table),
+        point_in_time_recovery: pitr,
+        deletion_protection: table.deletion_protection_enabled().unwrap_or(false),
+    });
+    Found::new(name, spec)
+        .with_arn(arn.as_str())
+        .with_output("arn", arn)
+        .with_output("name", name)
+        .with_tags(tags)
 }
 
 /// DescribeTable, with not-found as `None`.
@@ -365,14 +355,7 @@ pub fn table_still_settling(error: &ResourceError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn aws(code: &str, message: &str) -> ResourceError {
-        ResourceError::Aws {
-            operation: "UpdateContinuousBackups".into(),
-            code: Some(code.into()),
-            message: message.into(),
-        }
-    }
+    use crate::kinds::errors::testing::{assert_retries, aws};
 
     #[test]
     fn declared_lists_are_sorted_and_defaults_filled_before_diffing() {
@@ -417,22 +400,22 @@ mod tests {
 
     #[test]
     fn pitr_and_updates_wait_only_for_the_table_to_settle() {
-        assert!(table_still_settling(&aws(
-            "ResourceInUseException",
-            "table being created"
-        )));
-        assert!(table_still_settling(&aws(
-            "ContinuousBackupsUnavailableException",
-            "Backups are being enabled for the table"
-        )));
-        for error in [
-            aws("ThrottlingException", "slow down"),
-            aws("ValidationException", "bad"),
-            aws("ResourceNotFoundException", "gone"),
-            ResourceError::Timeout("t".into()),
-        ] {
-            assert!(!table_still_settling(&error), "{error}");
-        }
+        assert_retries(
+            table_still_settling,
+            &[
+                aws("ResourceInUseException", "table being created"),
+                aws(
+                    "ContinuousBackupsUnavailableException",
+                    "Backups are being enabled for the table",
+                ),
+            ],
+            &[
+                aws("ThrottlingException", "slow down"),
+                aws("ValidationException", "bad"),
+                aws("ResourceNotFoundException", "gone"),
+                ResourceError::Timeout("t".into()),
+            ],
+        );
     }
 
     #[test]

@@ -104,6 +104,36 @@ pub fn ignore_not_found(result: Result<(), ResourceError>) -> Result<(), Resourc
     not_found_as_none(result).map(|_| ())
 }
 
+/// What the kinds' tests of their retry predicates share: AWS's errors, and the check that a
+/// predicate retries exactly the errors it is meant for.
+#[cfg(test)]
+pub mod testing {
+    use crate::kind::ResourceError;
+
+    /// An error as [`super::aws_error`] makes it from AWS's answer `code`: `message`.
+    pub fn aws(code: &str, message: &str) -> ResourceError {
+        ResourceError::Aws {
+            operation: "Op".into(),
+            code: Some(code.into()),
+            message: message.into(),
+        }
+    }
+
+    /// Asserts that `retries` holds for each of `retried` and for none of `not_retried`.
+    pub fn assert_retries(
+        retries: fn(&ResourceError) -> bool,
+        retried: &[ResourceError],
+        not_retried: &[ResourceError],
+    ) {
+        for error in retried {
+            assert!(retries(error), "not retried: {error}");
+        }
+        for error in not_retried {
+            assert!(!retries(error), "retried: {error}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,13 +19,13 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::fields;
+use super::tags;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
 
 /// The `iam_policy` kind.
-#[derive(Debug, Default)]
 pub struct IamPolicy;
 
 /// A managed policy's declared fields.
@@ -40,16 +40,11 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for IamPolicy {
-    const NAME: &'static str = "iam_policy";
-    const ABOUT: About = About::new(
-        "aws_iam_policy",
-        "the policy ARN",
-        TerraformId::Attribute("arn"),
-    );
-    const REPLACE_ON: &'static [&'static str] = &["name"];
+    const ABOUT: About = About::kind("iam_policy", "the policy ARN")
+        .terraform("aws_iam_policy", TerraformId::Attribute("arn"))
+        .replace_on(&["name"])
+        .aws_assigns_id();
     type Spec = Spec;
-
-    const AWS_ASSIGNS_ID: bool = true;
 
     /// Only what removing a policy `migrate` adopted takes (the stack never creates one), on
     /// the environment's names only.
@@ -88,26 +83,17 @@ impl Kind for IamPolicy {
             .transpose()?
             .unwrap_or(Value::Null);
         let name = policy.policy_name().unwrap_or_default().to_string();
-        Ok(Some(Found {
-            id: id.to_string(),
-            arn: Some(id.to_string()),
-            spec: Spec {
-                name: name.clone(),
-                policy: document,
-            },
-            outputs: Fields::from_iter([
-                ("arn".to_string(), Value::String(id.to_string())),
-                ("name".to_string(), Value::String(name)),
-            ]),
-            tags: Some(
-                policy
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect(),
-            ),
-            recorded: Fields::new(),
-        }))
+        let spec = Spec {
+            name: name.clone(),
+            policy: document,
+        };
+        Ok(Some(
+            Found::new(id, spec)
+                .with_arn(id)
+                .with_output("arn", id)
+                .with_output("name", name)
+                .with_tags(tags::from_iam(policy.tags())),
+        ))
     }
 
     async fn create(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Made<Spec> {
@@ -194,12 +180,7 @@ mod tests {
 
     #[test]
     fn the_policies_are_removed_only_under_the_environments_names() {
-        let env = crate::kinds::dev_env();
-        let scope = DeployScope {
-            account_id: "123456789012",
-            env: &env,
-        };
-        let statements = IamPolicy::deploy_statements(&scope);
+        let (env, statements) = crate::kinds::dev_statements::<IamPolicy>();
         assert_eq!(
             statements[0]["Resource"],
             format!("arn:aws:iam::123456789012:policy/{}-*", env.name_base)

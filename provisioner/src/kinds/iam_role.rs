@@ -24,6 +24,7 @@
 //! the role's policies and attachments, which write to the role too).
 
 use async_trait::async_trait;
+use aws_sdk_iam::types::AttachedPolicy;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -37,7 +38,6 @@ use crate::kind::{Fields, ResourceError, Tags};
 use crate::retry::{RetryPolicy, retry};
 
 /// The `iam_role` kind.
-#[derive(Debug, Default)]
 pub struct IamRole;
 
 /// A role's declared fields.
@@ -67,24 +67,18 @@ const UPDATABLE: &[&str] = &["description", "permissions_boundary", "tags"];
 
 #[async_trait]
 impl Kind for IamRole {
-    const NAME: &'static str = "iam_role";
-    const ABOUT: About = About::new(
-        "aws_iam_role",
-        "the role name",
-        TerraformId::Attribute("name"),
-    );
-    const REPLACE_ON: &'static [&'static str] = &["path", "assume_role_policy"];
+    const ABOUT: About = About::kind("iam_role", "the role name")
+        .terraform("aws_iam_role", TerraformId::Attribute("name"))
+        .replace_on(&["path", "assume_role_policy"]);
     type Spec = Spec;
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
         vec![
-            json!({
-                "Sid": "RolesOnlyWithTheBoundary",
-                "Effect": "Allow",
-                "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
-                "Resource": roles_under_the_path(scope),
-                "Condition": with_the_boundary(scope),
-            }),
+            only_with_the_boundary(
+                scope,
+                "RolesOnlyWithTheBoundary",
+                json!(["iam:CreateRole", "iam:PutRolePermissionsBoundary"]),
+            ),
             json!({
                 "Sid": "RolesUnderThePath",
                 "Effect": "Allow",
@@ -120,30 +114,19 @@ impl Kind for IamRole {
         let boundary = role
             .permissions_boundary()
             .and_then(|b| b.permissions_boundary_arn());
-        Ok(Some(Found {
-            id: role.role_name().to_string(),
-            arn: Some(role.arn().to_string()),
-            spec: Spec {
-                assume_role_policy: trust,
-                description: role.description().unwrap_or_default().to_string(),
-                path: role.path().to_string(),
-                permissions_boundary: boundary_field(role.arn(), boundary),
-            },
-            outputs: Fields::from_iter([
-                ("arn".to_string(), Value::String(role.arn().to_string())),
-                (
-                    "name".to_string(),
-                    Value::String(role.role_name().to_string()),
-                ),
-            ]),
-            tags: Some(
-                role.tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect(),
-            ),
-            recorded: Fields::new(),
-        }))
+        let spec = Spec {
+            assume_role_policy: trust,
+            description: role.description().unwrap_or_default().to_string(),
+            path: role.path().to_string(),
+            permissions_boundary: boundary_field(role.arn(), boundary),
+        };
+        Ok(Some(
+            Found::new(role.role_name(), spec)
+                .with_arn(role.arn())
+                .with_output("arn", role.arn())
+                .with_output("name", role.role_name())
+                .with_tags(tags::from_iam(role.tags())),
+        ))
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
@@ -247,10 +230,12 @@ async fn update_boundary(aws: &AwsClients, change: &Update<'_, Spec>) -> Result<
     Ok(())
 }
 
-/// Detaches every managed policy and deletes every inline policy of the role.
-async fn detach_all_policies(aws: &AwsClients, role: &str) -> Result<(), ResourceError> {
-    let attached: Vec<_> = aws
-        .iam
+/// The managed policies attached to `role`, from every page.
+pub async fn attached_policies(
+    aws: &AwsClients,
+    role: &str,
+) -> Result<Vec<AttachedPolicy>, ResourceError> {
+    aws.iam
         .list_attached_role_policies()
         .role_name(role)
         .into_paginator()
@@ -258,8 +243,12 @@ async fn detach_all_policies(aws: &AwsClients, role: &str) -> Result<(), Resourc
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
-        .aws("ListAttachedRolePolicies")?;
-    for policy in attached {
+        .aws("ListAttachedRolePolicies")
+}
+
+/// Detaches every managed policy and deletes every inline policy of the role.
+async fn detach_all_policies(aws: &AwsClients, role: &str) -> Result<(), ResourceError> {
+    for policy in attached_policies(aws, role).await? {
         let Some(arn) = policy.policy_arn() else {
             continue;
         };
@@ -334,10 +323,29 @@ pub fn function_role_by_name(scope: &DeployScope<'_>) -> String {
     scope.iam_arn(&format!("role/{}", scope.env.function_role_name))
 }
 
-/// The condition that a role write carries the environment's permissions boundary.
-pub fn with_the_boundary(scope: &DeployScope<'_>) -> Value {
+/// The statement `sid` allowing `actions` (reads and removals) on the environment's roles, and
+/// also on the function's role an earlier version created at `/`, so what is left on that one
+/// can be read and removed (a role's inline policies, its attachments).
+pub fn on_every_role(scope: &DeployScope<'_>, sid: &str, actions: &[&str]) -> Value {
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": [roles_under_the_path(scope), function_role_by_name(scope)],
+    })
+}
+
+/// The statement `sid` allowing `actions` (writes) on the environment's roles only while they
+/// carry its permissions boundary, so no write can make a role without it.
+pub fn only_with_the_boundary(scope: &DeployScope<'_>, sid: &str, actions: Value) -> Value {
     let boundary = scope.iam_arn(&format!("policy/{}", scope.env.boundary_name));
-    json!({ "StringEquals": { "iam:PermissionsBoundary": boundary } })
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": roles_under_the_path(scope),
+        "Condition": { "StringEquals": { "iam:PermissionsBoundary": boundary } },
+    })
 }
 
 /// A write IAM refused only because it has not caught up yet: another change to the same role
@@ -351,16 +359,9 @@ pub fn iam_not_yet_consistent(error: &ResourceError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::errors::testing::{assert_retries, aws};
 
     const ROLE: &str = "arn:aws:iam::123456789012:role/app/dev/app-dev-lambda";
-
-    fn aws(code: &str, message: &str) -> ResourceError {
-        ResourceError::Aws {
-            operation: "CreateRole".into(),
-            code: Some(code.into()),
-            message: message.into(),
-        }
-    }
 
     #[test]
     fn a_boundary_in_the_roles_account_reads_as_its_name() {
@@ -417,30 +418,28 @@ mod tests {
 
     #[test]
     fn iam_writes_are_retried_only_while_iam_catches_up() {
-        assert!(iam_not_yet_consistent(&aws("ConcurrentModification", "x")));
-        assert!(iam_not_yet_consistent(&aws(
-            "MalformedPolicyDocument",
-            "Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/new\""
-        )));
-        for error in [
-            aws("AccessDenied", "no"),
-            aws("MalformedPolicyDocument", "Syntax errors in policy"),
-            aws("ThrottlingException", "slow down"),
-            aws("NoSuchEntity", "gone"),
-            ResourceError::Invalid("i".into()),
-        ] {
-            assert!(!iam_not_yet_consistent(&error), "{error}");
-        }
+        assert_retries(
+            iam_not_yet_consistent,
+            &[
+                aws("ConcurrentModification", "x"),
+                aws(
+                    "MalformedPolicyDocument",
+                    "Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/new\"",
+                ),
+            ],
+            &[
+                aws("AccessDenied", "no"),
+                aws("MalformedPolicyDocument", "Syntax errors in policy"),
+                aws("ThrottlingException", "slow down"),
+                aws("NoSuchEntity", "gone"),
+                ResourceError::Invalid("i".into()),
+            ],
+        );
     }
 
     #[test]
     fn the_roles_are_written_only_under_the_path_with_the_boundary() {
-        let env = crate::kinds::dev_env();
-        let scope = DeployScope {
-            account_id: "123456789012",
-            env: &env,
-        };
-        let statements = IamRole::deploy_statements(&scope);
+        let (env, statements) = crate::kinds::dev_statements::<IamRole>();
         let writes = &statements[0];
         assert_eq!(
             writes["Resource"],

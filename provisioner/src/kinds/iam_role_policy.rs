@@ -16,9 +16,7 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::iam_role::{
-    function_role_by_name, iam_not_yet_consistent, roles_under_the_path, with_the_boundary,
-};
+use super::iam_role::{iam_not_yet_consistent, on_every_role, only_with_the_boundary};
 use super::typed::{self, About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
@@ -26,7 +24,6 @@ use crate::kind::{Fields, ResourceError, Tags};
 use crate::retry::{RetryPolicy, retry};
 
 /// The `iam_role_policy` kind.
-#[derive(Debug, Default)]
 pub struct IamRolePolicy;
 
 /// An inline policy's declared fields.
@@ -41,13 +38,12 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for IamRolePolicy {
-    const NAME: &'static str = "iam_role_policy";
-    const ABOUT: About = About::new(
-        "aws_iam_role_policy",
-        "`<role>:<policy name>`",
-        TerraformId::Joined("role", ":", "name"),
-    );
-    const REPLACE_ON: &'static [&'static str] = &["role"];
+    const ABOUT: About = About::kind("iam_role_policy", "`<role>:<policy name>`")
+        .terraform(
+            "aws_iam_role_policy",
+            TerraformId::Joined("role", ":", "name"),
+        )
+        .replace_on(&["role"]);
     type Spec = Spec;
 
     fn declared_id(name: &str, spec: &Spec) -> Option<String> {
@@ -56,20 +52,16 @@ impl Kind for IamRolePolicy {
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
         vec![
-            json!({
-                "Sid": "InlinePoliciesOnlyWithTheBoundary",
-                "Effect": "Allow",
-                "Action": "iam:PutRolePolicy",
-                "Resource": roles_under_the_path(scope),
-                "Condition": with_the_boundary(scope),
-            }),
-            // Reading and deleting, also on the role an earlier version created at `/`.
-            json!({
-                "Sid": "InlinePoliciesReadAndDelete",
-                "Effect": "Allow",
-                "Action": ["iam:DeleteRolePolicy", "iam:GetRolePolicy"],
-                "Resource": [roles_under_the_path(scope), function_role_by_name(scope)],
-            }),
+            only_with_the_boundary(
+                scope,
+                "InlinePoliciesOnlyWithTheBoundary",
+                json!("iam:PutRolePolicy"),
+            ),
+            on_every_role(
+                scope,
+                "InlinePoliciesReadAndDelete",
+                &["iam:DeleteRolePolicy", "iam:GetRolePolicy"],
+            ),
         ]
     }
 
@@ -80,17 +72,8 @@ impl Kind for IamRolePolicy {
             return Ok(None);
         };
         let policy = fields::parse_policy_document(Self::NAME, output.policy_document())?;
-        Ok(Some(Found {
-            id: id.to_string(),
-            arn: None,
-            spec: Spec {
-                role: role.to_string(),
-                policy,
-            },
-            outputs: Fields::new(),
-            tags: None,
-            recorded: Fields::new(),
-        }))
+        let role = role.to_string();
+        Ok(Some(Found::new(id, Spec { role, policy })))
     }
 
     async fn find_existing(aws: &AwsClients, name: &str, spec: &Spec, _tags: &Tags) -> Read<Spec> {

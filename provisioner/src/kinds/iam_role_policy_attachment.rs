@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::iam_role::{
-    function_role_by_name, iam_not_yet_consistent, roles_under_the_path, with_the_boundary,
+    attached_policies, iam_not_yet_consistent, on_every_role, only_with_the_boundary,
 };
 use super::typed::{About, Found, Kind, Made, Read, TerraformId};
 use crate::aws::AwsClients;
@@ -27,7 +27,6 @@ use crate::kind::{Fields, ResourceError, Tags};
 use crate::retry::{RetryPolicy, retry};
 
 /// The `iam_role_policy_attachment` kind.
-#[derive(Debug, Default)]
 pub struct IamRolePolicyAttachment;
 
 /// An attachment's declared fields.
@@ -42,65 +41,44 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for IamRolePolicyAttachment {
-    const NAME: &'static str = "iam_role_policy_attachment";
-    const ABOUT: About = About::new(
-        "aws_iam_role_policy_attachment",
-        "`<role>/<policy arn>`",
-        TerraformId::Joined("role", "/", "policy_arn"),
-    );
-    const REPLACE_ON: &'static [&'static str] = &["role", "policy_arn"];
+    const ABOUT: About = About::kind("iam_role_policy_attachment", "`<role>/<policy arn>`")
+        .terraform(
+            "aws_iam_role_policy_attachment",
+            TerraformId::Joined("role", "/", "policy_arn"),
+        )
+        .replace_on(&["role", "policy_arn"]);
     type Spec = Spec;
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
+        let mut attach = only_with_the_boundary(
+            scope,
+            "AttachBasicExecutionOnlyWithTheBoundary",
+            json!("iam:AttachRolePolicy"),
+        );
+        // And only the basic execution policy.
+        attach["Condition"]["ArnEquals"] = json!({ "iam:PolicyARN": BASIC_EXECUTION_POLICY_ARN });
         vec![
-            json!({
-                "Sid": "AttachBasicExecutionOnlyWithTheBoundary",
-                "Effect": "Allow",
-                "Action": "iam:AttachRolePolicy",
-                "Resource": roles_under_the_path(scope),
-                "Condition": {
-                    "StringEquals": with_the_boundary(scope)["StringEquals"].clone(),
-                    "ArnEquals": { "iam:PolicyARN": BASIC_EXECUTION_POLICY_ARN },
-                },
-            }),
-            // Reading and detaching, also from the role an earlier version created at `/`.
-            json!({
-                "Sid": "RoleAttachmentsReadAndDetach",
-                "Effect": "Allow",
-                "Action": ["iam:DetachRolePolicy", "iam:ListAttachedRolePolicies"],
-                "Resource": [roles_under_the_path(scope), function_role_by_name(scope)],
-            }),
+            attach,
+            on_every_role(
+                scope,
+                "RoleAttachmentsReadAndDetach",
+                &["iam:DetachRolePolicy", "iam:ListAttachedRolePolicies"],
+            ),
         ]
     }
 
     async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
         let (role, policy_arn) = split_id(id)?;
-        let attached = aws
-            .iam
-            .list_attached_role_policies()
-            .role_name(role)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .aws("ListAttachedRolePolicies")
-            .absent()?;
+        let attached = attached_policies(aws, role).await.absent()?;
         let is_attached = attached
             .unwrap_or_default()
             .iter()
             .any(|p| p.policy_arn() == Some(policy_arn));
-        Ok(is_attached.then(|| Found {
-            id: id.to_string(),
-            arn: None,
-            spec: Spec {
-                role: role.to_string(),
-                policy_arn: policy_arn.to_string(),
-            },
-            outputs: Fields::new(),
-            tags: None,
-            recorded: Fields::new(),
-        }))
+        let spec = Spec {
+            role: role.to_string(),
+            policy_arn: policy_arn.to_string(),
+        };
+        Ok(is_attached.then(|| Found::new(id, spec)))
     }
 
     /// By `<role>/<policy arn>` from the declared fields (the declared name may be any label).

@@ -50,7 +50,6 @@ const CODE_FIELDS: &[&str] = &["code_sha256", "architecture"];
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// The `lambda_function` kind.
-#[derive(Debug, Default)]
 pub struct LambdaFunction;
 
 /// A function's declared fields. Lambda reports every one of them for a function packaged as a
@@ -81,13 +80,12 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for LambdaFunction {
-    const NAME: &'static str = "lambda_function";
-    const ABOUT: About = About::new(
-        "aws_lambda_function",
-        "the function name",
-        TerraformId::Attribute("function_name"),
-    );
-    const NOT_COMPARED: &'static [&'static str] = &["zip_path"];
+    const ABOUT: About = About::kind("lambda_function", "the function name")
+        .terraform(
+            "aws_lambda_function",
+            TerraformId::Attribute("function_name"),
+        )
+        .not_compared(&["zip_path"]);
     type Spec = Spec;
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
@@ -126,36 +124,36 @@ impl Kind for LambdaFunction {
         let Some(config) = output.configuration() else {
             return Ok(None);
         };
-        let tags = output
-            .tags()
-            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
+        let tags = output.tags().map(tags::from_map).unwrap_or_default();
         Ok(Some(observe(&aws.region, id, config, tags)))
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
         let zip_path = zip_path(spec)?;
-        let retryable = |e: &ResourceError| role_not_yet_assumable(e) || update_in_progress(e);
-        retry(&RetryPolicy::default(), retryable, || async {
-            let code = FunctionCode::builder()
-                .zip_file(fields::zip_blob(zip_path).await?)
-                .build();
-            let call = aws
-                .lambda
-                .create_function()
-                .function_name(name)
-                .role(&spec.role_arn)
-                .runtime(Runtime::from(spec.runtime.as_str()))
-                .handler(&spec.handler)
-                .architectures(Architecture::from(spec.architecture.as_str()))
-                .memory_size(spec.memory_size)
-                .timeout(spec.timeout)
-                .environment(environment(spec))
-                .set_layers(Some(spec.layers.clone()))
-                .code(code)
-                .set_tags((!tags.is_empty()).then(|| tags::as_map(tags)));
-            call.send().await.aws("CreateFunction")
-        })
+        retry(
+            &RetryPolicy::default(),
+            role_or_function_not_ready,
+            || async {
+                let code = FunctionCode::builder()
+                    .zip_file(fields::zip_blob(zip_path).await?)
+                    .build();
+                let call = aws
+                    .lambda
+                    .create_function()
+                    .function_name(name)
+                    .role(&spec.role_arn)
+                    .runtime(Runtime::from(spec.runtime.as_str()))
+                    .handler(&spec.handler)
+                    .architectures(Architecture::from(spec.architecture.as_str()))
+                    .memory_size(spec.memory_size)
+                    .timeout(spec.timeout)
+                    .environment(environment(spec))
+                    .set_layers(Some(spec.layers.clone()))
+                    .code(code)
+                    .set_tags((!tags.is_empty()).then(|| tags::as_map(tags)));
+                call.send().await.aws("CreateFunction")
+            },
+        )
         .await?;
         wait_lambda_updated(aws, name).await?;
         Self::read_back(aws, name, &Fields::new()).await
@@ -176,21 +174,24 @@ impl Kind for LambdaFunction {
         let changed = |set: &[&str]| set.iter().any(|field| change.has(field));
         if changed(CONFIGURATION_FIELDS) {
             // A new role may not be assumable yet either.
-            let retryable = |e: &ResourceError| update_in_progress(e) || role_not_yet_assumable(e);
-            retry(&RetryPolicy::default(), retryable, || async {
-                let call = aws
-                    .lambda
-                    .update_function_configuration()
-                    .function_name(name)
-                    .role(&spec.role_arn)
-                    .runtime(Runtime::from(spec.runtime.as_str()))
-                    .handler(&spec.handler)
-                    .memory_size(spec.memory_size)
-                    .timeout(spec.timeout)
-                    .environment(environment(spec))
-                    .set_layers(Some(spec.layers.clone()));
-                call.send().await.aws("UpdateFunctionConfiguration")
-            })
+            retry(
+                &RetryPolicy::default(),
+                role_or_function_not_ready,
+                || async {
+                    let call = aws
+                        .lambda
+                        .update_function_configuration()
+                        .function_name(name)
+                        .role(&spec.role_arn)
+                        .runtime(Runtime::from(spec.runtime.as_str()))
+                        .handler(&spec.handler)
+                        .memory_size(spec.memory_size)
+                        .timeout(spec.timeout)
+                        .environment(environment(spec))
+                        .set_layers(Some(spec.layers.clone()));
+                    call.send().await.aws("UpdateFunctionConfiguration")
+                },
+            )
             .await?;
             wait_lambda_updated(aws, name).await?;
         }
@@ -257,18 +258,12 @@ fn observe(region: &str, name: &str, config: &FunctionConfiguration, tags: Tags)
     };
     let invoke_arn =
         format!("arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations");
-    Found {
-        id: name.to_string(),
-        arn: Some(arn.clone()),
-        spec,
-        outputs: Fields::from_iter([
-            ("arn".to_string(), Value::String(arn)),
-            ("invoke_arn".to_string(), Value::String(invoke_arn)),
-            ("name".to_string(), Value::String(name.to_string())),
-        ]),
-        tags: Some(tags),
-        recorded: Fields::new(),
-    }
+    Found::new(name, spec)
+        .with_arn(arn.as_str())
+        .with_output("arn", arn)
+        .with_output("invoke_arn", invoke_arn)
+        .with_output("name", name)
+        .with_tags(tags)
 }
 
 /// Waits until the function is out of `Pending` and its last update is no longer `InProgress`;
@@ -341,6 +336,12 @@ pub fn role_not_yet_assumable(error: &ResourceError) -> bool {
         && errors::says(error, "cannot be assumed"))
 }
 
+/// A write of a function's configuration that waits for its role ([`role_not_yet_assumable`])
+/// or for the function itself ([`update_in_progress`]).
+fn role_or_function_not_ready(error: &ResourceError) -> bool {
+    role_not_yet_assumable(error) || update_in_progress(error)
+}
+
 /// A function still applying a previous update (or being created): Lambda refuses another
 /// change to it, or to its policy, with `ResourceConflictException` until it is done.
 pub fn update_in_progress(error: &ResourceError) -> bool {
@@ -350,36 +351,37 @@ pub fn update_in_progress(error: &ResourceError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn aws(code: &str, message: &str) -> ResourceError {
-        ResourceError::Aws {
-            operation: "CreateFunction".into(),
-            code: Some(code.into()),
-            message: message.into(),
-        }
-    }
+    use crate::kinds::errors::testing::{assert_retries, aws};
 
     #[test]
     fn lambda_writes_wait_for_the_role_and_for_updates_in_progress() {
-        assert!(role_not_yet_assumable(&aws(
-            "InvalidParameterValueException",
-            "The role defined for the function cannot be assumed by Lambda."
-        )));
-        assert!(role_not_yet_assumable(&aws(
-            "InvalidParameterValueException",
-            "The provided execution role does not have permissions to call CreateNetworkInterface"
-        )));
-        assert!(update_in_progress(&aws("ResourceConflictException", "x")));
-        for error in [
+        let neither = [
             aws("AccessDeniedException", "no"),
             aws("InvalidParameterValueException", "Runtime is not supported"),
             aws("TooManyRequestsException", "Rate exceeded"),
             aws("ResourceNotFoundException", "gone"),
             ResourceError::Invalid("i".into()),
-        ] {
-            assert!(!role_not_yet_assumable(&error), "{error}");
-            assert!(!update_in_progress(&error), "{error}");
-        }
+        ];
+        let role = "InvalidParameterValueException";
+        assert_retries(
+            role_not_yet_assumable,
+            &[
+                aws(
+                    role,
+                    "The role defined for the function cannot be assumed by Lambda.",
+                ),
+                aws(
+                    role,
+                    "The provided execution role does not have permissions to call CreateNetworkInterface",
+                ),
+            ],
+            &neither,
+        );
+        assert_retries(
+            update_in_progress,
+            &[aws("ResourceConflictException", "x")],
+            &neither,
+        );
     }
 
     #[test]

@@ -19,7 +19,6 @@ use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
 
 /// The `lambda_layer_version` kind.
-#[derive(Debug, Default)]
 pub struct LambdaLayerVersion;
 
 /// A layer version's declared fields.
@@ -39,19 +38,16 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for LambdaLayerVersion {
-    const NAME: &'static str = "lambda_layer_version";
-    const ABOUT: About = About::new(
-        "aws_lambda_layer_version",
-        "the layer version ARN",
-        TerraformId::Attribute("arn"),
-    );
-    const REPLACE_ON: &'static [&'static str] = &[
-        "layer_name",
-        "code_sha256",
-        "compatible_runtimes",
-        "compatible_architectures",
-    ];
-    const NOT_COMPARED: &'static [&'static str] = &["zip_path"];
+    const ABOUT: About = About::kind("lambda_layer_version", "the layer version ARN")
+        .terraform("aws_lambda_layer_version", TerraformId::Attribute("arn"))
+        .replace_on(&[
+            "layer_name",
+            "code_sha256",
+            "compatible_runtimes",
+            "compatible_architectures",
+        ])
+        .not_compared(&["zip_path"])
+        .aws_assigns_id();
     type Spec = Spec;
 
     /// The lists sorted and without duplicates.
@@ -65,8 +61,6 @@ impl Kind for LambdaLayerVersion {
         }
         spec
     }
-
-    const AWS_ASSIGNS_ID: bool = true;
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
         let layers = scope.arn("lambda", &format!("layer:{}-*", scope.env.name_base));
@@ -177,23 +171,17 @@ fn observe(
     runtimes: &[Runtime],
     architectures: &[Architecture],
 ) -> Found<Spec> {
-    Found {
-        id: arn.to_string(),
-        arn: Some(arn.to_string()),
-        spec: LambdaLayerVersion::normalise(Spec {
-            layer_name: layer_name.to_string(),
-            code_sha256: code_sha256.unwrap_or_default().to_string(),
-            zip_path: None,
-            compatible_runtimes: runtimes.iter().map(|r| r.as_str().to_string()).collect(),
-            compatible_architectures: architectures
-                .iter()
-                .map(|a| a.as_str().to_string())
-                .collect(),
-        }),
-        outputs: Fields::from_iter([("arn".to_string(), Value::String(arn.to_string()))]),
-        tags: None,
-        recorded: Fields::new(),
-    }
+    let spec = LambdaLayerVersion::normalise(Spec {
+        layer_name: layer_name.to_string(),
+        code_sha256: code_sha256.unwrap_or_default().to_string(),
+        zip_path: None,
+        compatible_runtimes: runtimes.iter().map(|r| r.as_str().to_string()).collect(),
+        compatible_architectures: architectures
+            .iter()
+            .map(|a| a.as_str().to_string())
+            .collect(),
+    });
+    Found::new(arn, spec).with_arn(arn).with_output("arn", arn)
 }
 
 /// `arn:aws:lambda:<region>:<account>:layer:<name>:<version>` → (name, version).

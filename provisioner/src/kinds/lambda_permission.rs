@@ -26,7 +26,6 @@ use crate::kind::{Fields, Observed, ResourceError, Tags};
 use crate::retry::{RetryPolicy, retry};
 
 /// The `lambda_permission` kind.
-#[derive(Debug, Default)]
 pub struct LambdaPermission;
 
 /// A permission's declared fields.
@@ -45,14 +44,12 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for LambdaPermission {
-    const NAME: &'static str = "lambda_permission";
-    const ABOUT: About = About::new(
-        "aws_lambda_permission",
-        "the statement id",
-        TerraformId::Attribute("statement_id"),
-    );
-    const REPLACE_ON: &'static [&'static str] =
-        &["function_name", "action", "principal", "source_arn"];
+    const ABOUT: About = About::kind("lambda_permission", "the statement id")
+        .terraform(
+            "aws_lambda_permission",
+            TerraformId::Attribute("statement_id"),
+        )
+        .replace_on(&["function_name", "action", "principal", "source_arn"]);
     type Spec = Spec;
 
     /// Statement ids are unique per function: another statement id, or the same one on
@@ -177,19 +174,13 @@ fn observe(function: &str, sid: &str, statement: &Value) -> Found<Spec> {
         .get("Condition")
         .and_then(|c| c.get("ArnLike"))
         .and_then(|c| c.get("AWS:SourceArn"));
-    Found {
-        id: sid.to_string(),
-        arn: None,
-        spec: Spec {
-            function_name: function.to_string(),
-            action: text(action),
-            principal: text(principal),
-            source_arn: text(source_arn),
-        },
-        outputs: Fields::new(),
-        tags: None,
-        recorded: Fields::new(),
-    }
+    let spec = Spec {
+        function_name: function.to_string(),
+        action: text(action),
+        principal: text(principal),
+        source_arn: text(source_arn),
+    };
+    Found::new(sid, spec)
 }
 
 /// A statement's value as a declared string: a string as is, anything else as its JSON text,

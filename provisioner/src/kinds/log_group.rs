@@ -18,7 +18,6 @@ use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
 
 /// The `log_group` kind.
-#[derive(Debug, Default)]
 pub struct LogGroup;
 
 /// A log group's declared fields.
@@ -31,12 +30,8 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for LogGroup {
-    const NAME: &'static str = "log_group";
-    const ABOUT: About = About::new(
-        "aws_cloudwatch_log_group",
-        "the log group's name (/aws/lambda/<function>)",
-        TerraformId::Attribute("name"),
-    );
+    const ABOUT: About = About::kind("log_group", "the log group's name (/aws/lambda/<function>)")
+        .terraform("aws_cloudwatch_log_group", TerraformId::Attribute("name"));
     type Spec = Spec;
 
     fn aws_creates_it() -> bool {
@@ -81,16 +76,15 @@ impl Kind for LogGroup {
             .tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
-        Ok(Some(Found {
-            id: id.to_string(),
-            arn: Some(arn.clone()),
-            spec: Spec {
-                retention_in_days: group.retention_in_days(),
-            },
-            outputs: Fields::from_iter([("arn".to_string(), Value::String(arn))]),
-            tags: Some(tags),
-            recorded: Fields::new(),
-        }))
+        let spec = Spec {
+            retention_in_days: group.retention_in_days(),
+        };
+        Ok(Some(
+            Found::new(id, spec)
+                .with_arn(arn.as_str())
+                .with_output("arn", arn)
+                .with_tags(tags),
+        ))
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {

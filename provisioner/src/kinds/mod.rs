@@ -10,7 +10,7 @@
 //! ([`markdown_table`]; a test keeps it current).
 //!
 //! "Not compared" fields (like `zip_path`) are carried for create/update only: a kind lists
-//! them in [`Kind::NOT_COMPARED`](typed::Kind::NOT_COMPARED) and never records them.
+//! them in [`About::not_compared`](typed::About::not_compared) and never records them.
 //!
 //! The engine finds a kind by name through [`lookup`] (or walks [`all`]) and never names one.
 //! Each kind file follows terraform-provider-aws' order: CRUD, `find_*` (not-found becomes
@@ -21,6 +21,7 @@
 //! calls, and [`fields`] parses what AWS reports that needs it (percent-encoded policies) and
 //! reads a parent's id from a recorded object.
 
+pub mod about;
 pub mod apigw_api;
 pub mod apigw_integration;
 pub mod apigw_pages;
@@ -37,6 +38,7 @@ pub mod lambda_function;
 pub mod lambda_layer_version;
 pub mod lambda_permission;
 pub mod log_group;
+pub mod spec_fields;
 pub mod tags;
 pub mod typed;
 
@@ -126,6 +128,19 @@ pub(crate) fn dev_env() -> crate::bootstrap::policies::EnvScope {
         Ok(stack) => crate::bootstrap::policies::EnvScope::of(&stack, "deploy-dev".into()),
         Err(e) => panic!("the default stack resolves: {e}"),
     }
+}
+
+/// [`dev_env`], and `K`'s deploy statements on it.
+#[cfg(test)]
+pub(crate) fn dev_statements<K: typed::Kind>()
+-> (crate::bootstrap::policies::EnvScope, Vec<serde_json::Value>) {
+    let env = dev_env();
+    let scope = crate::bootstrap::policies::DeployScope {
+        account_id: "123456789012",
+        env: &env,
+    };
+    let statements = K::deploy_statements(&scope);
+    (env, statements)
 }
 
 #[cfg(test)]

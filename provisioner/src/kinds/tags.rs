@@ -118,28 +118,45 @@ service_tags!(
     logs: logs.{untag_resource, tag_resource}(resource_arn), map
 );
 
+/// An IAM object's tags as they are now.
+pub fn from_iam(tags: &[aws_sdk_iam::types::Tag]) -> Tags {
+    tags.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+/// Tags as the SDKs that answer with a map give them.
+pub fn from_map(tags: &HashMap<String, String>) -> Tags {
+    tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
 /// Tags in IAM's shape.
 pub fn iam(tags: &Tags) -> Result<Vec<aws_sdk_iam::types::Tag>, ResourceError> {
-    tags.iter()
-        .map(|(k, v)| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| ResourceError::Invalid(format!("IAM tag {k}: {e}")))
-        })
-        .collect()
+    built("IAM", tags, |k, v| {
+        aws_sdk_iam::types::Tag::builder().key(k).value(v).build()
+    })
 }
 
 /// Tags in DynamoDB's shape.
 pub fn dynamodb_tags(tags: &Tags) -> Result<Vec<aws_sdk_dynamodb::types::Tag>, ResourceError> {
+    built("DynamoDB", tags, |k, v| {
+        aws_sdk_dynamodb::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+    })
+}
+
+/// Tags in the shape of a `service` whose tag builder can fail (a missing key or value), with
+/// the tag's key in the error.
+fn built<T, E: std::fmt::Display>(
+    service: &str,
+    tags: &Tags,
+    build: impl Fn(&str, &str) -> Result<T, E>,
+) -> Result<Vec<T>, ResourceError> {
     tags.iter()
         .map(|(k, v)| {
-            aws_sdk_dynamodb::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| ResourceError::Invalid(format!("DynamoDB tag {k}: {e}")))
+            build(k, v).map_err(|e| ResourceError::Invalid(format!("{service} tag {k}: {e}")))
         })
         .collect()
 }

@@ -19,6 +19,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use super::about::{About, TerraformId};
+use super::spec_fields::spec_fields;
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::engine::refs;
@@ -26,57 +28,11 @@ use crate::kind::{
     Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind, Tags, diff_fields,
 };
 
-/// What a kind tells people and other tools about itself.
-#[derive(Debug, Clone, Copy)]
-pub struct About {
-    /// Terraform's resource type for the same object (`aws_iam_role`), for `migrate`.
-    pub terraform_type: &'static str,
-    /// The id `import` takes, in words (`the role name`).
-    pub import_id: &'static str,
-    /// Where that id is in a Terraform state's attributes, for `migrate`.
-    pub terraform_id: TerraformId,
-}
-
-impl About {
-    /// Terraform's type, the import id in words, and where Terraform keeps that id.
-    pub const fn new(
-        terraform_type: &'static str,
-        import_id: &'static str,
-        terraform_id: TerraformId,
-    ) -> Self {
-        Self {
-            terraform_type,
-            import_id,
-            terraform_id,
-        }
-    }
-}
-
 /// What a read finds: the object, or `None` when AWS says it does not exist.
 pub type Read<S> = Result<Option<Found<S>>, ResourceError>;
 
 /// What a create or update leaves: the object as it is now.
 pub type Made<S> = Result<Found<S>, ResourceError>;
-
-/// The id a kind reads an object by, as Terraform's state attributes hold it.
-#[derive(Debug, Clone, Copy)]
-pub enum TerraformId {
-    /// One attribute (`name`, `arn`, `id`).
-    Attribute(&'static str),
-    /// Two attributes joined (`role` `/` `policy_arn`).
-    Joined(&'static str, &'static str, &'static str),
-}
-
-impl TerraformId {
-    /// The id in `attributes`, when they hold it.
-    pub fn of(self, attributes: &Value) -> Option<String> {
-        let text = |key: &str| attributes.get(key)?.as_str().filter(|s| !s.is_empty());
-        match self {
-            Self::Attribute(key) => text(key).map(str::to_string),
-            Self::Joined(a, separator, b) => Some(format!("{}{separator}{}", text(a)?, text(b)?)),
-        }
-    }
-}
 
 /// The text a placeholder for a value known only after apply has in a parsed declaration.
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
@@ -99,8 +55,51 @@ pub struct Found<S> {
     /// Tags as they are now; `None` for kinds that cannot be tagged.
     pub tags: Option<Tags>,
     /// Values recorded for the kind's own later reads, never declared nor compared (an API's
-    /// execution ARN). Their names are [`Kind::RECORDED`].
+    /// execution ARN). Their names are [`About::recorded`].
     pub recorded: Fields,
+}
+
+impl<S> Found<S> {
+    /// The object `id` as declared by `spec`, and nothing else: no ARN, no outputs, no tags
+    /// (it cannot be tagged), nothing recorded. The `with_*` methods add what the kind has.
+    pub fn new(id: impl Into<String>, spec: S) -> Self {
+        Self {
+            id: id.into(),
+            arn: None,
+            spec,
+            outputs: Fields::new(),
+            tags: None,
+            recorded: Fields::new(),
+        }
+    }
+
+    /// Its ARN.
+    pub fn with_arn(self, arn: impl Into<String>) -> Self {
+        Self {
+            arn: Some(arn.into()),
+            ..self
+        }
+    }
+
+    /// One more output, `name`, that other resources can reference.
+    pub fn with_output(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.outputs.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// Its tags as they are now (for the kinds that can be tagged).
+    pub fn with_tags(self, tags: Tags) -> Self {
+        Self {
+            tags: Some(tags),
+            ..self
+        }
+    }
+
+    /// One more value recorded for the kind's own later reads (see [`About::recorded`]).
+    pub fn with_recorded(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.recorded.insert(name.to_string(), value.into());
+        self
+    }
 }
 
 /// An in-place update: the declaration, what is there now, and which fields differ.
@@ -133,19 +132,19 @@ impl<S> Update<'_, S> {
 /// the retries of the eventual consistency it is known for, named for what they wait for.
 #[async_trait]
 pub trait Kind: Sized + Send + Sync + 'static {
-    /// The kind's name, as in addresses (`lambda_function`).
-    const NAME: &'static str;
-    /// Terraform's type and the import id, for `migrate` and `import`.
+    /// What the kind is: its name, its fields' roles, and what `migrate` and `import` need.
     const ABOUT: About;
-    /// Fields that cannot change in place: a change to any of them replaces the object.
-    const REPLACE_ON: &'static [&'static str] = &[];
-    /// Fields declared only to be carried to create and update, never compared (a zip's path:
-    /// its hash is compared).
-    const NOT_COMPARED: &'static [&'static str] = &[];
-    /// Names of [`Found::recorded`] values.
-    const RECORDED: &'static [&'static str] = &[];
-    /// AWS assigns the id (an API, a route, a policy's ARN): there is no declared id.
-    const AWS_ASSIGNS_ID: bool = false;
+    /// The kind's name, as in addresses (`lambda_function`). The constants below are what the
+    /// engine reads; each is [`Kind::ABOUT`]'s unless a kind states it apart.
+    const NAME: &'static str = Self::ABOUT.name;
+    /// [`About::replace_on`].
+    const REPLACE_ON: &'static [&'static str] = Self::ABOUT.replace_on;
+    /// [`About::not_compared`].
+    const NOT_COMPARED: &'static [&'static str] = Self::ABOUT.not_compared;
+    /// [`About::recorded`].
+    const RECORDED: &'static [&'static str] = Self::ABOUT.recorded;
+    /// [`About::aws_assigns_id`].
+    const AWS_ASSIGNS_ID: bool = Self::ABOUT.aws_assigns_id;
 
     /// The declared fields. `#[serde(deny_unknown_fields)]`, so a misspelt field is an error.
     type Spec: Serialize + DeserializeOwned + Clone + PartialEq + Debug + Send + Sync;
@@ -451,57 +450,5 @@ impl<K: Kind> ResourceKind for Typed<K> {
             desired.fields.contains_key(field) && !K::NOT_COMPARED.contains(&field.as_str())
         });
         diff_fields(K::REPLACE_ON, &declared, observed)
-    }
-}
-
-/// The names of a spec's fields, as serde knows them (read off its `Deserialize`, so they can
-/// never disagree with what the declaration may say).
-pub fn spec_fields<S: DeserializeOwned>() -> &'static [&'static str] {
-    let mut capture = FieldCapture(None);
-    let _ = S::deserialize(&mut capture);
-    capture.0.unwrap_or(&[])
-}
-
-/// A deserializer that only notes the field list a struct asks for.
-struct FieldCapture(Option<&'static [&'static str]>);
-
-#[derive(Debug)]
-struct Captured;
-
-impl std::fmt::Display for Captured {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("field names captured")
-    }
-}
-
-impl std::error::Error for Captured {}
-
-impl serde::de::Error for Captured {
-    fn custom<T: std::fmt::Display>(_: T) -> Self {
-        Captured
-    }
-}
-
-impl<'de> serde::Deserializer<'de> for &mut FieldCapture {
-    type Error = Captured;
-
-    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Captured> {
-        Err(Captured)
-    }
-
-    fn deserialize_struct<V: serde::de::Visitor<'de>>(
-        self,
-        _name: &'static str,
-        fields: &'static [&'static str],
-        _visitor: V,
-    ) -> Result<V::Value, Captured> {
-        self.0 = Some(fields);
-        Err(Captured)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
-        ignored_any
     }
 }
