@@ -39,6 +39,9 @@ struct Spec {
     state_file: String,
     /// The test that declared it, to keep tests' calls apart.
     test: String,
+    /// How long creating it takes (a table's index, IAM propagation); never compared.
+    #[serde(default)]
+    takes_seconds: u64,
 }
 
 struct Fake;
@@ -73,7 +76,7 @@ impl Kind for Fake {
     const NAME: &'static str = "fake";
     const ABOUT: About = About::new("fake_object", "the name", TerraformId::Attribute("name"));
     const REPLACE_ON: &'static [&'static str] = &["size"];
-    const NOT_COMPARED: &'static [&'static str] = &["state_file", "test"];
+    const NOT_COMPARED: &'static [&'static str] = &["state_file", "test", "takes_seconds"];
     type Spec = Spec;
 
     fn deploy_statements(_scope: &DeployScope<'_>) -> Vec<Value> {
@@ -89,6 +92,7 @@ impl Kind for Fake {
 
     async fn create(_aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
         log(spec, &format!("create {name}"), name);
+        tokio::time::sleep(Duration::from_secs(spec.takes_seconds)).await;
         CLOUD
             .lock()
             .unwrap()
@@ -196,6 +200,16 @@ impl World {
 
     /// Plans and applies `desired` (or destroys); returns the plan.
     async fn apply(&self, desired: &[Desired], destroy: bool) -> Plan {
+        self.apply_reporting(desired, destroy, &Quiet).await
+    }
+
+    /// The same, with the run's progress going to `progress`.
+    async fn apply_reporting(
+        &self,
+        desired: &[Desired],
+        destroy: bool,
+        progress: &dyn Progress,
+    ) -> Plan {
         let owner = state::Owner {
             stack: "pg".into(),
             environment: "dev".into(),
@@ -208,7 +222,7 @@ impl World {
             &owner,
             desired,
             destroy,
-            &Quiet,
+            progress,
         )
         .await
     }
@@ -362,4 +376,39 @@ async fn a_misspelt_field_stops_the_plan_before_any_call() {
     .unwrap_err();
     assert!(error.to_string().contains("sise"), "{error}");
     assert!(w.calls().is_empty());
+}
+
+/// Remembers which steps were reported as still running, and after how long.
+#[derive(Default)]
+struct StillRunning(Mutex<Vec<(String, u64)>>);
+
+impl Progress for StillRunning {
+    fn started(&self, _: &ResourceChange) {}
+    fn finished(&self, _: &ResourceChange, _: Duration, _: Option<&str>) {}
+    fn adopted(&self, _: &ResourceChange, _: Duration, _: &str) {}
+    fn failed(&self, change: &ResourceChange, _: Duration, error: &str) {
+        panic!("{} failed: {error}", change.address);
+    }
+    fn still_running(&self, change: &ResourceChange, elapsed: Duration) {
+        let seen = (change.address.clone(), elapsed.as_secs());
+        self.0.lock().unwrap().push(seen);
+    }
+}
+
+/// A long step is not silence: every 10 s the run says which steps are still at it, and a
+/// quick step is never mentioned. (Time is paused: the 25 s pass at once.)
+#[tokio::test(start_paused = true)]
+async fn a_long_step_is_reported_every_ten_seconds_while_it_runs() {
+    let w = World::new("slow");
+    let mut slow = w.object("slow", "s1", 1, None);
+    slow.fields.insert("takes_seconds".into(), json!(25));
+    let quick = w.object("quick", "q1", 1, None);
+    let progress = StillRunning::default();
+    w.apply_reporting(&[slow, quick], false, &progress).await;
+    let seen = progress.0.into_inner().unwrap();
+    assert_eq!(
+        seen,
+        [("fake.slow".to_string(), 10), ("fake.slow".to_string(), 20)],
+        "one line per 10 s for the slow step only"
+    );
 }
