@@ -30,9 +30,8 @@ pub struct AwsClients {
     pub sts: aws_sdk_sts::Client,
     /// Region the stack is deployed to.
     pub region: String,
-    /// The caller's account id and partition, asked of STS at most once and shared by every
-    /// clone.
-    identity: Arc<OnceCell<Identity>>,
+    /// The caller's account id, asked of STS at most once and shared by every clone.
+    account_id: Arc<OnceCell<String>>,
 }
 
 /// Builds one service client from the shared configuration plus [`NameOperation`].
@@ -61,7 +60,7 @@ impl AwsClients {
             logs: client!(&sdk, aws_sdk_cloudwatchlogs),
             sts: client!(&sdk, aws_sdk_sts),
             region,
-            identity: Arc::default(),
+            account_id: Arc::default(),
             sdk,
         }
     }
@@ -69,46 +68,21 @@ impl AwsClients {
     /// The account id of the credentials (STS `GetCallerIdentity`), fetched on first use only:
     /// every resource read that builds an ARN would otherwise cost one extra call.
     pub async fn account_id(&self) -> Result<&str, ResourceError> {
-        Ok(&self.identity().await?.account)
-    }
-
-    /// The ARN of `resource` of `service` in this account and region, built without asking AWS
-    /// (`arn:<partition>:<service>:<region>:<account>:<resource>`), so a read that needs an ARN
-    /// can send its calls together instead of one after another.
-    pub async fn arn_here(&self, service: &str, resource: &str) -> Result<String, ResourceError> {
-        let Identity { account, partition } = self.identity().await?;
-        let region = &self.region;
-        Ok(format!(
-            "arn:{partition}:{service}:{region}:{account}:{resource}"
-        ))
-    }
-
-    async fn identity(&self) -> Result<&Identity, ResourceError> {
-        self.identity
+        self.account_id
             .get_or_try_init(|| async {
-                let call = self.sts.get_caller_identity();
-                let identity = call
+                let identity = self
+                    .sts
+                    .get_caller_identity()
                     .send()
                     .await
                     .map_err(|e| aws_error("GetCallerIdentity", e))?;
-                let account = identity.account().map(str::to_string).ok_or_else(|| {
+                identity.account().map(str::to_string).ok_or_else(|| {
                     ResourceError::Invalid("GetCallerIdentity returned no account id".to_string())
-                })?;
-                // `arn:aws-cn:sts::...`: the partition is the ARN's second field.
-                let partition = identity.arn().and_then(|arn| arn.split(':').nth(1));
-                let partition = partition.unwrap_or("aws").to_string();
-                Ok(Identity { account, partition })
+                })
             })
             .await
+            .map(String::as_str)
     }
-}
-
-/// Who the credentials are, as far as ARNs need it.
-#[derive(Debug)]
-struct Identity {
-    account: String,
-    /// `aws`, `aws-cn` or `aws-us-gov`.
-    partition: String,
 }
 
 /// Attaches the operation's [`Metadata`] (e.g. `GetApi` of `ApiGatewayV2`) to the request as

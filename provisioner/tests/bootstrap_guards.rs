@@ -139,7 +139,12 @@ async fn apply_refuses_a_bucket_whose_history_is_not_safe() {
         .unwrap();
     let stderr = refused(a.deploy_run(&APPLY), &APPLY);
     assert!(stderr.contains("versioning is off"), "{stderr}");
-    assert!(stderr.contains("provisioner bootstrap"), "{stderr}");
+    // The suggested command names the stack file this run used, so it runs as printed.
+    assert!(
+        stderr.contains("`provisioner --stack ")
+            && stderr.contains(" bootstrap` with administrator"),
+        "{stderr}"
+    );
     assert!(
         !versioning_enabled(&a.bucket),
         "apply did not turn versioning back on"

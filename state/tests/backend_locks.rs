@@ -93,7 +93,7 @@ async fn held_lock_names_its_holder_and_the_way_out(kind: Kind) {
     guard.release().await.unwrap();
 
     let free = other.force_unlock("anything").await.unwrap_err();
-    assert!(matches!(free, StateError::NotFound { .. }), "{free:?}");
+    assert!(matches!(free, StateError::NotLocked { .. }), "{free:?}");
     lock_and_release(&other).await;
 }
 

@@ -115,20 +115,16 @@ impl Kind for DynamodbTable {
         })]
     }
 
-    /// The table, its PITR setting and its tags are asked for together (the ARN is known
-    /// without asking): a refresh lasts as long as its longest chain of calls.
     async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
-        let arn = aws.arn_here("dynamodb", &format!("table/{id}")).await?;
-        let (table, pitr, tags) = tokio::join!(
-            find_table(aws, id),
-            read_pitr(aws, id),
-            read_tags(aws, &arn)
-        );
-        let Some(table) = table? else {
+        let Some(table) = find_table(aws, id).await? else {
             return Ok(None);
         };
+        let arn = table.table_arn().unwrap_or_default().to_string();
         // A table deleted between these calls is absent, not an error.
-        let (Some(pitr), Some(tags)) = (pitr.absent()?, tags.absent()?) else {
+        let Some(pitr) = read_pitr(aws, id).await.absent()? else {
+            return Ok(None);
+        };
+        let Some(tags) = read_tags(aws, &arn).await.absent()? else {
             return Ok(None);
         };
         Ok(Some(observe(id, &table, pitr, tags)))

@@ -63,23 +63,19 @@ impl Kind for LogGroup {
         ]
     }
 
-    /// The group and its tags are asked for together (the ARN is known without asking).
     async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
-        let arn = aws.arn_here("logs", &format!("log-group:{id}")).await?;
+        let Some(group) = find_log_group(aws, id).await? else {
+            return Ok(None);
+        };
+        let arn = group_arn(&group);
         let listed = aws.logs.list_tags_for_resource().resource_arn(&arn);
-        let (group, listed) = tokio::join!(find_log_group(aws, id), listed.send());
-        let Some(group) = group? else {
-            return Ok(None);
-        };
-        // A group deleted between the two calls is absent, not an error.
-        let Some(listed) = listed.aws("ListTagsForResource").absent()? else {
-            return Ok(None);
-        };
         let tags: Tags = listed
+            .send()
+            .await
+            .aws("ListTagsForResource")?
             .tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
-        let arn = group_arn(&group);
         let spec = Spec {
             retention_in_days: group.retention_in_days(),
         };
