@@ -33,7 +33,8 @@ pub enum Host {
     /// Trust Services roots, compiled in: the function talks to DynamoDB and nothing else.
     /// Loading the system's certificate store (some 150 files) and building the default
     /// credential chain (SSO, web identity, ECS, IMDS providers) were the largest parts of the
-    /// cold start before (10.8 ms then, about 1.6 ms now: see docs/benchmarks.md).
+    /// cold start before (10.8 ms then, 1.6 to 3.4 ms since depending on the machine: see
+    /// docs/benchmarks.md).
     Lambda,
     /// On a workstation or CI: the whole default chain (profiles, SSO...) and the system's
     /// certificate store, since `AWS_ENDPOINT_URL` may point at any HTTPS endpoint.
