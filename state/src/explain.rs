@@ -23,7 +23,8 @@ where
         SdkError::ServiceError(_) => service_error(error.code(), error.message(), target),
         SdkError::DispatchFailure(failure) => {
             let chain = DisplayErrorContext(error).to_string();
-            if chain.contains("no credentials found") || chain.contains("credential") {
+            // The credentials chain fails before any request is sent, as a dispatch failure.
+            if chain.contains("credential") {
                 no_credentials()
             } else if failure.is_timeout() {
                 format!(

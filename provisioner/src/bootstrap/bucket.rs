@@ -78,7 +78,11 @@ pub async fn ensure_state_bucket(
         }
     }
 
-    let settings = StateBucket { s3, bucket, what };
+    let settings = StateBucket {
+        s3: &s3,
+        bucket,
+        what: &what,
+    };
     settings.versioning(report).await?;
     settings.encryption(report).await?;
     settings.public_access_block(report).await?;
@@ -96,17 +100,17 @@ pub async fn ensure_state_bucket(
 }
 
 /// The state bucket's settings, each read first and written only when it differs.
+#[derive(Clone, Copy)]
 struct StateBucket<'a> {
-    s3: aws_sdk_s3::Client,
+    s3: &'a aws_sdk_s3::Client,
     bucket: &'a str,
     /// How reports and errors name the bucket.
-    what: String,
+    what: &'a str,
 }
 
 impl StateBucket<'_> {
     async fn versioning(&self, report: &mut Report) -> Result<(), BootstrapError> {
-        let Self { s3, bucket, what } = self;
-        let (bucket, what) = (*bucket, what.as_str());
+        let Self { s3, bucket, what } = *self;
         let enabled = state::bootstrap::versioning_enabled(s3, bucket).await?;
         if enabled {
             report.unchanged(format!("{what}: versioning on"));
@@ -118,8 +122,7 @@ impl StateBucket<'_> {
     }
 
     async fn encryption(&self, report: &mut Report) -> Result<(), BootstrapError> {
-        let Self { s3, bucket, what } = self;
-        let (bucket, what) = (*bucket, what.as_str());
+        let Self { s3, bucket, what } = *self;
         let encrypted = match s3.get_bucket_encryption().bucket(bucket).send().await {
             Ok(out) => out.server_side_encryption_configuration().is_some_and(|c| {
                 c.rules()
@@ -157,8 +160,7 @@ impl StateBucket<'_> {
     }
 
     async fn public_access_block(&self, report: &mut Report) -> Result<(), BootstrapError> {
-        let Self { s3, bucket, what } = self;
-        let (bucket, what) = (*bucket, what.as_str());
+        let Self { s3, bucket, what } = *self;
         let wanted = state::bootstrap::all_public_access_blocked();
         let blocked = match s3.get_public_access_block().bucket(bucket).send().await {
             Ok(out) => out.public_access_block_configuration() == Some(&wanted),
@@ -180,8 +182,7 @@ impl StateBucket<'_> {
     }
 
     async fn tls_only_policy(&self, report: &mut Report) -> Result<(), BootstrapError> {
-        let Self { s3, bucket, what } = self;
-        let (bucket, what) = (*bucket, what.as_str());
+        let Self { s3, bucket, what } = *self;
         let existing: Option<Value> = match s3.get_bucket_policy().bucket(bucket).send().await {
             Ok(out) => match out.policy() {
                 Some(text) => Some(serde_json::from_str(text).map_err(|e| {
@@ -214,8 +215,7 @@ impl StateBucket<'_> {
         noncurrent_days: i32,
         report: &mut Report,
     ) -> Result<(), BootstrapError> {
-        let Self { s3, bucket, what } = self;
-        let (bucket, what) = (*bucket, what.as_str());
+        let Self { s3, bucket, what } = *self;
         let rules: Vec<LifecycleRule> = match s3
             .get_bucket_lifecycle_configuration()
             .bucket(bucket)
