@@ -21,6 +21,7 @@ pub enum Method {
     Post,
     Put,
     Patch,
+    Delete,
 }
 
 impl Method {
@@ -31,6 +32,7 @@ impl Method {
             Self::Post => "POST",
             Self::Put => "PUT",
             Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
         }
     }
 }
@@ -47,6 +49,8 @@ pub enum Endpoint {
     GetUser,
     PutUser,
     GetOpenapi,
+    DeleteTable,
+    GetHealth,
 }
 
 impl Endpoint {
@@ -63,8 +67,31 @@ impl Endpoint {
             Self::GetUser => "get_user",
             Self::PutUser => "put_user",
             Self::GetOpenapi => "get_openapi",
+            Self::DeleteTable => "delete_table",
+            Self::GetHealth => "get_health",
         }
     }
+}
+
+/// Who may call a route when the stack's `[auth]` is enabled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Access {
+    /// Never behind the authorizer, whatever `[auth]` says (health, the API's description).
+    Public,
+    /// A read of playground data: public unless `[auth] public_reads = false`.
+    Read,
+    /// A change: always behind the authorizer when auth is enabled.
+    Write,
+}
+
+/// Whether the provisioner deploys a route. The function serves every route; API Gateway
+/// knows only the deployed ones, so an undeployed route answers 404 on AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Deploy {
+    /// Always deployed.
+    Always,
+    /// Deployed only when the environment sets `[api] allow_table_delete = true`.
+    WhenTableDeleteAllowed,
 }
 
 /// One route of the API.
@@ -75,6 +102,8 @@ pub struct Route {
     /// Relative to the stage, parameters in braces (`/tables/{tableId}`): the syntax of API
     /// Gateway route keys, of OpenAPI paths and of axum 0.8 routes alike.
     pub path: &'static str,
+    pub access: Access,
+    pub deploy: Deploy,
 }
 
 impl Route {
@@ -96,42 +125,75 @@ pub const ROUTES: &[Route] = &[
         endpoint: Endpoint::PostTables,
         method: Method::Post,
         path: "/tables",
+        access: Access::Write,
+        deploy: Deploy::Always,
     },
     Route {
         endpoint: Endpoint::GetTables,
         method: Method::Get,
         path: "/tables",
+        access: Access::Read,
+        deploy: Deploy::Always,
     },
     Route {
         endpoint: Endpoint::GetTable,
         method: Method::Get,
         path: "/tables/{tableId}",
+        access: Access::Read,
+        deploy: Deploy::Always,
     },
     Route {
         endpoint: Endpoint::PatchTable,
         method: Method::Patch,
         path: "/tables/{tableId}",
+        access: Access::Write,
+        deploy: Deploy::Always,
     },
     Route {
         endpoint: Endpoint::GetUsers,
         method: Method::Get,
         path: "/tables/{tableId}/users",
+        access: Access::Read,
+        deploy: Deploy::Always,
     },
     Route {
         endpoint: Endpoint::GetUser,
         method: Method::Get,
         path: "/tables/{tableId}/users/{username}",
+        access: Access::Read,
+        deploy: Deploy::Always,
     },
     Route {
         endpoint: Endpoint::PutUser,
         method: Method::Put,
         path: "/tables/{tableId}/users/{username}",
+        access: Access::Write,
+        deploy: Deploy::Always,
     },
     // The API's own description: clients and the fuzzer read it from the deployed API too.
     Route {
         endpoint: Endpoint::GetOpenapi,
         method: Method::Get,
         path: "/openapi.json",
+        access: Access::Public,
+        deploy: Deploy::Always,
+    },
+    // Removes a playground and all its rows: owner or admin only, and deployed only where the
+    // environment allows it.
+    Route {
+        endpoint: Endpoint::DeleteTable,
+        method: Method::Delete,
+        path: "/tables/{tableId}",
+        access: Access::Write,
+        deploy: Deploy::WhenTableDeleteAllowed,
+    },
+    // Liveness for load balancers and deploy checks: no DynamoDB call, never behind auth.
+    Route {
+        endpoint: Endpoint::GetHealth,
+        method: Method::Get,
+        path: "/health",
+        access: Access::Public,
+        deploy: Deploy::Always,
     },
 ];
 
@@ -151,7 +213,7 @@ pub fn top_segments() -> impl Iterator<Item = &'static str> {
 }
 
 /// `Access-Control-Allow-Methods` as the function sends it: the routes' methods and `OPTIONS`.
-pub const CORS_ALLOW_METHODS: &str = "GET,PUT,PATCH,POST,OPTIONS";
+pub const CORS_ALLOW_METHODS: &str = "GET,PUT,PATCH,POST,DELETE,OPTIONS";
 /// `Access-Control-Allow-Headers` as the function sends it: what clients send.
 pub const CORS_ALLOW_HEADERS: &str = "Content-Type,Authorization";
 
@@ -299,7 +361,7 @@ mod tests {
     fn top_segments_are_each_first_segment_once() {
         assert_eq!(
             top_segments().collect::<Vec<_>>(),
-            ["tables", "openapi.json"]
+            ["tables", "openapi.json", "health"]
         );
     }
 
