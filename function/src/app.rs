@@ -14,6 +14,7 @@ use axum::middleware;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use tower::ServiceBuilder;
 
+use crate::auth::Authenticator;
 use crate::config::{BODY_LIMIT_BYTES, Config};
 use crate::contract::{Endpoint, Method, ROUTES, Route};
 use crate::cors::{self, CorsPolicy};
@@ -21,19 +22,36 @@ use crate::handlers;
 use crate::stage;
 use crate::store::Store;
 
-/// What every handler shares: the store and the configuration read at start.
+/// What every handler shares: the store, the configuration read at start, and where callers'
+/// identities come from.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Arc<Store>,
     pub config: Arc<Config>,
+    pub auth: Arc<Authenticator>,
 }
 
 impl AppState {
-    /// State over `store`, configured by `config`.
+    /// State over `store`, configured by `config`: with `AUTH_ENABLED`, identities are the
+    /// claims API Gateway verified (the Lambda path); see [`AppState::with_auth`] for others.
     pub fn new(store: Store, config: Config) -> Self {
+        let auth = if config.auth_enabled {
+            Authenticator::GatewayClaims(config.claims.clone())
+        } else {
+            Authenticator::Off
+        };
         Self {
             store: Arc::new(store),
             config: Arc::new(config),
+            auth: Arc::new(auth),
+        }
+    }
+
+    /// The same state with identities from `auth` (`function serve` verifying tokens).
+    pub fn with_auth(self, auth: Authenticator) -> Self {
+        Self {
+            auth: Arc::new(auth),
+            ..self
         }
     }
 }
@@ -46,6 +64,7 @@ fn handler(route: &Route) -> MethodRouter<AppState> {
         Method::Post => MethodFilter::POST,
         Method::Put => MethodFilter::PUT,
         Method::Patch => MethodFilter::PATCH,
+        Method::Delete => MethodFilter::DELETE,
     };
     match route.endpoint {
         Endpoint::PostTables => on(method, handlers::create_table),
@@ -56,6 +75,8 @@ fn handler(route: &Route) -> MethodRouter<AppState> {
         Endpoint::GetUser => on(method, handlers::get_user),
         Endpoint::PutUser => on(method, handlers::put_user),
         Endpoint::GetOpenapi => on(method, handlers::openapi),
+        Endpoint::DeleteTable => on(method, handlers::delete_table),
+        Endpoint::GetHealth => on(method, handlers::health),
     }
 }
 

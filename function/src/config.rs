@@ -23,6 +23,52 @@ pub struct Config {
     pub page_limit_default: u32,
     /// Largest page size a client may ask for (`PAGE_LIMIT_MAX`, 500).
     pub page_limit_max: u32,
+    /// Whether writes need an identity (`AUTH_ENABLED`, default false: the open API of
+    /// before, nothing required and no owner recorded). On Lambda the identity is the claims
+    /// API Gateway's JWT authorizer verified; `function serve` verifies tokens itself.
+    pub auth_enabled: bool,
+    /// How claims name a user and their groups.
+    pub claims: ClaimNames,
+}
+
+/// Which claims of a verified token the rules read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimNames {
+    /// The claim that must equal `{username}` to write that user's row
+    /// (`AUTH_USERNAME_CLAIM`, default `sub`).
+    pub username: String,
+    /// The claim listing the caller's groups (`AUTH_GROUPS_CLAIM`, default `cognito:groups`).
+    pub groups: String,
+    /// Members of this group may change any playground and any user row
+    /// (`AUTH_ADMIN_GROUP`; unset: nobody is an admin).
+    pub admin_group: Option<String>,
+}
+
+impl Default for ClaimNames {
+    fn default() -> Self {
+        Self {
+            username: "sub".to_string(),
+            groups: "cognito:groups".to_string(),
+            admin_group: None,
+        }
+    }
+}
+
+impl ClaimNames {
+    /// Reads the `AUTH_*_CLAIM` and `AUTH_ADMIN_GROUP` variables through `lookup`.
+    pub fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Self {
+        let named = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let defaults = Self::default();
+        Self {
+            username: named("AUTH_USERNAME_CLAIM").unwrap_or(defaults.username),
+            groups: named("AUTH_GROUPS_CLAIM").unwrap_or(defaults.groups),
+            admin_group: named("AUTH_ADMIN_GROUP"),
+        }
+    }
 }
 
 /// A variable is present but unusable.
@@ -61,12 +107,18 @@ impl Config {
         let page_limit_default =
             parse_limit("PAGE_LIMIT_DEFAULT", lookup("PAGE_LIMIT_DEFAULT"), 50)?
                 .min(page_limit_max);
+        let auth_enabled = match lookup("AUTH_ENABLED") {
+            None => false,
+            Some(v) => parse_bool("AUTH_ENABLED", &v)?,
+        };
         Ok(Self {
             table_name,
             cors_allow_origins,
             safe_concurrency,
             page_limit_default,
             page_limit_max,
+            auth_enabled,
+            claims: ClaimNames::from_lookup(&lookup),
         })
     }
 
@@ -78,6 +130,8 @@ impl Config {
             safe_concurrency: true,
             page_limit_default: 50,
             page_limit_max: 500,
+            auth_enabled: false,
+            claims: ClaimNames::default(),
         }
     }
 }
@@ -177,6 +231,26 @@ mod tests {
         assert!(err.to_string().contains("PAGE_LIMIT_MAX"), "{err}");
         let err = config(&[("TABLE_NAME", "t"), ("SAFE_CONCURRENCY", "maybe")]).unwrap_err();
         assert!(err.to_string().contains("SAFE_CONCURRENCY"), "{err}");
+    }
+
+    #[test]
+    fn auth_is_off_unless_enabled_and_claims_have_defaults() {
+        let c = config(&[("TABLE_NAME", "t"), ("AUTH_ENABLED", "true")]).unwrap();
+        assert!(c.auth_enabled);
+        assert_eq!(c.claims, ClaimNames::default());
+        let c = config(&[
+            ("TABLE_NAME", "t"),
+            ("AUTH_USERNAME_CLAIM", "username"),
+            ("AUTH_GROUPS_CLAIM", "groups"),
+            ("AUTH_ADMIN_GROUP", "admin"),
+        ])
+        .unwrap();
+        assert!(!c.auth_enabled);
+        assert_eq!(c.claims.username, "username");
+        assert_eq!(c.claims.groups, "groups");
+        assert_eq!(c.claims.admin_group.as_deref(), Some("admin"));
+        let err = config(&[("TABLE_NAME", "t"), ("AUTH_ENABLED", "maybe")]).unwrap_err();
+        assert!(err.to_string().contains("AUTH_ENABLED"), "{err}");
     }
 
     #[test]

@@ -10,6 +10,10 @@ pub const METADATA_USERNAME: &str = "_metadata";
 /// Longest id or username.
 pub const MAX_ID_LEN: usize = 64;
 
+/// Longest `displayName`, in characters: a page of 500 playgrounds then stays far below any
+/// response limit (older rows may be longer; listings bound their pages anyway).
+pub const MAX_DISPLAY_NAME_CHARS: usize = 128;
+
 /// Largest count accepted: the largest integer a JSON number (an IEEE double) holds exactly.
 pub const MAX_COUNT: u64 = (1 << 53) - 1;
 

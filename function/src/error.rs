@@ -5,7 +5,7 @@
 //! to the log, so no exception text, AWS error code or ARN ever reaches a caller.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -17,6 +17,12 @@ pub enum ApiError {
     /// The request is malformed; the message says what to change.
     #[error("{0}")]
     BadRequest(String),
+    /// Auth is on and the request has no valid identity (no token, or a refused one).
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// The playground, user or route does not exist.
     #[error("{0}")]
     NotFound(&'static str),
@@ -43,6 +49,8 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -66,6 +74,14 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        (status, Json(json!({ "error": message }))).into_response()
+        let mut response = (status, Json(json!({ "error": message }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: a 401 names the scheme it wants.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }

@@ -9,16 +9,17 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::body::JsonObject;
 use crate::config::Config;
-use crate::domain::{Playground, UserScores};
 use crate::error::ApiError;
 use crate::pagination::{TablesCursor, UsersCursor, page_limit};
 use crate::path_ids::{TableIdPath, UserPath};
-use crate::store::{CreateOutcome, PutUserOutcome, UpdateOutcome};
+use crate::responses::{playground_json, tables_page, user_json, users_page};
+use crate::store::{ChangeOutcome, CreateOutcome, PutUserOutcome};
 use crate::validate;
 
 /// The OpenAPI 3 description of this API, shipped in the binary.
@@ -49,45 +50,15 @@ fn page_params(params: Params, config: &Config) -> Result<(u32, Option<String>),
     Ok((limit, params.remove("lastKey")))
 }
 
-fn playground_json(p: &Playground) -> Value {
-    let mut body = json!({
-        "tableId": p.table_id,
-        "displayName": p.display_name,
-        "createdAt": p.created_at,
-        "isArchived": p.is_archived,
-        "userCount": p.user_count,
-    });
-    if let (Some(updated), Some(object)) = (&p.updated_at, body.as_object_mut()) {
-        object.insert("updatedAt".into(), json!(updated));
-    }
-    body
-}
-
-fn user_json(u: &UserScores) -> Value {
-    json!({
-        "username": u.username,
-        "submissionCount": u.submission_count,
-        "totalCount": u.total_count,
-        "lastUpdated": u.last_updated,
-    })
-}
-
-fn page_json(field: &str, items: Vec<Value>, last_key: Option<Value>) -> Json<Value> {
-    let mut body = Map::new();
-    body.insert(field.to_string(), Value::Array(items));
-    if let Some(key) = last_key {
-        body.insert("lastKey".to_string(), key);
-    }
-    Json(Value::Object(body))
-}
-
 /// `POST /tables`
 pub async fn create_table(
     State(state): State<AppState>,
+    caller: Caller,
     body: JsonObject,
 ) -> Result<Response, ApiError> {
     let new = validate::new_playground(&body.0)?;
-    match state.store.create_playground(&new).await? {
+    let owner = caller.identity();
+    match state.store.create_playground(&new, owner).await? {
         CreateOutcome::Created => Ok((
             StatusCode::CREATED,
             Json(json!({
@@ -109,8 +80,7 @@ pub async fn list_tables(
     let (limit, last_key) = page_params(params, &state.config)?;
     let cursor = TablesCursor::decode(last_key.as_deref());
     let page = state.store.list_playgrounds(limit, cursor.as_ref()).await?;
-    let items = page.items.iter().map(playground_json).collect();
-    Ok(page_json("tables", items, page.next.map(|c| c.to_json())))
+    Ok(tables_page(&page.items, page.next))
 }
 
 /// `GET /tables/{tableId}`
@@ -128,14 +98,40 @@ pub async fn get_table(
 /// `PATCH /tables/{tableId}`
 pub async fn update_table(
     State(state): State<AppState>,
+    caller: Caller,
     TableIdPath(table_id): TableIdPath,
     body: JsonObject,
 ) -> Result<Json<Value>, ApiError> {
     let table_id = table_id.as_str();
     let patch = validate::playground_patch(&body.0)?;
-    match state.store.update_playground(table_id, &patch).await? {
-        UpdateOutcome::Updated => Ok(Json(json!({"message": "Table updated successfully"}))),
-        UpdateOutcome::NotFound => Err(ApiError::NotFound("Table not found")),
+    let outcome = state
+        .store
+        .update_playground(table_id, &patch, caller.owner_check())
+        .await?;
+    changed(outcome, "Table updated successfully")
+}
+
+/// `DELETE /tables/{tableId}`
+pub async fn delete_table(
+    State(state): State<AppState>,
+    caller: Caller,
+    TableIdPath(table_id): TableIdPath,
+) -> Result<Json<Value>, ApiError> {
+    let outcome = state
+        .store
+        .delete_playground(&table_id, caller.owner_check())
+        .await?;
+    changed(outcome, "Table deleted successfully")
+}
+
+/// The answer to a change of a playground that its owner or an admin may make.
+fn changed(outcome: ChangeOutcome, message: &'static str) -> Result<Json<Value>, ApiError> {
+    match outcome {
+        ChangeOutcome::Done => Ok(Json(json!({ "message": message }))),
+        ChangeOutcome::NotFound => Err(ApiError::NotFound("Table not found")),
+        ChangeOutcome::Forbidden => Err(ApiError::Forbidden(
+            "Only the playground's owner or an admin may change it",
+        )),
     }
 }
 
@@ -153,15 +149,13 @@ pub async fn list_users(
         .list_users(table_id, limit, cursor.as_ref())
         .await?;
     // A user row is only ever written together with its playground's count (one transaction
-    // that requires the playground), and playgrounds are never deleted: a page with users
-    // proves the playground exists. Only an empty page needs the existence read, which keeps
-    // the common listing at one DynamoDB call instead of two.
+    // that requires the playground), and a deletion removes the users before the playground:
+    // a page with users proves the playground exists (or is being deleted). Only an empty
+    // page needs the existence read, which keeps the common listing at one DynamoDB call.
     if page.items.is_empty() && !state.store.playground_exists(table_id).await? {
         return Err(ApiError::NotFound("Table not found"));
     }
-    let items = page.items.iter().map(user_json).collect();
-    let last_key = page.next.map(|c| c.to_json(table_id));
-    Ok(page_json("users", items, last_key))
+    Ok(users_page(table_id, &page.items, page.next))
 }
 
 /// `GET /tables/{tableId}/users/{username}`
@@ -183,10 +177,12 @@ pub async fn get_user(
 /// `PUT /tables/{tableId}/users/{username}`
 pub async fn put_user(
     State(state): State<AppState>,
+    caller: Caller,
     path: UserPath,
     body: JsonObject,
 ) -> Result<Json<Value>, ApiError> {
     let (table_id, username) = (path.table_id.as_str(), path.username.as_str());
+    caller.may_write_user(username)?;
     let scores = validate::scores(&body.0)?;
     match state.store.put_user(table_id, username, scores).await? {
         PutUserOutcome::Created | PutUserOutcome::Updated => Ok(Json(json!({
@@ -202,6 +198,11 @@ pub async fn put_user(
 /// `GET /openapi.json`
 pub async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+}
+
+/// `GET /health`: liveness and the version, no DynamoDB call.
+pub async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
 /// Any path no route matches.

@@ -10,6 +10,7 @@
 //! ([`handlers::OPENAPI_JSON`], also at `GET /openapi.json`, a route of the contract).
 
 pub mod app;
+pub mod auth;
 pub mod aws;
 pub mod body;
 pub mod config;
@@ -20,8 +21,10 @@ pub mod error;
 pub mod handlers;
 pub mod lambda;
 pub mod logging;
+pub mod page_body;
 pub mod pagination;
 pub mod path_ids;
+pub mod responses;
 pub mod serve;
 pub mod stage;
 pub mod store;

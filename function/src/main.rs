@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use function::config::Config;
-use function::serve::ServeOptions;
+use function::serve::{ServeAuth, ServeOptions};
 use function::{lambda, logging, serve};
 
 /// musl's own allocator is slow: mimalloc took 14 % off the CPU per request (see Cargo.toml).
@@ -44,7 +44,61 @@ enum Command {
         /// Create the table with its indexes first if it does not exist.
         #[arg(long)]
         create_table: bool,
+        #[command(flatten)]
+        auth: AuthArgs,
     },
+}
+
+/// Token verification for `serve` (on Lambda, API Gateway verifies and these are unused).
+/// Auth is on when an issuer is given; writes then need `Authorization: Bearer <token>`.
+#[derive(Debug, clap::Args)]
+struct AuthArgs {
+    /// The tokens' issuer (`iss`); turns auth on. Needs --auth-audience and --auth-jwks.
+    #[arg(long, env = "AUTH_ISSUER")]
+    auth_issuer: Option<String>,
+    /// An accepted audience (`aud`); repeat or separate with commas.
+    #[arg(long, env = "AUTH_AUDIENCE", value_delimiter = ',')]
+    auth_audience: Vec<String>,
+    /// The issuer's public keys (JWKS): a file, or an http(s) URL fetched at start and again
+    /// for an unknown kid (at most every 5 minutes).
+    #[arg(long, env = "AUTH_JWKS")]
+    auth_jwks: Option<String>,
+    /// Members of this group may change any playground and any user row.
+    #[arg(long, env = "AUTH_ADMIN_GROUP")]
+    auth_admin_group: Option<String>,
+    /// The claim that must equal {username} to write that user's row.
+    #[arg(long, env = "AUTH_USERNAME_CLAIM", default_value = "sub")]
+    auth_username_claim: String,
+    /// The claim listing the caller's groups.
+    #[arg(long, env = "AUTH_GROUPS_CLAIM", default_value = "cognito:groups")]
+    auth_groups_claim: String,
+}
+
+impl AuthArgs {
+    /// The verification settings, `None` without an issuer; an issuer without an audience or
+    /// keys is refused rather than served open.
+    fn verification(&self) -> anyhow::Result<Option<ServeAuth>> {
+        let Some(issuer) = self.auth_issuer.clone().filter(|i| !i.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let audiences: Vec<String> = self
+            .auth_audience
+            .iter()
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect();
+        if audiences.is_empty() {
+            bail!("--auth-issuer needs --auth-audience (AUTH_AUDIENCE): the accepted audiences");
+        }
+        let Some(jwks) = self.auth_jwks.clone() else {
+            bail!("--auth-issuer needs --auth-jwks (AUTH_JWKS): the issuer's keys, a file or URL");
+        };
+        Ok(Some(ServeAuth {
+            issuer,
+            audiences,
+            jwks,
+        }))
+    }
 }
 
 /// Errors end the process with one line and status 1, never a backtrace (anyhow's `Result`
@@ -73,12 +127,15 @@ fn run() -> anyhow::Result<()> {
             host,
             table,
             create_table,
+            auth,
         }) => run_server(
             table,
+            &auth,
             ServeOptions {
                 host,
                 port,
                 create_table,
+                auth: auth.verification()?,
             },
         ),
     }
@@ -103,13 +160,24 @@ fn run_lambda() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
 }
 
-fn run_server(table: String, options: ServeOptions) -> anyhow::Result<()> {
+fn run_server(table: String, auth: &AuthArgs, options: ServeOptions) -> anyhow::Result<()> {
     logging::init_local();
     let config = Config::from_lookup(|name| match name {
         "TABLE_NAME" => Some(table.clone()),
+        "AUTH_ENABLED" => Some(options.auth.is_some().to_string()),
+        "AUTH_USERNAME_CLAIM" => Some(auth.auth_username_claim.clone()),
+        "AUTH_GROUPS_CLAIM" => Some(auth.auth_groups_claim.clone()),
+        "AUTH_ADMIN_GROUP" => auth.auth_admin_group.clone(),
         other => std::env::var(other).ok(),
     })
     .context("reading the configuration")?;
+    if options.auth.is_none() && std::env::var("AUTH_ENABLED").is_ok_and(|v| v.trim() == "true") {
+        bail!(
+            "AUTH_ENABLED=true, but `function serve` verifies tokens itself: give \
+             --auth-issuer, --auth-audience and --auth-jwks (or AUTH_ISSUER, AUTH_AUDIENCE, \
+             AUTH_JWKS)"
+        );
+    }
     // Single-threaded like the Lambda runtime: the handler only waits on DynamoDB, so one
     // thread serves many concurrent requests, and the CPU measured locally is Lambda's.
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::domain::MAX_COUNT;
+use crate::domain::{MAX_COUNT, Playground, UserScores};
 use crate::validate::{is_valid_id, username};
 
 /// Longest `createdAt` accepted in a cursor (ISO-8601 stamps are ~27 characters).
@@ -43,6 +43,14 @@ pub struct TablesCursor {
 }
 
 impl TablesCursor {
+    /// The position right after `playground`.
+    pub fn after(playground: &Playground) -> Self {
+        Self {
+            table_id: playground.table_id.clone(),
+            created_at: playground.created_at.clone(),
+        }
+    }
+
     /// The JSON value returned to the client as `lastKey`.
     pub fn to_json(&self) -> Value {
         json!({ "tableId": self.table_id, "createdAt": self.created_at })
@@ -69,6 +77,14 @@ pub struct UsersCursor {
 }
 
 impl UsersCursor {
+    /// The position right after `user`.
+    pub fn after(user: &UserScores) -> Self {
+        Self {
+            username: user.username.clone(),
+            submission_count: user.submission_count,
+        }
+    }
+
     /// The JSON value returned to the client as `lastKey`; it names its playground so that it
     /// is recognised as foreign when sent to another one.
     pub fn to_json(&self, table_id: &str) -> Value {

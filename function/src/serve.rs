@@ -4,11 +4,14 @@
 //! local emulator gives the whole stack on one machine.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use tokio::net::TcpListener;
 
 use crate::app::{AppState, app};
+use crate::auth::jwks::JwksError;
+use crate::auth::{Authenticator, JwtVerifier};
 use crate::aws::{Host, sdk_config};
 use crate::config::Config;
 use crate::store::{Store, StoreError};
@@ -20,6 +23,17 @@ pub struct ServeOptions {
     pub port: u16,
     /// Create the table (with its indexes) first if it is missing.
     pub create_table: bool,
+    /// Verify bearer tokens (auth on), or not (the open API).
+    pub auth: Option<ServeAuth>,
+}
+
+/// How `function serve` verifies tokens: what API Gateway's JWT authorizer does on AWS.
+#[derive(Debug, Clone)]
+pub struct ServeAuth {
+    pub issuer: String,
+    pub audiences: Vec<String>,
+    /// A JWKS file, or an http(s) URL.
+    pub jwks: String,
 }
 
 /// Why the server could not start or stopped.
@@ -38,6 +52,8 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    #[error("could not load the token keys: {0}")]
+    Keys(#[from] JwksError),
     #[error("the server failed: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -59,9 +75,17 @@ pub async fn run(config: Config, options: ServeOptions) -> Result<(), ServeError
     let local = listener
         .local_addr()
         .map_err(|source| ServeError::Bind { addr, source })?;
+    let auth = match options.auth {
+        None => Authenticator::Off,
+        Some(auth) => {
+            let verifier = JwtVerifier::new(auth.issuer, auth.audiences, &auth.jwks).await?;
+            Authenticator::Bearer(Arc::new(verifier), config.claims.clone())
+        }
+    };
+    let state = AppState::new(store, config.clone()).with_auth(auth);
     println!("http://{local}");
     tracing::info!(table = %config.table_name, "serving the playground API on http://{local}");
-    axum::serve(listener, app(AppState::new(store, config)))
+    axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown())
         .await
         .map_err(ServeError::Serve)

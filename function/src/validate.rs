@@ -8,7 +8,8 @@
 use serde_json::{Map, Value};
 
 use crate::domain::{
-    MAX_COUNT, MAX_ID_LEN, METADATA_USERNAME, NewPlayground, PlaygroundPatch, Scores,
+    MAX_COUNT, MAX_DISPLAY_NAME_CHARS, MAX_ID_LEN, METADATA_USERNAME, NewPlayground,
+    PlaygroundPatch, Scores,
 };
 use crate::error::ApiError;
 
@@ -47,6 +48,22 @@ pub fn username(name: &str) -> Result<&str, ApiError> {
     }
 }
 
+/// A `displayName`: at most 128 characters, none of them a control character (a newline or
+/// an escape sequence in a name would reach every page and terminal that shows it).
+pub fn display_name(name: &str) -> Result<String, ApiError> {
+    if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "displayName is too long: at most {MAX_DISPLAY_NAME_CHARS} characters"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "displayName must not contain control characters",
+        ));
+    }
+    Ok(name.to_string())
+}
+
 /// Reads `{"tableId", "displayName"?}`; `displayName` defaults to the id.
 pub fn new_playground(body: &Map<String, Value>) -> Result<NewPlayground, ApiError> {
     let table_id = match body.get("tableId") {
@@ -56,7 +73,7 @@ pub fn new_playground(body: &Map<String, Value>) -> Result<NewPlayground, ApiErr
     };
     let display_name = match body.get("displayName") {
         None => table_id.clone(),
-        Some(Value::String(name)) => name.clone(),
+        Some(Value::String(name)) => display_name(name)?,
         Some(_) => return Err(ApiError::bad_request("displayName must be a string")),
     };
     Ok(NewPlayground {
@@ -69,7 +86,7 @@ pub fn new_playground(body: &Map<String, Value>) -> Result<NewPlayground, ApiErr
 pub fn playground_patch(body: &Map<String, Value>) -> Result<PlaygroundPatch, ApiError> {
     let display_name = match body.get("displayName") {
         None => None,
-        Some(Value::String(name)) => Some(name.clone()),
+        Some(Value::String(name)) => Some(display_name(name)?),
         Some(_) => return Err(ApiError::bad_request("displayName must be a string")),
     };
     let is_archived = match body.get("isArchived") {
@@ -170,6 +187,27 @@ mod tests {
         assert!(new_playground(&obj(json!({"tableId": 5}))).is_err());
         assert!(new_playground(&obj(json!({}))).is_err());
         assert!(new_playground(&obj(json!({"tableId": "bad id"}))).is_err());
+    }
+
+    #[test]
+    fn display_names_are_bounded_and_printable() {
+        assert!(display_name(&"é".repeat(128)).is_ok());
+        assert!(display_name("Ünïcode ✓ name").is_ok());
+        for bad in [
+            "x".repeat(129),
+            "a\nb".into(),
+            "tab\t".into(),
+            "\u{7f}".into(),
+        ] {
+            assert!(display_name(&bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(
+            new_playground(&obj(
+                json!({"tableId": "t", "displayName": "x".repeat(129)})
+            ))
+            .is_err()
+        );
+        assert!(playground_patch(&obj(json!({"displayName": "a\u{0}b"}))).is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@ fn assert_cors(headers: &reqwest::header::HeaderMap, origin: &str) {
     assert_eq!(header(headers, "access-control-allow-origin"), origin);
     assert_eq!(
         header(headers, "access-control-allow-methods"),
-        "GET,PUT,PATCH,POST,OPTIONS"
+        "GET,PUT,PATCH,POST,DELETE,OPTIONS"
     );
     assert_eq!(
         header(headers, "access-control-allow-headers"),

@@ -273,7 +273,7 @@ async fn stage_events_with_route_keys_serve_the_api() {
     assert_eq!(headers["access-control-allow-origin"], "*");
     assert_eq!(
         headers["access-control-allow-methods"],
-        "GET,PUT,PATCH,POST,OPTIONS"
+        "GET,PUT,PATCH,POST,DELETE,OPTIONS"
     );
 
     let put = json!({"submissionCount": 5, "totalCount": 9});

@@ -73,10 +73,10 @@ impl Store {
         if !in_order {
             items.sort_by(|a, b| b.created_at.cmp(&a.created_at));
         }
-        let next = more.then(|| items.last()).flatten().map(|p| TablesCursor {
-            table_id: p.table_id.clone(),
-            created_at: p.created_at.clone(),
-        });
+        let next = more
+            .then(|| items.last())
+            .flatten()
+            .map(TablesCursor::after);
         Ok(Page { items, next })
     }
 
@@ -108,10 +108,7 @@ impl Store {
         if !in_order {
             items.sort_by_key(|u| std::cmp::Reverse(u.submission_count));
         }
-        let next = more.then(|| items.last()).flatten().map(|u| UsersCursor {
-            username: u.username.clone(),
-            submission_count: u.submission_count,
-        });
+        let next = more.then(|| items.last()).flatten().map(UsersCursor::after);
         Ok(Page { items, next })
     }
 

@@ -10,11 +10,14 @@
 //!
 //! The [`Store`] is split by concern, each part an `impl Store` of its own: `codec` (rows ↔
 //! values), `playgrounds` (the playground's own row), `users` (user rows and `userCount`),
-//! `listing` (the two paginated listings and their ordering indexes) and `table` (creating the
-//! table for local use). This module holds what they share: the store, its errors, its results.
+//! `listing` (the two paginated listings and their ordering indexes), `ownership` (who owns a
+//! playground, checked inside each change's condition), `deletion` (a playground and all its
+//! rows) and `table` (creating the table for local use). This module holds what they share: the store, its errors, its results.
 
 mod codec;
+mod deletion;
 mod listing;
+mod ownership;
 mod playgrounds;
 mod table;
 mod users;
@@ -26,6 +29,7 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 
 pub use codec::timestamp;
+pub use ownership::ChangeOutcome;
 use users::{MAX_WRITE_ROUNDS, NEW_USER_LOCK_SHARDS};
 
 /// A storage failure; its detail is for the log, never for the client.
@@ -47,6 +51,9 @@ pub enum StoreError {
     /// A transaction was cancelled for a reason this code does not expect.
     #[error("transaction cancelled: {0}")]
     Cancelled(String),
+    /// Deletes DynamoDB kept leaving unprocessed past the retry budget.
+    #[error("{0} deletes still unprocessed after every resend")]
+    Unprocessed(usize),
     /// Creating the table did not reach ACTIVE in time.
     #[error("table {0} did not become ACTIVE")]
     NotActive(String),

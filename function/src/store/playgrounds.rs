@@ -4,19 +4,28 @@
 //! id give one 201 and one 409), an update only if the row exists (a patch never resurrects a
 //! playground).
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use super::codec::{key, n, now, playground_from, s};
-use super::{CreateOutcome, Store, StoreError, UpdateOutcome, dynamo, refused_by_condition};
+use super::ownership::{ChangeOutcome, change_condition, record_owner};
+use super::{CreateOutcome, Store, StoreError, dynamo};
+use crate::auth::Identity;
+use crate::auth::rules::OwnerCheck;
 use crate::domain::{METADATA_USERNAME, NewPlayground, Playground, PlaygroundPatch};
 
 impl Store {
-    /// Creates the playground row; `AlreadyExists` when the id is taken.
+    /// Creates the playground row, owned by `owner` when auth is on; `AlreadyExists` when the
+    /// id is taken.
     pub async fn create_playground(
         &self,
         playground: &NewPlayground,
+        owner: Option<&Identity>,
     ) -> Result<CreateOutcome, StoreError> {
         let mut item = key(&playground.table_id, METADATA_USERNAME);
+        if let Some(owner) = owner {
+            record_owner(&mut item, owner);
+        }
         item.insert("displayName".into(), s(&playground.display_name));
         item.insert("createdAt".into(), s(&now()));
         item.insert("isArchived".into(), AttributeValue::Bool(false));
@@ -31,7 +40,7 @@ impl Store {
             .await;
         match result {
             Ok(_) => Ok(CreateOutcome::Created),
-            Err(e) if refused_by_condition(&e) => Ok(CreateOutcome::AlreadyExists),
+            Err(e) if super::refused_by_condition(&e) => Ok(CreateOutcome::AlreadyExists),
             Err(e) => Err(dynamo("PutItem")(e)),
         }
     }
@@ -42,20 +51,27 @@ impl Store {
         Ok(row.as_ref().and_then(playground_from))
     }
 
-    /// Applies a patch to an existing playground and stamps `updatedAt`; never creates one.
+    /// Applies a patch to an existing playground, if `check` allows, and stamps `updatedAt`;
+    /// never creates one.
     pub async fn update_playground(
         &self,
         table_id: &str,
         patch: &PlaygroundPatch,
-    ) -> Result<UpdateOutcome, StoreError> {
+        check: OwnerCheck<'_>,
+    ) -> Result<ChangeOutcome, StoreError> {
         let mut sets = vec!["updatedAt = :now"];
+        let (condition, values) = change_condition(check);
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(table_id, METADATA_USERNAME)))
-            .condition_expression("attribute_exists(tableId)")
+            .condition_expression(condition)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .expression_attribute_values(":now", s(&now()));
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
         if let Some(name) = &patch.display_name {
             sets.push("displayName = :name");
             request = request.expression_attribute_values(":name", s(name));
@@ -70,9 +86,13 @@ impl Store {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(UpdateOutcome::Updated),
-            Err(e) if refused_by_condition(&e) => Ok(UpdateOutcome::NotFound),
-            Err(e) => Err(dynamo("UpdateItem")(e)),
+            Ok(_) => Ok(ChangeOutcome::Done),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
+                    self.refusal(table_id, refused.item()).await
+                }
+                _ => Err(dynamo("UpdateItem")(e)),
+            },
         }
     }
 
