@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::kind::{Desired, Fields};
-use crate::stack::ResolvedStack;
+use crate::kinds::apigw_authorizer::IDENTITY_SOURCE;
+use crate::stack::{ResolvedApi, ResolvedAuth, ResolvedStack, Throttle};
+use contract::{Access, Deploy, Route};
 
 /// The managed policy every Lambda needs to write its logs.
 pub const BASIC_EXECUTION_POLICY_ARN: &str =
@@ -22,10 +24,12 @@ pub const PERMISSION_STATEMENT_ID: &str = "AllowApiGatewayInvoke";
 /// Lambda runtime of a Rust binary named `bootstrap`.
 pub const RUNTIME: &str = "provided.al2023";
 
-/// The table calls the function makes (TransactWriteItems is authorised through its
+/// The table calls the function makes (BatchWriteItem deletes a playground's rows;
+/// TransactWriteItems is authorised through its
 /// PutItem/UpdateItem/ConditionCheckItem parts): its inline policy grants exactly these, and
 /// bootstrap's permissions boundary caps the role at these same calls.
 pub const FUNCTION_TABLE_ACTIONS: &[&str] = &[
+    "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DeleteItem",
     "dynamodb:DescribeTable",
@@ -60,10 +64,13 @@ pub fn boundary_policy_name(stack: &ResolvedStack) -> String {
 #[path = "../../function/src/contract.rs"]
 pub mod contract;
 
-/// The methods the API serves, for CORS (sorted, as kinds normalise lists).
-pub fn cors_methods() -> Vec<&'static str> {
-    let mut methods: Vec<&str> = contract::cors_methods().collect();
+/// The methods of the deployed routes and `OPTIONS`, for CORS (sorted, as kinds normalise
+/// lists): a method no deployed route has is not advertised to browsers.
+pub fn cors_methods(api: &ResolvedApi) -> Vec<&'static str> {
+    let mut methods: Vec<&str> = routes(api).iter().map(|r| r.method.as_str()).collect();
+    methods.push("OPTIONS");
     methods.sort_unstable();
+    methods.dedup();
     methods
 }
 
@@ -76,13 +83,54 @@ pub fn cors_headers() -> Vec<String> {
     headers
 }
 
-/// The routes of the API contract: (route name in the address, route key), in the contract's
-/// order.
-pub fn routes() -> Vec<(&'static str, String)> {
+/// The routes of the API contract `api` deploys, in the contract's order: every route but
+/// those its settings leave out (`DELETE /tables/{tableId}` without `allow_table_delete`).
+pub fn routes(api: &ResolvedApi) -> Vec<&'static Route> {
     contract::ROUTES
         .iter()
-        .map(|route| (route.name(), route.key()))
+        .filter(|route| match route.deploy {
+            Deploy::Always => true,
+            Deploy::WhenTableDeleteAllowed => api.allow_table_delete,
+        })
         .collect()
+}
+
+/// Whether the authorizer guards `route` under `auth`: the writes always, the reads unless
+/// they are public; health and the API's description never.
+pub fn guarded(route: &Route, auth: Option<&ResolvedAuth>) -> bool {
+    auth.is_some_and(|auth| match route.access {
+        Access::Public => false,
+        Access::Read => !auth.public_reads,
+        Access::Write => true,
+    })
+}
+
+/// The address of the JWT authorizer, declared when `[auth]` is enabled.
+pub const AUTHORIZER: &str = "apigw_authorizer.jwt";
+
+/// A throttle as the stage kind declares it.
+fn throttle_fields(throttle: Throttle) -> Value {
+    json!({ "rate_limit": throttle.rate_limit, "burst_limit": throttle.burst_limit })
+}
+
+/// The function's environment: its table and CORS origins, and with `[auth]` how to read the
+/// verified claims API Gateway passes (the function never sees a token). The auth variables
+/// are absent when auth is off, so turning it on is the only change to an existing function.
+fn function_environment(stack: &ResolvedStack) -> Value {
+    let mut environment = json!({
+        "TABLE_NAME": stack.table.name,
+        "SAFE_CONCURRENCY": stack.lambda.safe_concurrency.to_string(),
+        "CORS_ALLOW_ORIGINS": stack.api.cors_allow_origins.join(","),
+    });
+    if let Some(auth) = &stack.auth {
+        environment["AUTH_ENABLED"] = json!("true");
+        environment["AUTH_USERNAME_CLAIM"] = json!(auth.username_claim);
+        environment["AUTH_GROUPS_CLAIM"] = json!(auth.groups_claim);
+        if let Some(group) = &auth.admin_group {
+            environment["AUTH_ADMIN_GROUP"] = json!(group);
+        }
+    }
+    environment
 }
 
 /// A code zip ready to upload: where it is and its Lambda-style hash.
@@ -289,13 +337,10 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
             "architecture": lambda.architecture.as_str(),
             "memory_size": lambda.memory_mb,
             "timeout": lambda.timeout_seconds,
-            "environment": {
-                "TABLE_NAME": table.name,
-                "SAFE_CONCURRENCY": lambda.safe_concurrency.to_string(),
-                "CORS_ALLOW_ORIGINS": stack.api.cors_allow_origins.join(","),
-            },
+            "environment": function_environment(stack),
             "layers": layers,
             "code_sha256": artifacts.function.sha256,
+            "reserved_concurrency": lambda.reserved_concurrency,
             "zip_path": artifacts.function.path.display().to_string(),
         }),
         true,
@@ -312,7 +357,7 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
             "protocol_type": "HTTP",
             "cors": {
                 "allow_origins": origins,
-                "allow_methods": cors_methods(),
+                "allow_methods": cors_methods(&stack.api),
                 "allow_headers": cors_headers(),
                 "max_age": 300,
             },
@@ -333,23 +378,55 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
         false,
         &["apigw_api.http", "lambda_function.api"],
     );
-    for (route, key) in routes() {
+    let auth = stack.auth.as_ref();
+    if let Some(auth) = auth {
         b.add(
-            &format!("apigw_route.{route}"),
+            AUTHORIZER,
+            &format!("{}-jwt", stack.api.name),
+            json!({
+                "api_id": reference("apigw_api.http", "id"),
+                "issuer": auth.issuer,
+                "audience": auth.audience,
+                "identity_source": [IDENTITY_SOURCE],
+            }),
+            false,
+            &["apigw_api.http"],
+        );
+    }
+    let mut write_throttles = serde_json::Map::new();
+    for route in routes(&stack.api) {
+        let key = route.key();
+        let guarded = guarded(route, auth);
+        let mut deps = vec!["apigw_api.http", "apigw_integration.lambda"];
+        if guarded {
+            deps.push(AUTHORIZER);
+        }
+        b.add(
+            &format!("apigw_route.{}", route.name()),
             &key,
             json!({
                 "api_id": reference("apigw_api.http", "id"),
                 "route_key": key,
                 "target": reference_with("apigw_integration.lambda", "id", "integrations/", ""),
+                "authorization_type": guarded.then_some("JWT"),
+                "authorizer_id": guarded.then(|| reference(AUTHORIZER, "id")),
             }),
             false,
-            &["apigw_api.http", "apigw_integration.lambda"],
+            &deps,
         );
+        if let (Access::Write, Some(throttle)) = (route.access, stack.api.throttling.writes) {
+            write_throttles.insert(key, throttle_fields(throttle));
+        }
     }
     b.add(
         "apigw_stage.main",
         &stack.api.stage_name,
-        json!({ "api_id": reference("apigw_api.http", "id"), "auto_deploy": true }),
+        json!({
+            "api_id": reference("apigw_api.http", "id"),
+            "auto_deploy": true,
+            "default_throttle": stack.api.throttling.all.map(throttle_fields),
+            "route_throttles": write_throttles,
+        }),
         false,
         &["apigw_api.http"],
     );

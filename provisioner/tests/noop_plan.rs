@@ -27,7 +27,7 @@ const EXTRA_READS: &[&str] = &[
 /// Exactly what a no-op plan of the fixture's stack sends, per operation: one read per resource
 /// (one `GetRoute` per route of the API contract) and the [`EXTRA_READS`].
 fn expected() -> BTreeMap<String, usize> {
-    let routes = provisioner::desired::routes().len();
+    let routes = common::counts::default_routes().len();
     [
         ("apigateway.GetApi", 1),
         ("apigateway.GetIntegration", 1),

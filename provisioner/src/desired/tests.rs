@@ -41,7 +41,7 @@ fn the_stack_has_every_resource_once_with_known_dependencies() {
     let list = desired_resources(&resolved(""), &artifacts(false));
     let addresses: BTreeSet<&str> = list.iter().map(|d| d.address.as_str()).collect();
     assert_eq!(addresses.len(), list.len(), "addresses are unique");
-    assert_eq!(list.len(), NOT_ROUTES + contract::ROUTES.len());
+    assert_eq!(list.len(), NOT_ROUTES + routes(&resolved("").api).len());
     for d in &list {
         for dep in &d.depends_on {
             assert!(addresses.contains(dep.as_str()), "{} -> {dep}", d.address);
@@ -52,14 +52,10 @@ fn the_stack_has_every_resource_once_with_known_dependencies() {
     assert_eq!(with_layer.len(), list.len() + 1);
 }
 
-/// The provisioner's part of the route agreement (the function's part is
-/// `function/tests/contract.rs`): one route per entry of the contract, no other, each at
-/// `apigw_route.<name>` with the contract's key, and `openapi.json` documents the same.
-#[test]
-fn the_deployed_routes_are_exactly_the_contracts_and_openapis() {
-    let list = desired_resources(&resolved(""), &artifacts(false));
-    let deployed: BTreeSet<(String, String)> = list
-        .iter()
+/// The routes `extra`'s stack deploys: (address, route key).
+fn deployed_routes(extra: &str) -> BTreeSet<(String, String)> {
+    let list = desired_resources(&resolved(extra), &artifacts(false));
+    list.iter()
         .filter(|d| d.kind == "apigw_route")
         .map(|d| {
             (
@@ -67,12 +63,27 @@ fn the_deployed_routes_are_exactly_the_contracts_and_openapis() {
                 d.fields["route_key"].as_str().unwrap().to_string(),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// The provisioner's part of the route agreement (the function's part is
+/// `function/tests/contract.rs`): one route per entry of the contract, no other, each at
+/// `apigw_route.<name>` with the contract's key, and `openapi.json` documents the same. The
+/// delete route is deployed only where the stack allows it.
+#[test]
+fn the_deployed_routes_are_exactly_the_contracts_and_openapis() {
+    let deployed = deployed_routes("[api]\nallow_table_delete = true\n");
     let contract: BTreeSet<(String, String)> = contract::ROUTES
         .iter()
         .map(|r| (format!("apigw_route.{}", r.name()), r.key()))
         .collect();
     assert_eq!(deployed, contract);
+    let by_default = deployed_routes("");
+    let missing: Vec<&String> = contract
+        .difference(&by_default)
+        .map(|(_, key)| key)
+        .collect();
+    assert_eq!(missing, ["DELETE /tables/{tableId}"]);
 
     let openapi: Value =
         serde_json::from_str(include_str!("../../../function/src/openapi.json")).unwrap();
@@ -102,6 +113,14 @@ fn the_contract_gives_the_values_deployments_hold() {
         cors["allow_methods"],
         json!(["GET", "OPTIONS", "PATCH", "POST", "PUT"])
     );
+    let with_delete = desired_resources(
+        &resolved("[api]\nallow_table_delete = true\n"),
+        &artifacts(false),
+    );
+    assert_eq!(
+        declared(&with_delete, "apigw_api.http").fields["cors"]["allow_methods"],
+        json!(["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"])
+    );
     assert_eq!(
         cors["allow_headers"],
         json!(["authorization", "content-type"])
@@ -115,6 +134,7 @@ fn the_contract_gives_the_values_deployments_hold() {
         ("get_user", "GET /tables/{tableId}/users/{username}"),
         ("put_user", "PUT /tables/{tableId}/users/{username}"),
         ("get_openapi", "GET /openapi.json"),
+        ("get_health", "GET /health"),
     ] {
         let route = find(&format!("apigw_route.{name}"));
         assert_eq!(route.name, key);
@@ -231,4 +251,99 @@ fn the_role_lives_under_the_environments_path_with_the_boundary() {
         role.fields["permissions_boundary"],
         "aimodelshare-dev-function-boundary"
     );
+}
+
+const AUTH: &str = "[auth]\nenabled = true\nissuer = \"https://issuer.example.com\"\naudience = [\"client-b\", \"client-a\"]\nadmin_group = \"admins\"\n";
+
+/// With `[auth]`, one JWT authorizer guards exactly the writes (and the reads when they are not
+/// public); health and the API's description stay open; the function learns how to read the
+/// verified claims. Without it, nothing about auth is declared but the routes' open state.
+#[test]
+fn auth_guards_the_writes_with_one_authorizer() {
+    let guarded = |extra: &str| -> BTreeSet<String> {
+        let list = desired_resources(&resolved(extra), &artifacts(false));
+        list.iter()
+            .filter(|d| d.kind == "apigw_route" && d.fields["authorization_type"] == "JWT")
+            .inspect(|d| {
+                assert_eq!(d.fields["authorizer_id"], reference(AUTHORIZER, "id"));
+                assert!(d.depends_on.iter().any(|dep| dep == AUTHORIZER));
+            })
+            .map(|d| d.name.clone())
+            .collect()
+    };
+    assert!(guarded("").is_empty());
+    assert_eq!(
+        guarded(AUTH),
+        BTreeSet::from([
+            "PATCH /tables/{tableId}".to_string(),
+            "POST /tables".to_string(),
+            "PUT /tables/{tableId}/users/{username}".to_string(),
+        ])
+    );
+    let all_but_public = guarded(&format!("{AUTH}public_reads = false\n"));
+    assert_eq!(all_but_public.len(), 7);
+    assert!(!all_but_public.contains("GET /health"));
+    assert!(!all_but_public.contains("GET /openapi.json"));
+
+    let list = desired_resources(&resolved(AUTH), &artifacts(false));
+    let authorizer = declared(&list, AUTHORIZER);
+    assert_eq!(authorizer.name, "aimodelshare-dev-http-api-jwt");
+    assert_eq!(authorizer.fields["issuer"], "https://issuer.example.com");
+    assert_eq!(
+        authorizer.fields["audience"],
+        json!(["client-a", "client-b"])
+    );
+    assert_eq!(
+        authorizer.fields["identity_source"],
+        json!(["$request.header.Authorization"])
+    );
+    let environment = &declared(&list, "lambda_function.api").fields["environment"];
+    assert_eq!(environment["AUTH_ENABLED"], "true");
+    assert_eq!(environment["AUTH_USERNAME_CLAIM"], "sub");
+    assert_eq!(environment["AUTH_GROUPS_CLAIM"], "cognito:groups");
+    assert_eq!(environment["AUTH_ADMIN_GROUP"], "admins");
+
+    let open = desired_resources(&resolved(""), &artifacts(false));
+    assert!(!open.iter().any(|d| d.kind == "apigw_authorizer"));
+    let environment = declared(&open, "lambda_function.api").fields["environment"].clone();
+    let keys: BTreeSet<&String> = environment.as_object().unwrap().keys().collect();
+    let expected = ["CORS_ALLOW_ORIGINS", "SAFE_CONCURRENCY", "TABLE_NAME"];
+    assert!(keys.iter().eq(expected.iter()), "{keys:?}");
+}
+
+/// Throttling and reserved concurrency reach the stage and the function as declared, and are
+/// declared as absent (`null`, `{}`) when unset, so removing them from the stack is a change.
+#[test]
+fn limits_reach_the_stage_and_the_function() {
+    let list = desired_resources(&resolved(""), &artifacts(false));
+    let stage = declared(&list, "apigw_stage.main");
+    assert_eq!(stage.fields["default_throttle"], Value::Null);
+    assert_eq!(stage.fields["route_throttles"], json!({}));
+    let function = declared(&list, "lambda_function.api");
+    assert_eq!(function.fields["reserved_concurrency"], Value::Null);
+
+    let limits = "[api]\nthrottle_rate_limit = 50.0\nthrottle_burst_limit = 100\nwrite_throttle_rate_limit = 5.0\nwrite_throttle_burst_limit = 10\n[lambda]\nreserved_concurrency = 20\n";
+    let list = desired_resources(&resolved(limits), &artifacts(false));
+    let stage = declared(&list, "apigw_stage.main");
+    assert_eq!(
+        stage.fields["default_throttle"],
+        json!({ "rate_limit": 50.0, "burst_limit": 100 })
+    );
+    let writes = stage.fields["route_throttles"].as_object().unwrap();
+    let keys: BTreeSet<&str> = writes.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from([
+            "PATCH /tables/{tableId}",
+            "POST /tables",
+            "PUT /tables/{tableId}/users/{username}"
+        ])
+    );
+    assert!(
+        writes
+            .values()
+            .all(|t| *t == json!({ "rate_limit": 5.0, "burst_limit": 10 }))
+    );
+    let function = declared(&list, "lambda_function.api");
+    assert_eq!(function.fields["reserved_concurrency"], 20);
 }

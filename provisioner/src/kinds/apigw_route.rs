@@ -4,6 +4,7 @@
 //! found again by its route key within the API (keys are unique per API).
 
 use async_trait::async_trait;
+use aws_sdk_apigatewayv2::types::AuthorizationType;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -27,6 +28,11 @@ pub struct Spec {
     pub route_key: Option<String>,
     /// `integrations/<id>`.
     pub target: Option<String>,
+    /// `JWT` when the stack's authorizer guards the route; `None` for an open route (AWS says
+    /// `NONE`).
+    pub authorization_type: Option<String>,
+    /// The guarding authorizer's id.
+    pub authorizer_id: Option<String>,
 }
 
 #[async_trait]
@@ -47,7 +53,14 @@ impl Kind for ApigwRoute {
         let Some(route) = call.send().await.aws("GetRoute").absent()? else {
             return Ok(None);
         };
-        Ok(Some(found(api_id, id, route.route_key(), route.target())))
+        let guard = (route.authorization_type(), route.authorizer_id());
+        Ok(Some(found(
+            api_id,
+            id,
+            route.route_key(),
+            route.target(),
+            guard,
+        )))
     }
 
     async fn find_existing(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Read<Spec> {
@@ -61,7 +74,8 @@ impl Kind for ApigwRoute {
             |page| {
                 let route = page.items().iter().find(|r| r.route_key() == key)?;
                 let id = route.route_id().unwrap_or_default();
-                Some(found(api_id, id, route.route_key(), route.target()))
+                let guard = (route.authorization_type(), route.authorizer_id());
+                Some(found(api_id, id, route.route_key(), route.target(), guard))
             },
             |page| page.next_token(),
         )
@@ -74,7 +88,9 @@ impl Kind for ApigwRoute {
             .create_route()
             .api_id(&spec.api_id)
             .set_route_key(spec.route_key.clone())
-            .set_target(spec.target.clone());
+            .set_target(spec.target.clone())
+            .set_authorization_type(authorization_type(spec))
+            .set_authorizer_id(spec.authorizer_id.clone());
         let created = call.send().await.aws("CreateRoute")?;
         let id = created.route_id().unwrap_or_default().to_string();
         Self::read_back(aws, &id, &apigw_api::parent(&spec.api_id)).await
@@ -88,7 +104,10 @@ impl Kind for ApigwRoute {
             .api_id(&spec.api_id)
             .route_id(change.id)
             .set_route_key(spec.route_key.clone())
-            .set_target(spec.target.clone());
+            .set_target(spec.target.clone())
+            .set_authorization_type(authorization_type(spec))
+            // An empty id detaches the authorizer (AWS keeps the old one when it is left out).
+            .authorizer_id(spec.authorizer_id.clone().unwrap_or_default());
         call.send().await.aws("UpdateRoute")?;
         Self::read_back(aws, change.id, &apigw_api::parent(&spec.api_id)).await
     }
@@ -100,11 +119,28 @@ impl Kind for ApigwRoute {
     }
 }
 
-fn found(api_id: &str, id: &str, route_key: Option<&str>, target: Option<&str>) -> Found<Spec> {
+/// A route as declared. `guard` is AWS's authorization type and authorizer id: an open route
+/// (`NONE`, and the empty authorizer id AWS keeps after one is detached) has neither.
+fn found(
+    api_id: &str,
+    id: &str,
+    route_key: Option<&str>,
+    target: Option<&str>,
+    (kind, authorizer): (Option<&AuthorizationType>, Option<&str>),
+) -> Found<Spec> {
+    let kind = kind.map(AuthorizationType::as_str).filter(|k| *k != "NONE");
     let spec = Spec {
         api_id: api_id.to_string(),
         route_key: route_key.map(str::to_string),
         target: target.map(str::to_string),
+        authorization_type: kind.map(str::to_string),
+        authorizer_id: authorizer.filter(|a| !a.is_empty()).map(str::to_string),
     };
     Found::new(id, spec).with_output("id", id)
+}
+
+/// The route's authorization type as the API takes it: `NONE` for an open route.
+fn authorization_type(spec: &Spec) -> Option<AuthorizationType> {
+    let kind = spec.authorization_type.as_deref().unwrap_or("NONE");
+    Some(AuthorizationType::from(kind))
 }

@@ -1,12 +1,18 @@
 //! `apigw_stage`: the named stage (`dev`, `stage`, `prod`) with auto-deploy.
 //!
 //! Id: the stage name; the API id comes from the recorded fields. An update uses UpdateStage,
-//! as on AWS. The emulator (moto 5.2) does not implement UpdateStage (it answers 500) and lets a
-//! duplicate CreateStage overwrite silently; this kind keeps AWS's semantics regardless, so
-//! against the emulator a drifted `auto_deploy` cannot be fixed in place (rare: it is the
-//! stage's only field).
+//! as on AWS, and DeleteRouteSettings for a route whose own throttle is no longer declared.
+//! moto 5.2 lacks both; the project's emulator launcher (`scripts/emulator/server.py`) adds
+//! them, so the update path runs against the emulator too.
+//!
+//! Throttling: `default_throttle` is the stage's default route settings (every route), and
+//! `route_throttles` the per-route settings, keyed by route key (the stricter limits of the
+//! routes that write).
+
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
+use aws_sdk_apigatewayv2::types::RouteSettings;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -27,6 +33,48 @@ pub struct ApigwStage;
 pub struct Spec {
     pub api_id: String,
     pub auto_deploy: bool,
+    /// Every route's throttle; `None` leaves the account's limits.
+    pub default_throttle: Option<Throttle>,
+    /// Routes throttled apart, by route key.
+    pub route_throttles: BTreeMap<String, Throttle>,
+}
+
+/// A throttle as the stage holds it: steady requests per second and burst.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Throttle {
+    pub rate_limit: f64,
+    pub burst_limit: i32,
+}
+
+impl Throttle {
+    /// The throttle in `settings`, when both its values are set.
+    fn of(settings: &RouteSettings) -> Option<Self> {
+        Some(Self {
+            rate_limit: settings.throttling_rate_limit()?,
+            burst_limit: settings.throttling_burst_limit()?,
+        })
+    }
+
+    /// `throttle` as route settings; `None` gives settings without a throttle.
+    fn settings(throttle: Option<Self>) -> RouteSettings {
+        RouteSettings::builder()
+            .set_throttling_rate_limit(throttle.map(|t| t.rate_limit))
+            .set_throttling_burst_limit(throttle.map(|t| t.burst_limit))
+            .build()
+    }
+}
+
+/// The per-route settings AWS takes for `throttles`.
+fn route_settings(
+    throttles: &BTreeMap<String, Throttle>,
+) -> Option<HashMap<String, RouteSettings>> {
+    Some(
+        throttles
+            .iter()
+            .map(|(key, throttle)| (key.clone(), Throttle::settings(Some(*throttle))))
+            .collect(),
+    )
 }
 
 #[async_trait]
@@ -53,9 +101,17 @@ impl Kind for ApigwStage {
             return Ok(None);
         };
         let url = invoke_url(&aws.region, api_id, id);
+        let route_throttles = stage
+            .route_settings()
+            .into_iter()
+            .flatten()
+            .filter_map(|(key, settings)| Some((key.clone(), Throttle::of(settings)?)))
+            .collect();
         let spec = Spec {
             api_id: api_id.to_string(),
             auto_deploy: stage.auto_deploy().unwrap_or(false),
+            default_throttle: stage.default_route_settings().and_then(Throttle::of),
+            route_throttles,
         };
         Ok(Some(Found::new(id, spec).with_output("invoke_url", url)))
     }
@@ -66,7 +122,9 @@ impl Kind for ApigwStage {
             .create_stage()
             .api_id(&spec.api_id)
             .stage_name(name)
-            .auto_deploy(spec.auto_deploy);
+            .auto_deploy(spec.auto_deploy)
+            .default_route_settings(Throttle::settings(spec.default_throttle))
+            .set_route_settings(route_settings(&spec.route_throttles));
         call.send().await.aws("CreateStage")?;
         Self::read_back(aws, name, &apigw_api::parent(&spec.api_id)).await
     }
@@ -78,8 +136,17 @@ impl Kind for ApigwStage {
             .update_stage()
             .api_id(&spec.api_id)
             .stage_name(change.id)
-            .auto_deploy(spec.auto_deploy);
+            .auto_deploy(spec.auto_deploy)
+            .default_route_settings(Throttle::settings(spec.default_throttle))
+            .set_route_settings(route_settings(&spec.route_throttles));
         call.send().await.aws("UpdateStage")?;
+        // UpdateStage merges route settings by key: one no longer declared is deleted apart.
+        let dropped = change.current.spec.route_throttles.keys();
+        for key in dropped.filter(|key| !spec.route_throttles.contains_key(*key)) {
+            let call = aws.apigw.delete_route_settings().api_id(&spec.api_id);
+            let call = call.stage_name(change.id).route_key(key);
+            call.send().await.aws("DeleteRouteSettings").gone()?;
+        }
         Self::read_back(aws, change.id, &apigw_api::parent(&spec.api_id)).await
     }
 

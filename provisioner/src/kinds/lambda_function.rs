@@ -73,6 +73,9 @@ pub struct Spec {
     #[serde(default)]
     pub layers: Vec<String>,
     pub code_sha256: String,
+    /// Instances reserved for (and capping) the function; `None`: the account's shared pool.
+    #[serde(default)]
+    pub reserved_concurrency: Option<i32>,
     /// The zip to upload: declared, never read back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zip_path: Option<String>,
@@ -98,8 +101,10 @@ impl Kind for LambdaFunction {
                 "Sid": "Function",
                 "Effect": "Allow",
                 "Action": [
-                    "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction",
-                    "lambda:GetFunctionConfiguration", "lambda:ListTags", "lambda:TagResource",
+                    "lambda:CreateFunction", "lambda:DeleteFunction",
+                    "lambda:DeleteFunctionConcurrency", "lambda:GetFunction",
+                    "lambda:GetFunctionConfiguration", "lambda:ListTags",
+                    "lambda:PutFunctionConcurrency", "lambda:TagResource",
                     "lambda:UntagResource", "lambda:UpdateFunctionCode",
                     "lambda:UpdateFunctionConfiguration"
                 ],
@@ -125,7 +130,11 @@ impl Kind for LambdaFunction {
             return Ok(None);
         };
         let tags = output.tags().map(tags::from_map).unwrap_or_default();
-        Ok(Some(observe(&aws.region, id, config, tags)))
+        let mut found = observe(&aws.region, id, config, tags);
+        found.spec.reserved_concurrency = output
+            .concurrency()
+            .and_then(|c| c.reserved_concurrent_executions());
+        Ok(Some(found))
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
@@ -156,6 +165,9 @@ impl Kind for LambdaFunction {
         )
         .await?;
         wait_lambda_updated(aws, name).await?;
+        if spec.reserved_concurrency.is_some() {
+            set_reserved_concurrency(aws, name, spec.reserved_concurrency).await?;
+        }
         Self::read_back(aws, name, &Fields::new()).await
     }
 
@@ -164,7 +176,9 @@ impl Kind for LambdaFunction {
         let spec = change.spec;
         if let Some(unknown) = change.changed.iter().find(|f| {
             let f = f.as_str();
-            !CONFIGURATION_FIELDS.contains(&f) && !CODE_FIELDS.contains(&f) && f != "tags"
+            !CONFIGURATION_FIELDS.contains(&f)
+                && !CODE_FIELDS.contains(&f)
+                && !["tags", "reserved_concurrency"].contains(&f)
         }) {
             return Err(ResourceError::Invalid(format!(
                 "{}: cannot update unknown field `{unknown}`",
@@ -210,6 +224,9 @@ impl Kind for LambdaFunction {
             .await?;
             wait_lambda_updated(aws, name).await?;
         }
+        if change.has("reserved_concurrency") {
+            set_reserved_concurrency(aws, name, spec.reserved_concurrency).await?;
+        }
         if change.has("tags") {
             let arn = change.current.arn.clone().unwrap_or_default();
             tags::lambda(aws, &arn, &change.current_tags(), change.tags).await?;
@@ -227,7 +244,27 @@ impl Kind for LambdaFunction {
     }
 }
 
-/// A function's configuration in the declared shape.
+/// Reserves `concurrency` instances for the function, or gives it back to the shared pool.
+async fn set_reserved_concurrency(
+    aws: &AwsClients,
+    name: &str,
+    concurrency: Option<i32>,
+) -> Result<(), ResourceError> {
+    match concurrency {
+        Some(n) => {
+            let call = aws.lambda.put_function_concurrency().function_name(name);
+            let call = call.reserved_concurrent_executions(n);
+            call.send().await.aws("PutFunctionConcurrency").map(drop)
+        }
+        None => {
+            let call = aws.lambda.delete_function_concurrency().function_name(name);
+            call.send().await.aws("DeleteFunctionConcurrency").map(drop)
+        }
+    }
+}
+
+/// A function's configuration in the declared shape (its reserved concurrency, which
+/// GetFunction reports beside the configuration, is set by the caller).
 fn observe(region: &str, name: &str, config: &FunctionConfiguration, tags: Tags) -> Found<Spec> {
     let arn = config.function_arn().unwrap_or_default().to_string();
     let text = |v: Option<&str>| v.unwrap_or_default().to_string();
@@ -254,6 +291,7 @@ fn observe(region: &str, name: &str, config: &FunctionConfiguration, tags: Tags)
             .map(str::to_string)
             .collect(),
         code_sha256: text(config.code_sha256()),
+        reserved_concurrency: None,
         zip_path: None,
     };
     let invoke_arn =

@@ -23,6 +23,7 @@
 
 pub mod about;
 pub mod apigw_api;
+pub mod apigw_authorizer;
 pub mod apigw_integration;
 pub mod apigw_pages;
 pub mod apigw_route;
@@ -56,6 +57,7 @@ static ALL: &[&dyn ResourceKind] = &[
     &Typed::<lambda_function::LambdaFunction>::NEW,
     &Typed::<apigw_api::ApigwApi>::NEW,
     &Typed::<apigw_integration::ApigwIntegration>::NEW,
+    &Typed::<apigw_authorizer::ApigwAuthorizer>::NEW,
     &Typed::<apigw_route::ApigwRoute>::NEW,
     &Typed::<apigw_stage::ApigwStage>::NEW,
     &Typed::<lambda_permission::LambdaPermission>::NEW,
@@ -248,7 +250,10 @@ mod tests {
         let doc = std::fs::read_to_string(&path).unwrap();
         let stack = crate::stack::Stack::parse(
             std::path::Path::new("stack.toml"),
-            "[env.dev]\n".to_string(),
+            // Every optional part on, so the table lists every address a stack can declare.
+            "[api]\nallow_table_delete = true\n[auth]\nenabled = true\n\
+             issuer = \"https://issuer.example.com\"\naudience = [\"app\"]\n[env.dev]\n"
+                .to_string(),
         )
         .and_then(|s| s.resolve("dev"))
         .unwrap();
@@ -291,7 +296,7 @@ mod tests {
 
     #[test]
     fn every_kind_of_the_table_is_registered() {
-        for kind in [
+        for (n, kind) in [
             "iam_role",
             "iam_role_policy_attachment",
             "iam_role_policy",
@@ -301,13 +306,17 @@ mod tests {
             "lambda_function",
             "apigw_api",
             "apigw_integration",
+            "apigw_authorizer",
             "apigw_route",
             "apigw_stage",
             "lambda_permission",
             "iam_policy",
-        ] {
+        ]
+        .iter()
+        .enumerate()
+        {
             assert!(lookup(kind).is_some(), "{kind} is not registered");
+            assert_eq!(all()[n].kind(), *kind, "the registry's order");
         }
-        assert_eq!(all().len(), 13);
     }
 }

@@ -389,10 +389,10 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                     }
                     "aws_apigatewayv2_route" if on_api(i) => {
                         let key = need("route_key")?;
-                        let route = desired::routes()
-                            .into_iter()
-                            .find(|(_, k)| *k == key)
-                            .map(|(name, _)| name)
+                        let route = desired::contract::ROUTES
+                            .iter()
+                            .find(|r| r.key() == key)
+                            .map(|r| r.name())
                             .ok_or_else(|| format!("the route `{key}` is not part of the API contract"))?;
                         Ok(to(&format!("apigw_route.{route}"), id()?))
                     }
@@ -414,7 +414,15 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                             Err("not API Gateway's permission on the function".into())
                         }
                     }
-                    "aws_apigatewayv2_integration" | "aws_apigatewayv2_route" | "aws_apigatewayv2_stage" => {
+                    "aws_apigatewayv2_authorizer"
+                        if on_api(i) && i.attr("authorizer_type") == Some("JWT") =>
+                    {
+                        Ok(to(desired::AUTHORIZER, id()?))
+                    }
+                    "aws_apigatewayv2_integration"
+                    | "aws_apigatewayv2_route"
+                    | "aws_apigatewayv2_stage"
+                    | "aws_apigatewayv2_authorizer" => {
                         Err("not on the API integrated with the function".into())
                     }
                     other => Err(format!("this stack has no resource of type {other}")),

@@ -6,13 +6,18 @@
 //! and every name computed. Everything downstream (desired resources, backend, hashing for plan
 //! files) reads only the resolved form, so a default lives in exactly one place.
 
+mod auth;
+mod backend;
 pub mod error;
+mod limits;
 pub mod raw;
 mod resolve;
 
 use std::path::{Path, PathBuf};
 
+pub use auth::ResolvedAuth;
 pub use error::StackError;
+pub use limits::{Throttle, Throttling};
 pub use raw::Architecture;
 pub use resolve::{
     BackendSettings, CodeSource, ResolvedApi, ResolvedLambda, ResolvedStack, ResolvedTable,

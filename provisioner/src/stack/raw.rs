@@ -22,6 +22,8 @@ pub struct RawStack {
     #[serde(default)]
     pub api: ApiSection,
     #[serde(default)]
+    pub auth: AuthSection,
+    #[serde(default)]
     pub backend: BackendSection,
     /// Per-environment overrides; their keys are the environments `--env` accepts.
     #[serde(default)]
@@ -41,6 +43,8 @@ pub struct EnvOverrides {
     #[serde(default)]
     pub api: ApiSection,
     #[serde(default)]
+    pub auth: AuthSection,
+    #[serde(default)]
     pub backend: BackendSection,
 }
 
@@ -57,6 +61,9 @@ pub struct StackSection {
     pub region: Option<Spanned<String>>,
     /// Extra tags on every taggable resource (merged key by key with overrides).
     pub tags: Option<BTreeMap<String, Spanned<String>>>,
+    /// An environment real users depend on (default: true for `prod`, false elsewhere): `validate`
+    /// refuses settings that are only acceptable for experiments there (CORS `*` with auth).
+    pub protected: Option<bool>,
 }
 
 /// `[table]`: the DynamoDB table.
@@ -94,6 +101,9 @@ pub struct LambdaSection {
     pub log_retention_days: Option<Spanned<i64>>,
     /// `SAFE_CONCURRENCY` for the function (default true).
     pub safe_concurrency: Option<bool>,
+    /// Reserved concurrency: at most this many instances at once, and as many kept for it
+    /// (default: none, the account's shared pool; 0 stops the function).
+    pub reserved_concurrency: Option<Spanned<i64>>,
 }
 
 /// `[api]`: the HTTP API.
@@ -104,6 +114,36 @@ pub struct ApiSection {
     pub stage_name: Option<Spanned<String>>,
     /// CORS origins (default `["*"]`), also passed to the function.
     pub cors_allow_origins: Option<Spanned<Vec<String>>>,
+    /// Deploy `DELETE /tables/{tableId}` (default false: API Gateway does not know the route).
+    pub allow_table_delete: Option<bool>,
+    /// The stage's steady request rate per second, every route (default: the account's).
+    pub throttle_rate_limit: Option<Spanned<f64>>,
+    /// The stage's burst, every route (set with `throttle_rate_limit`).
+    pub throttle_burst_limit: Option<Spanned<i64>>,
+    /// A stricter rate for the routes that write (default: the stage's).
+    pub write_throttle_rate_limit: Option<Spanned<f64>>,
+    /// A stricter burst for the routes that write (set with `write_throttle_rate_limit`).
+    pub write_throttle_burst_limit: Option<Spanned<i64>>,
+}
+
+/// `[auth]`: verified identity on the API, through an API Gateway JWT authorizer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// Put the authorizer in front of the write routes (default false: the open API of today).
+    pub enabled: Option<bool>,
+    /// The token issuer (`iss`), an `https://` URL whose OpenID configuration lists the keys.
+    pub issuer: Option<Spanned<String>>,
+    /// Accepted audiences (`aud`, or `client_id` for Cognito access tokens).
+    pub audience: Option<Spanned<Vec<String>>>,
+    /// The claim that must equal `{username}` for a user to write their own row (default `sub`).
+    pub username_claim: Option<Spanned<String>>,
+    /// Members of this group may change or delete any playground and any row.
+    pub admin_group: Option<Spanned<String>>,
+    /// The claim listing the caller's groups (default `cognito:groups`).
+    pub groups_claim: Option<Spanned<String>>,
+    /// Leave the reads open to everyone (default true); false puts them behind the authorizer.
+    pub public_reads: Option<bool>,
 }
 
 /// `[backend]`: where the state lives.

@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_spanned::Spanned;
 
-use super::raw::{Architecture, BackendKind, EnvOverrides};
+use super::auth::{ResolvedAuth, is_protected, resolve_auth};
+use super::limits::{Throttling, resolve_reserved_concurrency, resolve_throttling};
+use super::raw::{Architecture, EnvOverrides};
 use super::{Stack, StackError};
 use crate::kind::{TAG_ENVIRONMENT, TAG_STACK};
 
@@ -36,6 +38,10 @@ pub struct ResolvedStack {
     pub table: ResolvedTable,
     pub lambda: ResolvedLambda,
     pub api: ResolvedApi,
+    /// Identity on the API; `None` when `[auth]` is off.
+    pub auth: Option<ResolvedAuth>,
+    /// Real users depend on it (`[stack] protected`, by default `prod` only).
+    pub protected: bool,
     pub backend: BackendSettings,
     /// Directory relative paths are resolved against; not part of the stack's identity.
     #[serde(skip)]
@@ -66,6 +72,7 @@ pub struct ResolvedLambda {
     pub log_group: String,
     pub log_retention_days: i64,
     pub safe_concurrency: bool,
+    pub reserved_concurrency: Option<i64>,
 }
 
 /// Where the function's code zip comes from.
@@ -83,6 +90,9 @@ pub struct ResolvedApi {
     pub name: String,
     pub stage_name: String,
     pub cors_allow_origins: Vec<String>,
+    /// `DELETE /tables/{tableId}` is deployed.
+    pub allow_table_delete: bool,
+    pub throttling: Throttling,
 }
 
 /// Where the environment's state lives.
@@ -131,11 +141,11 @@ impl ResolvedStack {
 }
 
 /// An override's value when present, else the base value.
-fn pick<'a, T>(over: &'a Option<T>, base: &'a Option<T>) -> Option<&'a T> {
+pub(super) fn pick<'a, T>(over: &'a Option<T>, base: &'a Option<T>) -> Option<&'a T> {
     over.as_ref().or(base.as_ref())
 }
 
-fn span_of<T>(value: Option<&Spanned<T>>) -> Option<Range<usize>> {
+pub(super) fn span_of<T>(value: Option<&Spanned<T>>) -> Option<Range<usize>> {
     value.map(Spanned::span)
 }
 
@@ -327,6 +337,7 @@ pub(super) fn resolve(
         log_retention_days,
         safe_concurrency: *pick(&over.lambda.safe_concurrency, &raw.lambda.safe_concurrency)
             .unwrap_or(&true),
+        reserved_concurrency: resolve_reserved_concurrency(stack, over)?,
         function_name,
     };
 
@@ -367,10 +378,15 @@ pub(super) fn resolve(
     let api = ResolvedApi {
         name: format!("{base}-http-api"),
         stage_name: stage_name.to_string(),
+        allow_table_delete: *pick(&over.api.allow_table_delete, &raw.api.allow_table_delete)
+            .unwrap_or(&false),
+        throttling: resolve_throttling(stack, over)?,
         cors_allow_origins,
     };
+    let protected = is_protected(stack, over, environment);
+    let auth = resolve_auth(stack, over, protected, &api.cors_allow_origins)?;
 
-    let backend = resolve_backend(stack, over)?;
+    let backend = super::backend::resolve_backend(stack, over)?;
 
     Ok(ResolvedStack {
         environment: environment.to_string(),
@@ -381,68 +397,11 @@ pub(super) fn resolve(
         table,
         lambda,
         api,
+        auth,
+        protected,
         backend,
         root: stack.root.clone(),
     })
-}
-
-fn resolve_backend(stack: &Stack, over: &EnvOverrides) -> Result<BackendSettings, StackError> {
-    let raw = &stack.raw().backend;
-    let over = &over.backend;
-    let bucket = pick(&over.bucket, &raw.bucket);
-    let kind_given = pick(&over.kind, &raw.kind).copied();
-    let kind = kind_given.unwrap_or(if bucket.is_some() {
-        BackendKind::S3
-    } else {
-        BackendKind::Local
-    });
-    match kind {
-        BackendKind::S3 => {
-            let Some(bucket) = bucket else {
-                return Err(stack.error_at(
-                    None,
-                    "[backend] type = \"s3\" needs a bucket",
-                    Some("add bucket = \"<your state bucket>\" under [backend] (or use type = \"local\")".into()),
-                ));
-            };
-            let name = bucket.get_ref();
-            if !(3..=63).contains(&name.len())
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'))
-            {
-                return Err(stack.error_at(
-                    Some(bucket.span()),
-                    format!("bucket '{name}' is not a valid S3 bucket name"),
-                    Some("use 3 to 63 lowercase letters, digits, '-' or '.'".into()),
-                ));
-            }
-            let prefix = pick(&over.prefix, &raw.prefix)
-                .map_or("provisioner", |s| s.get_ref().as_str())
-                .trim_matches('/')
-                .to_string();
-            let lock_table = pick(&over.lock_table, &raw.lock_table).map(|s| s.get_ref().clone());
-            Ok(BackendSettings::S3 {
-                bucket: name.clone(),
-                prefix,
-                lock_table,
-                s3_lock: *pick(&over.s3_lock, &raw.s3_lock).unwrap_or(&false),
-            })
-        }
-        BackendKind::Local => {
-            if let Some(bucket) = bucket {
-                return Err(stack.error_at(
-                    Some(bucket.span()),
-                    "a bucket is set but [backend] type is \"local\"",
-                    Some("remove `bucket`, or set type = \"s3\"".into()),
-                ));
-            }
-            let dir = pick(&over.dir, &raw.dir).map_or(".", |s| s.get_ref().as_str());
-            Ok(BackendSettings::Local {
-                dir: dir.to_string(),
-            })
-        }
-    }
 }
 
 fn check_file(

@@ -181,3 +181,128 @@ fn the_shipped_stack_file_is_valid() {
     assert!(prod.table.deletion_protection);
     assert!(!stack.resolve("dev").unwrap().table.deletion_protection);
 }
+
+const AUTH_ON: &str =
+    "[auth]\nenabled = true\nissuer = \"https://issuer.example.com\"\naudience = [\"app\"]\n";
+
+#[test]
+fn auth_is_off_unless_enabled_and_takes_defaults() {
+    let off = resolve(
+        "[auth]\nissuer = \"https://x.example.com\"\n[env.dev]\n",
+        "dev",
+    )
+    .unwrap();
+    assert_eq!(off.auth, None);
+    let on = resolve(&format!("{AUTH_ON}[env.dev]\n"), "dev").unwrap();
+    let auth = on.auth.unwrap();
+    assert_eq!(auth.username_claim, "sub");
+    assert_eq!(auth.groups_claim, "cognito:groups");
+    assert_eq!(auth.admin_group, None);
+    assert!(auth.public_reads);
+    // An environment can turn it on alone.
+    let text = format!("{AUTH_ON}enabled = false\n[env.dev]\n[env.stage.auth]\nenabled = true\n");
+    let text = text.replacen("enabled = true\n", "", 1);
+    assert!(resolve(&text, "dev").unwrap().auth.is_none());
+    assert!(resolve(&text, "stage").unwrap().auth.is_some());
+}
+
+/// Each bad `[auth]` or limit is refused at its line, with what to write instead.
+#[test]
+fn bad_auth_and_limits_are_refused_with_a_hint() {
+    for (text, message, hint) in [
+        (
+            "[auth]\nenabled = true\naudience = [\"app\"]\n",
+            "needs an issuer",
+            "issuer =",
+        ),
+        (
+            "[auth]\nenabled = true\nissuer = \"https://i.example.com\"\n",
+            "non-empty audience",
+            "audience =",
+        ),
+        (
+            "[auth]\nenabled = true\nissuer = \"https://i.example.com\"\naudience = []\n",
+            "non-empty audience",
+            "audience =",
+        ),
+        (
+            "[auth]\nenabled = true\nissuer = \"http://i.example.com\"\naudience = [\"a\"]\n",
+            "not an https URL",
+            "https://",
+        ),
+        (
+            &format!("{AUTH_ON}username_claim = \"\"\n"),
+            "not a claim name",
+            "\"sub\"",
+        ),
+        (
+            &format!("{AUTH_ON}admin_group = \"\"\n"),
+            "admin_group is empty",
+            "remove the key",
+        ),
+        (
+            "[api]\nthrottle_rate_limit = 10.0\n",
+            "without throttle_burst_limit",
+            "set both",
+        ),
+        (
+            "[api]\nthrottle_rate_limit = 0.0\nthrottle_burst_limit = 5\n",
+            "outside what API Gateway allows",
+            "more than 0",
+        ),
+        (
+            "[api]\nthrottle_rate_limit = 10.0\nthrottle_burst_limit = 9000\n",
+            "outside what API Gateway allows",
+            "1 to 5000",
+        ),
+        (
+            "[api]\nthrottle_rate_limit = 10.0\nthrottle_burst_limit = 20\nwrite_throttle_rate_limit = 20.0\nwrite_throttle_burst_limit = 5\n",
+            "looser than the stage's",
+            "at most 10",
+        ),
+        (
+            "[lambda]\nreserved_concurrency = -1\n",
+            "outside what Lambda allows",
+            "shared pool",
+        ),
+    ] {
+        let err = resolve(&format!("{text}[env.dev]\n"), "dev").unwrap_err();
+        assert!(err.message.contains(message), "{text:?}: {err}");
+        assert!(
+            err.hint.as_deref().unwrap_or("").contains(hint),
+            "{text:?}: {err}"
+        );
+        assert!(
+            err.to_string().contains("dir/stack.toml:"),
+            "{text:?}: {err}"
+        );
+    }
+}
+
+/// CORS `*` with auth is refused where real users are (`prod`, or `protected = true`), and
+/// allowed elsewhere, where it is the easy default for experiments.
+#[test]
+fn protected_environments_refuse_any_origin_with_auth() {
+    // Every environment is checked whichever one is resolved, so each case stands alone.
+    let with = |envs: &str| format!("{AUTH_ON}{envs}");
+    assert!(resolve(&with("[env.dev]\n"), "dev").is_ok());
+    assert!(resolve(&with("[env.prod.stack]\nprotected = false\n"), "prod").is_ok());
+    for (envs, env) in [
+        ("[env.prod]\n", "prod"),
+        ("[env.live.stack]\nprotected = true\n", "live"),
+    ] {
+        let err = resolve(&with(envs), env).unwrap_err();
+        assert!(err.message.contains("protected environment"), "{err}");
+        assert!(
+            err.hint
+                .as_deref()
+                .unwrap()
+                .contains("https://app.example.com"),
+            "{err}"
+        );
+    }
+    let listed = with("[env.prod.api]\ncors_allow_origins = [\"https://app.example.com\"]\n");
+    assert!(resolve(&listed, "prod").unwrap().protected);
+    // Without auth the open API may stay open to any origin, as today.
+    assert!(resolve("[env.prod]\n", "prod").is_ok());
+}

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use provisioner::desired;
-
 use super::Fixture;
 
 /// SDK clients for checking what the provisioner did.
@@ -327,7 +325,7 @@ impl Aws {
     pub fn one_stack() -> BTreeMap<&'static str, usize> {
         BTreeMap::from([
             ("API", 1),
-            ("API route", desired::routes().len()),
+            ("API route", super::counts::default_routes().len()),
             ("API integration", 1),
             ("API stage", 1),
             ("function", 1),

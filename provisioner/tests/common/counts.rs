@@ -2,16 +2,26 @@
 //! and routes follow the API contract (one route per entry) and the optional layer, so adding a
 //! route to the contract changes no literal in any test.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use provisioner::desired::{self, Artifact, Artifacts};
 use provisioner::stack::Stack;
 
 use super::Fixture;
 
-/// The API's route keys, sorted: the contract's, which the provisioner deploys.
+/// The routes a stack with the default settings deploys (the fixture's): the contract's, less
+/// those only some settings deploy.
+pub fn default_routes() -> Vec<&'static desired::contract::Route> {
+    let stack = Stack::parse(Path::new("stack.toml"), "[env.dev]\n".to_string())
+        .expect("a minimal stack parses")
+        .resolve("dev")
+        .expect("a minimal stack resolves");
+    desired::routes(&stack.api)
+}
+
+/// The API's route keys, sorted: those the provisioner deploys for the fixture's stack.
 pub fn contract_route_keys() -> Vec<String> {
-    let mut keys: Vec<String> = desired::routes().into_iter().map(|(_, key)| key).collect();
+    let mut keys: Vec<String> = default_routes().iter().map(|r| r.key()).collect();
     keys.sort();
     keys
 }
