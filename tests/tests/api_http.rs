@@ -144,7 +144,7 @@ async fn unknown_routes_are_404_and_wrong_methods_405() {
         assert_eq!(status, 404, "{path}");
         assert_error(&body, "Route not found");
     }
-    let (status, _, body) = api.call("DELETE", "/tables/a", None).await;
+    let (status, _, body) = api.call("DELETE", "/tables/a/users/b", None).await;
     assert_eq!(status, 405);
     assert_error(&body, "Method not allowed");
 }
@@ -161,6 +161,7 @@ async fn openapi_description_is_served() {
         "/tables/{tableId}",
         "/tables/{tableId}/users",
         "/tables/{tableId}/users/{username}",
+        "/health",
     ] {
         assert!(paths.contains_key(path), "{path} is described");
     }

@@ -5,6 +5,9 @@
 //! so tests run in parallel without sharing state, and the process dies with its guard.
 #![allow(dead_code)]
 
+pub mod lambda;
+pub mod tokens;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -84,8 +87,22 @@ impl Api {
         path: &str,
         body: Option<&[u8]>,
     ) -> (u16, reqwest::header::HeaderMap, Value) {
+        self.call_as(None, method, path, body).await
+    }
+
+    /// Like [`Self::call`], with `Authorization: Bearer <token>` when a token is given.
+    pub async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("valid method");
         let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/json")
@@ -102,6 +119,19 @@ impl Api {
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let (status, _, body) = self.call("GET", path, None).await;
+        (status, body)
+    }
+
+    /// Sends a JSON body (or none) with a bearer token (or none); returns status and JSON.
+    pub async fn send_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let raw = body.map(|b| serde_json::to_vec(b).expect("serialisable"));
+        let (status, _, body) = self.call_as(token, method, path, raw.as_deref()).await;
         (status, body)
     }
 
