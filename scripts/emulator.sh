@@ -43,7 +43,9 @@ start() {
     return 0
   fi
   mkdir -p "$run_dir"
-  MOTO_IAM_LOAD_MANAGED_POLICIES=true nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" \
+  # moto_server plus the API Gateway v2 calls moto lacks (see scripts/emulator_server.py).
+  MOTO_IAM_LOAD_MANAGED_POLICIES=true nohup "$venv/bin/python" "$root/scripts/emulator_server.py" \
+    -H 127.0.0.1 -p "$port" \
     >"$run_dir/moto-$port.log" 2>&1 &
   echo $! >"$run_dir/moto-$port.pid"
   for _ in $(seq 1 150); do
