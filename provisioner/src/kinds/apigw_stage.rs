@@ -35,7 +35,8 @@ pub struct Spec {
     pub auto_deploy: bool,
     /// Every route's throttle; `None` leaves the account's limits.
     pub default_throttle: Option<Throttle>,
-    /// Routes throttled apart, by route key.
+    /// Routes throttled apart, by route key (absent from states written before throttling).
+    #[serde(default)]
     pub route_throttles: BTreeMap<String, Throttle>,
 }
 

@@ -90,6 +90,7 @@ locals {
     get_user    = "GET /tables/{tableId}/users/{username}"
     put_user    = "PUT /tables/{tableId}/users/{username}"
     get_openapi = "GET /openapi.json"
+    get_health  = "GET /health"
   }
 }
 
@@ -121,6 +122,7 @@ resource "aws_iam_role_policy" "dynamodb" {
       Sid    = "PlaygroundTable"
       Effect = "Allow"
       Action = [
+        "dynamodb:BatchWriteItem",
         "dynamodb:ConditionCheckItem",
         "dynamodb:DeleteItem",
         "dynamodb:DescribeTable",
