@@ -6,6 +6,8 @@
 //! comes from `AWS_ENDPOINT_URL`; when it is unset or nothing answers there, the harness panics
 //! with the command to run, so a missing emulator is a loud failure and never a silent skip.
 
+pub mod tokens;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;

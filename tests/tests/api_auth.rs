@@ -5,9 +5,9 @@
 mod api_common;
 
 use api_common::Api;
-use api_common::tokens::{ES_KID, Issuer, RS_KID, now, with_payload};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
+use testkit::tokens::{ES_KID, Issuer, RS_KID, now, with_payload};
 
 /// A server that trusts `issuer` (admin group `admin`).
 fn start(issuer: &Issuer) -> Api {

@@ -6,7 +6,6 @@
 #![allow(dead_code)]
 
 pub mod lambda;
-pub mod tokens;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

@@ -1,5 +1,6 @@
 //! A token issuer made at test time: fresh keys, their JWKS in a temporary file, and tokens
-//! minted by hand, good ones and every kind of bad one.
+//! minted by hand, good ones and every kind of bad one. Used by the API tests and by
+//! `testkit-token` (the fuzzer's token, `scripts/fuzz-api`).
 //!
 //! Tokens are assembled here (header, payload, signature, each base64url) rather than by a JWT
 //! library, so a test can make exactly the broken token it means: `alg: none`, HS256 keyed
@@ -68,6 +69,7 @@ fn rsa_der() -> Vec<u8> {
 
 impl Issuer {
     /// Fresh keys and their JWKS file.
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
@@ -92,6 +94,11 @@ impl Issuer {
             rs,
             jwks: file,
         }
+    }
+
+    /// The JWKS file (deleted with the issuer).
+    pub fn jwks_path(&self) -> &std::path::Path {
+        self.jwks.path()
     }
 
     /// The environment that makes `function serve` trust this issuer.
