@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::pagination::{TablesCursor, UsersCursor, page_limit};
 use crate::path_ids::{TableIdPath, UserPath};
-use crate::responses::{playground_json, tables_page, user_json, users_page};
+use crate::responses;
 use crate::store::{ChangeOutcome, CreateOutcome, PutUserOutcome};
 use crate::validate;
 
@@ -76,21 +76,21 @@ pub async fn create_table(
 pub async fn list_tables(
     State(state): State<AppState>,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let (limit, last_key) = page_params(params, &state.config)?;
     let cursor = TablesCursor::decode(last_key.as_deref());
     let page = state.store.list_playgrounds(limit, cursor.as_ref()).await?;
-    Ok(tables_page(&page.items, page.next))
+    Ok(responses::tables_page(&page.items, page.next))
 }
 
 /// `GET /tables/{tableId}`
 pub async fn get_table(
     State(state): State<AppState>,
     TableIdPath(table_id): TableIdPath,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let table_id = table_id.as_str();
     match state.store.get_playground(table_id).await? {
-        Some(p) => Ok(Json(playground_json(&p))),
+        Some(p) => Ok(responses::playground(&p)),
         None => Err(ApiError::NotFound("Table not found")),
     }
 }
@@ -140,7 +140,7 @@ pub async fn list_users(
     State(state): State<AppState>,
     TableIdPath(table_id): TableIdPath,
     params: Params,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let table_id = table_id.as_str();
     let (limit, last_key) = page_params(params, &state.config)?;
     let cursor = UsersCursor::decode(last_key.as_deref(), table_id);
@@ -155,17 +155,14 @@ pub async fn list_users(
     if page.items.is_empty() && !state.store.playground_exists(table_id).await? {
         return Err(ApiError::NotFound("Table not found"));
     }
-    Ok(users_page(table_id, &page.items, page.next))
+    Ok(responses::users_page(table_id, &page.items, page.next))
 }
 
 /// `GET /tables/{tableId}/users/{username}`
-pub async fn get_user(
-    State(state): State<AppState>,
-    path: UserPath,
-) -> Result<Json<Value>, ApiError> {
+pub async fn get_user(State(state): State<AppState>, path: UserPath) -> Result<Response, ApiError> {
     let (table_id, username) = (path.table_id.as_str(), path.username.as_str());
     if let Some(user) = state.store.get_user(table_id, username).await? {
-        return Ok(Json(user_json(&user)));
+        return Ok(responses::user(&user));
     }
     if state.store.playground_exists(table_id).await? {
         Err(ApiError::NotFound("User not found in table"))
