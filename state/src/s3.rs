@@ -49,10 +49,49 @@ pub(crate) struct S3Store {
 }
 
 /// One stored object version, as read.
-struct RawObject {
-    bytes: Vec<u8>,
-    etag: String,
-    version_id: Option<String>,
+pub(crate) struct RawObject {
+    pub bytes: Vec<u8>,
+    pub etag: String,
+    pub version_id: Option<String>,
+}
+
+/// GetObject of `key` (or of one version of it) with its whole body; `None` when the object or
+/// the version is not there. The state and its lock object read through here alike;
+/// `(operation, target)` name the read in errors.
+pub(crate) async fn get_object(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    (operation, target): (&str, &str),
+) -> Result<Option<RawObject>, StateError> {
+    let got = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version_id.map(str::to_string))
+        .send()
+        .await;
+    let Some(out) = aws_error::found(got, operation, target)? else {
+        return Ok(None);
+    };
+    let etag = out.e_tag.clone().unwrap_or_default();
+    let version_id = out.version_id.clone();
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| StateError::Aws {
+            operation: format!("{operation} on {target}"),
+            message: format!("reading the body failed: {e}"),
+        })?
+        .into_bytes()
+        .to_vec();
+    Ok(Some(RawObject {
+        bytes,
+        etag,
+        version_id,
+    }))
 }
 
 /// What a write must find in place.
@@ -67,36 +106,14 @@ impl S3Store {
     }
 
     async fn get_raw(&self, version_id: Option<&str>) -> Result<Option<RawObject>, StateError> {
-        let got = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .set_version_id(version_id.map(str::to_string))
-            .send()
-            .await;
-        let out = match got {
-            Ok(out) => out,
-            Err(e) if aws_error::is_not_found(&e) => return Ok(None),
-            Err(e) => return Err(aws_error::aws("GetObject", &self.location(), e)),
-        };
-        let etag = out.e_tag.clone().unwrap_or_default();
-        let version_id = out.version_id.clone();
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| StateError::Aws {
-                operation: format!("GetObject on {}", self.location()),
-                message: format!("reading the body failed: {e}"),
-            })?
-            .into_bytes()
-            .to_vec();
-        Ok(Some(RawObject {
-            bytes,
-            etag,
+        get_object(
+            &self.client,
+            &self.bucket,
+            &self.key,
             version_id,
-        }))
+            ("GetObject", &self.location()),
+        )
+        .await
     }
 
     /// Verifies and upgrades one object version, or says which version to restore.
