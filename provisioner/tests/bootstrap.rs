@@ -177,15 +177,11 @@ async fn assert_trust(a: &Account, iam: &aws_sdk_iam::Client, env: &str, provide
     let statement = &trust["Statement"][0];
     assert_eq!(statement["Principal"]["Federated"], provider);
     assert_eq!(statement["Action"], "sts:AssumeRoleWithWebIdentity");
-    let equals = &statement["Condition"]["StringEquals"];
-    assert_eq!(
-        equals["token.actions.githubusercontent.com:aud"],
-        "sts.amazonaws.com"
-    );
-    assert_eq!(
-        equals["token.actions.githubusercontent.com:sub"],
-        format!("repo:octo/playground:environment:{env}")
-    );
+    // The whole condition, so that no other key or operator widens it.
+    let subject = format!("repo:octo/playground:environment:{env}");
+    let condition = json!({"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": subject}});
+    assert_eq!(statement["Condition"], condition);
     assert!(!trust.to_string().contains('*'), "{trust}");
     assert!(
         role.tags()
@@ -265,8 +261,7 @@ async fn bootstrap_sets_up_everything_then_changes_nothing() {
     let first = a.bootstrap(&["--noncurrent-days", "30", "--force-tls-policy"]);
     assert_first_run_output(&a, &first);
 
-    let sdk = testkit::sdk_config().await;
-    let iam = aws_sdk_iam::Client::new(&sdk);
+    let iam = testkit::iam_client().await;
     assert_state_bucket(&a, &testkit::s3_client().await).await;
     assert_lock_table(&a, &testkit::dynamodb_client().await).await;
     let provider = github_provider(&iam).await;
@@ -323,8 +318,7 @@ async fn print_policy_shows_the_documents_and_creates_nothing() {
     assert!(out.contains("function-boundary"), "{out}");
     assert!(out.contains("DenyInsecureTransport"), "{out}");
 
-    let sdk = testkit::sdk_config().await;
-    let iam = aws_sdk_iam::Client::new(&sdk);
+    let iam = testkit::iam_client().await;
     assert!(
         iam.get_role()
             .role_name(a.role_name("dev"))
