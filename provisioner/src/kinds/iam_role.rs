@@ -182,9 +182,7 @@ impl Kind for IamRole {
         if change.has("permissions_boundary") {
             update_boundary(aws, change).await?;
         }
-        if change.has("tags") {
-            tags::iam_role(aws, role, &change.current_tags(), change.tags).await?;
-        }
+        tags::iam_role(aws, role, change).await?;
         Self::read_back(aws, role, &Fields::new()).await
     }
 
