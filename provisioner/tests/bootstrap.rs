@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::bootstrap::{Account, decode, strings, versioning_enabled};
+use common::bootstrap::{Account, decode, managed_policy, strings, versioning_enabled};
 use serde_json::{Value, json};
 
 const ENVS: [&str; 3] = ["dev", "stage", "prod"];
@@ -17,18 +17,14 @@ fn assert_first_run_output(a: &Account, first: &str) {
     for env in ENVS {
         let role_arn = format!("arn:aws:iam::123456789012:role/{}", a.role_name(env));
         assert!(first.contains(&role_arn), "{first}");
-        assert!(
-            first.contains(&format!(
-                "gh secret set AWS_ROLE_TO_ASSUME --repo octo/playground --env {env} --body '{role_arn}'"
-            )),
-            "{first}"
+        let secret = format!(
+            "gh secret set AWS_ROLE_TO_ASSUME --repo octo/playground --env {env} --body '{role_arn}'"
         );
-        assert!(
-            first.contains(&format!(
-                "repos/octo/playground/environments/{env}/deployment-branch-policies -f name=main"
-            )),
-            "{first}"
+        testkit::assert_contains(first, &secret);
+        let branch_policy = format!(
+            "repos/octo/playground/environments/{env}/deployment-branch-policies -f name=main"
         );
+        testkit::assert_contains(first, &branch_policy);
     }
     assert!(
         first.contains("\"reviewers\""),
@@ -233,20 +229,7 @@ async fn assert_boundary(a: &Account, iam: &aws_sdk_iam::Client, env: &str) {
         "arn:aws:iam::123456789012:policy/{}-{env}-function-boundary",
         a.prefix
     );
-    let boundary = iam
-        .get_policy()
-        .policy_arn(&boundary_arn)
-        .send()
-        .await
-        .unwrap();
-    let version = iam
-        .get_policy_version()
-        .policy_arn(&boundary_arn)
-        .version_id(boundary.policy().unwrap().default_version_id().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let document = decode(version.policy_version().unwrap().document().unwrap());
+    let document = managed_policy(iam, &boundary_arn).await;
     assert!(
         document
             .to_string()

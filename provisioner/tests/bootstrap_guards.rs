@@ -7,7 +7,7 @@ mod common;
 
 use common::bootstrap::{Account, PRINT_POLICY, decode, versioning_enabled};
 use common::kill::{APPLY, DESTROY};
-use common::refused;
+use common::{refused, trust_policy};
 use serde_json::json;
 
 /// Runs `bootstrap ARGS`, asserts that it is refused and that its error says `expected`.
@@ -52,8 +52,7 @@ async fn a_role_bootstrap_did_not_make_is_never_taken_over() {
     let a = Account::new();
     let iam = testkit::iam_client().await;
     let admin = format!("{}-admin", a.prefix);
-    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]});
+    let trust = trust_policy(json!({"AWS": "arn:aws:iam::123456789012:root"}));
     iam.create_role()
         .role_name(&admin)
         .assume_role_policy_document(trust.to_string())

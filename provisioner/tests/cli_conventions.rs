@@ -5,6 +5,7 @@
 mod common;
 
 use common::Fixture;
+use common::identity::refused;
 
 const ESC: char = '\u{1b}';
 
@@ -68,9 +69,7 @@ fn colour_follows_the_color_flag_and_no_color() {
     assert!(String::from_utf8_lossy(&forced.stdout).contains(ESC));
     assert!(String::from_utf8_lossy(&forced.stderr).contains(ESC));
 
-    let refused = f.run(&["--color", "sometimes", "validate"]);
-    assert_eq!(refused.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stderr = refused(&f, &["--color", "sometimes", "validate"]);
     assert!(
         stderr.contains("always") && stderr.contains("never"),
         "{stderr}"
@@ -245,9 +244,7 @@ fn suggested_commands_name_the_stack_file_in_use() {
 fn without_a_terminal_each_command_says_what_to_run_instead() {
     let f = Fixture::new("");
     f.apply();
-    let destroy = f.run(&["destroy", "--env", "dev"]);
-    let stderr = String::from_utf8_lossy(&destroy.stderr);
-    assert_eq!(destroy.status.code(), Some(1), "{stderr}");
+    let stderr = refused(&f, &["destroy", "--env", "dev"]);
     assert!(
         stderr.contains("provisioner state list --env dev"),
         "{stderr}"
@@ -258,9 +255,7 @@ fn without_a_terminal_each_command_says_what_to_run_instead() {
         "no destroy plan exists: {stderr}"
     );
     f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
-    let apply = f.run(&["apply", "--env", "dev"]);
-    let stderr = String::from_utf8_lossy(&apply.stderr);
-    assert_eq!(apply.status.code(), Some(1), "{stderr}");
+    let stderr = refused(&f, &["apply", "--env", "dev"]);
     assert!(
         stderr.contains("`provisioner plan --env dev --out FILE`")
             && stderr.contains("`provisioner apply --env dev FILE`"),

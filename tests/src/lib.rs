@@ -106,6 +106,12 @@ pub async fn iam_client() -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::new(&sdk_config().await)
 }
 
+/// Asserts that `text` contains `needle`, showing both when it does not.
+#[track_caller]
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+}
+
 /// A name no other test uses, so tests can share one emulator without resetting it.
 pub fn unique_name(prefix: &str) -> String {
     let id = uuid::Uuid::new_v4().simple().to_string();

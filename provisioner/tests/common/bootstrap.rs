@@ -93,6 +93,30 @@ pub fn decode(text: &str) -> Value {
     serde_json::from_str(&percent_decode_str(text).decode_utf8_lossy()).expect("policy JSON")
 }
 
+/// A customer-managed policy's default document (what the bootstrap and migration tests
+/// check of the boundary and of the original's table policy).
+pub async fn managed_policy(iam: &aws_sdk_iam::Client, arn: &str) -> Value {
+    let policy = iam.get_policy().policy_arn(arn).send().await.unwrap();
+    let version = policy
+        .policy()
+        .and_then(|p| p.default_version_id())
+        .unwrap()
+        .to_string();
+    let document = iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+        .unwrap();
+    decode(
+        document
+            .policy_version()
+            .and_then(|v| v.document())
+            .unwrap(),
+    )
+}
+
 /// The strings of a policy field that is a string or a list of them.
 pub fn strings(value: &Value) -> Vec<String> {
     match value {
