@@ -49,7 +49,7 @@ pub(crate) struct S3Store {
 }
 
 /// One stored object version, as read.
-pub(crate) struct RawObject {
+pub struct RawObject {
     pub bytes: Vec<u8>,
     pub etag: String,
     pub version_id: Option<String>,
@@ -57,8 +57,8 @@ pub(crate) struct RawObject {
 
 /// GetObject of `key` (or of one version of it) with its whole body; `None` when the object or
 /// the version is not there. The state and its lock object read through here alike;
-/// `(operation, target)` name the read in errors.
-pub(crate) async fn get_object(
+/// `(operation, target)` name the read in errors. `migrate` reads a Terraform state with it too.
+pub async fn get_object(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,

@@ -6,8 +6,8 @@
 //! version and makes it the default, first deleting the oldest non-default version when the
 //! policy already has IAM's maximum of five.
 
-use super::github::decode_policy;
-use super::policies::{self, EnvScope, PolicyInputs, same_document};
+use super::github::up_to_date;
+use super::policies::{self, EnvScope, PolicyInputs};
 use super::{AwsResult, BootstrapError, NotFound, On, Report};
 
 /// IAM keeps at most this many versions of a managed policy.
@@ -50,13 +50,8 @@ pub async fn ensure_boundary_policy(
         .policy_arn(&arn)
         .version_id(default_version);
     let current = call.send().await.aws("GetPolicyVersion").on(&what)?;
-    let current_document = current
-        .policy_version()
-        .and_then(|v| v.document())
-        .map(decode_policy)
-        .transpose()?;
-    if current_document.is_some_and(|d| same_document(&d, &document)) {
-        report.unchanged(format!("{what}: up to date"));
+    let held = current.policy_version().and_then(|v| v.document());
+    if up_to_date(report, &what, "up to date", held, &document)? {
         return Ok(arn);
     }
     let call = iam.list_policy_versions().policy_arn(&arn);

@@ -111,6 +111,19 @@ struct StateBucket<'a> {
 }
 
 impl StateBucket<'_> {
+    /// The end of every setting's step: what the write did goes into the report once it
+    /// succeeded.
+    fn wrote<T>(
+        &self,
+        report: &mut Report,
+        written: Result<T, ResourceError>,
+        change: impl Into<String>,
+    ) -> Result<(), BootstrapError> {
+        written.on(self.what)?;
+        report.changed(self.what, change);
+        Ok(())
+    }
+
     async fn versioning(&self, report: &mut Report) -> Result<(), BootstrapError> {
         let Self { s3, bucket, what } = *self;
         let enabled = state::bootstrap::versioning_enabled(s3, bucket).await?;
@@ -156,9 +169,11 @@ impl StateBucket<'_> {
             .put_bucket_encryption()
             .bucket(bucket)
             .server_side_encryption_configuration(configuration);
-        call.send().await.aws("PutBucketEncryption").on(what)?;
-        report.changed(what, "turned default encryption (SSE-S3, AES256) on");
-        Ok(())
+        self.wrote(
+            report,
+            call.send().await.aws("PutBucketEncryption"),
+            "turned default encryption (SSE-S3, AES256) on",
+        )
     }
 
     async fn public_access_block(&self, report: &mut Report) -> Result<(), BootstrapError> {
@@ -176,9 +191,11 @@ impl StateBucket<'_> {
             .put_public_access_block()
             .bucket(bucket)
             .public_access_block_configuration(wanted);
-        call.send().await.aws("PutPublicAccessBlock").on(what)?;
-        report.changed(what, "blocked all public access");
-        Ok(())
+        self.wrote(
+            report,
+            call.send().await.aws("PutPublicAccessBlock"),
+            "blocked all public access",
+        )
     }
 
     async fn tls_only_policy(&self, report: &mut Report) -> Result<(), BootstrapError> {
@@ -202,9 +219,11 @@ impl StateBucket<'_> {
             .put_bucket_policy()
             .bucket(bucket)
             .policy(policy.to_string());
-        call.send().await.aws("PutBucketPolicy").on(what)?;
-        report.changed(what, "bucket policy now denies requests not made over TLS");
-        Ok(())
+        self.wrote(
+            report,
+            call.send().await.aws("PutBucketPolicy"),
+            "bucket policy now denies requests not made over TLS",
+        )
     }
 
     async fn lifecycle(
@@ -256,17 +275,14 @@ impl StateBucket<'_> {
                     .build()
                     .map_err(|e| build_error("lifecycle configuration", e))?,
             );
-        call.send()
-            .await
-            .aws("PutBucketLifecycleConfiguration")
-            .on(what)?;
-        report.changed(
-            what,
-            format!(
-                "old (noncurrent) state versions now expire after {noncurrent_days} days{}",
-                current_days.map_or(String::new(), |d| format!(" (was {d})"))
-            ),
+        let change = format!(
+            "old (noncurrent) state versions now expire after {noncurrent_days} days{}",
+            current_days.map_or(String::new(), |d| format!(" (was {d})"))
         );
-        Ok(())
+        self.wrote(
+            report,
+            call.send().await.aws("PutBucketLifecycleConfiguration"),
+            change,
+        )
     }
 }

@@ -138,6 +138,25 @@ pub fn decode_policy(text: &str) -> Result<Value, BootstrapError> {
     })
 }
 
+/// Whether the policy document IAM holds (`held`, percent-encoded; `None` when there is none)
+/// says what `wanted` says; when it does, the report notes `what: label` as unchanged. Every
+/// document bootstrap keeps (a boundary, a trust, a permission policy) is checked this way
+/// before it is written.
+pub(super) fn up_to_date(
+    report: &mut Report,
+    what: &str,
+    label: &str,
+    held: Option<&str>,
+    wanted: &Value,
+) -> Result<bool, BootstrapError> {
+    let held = held.map(decode_policy).transpose()?;
+    let same = held.is_some_and(|document| same_document(&document, wanted));
+    if same {
+        report.unchanged(format!("{what}: {label}"));
+    }
+    Ok(same)
+}
+
 /// Creates an environment's deploy role or brings its trust and permission policies up to
 /// date; returns its ARN.
 ///
@@ -197,13 +216,8 @@ pub async fn ensure_deploy_role(
                     env.environment, env.stack_name, env.environment, env.stack_name
                 )));
             }
-            let current_trust = current
-                .assume_role_policy_document()
-                .map(decode_policy)
-                .transpose()?;
-            if current_trust.is_some_and(|t| same_document(&t, &trust)) {
-                report.unchanged(format!("{what}: trust policy"));
-            } else {
+            let held = current.assume_role_policy_document();
+            if !up_to_date(report, &what, "trust policy", held, &trust)? {
                 let call = iam
                     .update_assume_role_policy()
                     .role_name(role)
@@ -220,12 +234,8 @@ pub async fn ensure_deploy_role(
         .role_name(role)
         .policy_name(DEPLOY_POLICY_NAME);
     let current = call.send().await.aws("GetRolePolicy").absent().on(&what)?;
-    let current_permissions = current
-        .map(|out| decode_policy(out.policy_document()))
-        .transpose()?;
-    if current_permissions.is_some_and(|p| same_document(&p, &permissions)) {
-        report.unchanged(format!("{what}: permission policy"));
-    } else {
+    let held = current.as_ref().map(|out| out.policy_document());
+    if !up_to_date(report, &what, "permission policy", held, &permissions)? {
         let call = iam
             .put_role_policy()
             .role_name(role)
