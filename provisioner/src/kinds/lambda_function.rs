@@ -298,13 +298,7 @@ pub fn functions(scope: &DeployScope<'_>) -> String {
 
 /// The declared zip, which create and a code update need.
 fn zip_path(spec: &Spec) -> Result<&str, ResourceError> {
-    spec.zip_path.as_deref().ok_or_else(|| {
-        ResourceError::Invalid(format!(
-            "{}: field `zip_path` must be a string; fix the stack declaration (or the recorded \
-             state)",
-            LambdaFunction::NAME
-        ))
-    })
+    fields::required(LambdaFunction::NAME, "zip_path", spec.zip_path.as_deref())
 }
 
 fn environment(spec: &Spec) -> Environment {
