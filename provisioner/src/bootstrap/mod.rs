@@ -110,7 +110,8 @@ impl BootstrapError {
 }
 
 /// Maps an SDK error of `operation` on `what` (keeps AWS's code and message), for the answers
-/// a step tells apart itself before giving up (a missing bucket configuration).
+/// a step tells apart by the SDK's error itself before giving up (a bucket's bare 404, a
+/// provider another run created first).
 pub(crate) fn aws<E, R>(what: &str, operation: &str, error: SdkError<E, R>) -> BootstrapError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
