@@ -52,12 +52,7 @@ async fn an_untagged_role_with_the_declared_name_is_not_taken_over() {
         vec![format!("IAM role {role}")],
         "destroy deleted the hand-made role, or left something of its own"
     );
-    aws.iam
-        .delete_role()
-        .role_name(&role)
-        .send()
-        .await
-        .expect("delete the hand-made role");
+    aws.delete_role(&role).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -123,12 +118,7 @@ async fn a_table_tagged_for_another_environment_is_not_taken_over() {
     let tags: BTreeMap<&str, &str> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
     assert_eq!(tags, BTreeMap::from(stage_tags), "its tags were changed");
     assert_eq!(aws.leftovers(&f).await, vec![format!("table {table}")]);
-    aws.dynamodb
-        .delete_table()
-        .table_name(&table)
-        .send()
-        .await
-        .expect("delete the other environment's table");
+    aws.delete_table(&table).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

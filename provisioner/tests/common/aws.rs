@@ -236,6 +236,26 @@ impl Aws {
             .expect("delete_log_group");
     }
 
+    /// Deletes a role a test made by hand (one with no policies).
+    pub async fn delete_role(&self, name: &str) {
+        self.iam
+            .delete_role()
+            .role_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("delete_role {name}: {e:?}"));
+    }
+
+    /// Deletes a table a test made by hand.
+    pub async fn delete_table(&self, name: &str) {
+        self.dynamodb
+            .delete_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("delete_table {name}: {e:?}"));
+    }
+
     /// The names of the stages of the API `api_id`.
     pub async fn stage_names(&self, api_id: &str) -> Vec<String> {
         self.apigw
