@@ -244,16 +244,14 @@ fn suggested_commands_name_the_stack_file_in_use() {
 fn without_a_terminal_each_command_says_what_to_run_instead() {
     let f = Fixture::new("");
     f.apply();
-    let stderr = refused(&f, &["destroy", "--env", "dev"]);
+    std::fs::copy(f.stack_path(), f.dir.path().join("other.toml")).expect("copy");
+    let stderr = refused(&f, &["--stack", "other.toml", "destroy", "--env", "dev"]);
     assert!(
-        stderr.contains("provisioner state list --env dev"),
+        stderr.contains("`provisioner --stack other.toml plan --destroy --env dev --out FILE`")
+            && stderr.contains("`provisioner --stack other.toml apply --env dev FILE`"),
         "{stderr}"
     );
     assert!(stderr.contains("--auto-approve"), "{stderr}");
-    assert!(
-        !stderr.contains("plan --out"),
-        "no destroy plan exists: {stderr}"
-    );
     f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
     let stderr = refused(&f, &["apply", "--env", "dev"]);
     assert!(

@@ -115,6 +115,10 @@ pub struct PlanArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Plan the deletion of everything the state records (and this stack's objects it lost),
+    /// as `destroy` would; save it with --out and apply it with `apply --env ENV FILE`.
+    #[arg(long, conflicts_with = "allow_data_loss")]
+    pub destroy: bool,
     /// Plan the replacement of an object that holds data (the table, when its name or keys
     /// change) instead of refusing it: the old table and its items are deleted.
     #[arg(long)]
