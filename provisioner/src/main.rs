@@ -55,6 +55,7 @@ async fn main() -> ExitCode {
         Command::Destroy(args) => commands::destroy(global, args).await,
         Command::Output(args) => commands::output(global, args).await,
         Command::Package(args) => commands::package(global, args).await,
+        Command::Show(args) => cli::show::run(global, args),
         Command::ForceUnlock(args) => commands::force_unlock(global, args).await,
         Command::Bootstrap(args) => cli::bootstrap::run(global, args).await,
         Command::Import(args) => cli::import::run(global, args).await,

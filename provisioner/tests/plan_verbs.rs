@@ -46,3 +46,44 @@ async fn a_destroy_plan_is_saved_reviewed_and_applied_like_any_plan() {
     let (code, plan) = f.plan();
     assert_eq!(code, 2, "everything is to create again: {plan}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn show_prints_a_saved_plan_without_aws_or_the_lock() {
+    let f = Fixture::on_s3("");
+    f.apply();
+    f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
+    let planned = f.ok(&["plan", "--env", "dev", "--out", "memory.plan"]);
+    let json = f.ok(&["plan", "--env", "dev", "--json"]);
+
+    // With AWS out of reach (the S3 state and its lock included), show still works and makes
+    // no call.
+    let show = |args: &[&str]| {
+        let output = f
+            .command(&[&["--stats", "show"], args].concat())
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+            .output()
+            .expect("run provisioner");
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        assert!(output.status.success(), "show {args:?}: {stderr}");
+        testkit::assert_contains(&stderr, "stats: 0 AWS calls");
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    let text = show(&["memory.plan"]);
+    testkit::assert_contains(&text, "~ memory_size: 256 -> 512");
+    assert!(
+        planned.starts_with(&text),
+        "plan printed:\n{planned}\nshow:\n{text}"
+    );
+    let shown: serde_json::Value =
+        serde_json::from_str(&show(&["memory.plan", "--json"])).expect("show --json");
+    let planned: serde_json::Value = serde_json::from_str(&json).expect("plan --json");
+    assert_eq!(
+        shown, planned,
+        "show --json prints what plan --json printed"
+    );
+
+    std::fs::write(f.dir.path().join("not.plan"), "{}").expect("write");
+    let stderr = refused(&f, &["show", "not.plan"]);
+    testkit::assert_contains(&stderr, "not.plan is not a plan file");
+    Aws::new().await.destroy_to_nothing(&f).await;
+}

@@ -69,10 +69,7 @@ fn refuse_throwaway_state(stack: &ResolvedStack) -> Result<()> {
 }
 
 fn print_plan(global: &Global, plan: &Plan) {
-    out!(
-        "{}",
-        plan.render(global.color_on(std::io::stdout().is_terminal()))
-    );
+    out!("{}", super::show::text(global, plan));
 }
 
 pub async fn validate(global: &Global) -> Result<ExitCode> {
@@ -107,7 +104,7 @@ pub async fn plan(global: &Global, args: &PlanArgs) -> Result<ExitCode> {
             .map_err(|e| anyhow!("writing the plan file {}: {e}", out.display()))?;
     }
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&plan)?);
+        outln!("{}", super::show::json(&plan)?);
     } else {
         print_plan(global, &plan);
         if let Some(out) = &args.out {

@@ -9,6 +9,7 @@ pub mod env;
 pub mod import;
 pub mod migrate;
 pub mod progress;
+pub mod show;
 pub mod signals;
 pub mod state_cmd;
 pub mod stats;
@@ -87,6 +88,8 @@ pub enum Command {
     Output(OutputArgs),
     /// Build the function for Lambda and zip it deterministically as `bootstrap`.
     Package(PackageArgs),
+    /// Print a plan saved by `plan --out` as plan prints it (or as JSON); no AWS call, no lock.
+    Show(show::ShowArgs),
     /// Free the state lock a crashed run left behind.
     ForceUnlock(ForceUnlockArgs),
     /// One-time account set-up: state bucket, lock table, GitHub OIDC provider, deploy role.
