@@ -13,6 +13,8 @@ use serde_json::Value;
 
 use crate::kind::{Desired, FieldChange};
 
+pub mod json;
+
 /// Version of the saved-plan format; a plan file of another version is refused.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 

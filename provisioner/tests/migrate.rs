@@ -191,9 +191,12 @@ async fn migrate_adopts_a_terraform_stack_and_keeps_every_item() {
         let role_path_move = action == "replace"
             && (change["address"] == "iam_role.lambda"
                 && fields.iter().any(|f| f["field"] == "path")
-                || fields
-                    .iter()
-                    .all(|f| f["new"]["$ref"] == "iam_role.lambda.name"));
+                || change["address"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("iam_role_"))
+                    && fields
+                        .iter()
+                        .all(|f| change["after_unknown"][f["field"].as_str().unwrap()] == true));
         assert!(
             action == "update" || permission_arn_fix || role_path_move,
             "unintended change after migrate: {change}"

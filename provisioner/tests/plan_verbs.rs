@@ -87,3 +87,31 @@ async fn show_prints_a_saved_plan_without_aws_or_the_lock() {
     testkit::assert_contains(&stderr, "not.plan is not a plan file");
     Aws::new().await.destroy_to_nothing(&f).await;
 }
+
+#[test]
+fn plan_json_has_versions_counts_and_unknown_values_apart() {
+    let f = Fixture::new("");
+    let text = f.ok(&["plan", "--env", "dev", "--json"]);
+    assert!(!text.contains("$ref"), "no internal references:\n{text}");
+    let plan: serde_json::Value = serde_json::from_str(&text).expect("plan --json");
+    assert_eq!(plan["format_version"], "1.0");
+    assert_eq!(plan["provisioner_version"], env!("CARGO_PKG_VERSION"));
+    let resources = f.resource_count();
+    assert_eq!(
+        plan["summary"],
+        serde_json::json!({"add": resources, "change": 0, "destroy": 0, "replace": 0})
+    );
+    // The function runs as a role still to create: its ARN is known only after apply.
+    let function = common::identity::json_change(&plan, "lambda_function.api");
+    assert_eq!(function["after_unknown"]["role_arn"], true, "{function:#}");
+    let role_arn = function["fields"]
+        .as_array()
+        .and_then(|fields| fields.iter().find(|f| f["field"] == "role_arn"))
+        .expect("the function's role_arn");
+    assert_eq!(role_arn["new"], serde_json::Value::Null, "{role_arn:#}");
+    assert_eq!(function["after_unknown"].get("memory_size"), None);
+    // The saved plan keeps what apply needs: a file is not the --json document.
+    f.ok(&["plan", "--env", "dev", "--out", "first.plan"]);
+    let file = std::fs::read_to_string(f.dir.path().join("first.plan")).expect("read");
+    testkit::assert_contains(&file, "$ref");
+}

@@ -38,7 +38,7 @@ pub fn text(global: &Global, plan: &Plan) -> String {
     plan.render(global.color_on(std::io::stdout().is_terminal()))
 }
 
-/// The plan as `plan --json` and `show --json` print it.
+/// The plan as `plan --json` and `show --json` print it (not the plan file's form).
 pub fn json(plan: &Plan) -> Result<String> {
-    Ok(serde_json::to_string_pretty(plan)?)
+    Ok(serde_json::to_string_pretty(&plan.to_json())?)
 }
