@@ -363,6 +363,7 @@ async fn a_misspelt_field_stops_the_plan_before_any_call() {
             destroy: false,
             stack_hash: String::new(),
             allow_data_loss: false,
+            replace: &[],
         },
     )
     .unwrap_err();

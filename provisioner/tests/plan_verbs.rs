@@ -115,3 +115,54 @@ fn plan_json_has_versions_counts_and_unknown_values_apart() {
     let file = std::fs::read_to_string(f.dir.path().join("first.plan")).expect("read");
     testkit::assert_contains(&file, "$ref");
 }
+
+#[test]
+fn replace_forces_a_replacement_of_a_declared_address() {
+    let f = Fixture::new("");
+    f.apply();
+    let stderr = refused(
+        &f,
+        &["plan", "--env", "dev", "--replace", "log_group.lamda"],
+    );
+    testkit::assert_contains(
+        &stderr,
+        "--replace log_group.lamda: the stack declares no such",
+    );
+    testkit::assert_contains(&stderr, "the nearest are log_group.lambda");
+    let table = [
+        "plan",
+        "--env",
+        "dev",
+        "--replace",
+        "dynamodb_table.playground",
+    ];
+    testkit::assert_contains(&refused(&f, &table), "--allow-data-loss");
+
+    let replace = ["--replace", "log_group.lambda"];
+    let plan = f.ok(&[&["plan", "--env", "dev", "--out", "r.plan"], &replace[..]].concat());
+    testkit::assert_contains(
+        &plan,
+        &format!(
+            "  -/+ log_group.lambda (/aws/lambda/{}) must be replaced (replace requested)\n",
+            f.function_name()
+        ),
+    );
+    testkit::assert_contains(&plan, "Plan: 1 to add, 0 to change, 1 to destroy.");
+    let json: serde_json::Value =
+        serde_json::from_str(&f.ok(&["show", "r.plan", "--json"])).expect("show --json");
+    let change = common::identity::json_change(&json, "log_group.lambda");
+    assert_eq!(change["replace_requested"], true, "{change:#}");
+    assert_eq!(json["summary"]["replace"], 1, "{json:#}");
+
+    // The saved plan carries the request: applied, it replaces, and then nothing is left to do.
+    let applied = f.run(&["apply", "--env", "dev", "r.plan"]);
+    let progress = String::from_utf8_lossy(&applied.stderr);
+    assert!(applied.status.success(), "{progress}");
+    testkit::assert_contains(&progress, "log_group.lambda: ");
+    testkit::assert_contains(
+        &String::from_utf8_lossy(&applied.stdout),
+        "Resources: 1 added, 0 changed, 1 destroyed.",
+    );
+    assert_eq!(f.plan().0, 0, "replaced once, not on every plan");
+    f.destroy();
+}

@@ -41,12 +41,18 @@ pub fn declared(session: &Session, zips: ZipsFor) -> Result<Vec<Desired>> {
 }
 
 /// How `plan` and `apply` plan: against the hash a saved plan is checked by.
-fn plan_options(session: &Session, desired: &[Desired], allow_data_loss: bool) -> PlanOptions {
+fn plan_options(
+    session: &Session,
+    desired: &[Desired],
+    allow_data_loss: bool,
+    replace: &[String],
+) -> PlanOptions {
     let stack_hash = saved::stack_hash(&session.resolved, desired);
     PlanOptions {
         stack_hash,
         allow_data_loss,
         destroy: false,
+        replace: replace.to_vec(),
     }
 }
 
@@ -96,7 +102,7 @@ pub async fn plan(global: &Global, args: &PlanArgs) -> Result<ExitCode> {
     let desired = declared(&session, zips)?;
     let options = PlanOptions {
         destroy: args.destroy,
-        ..plan_options(&session, &desired, args.allow_data_loss)
+        ..plan_options(&session, &desired, args.allow_data_loss, &args.replace)
     };
     let plan = pipeline::plan(&session, &desired, &options, &Stderr).await?;
     if let Some(out) = &args.out {
@@ -193,7 +199,7 @@ pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<ExitCode> {
         }
     }
     let desired = declared(&session, ZipsFor::Deploy)?;
-    let options = plan_options(&session, &desired, args.allow_data_loss);
+    let options = plan_options(&session, &desired, args.allow_data_loss, &args.replace);
     state::prepare_backend(&session.resolved.backend_config(), &session.engine.aws.sdk).await?;
     let inputs = Inputs {
         desired: &desired,
@@ -237,7 +243,7 @@ async fn destroy_in(
 ) -> Result<ExitCode> {
     let environment = &session.resolved.environment;
     let desired = declared(session, ZipsFor::Destroy)?;
-    let options = plan_options(session, &desired, false);
+    let options = plan_options(session, &desired, false, &[]);
     let question =
         format!("\nDo you really want to destroy every resource of the {environment} environment?");
     let inputs = Inputs {

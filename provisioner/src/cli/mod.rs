@@ -120,8 +120,12 @@ pub struct PlanArgs {
     pub json: bool,
     /// Plan the deletion of everything the state records (and this stack's objects it lost),
     /// as `destroy` would; save it with --out and apply it with `apply --env ENV FILE`.
-    #[arg(long, conflicts_with = "allow_data_loss")]
+    #[arg(long, conflicts_with_all = ["allow_data_loss", "replace"])]
     pub destroy: bool,
+    /// Replace this resource although nothing forces it (a wedged object), create before
+    /// destroy where both can exist; repeatable. ADDR as the plan shows it.
+    #[arg(long, value_name = "ADDR")]
+    pub replace: Vec<String>,
     /// Plan the replacement of an object that holds data (the table, when its name or keys
     /// change) instead of refusing it: the old table and its items are deleted.
     #[arg(long)]
@@ -143,6 +147,10 @@ pub struct ApplyArgs {
     /// plan carries its own choice.
     #[arg(long)]
     pub allow_data_loss: bool,
+    /// As for plan: replace this resource although nothing forces it; repeatable. A saved plan
+    /// carries its own.
+    #[arg(long, value_name = "ADDR", conflicts_with = "plan_file")]
+    pub replace: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -77,6 +77,8 @@ pub struct PlanOptions {
     pub allow_data_loss: bool,
     /// Plan what a destroy deletes (`plan --destroy`) instead of what an apply changes.
     pub destroy: bool,
+    /// Declared addresses to replace although nothing forces it (`--replace`).
+    pub replace: Vec<String>,
 }
 
 impl Session {
@@ -142,6 +144,7 @@ impl Session {
             destroy,
             stack_hash: options.stack_hash.clone(),
             allow_data_loss: options.allow_data_loss,
+            replace: &options.replace,
         };
         Ok(diff::make_plan(&self.engine, &input)?)
     }
@@ -271,13 +274,14 @@ pub async fn apply(
 ) -> Result<Applied, PipelineError> {
     lock::locked(session, "apply", async || {
         let mut writer = session.open_for_run(&inputs, false, progress).await?;
-        let options = PlanOptions {
-            allow_data_loss: inputs
-                .saved
-                .map_or(inputs.options.allow_data_loss, |saved| {
-                    saved.allow_data_loss
-                }),
-            ..inputs.options.clone()
+        // A saved plan carries its own choices.
+        let options = match inputs.saved {
+            Some(saved) => PlanOptions {
+                allow_data_loss: saved.allow_data_loss,
+                replace: saved.replace.clone(),
+                ..inputs.options.clone()
+            },
+            None => inputs.options.clone(),
         };
         let planned = session.make_plan(&mut writer, inputs.desired, &options, progress);
         let (plan, refreshed) = session.until_interrupted(planned).await?;

@@ -47,6 +47,8 @@ pub struct ChangeJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
     pub create_before_destroy: bool,
+    /// A replacement `--replace` asked for.
+    pub replace_requested: bool,
     pub fields: Vec<FieldJson<'a>>,
     /// Per field whose new value is known only after apply: `true` for the whole value, or
     /// an object (array) marking the unknown parts of a map (list). Absent fields are known.
@@ -85,12 +87,16 @@ impl Plan {
                     .filter(|c| c.action == Action::Replace)
                     .count(),
             },
-            changes: self.changes.iter().map(change_json).collect(),
+            changes: self
+                .changes
+                .iter()
+                .map(|c| change_json(c, self.requested(c)))
+                .collect(),
         }
     }
 }
 
-fn change_json(change: &ResourceChange) -> ChangeJson<'_> {
+fn change_json(change: &ResourceChange, replace_requested: bool) -> ChangeJson<'_> {
     let mut after_unknown = Map::new();
     let fields = change
         .fields
@@ -118,6 +124,7 @@ fn change_json(change: &ResourceChange) -> ChangeJson<'_> {
         name: &change.name,
         reason: change.reason.as_deref(),
         create_before_destroy: change.create_before_destroy,
+        replace_requested,
         fields,
         after_unknown,
     }

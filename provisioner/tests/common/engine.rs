@@ -39,6 +39,7 @@ pub async fn plan_and_apply(
             destroy,
             stack_hash: String::new(),
             allow_data_loss: false,
+            replace: &[],
         },
     )
     .unwrap();
