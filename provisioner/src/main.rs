@@ -46,6 +46,9 @@ async fn main() -> ExitCode {
     init_logging(cli.global.verbose, ansi);
     cli::signals::install();
     cli::out::use_stack(&cli.global.stack);
+    // Every state version this run writes names it, so `state history` can group by run.
+    let command_line: Vec<String> = std::env::args().skip(1).collect();
+    state::run::set_command(&command_line.join(" "));
     let global = &cli.global;
     let clock = std::time::Instant::now();
     let result = match &cli.command {

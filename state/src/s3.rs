@@ -262,6 +262,8 @@ impl S3Store {
             .metadata("serial", document.serial.to_string())
             .metadata("lineage", &document.lineage)
             .metadata("written-by", &writer)
+            .metadata("run-id", &crate::run::current().id)
+            .metadata("run-command", &crate::run::current().command)
             .body(ByteStream::from(body));
         put = match expect {
             Expect::Nothing => put.if_none_match("*"),
@@ -331,6 +333,12 @@ impl S3Store {
                     .and_then(|m| m.get("serial"))
                     .and_then(|s| s.parse().ok());
                 let writer = metadata.and_then(|m| m.get("written-by")).cloned();
+                let run = metadata.and_then(|m| {
+                    Some(crate::run::Run {
+                        id: m.get("run-id")?.clone(),
+                        command: m.get("run-command").cloned().unwrap_or_default(),
+                    })
+                });
                 let last_modified = version
                     .last_modified()
                     .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
@@ -341,6 +349,7 @@ impl S3Store {
                     last_modified,
                     writer,
                     is_latest: version.is_latest() == Some(true),
+                    run,
                 })
             })
             .buffered(8)

@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod commands;
 pub mod completions;
 pub mod env;
+pub mod history;
 pub mod import;
 pub mod migrate;
 pub mod progress;
