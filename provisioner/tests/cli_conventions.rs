@@ -261,3 +261,34 @@ fn without_a_terminal_each_command_says_what_to_run_instead() {
     );
     f.destroy();
 }
+
+#[test]
+fn flags_appear_only_on_the_commands_that_use_them() {
+    let f = Fixture::new("");
+    let help = |args: &[&str]| f.ok(&[args, &["--help"]].concat());
+    let has = |args: &[&str], flag: &str| help(args).contains(flag);
+    for command in [&["validate"][..], &["package"], &["completions"], &["show"]] {
+        for flag in ["--lock-timeout", "--package-dir", "--stats"] {
+            assert!(!has(command, flag), "{command:?} --help shows {flag}");
+        }
+    }
+    for command in [
+        &["plan"][..],
+        &["apply"],
+        &["destroy"],
+        &["import"],
+        &["migrate"],
+    ] {
+        for flag in ["--lock-timeout", "--package-dir", "--stats"] {
+            assert!(has(command, flag), "{command:?} --help lacks {flag}");
+        }
+    }
+    assert!(has(&["state", "rollback"], "--lock-timeout"));
+    assert!(!has(&["state", "list"], "--lock-timeout"));
+    assert!(has(&["output"], "--stats") && !has(&["output"], "--lock-timeout"));
+    // Refused where it means nothing, rather than silently ignored.
+    let stderr = refused(&f, &["validate", "--lock-timeout", "5s"]);
+    testkit::assert_contains(&stderr, "--lock-timeout");
+    // Where it applies, the flag goes after the command.
+    f.ok(&["plan", "--env", "dev", "--lock-timeout", "5s", "--stats"]);
+}

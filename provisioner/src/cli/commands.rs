@@ -30,7 +30,7 @@ pub async fn session(global: &Global, environment: &str) -> Result<Session> {
         resolved,
         engine,
         backend,
-        lock_timeout: global.lock_timeout,
+        lock_timeout: global.run.lock.lock_timeout,
     })
 }
 

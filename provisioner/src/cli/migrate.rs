@@ -35,6 +35,8 @@ pub struct MigrateArgs {
     /// Write the adopted state (default: dry run, nothing is written).
     #[arg(long)]
     pub write: bool,
+    #[command(flatten)]
+    pub flags: super::flags::RunFlags,
 }
 
 /// `s3://bucket/key` → (bucket, key).

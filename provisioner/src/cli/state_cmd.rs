@@ -18,6 +18,18 @@ use super::env::{EnvBackend, open_env};
 pub struct StateArgs {
     #[command(subcommand)]
     pub command: StateCommand,
+    #[command(flatten)]
+    pub aws: super::flags::AwsFlags,
+}
+
+impl StateArgs {
+    /// The lock flags of the one state command that takes the lock (`rollback`).
+    pub fn lock(&self) -> Option<&super::flags::LockFlags> {
+        match &self.command {
+            StateCommand::Rollback(a) => Some(&a.lock),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +68,8 @@ pub struct RollbackArgs {
     /// The version to restore, as `state history` prints it (S3 version id, or serial locally).
     #[arg(value_name = "VERSION")]
     pub version_id: String,
+    #[command(flatten)]
+    pub lock: super::flags::LockFlags,
 }
 
 pub async fn run(global: &Global, args: &StateArgs) -> Result<ExitCode> {

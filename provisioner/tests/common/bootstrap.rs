@@ -76,7 +76,7 @@ impl Account {
         format!("{}-github-deploy-{env}", self.prefix)
     }
 
-    /// `provisioner --stack <this stack> ARGS` with the fake function zip CI would have built
+    /// `provisioner --stack <this stack> ARGS --package-dir DIR` with the fake function zip CI would have built
     /// (`--package-dir`), so plan and apply never build.
     pub fn deploy_run(&self, args: &[&str]) -> Output {
         let dir = self.dir.path().join("dist");
@@ -84,7 +84,7 @@ impl Account {
             std::fs::create_dir_all(&dir).unwrap();
             fake_function_zip(&dir, &dir.join("function-arm64.zip"));
         }
-        self.run(&[&["--package-dir", dir.to_str().unwrap()], args].concat())
+        self.run(&[args, &["--package-dir", dir.to_str().unwrap()]].concat())
     }
 }
 
