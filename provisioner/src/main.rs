@@ -64,9 +64,9 @@ async fn main() -> ExitCode {
         Command::Import(args) => cli::import::run(global, args).await,
         Command::Migrate(args) => cli::migrate::run(global, args).await,
         Command::State(args) => cli::state_cmd::run(global, args).await,
-        Command::Completions(args) => cli::completions::run(args),
+        Command::Completions(args) => cli::completions::run(global, args),
     };
-    if global.stats {
+    if global.run.aws.stats {
         eprintln!(
             "stats: {} AWS calls, {:.3}s wall time",
             cli::stats::calls(),

@@ -194,9 +194,13 @@ async fn force_unlock_frees_a_lock_terraform_wrote_and_only_with_its_id() {
 #[test]
 fn completions_cover_every_command_for_bash_zsh_and_fish() {
     let f = Fixture::new("");
+    f.write_stack("[env.qa-one]\n");
     for shell in ["bash", "zsh", "fish"] {
         let script = f.ok(&["completions", shell]);
         for word in [
+            // The stack's environments for --env, its addresses for --replace and import.
+            "qa-one",
+            "lambda_function.api",
             "plan",
             "apply",
             "destroy",
@@ -207,6 +211,9 @@ fn completions_cover_every_command_for_bash_zsh_and_fish() {
             assert!(script.contains(word), "{shell} completion lacks {word}");
         }
     }
+    // Without a stack file, the flags alone.
+    let flags_only = f.ok(&["--stack", "none.toml", "completions", "bash"]);
+    assert!(!flags_only.contains("qa-one") && flags_only.contains("--env"));
     let bad = f.run(&["completions", "tcsh"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("possible values"));
