@@ -46,6 +46,9 @@ async fn main() -> ExitCode {
     init_logging(cli.global.verbose, ansi);
     cli::signals::install();
     cli::out::use_stack(&cli.global.stack);
+    // Every state version this run writes names it, so `state history` can group by run.
+    let command_line: Vec<String> = std::env::args().skip(1).collect();
+    state::run::set_command(&command_line.join(" "));
     let global = &cli.global;
     let clock = std::time::Instant::now();
     let result = match &cli.command {
@@ -55,14 +58,15 @@ async fn main() -> ExitCode {
         Command::Destroy(args) => commands::destroy(global, args).await,
         Command::Output(args) => commands::output(global, args).await,
         Command::Package(args) => commands::package(global, args).await,
+        Command::Show(args) => cli::show::run(global, args),
         Command::ForceUnlock(args) => commands::force_unlock(global, args).await,
         Command::Bootstrap(args) => cli::bootstrap::run(global, args).await,
         Command::Import(args) => cli::import::run(global, args).await,
         Command::Migrate(args) => cli::migrate::run(global, args).await,
         Command::State(args) => cli::state_cmd::run(global, args).await,
-        Command::Completions(args) => cli::completions::run(args),
+        Command::Completions(args) => cli::completions::run(global, args),
     };
-    if global.stats {
+    if global.run.aws.stats {
         eprintln!(
             "stats: {} AWS calls, {:.3}s wall time",
             cli::stats::calls(),

@@ -13,6 +13,8 @@ use serde_json::Value;
 
 use crate::kind::{Desired, FieldChange};
 
+pub mod json;
+
 /// Version of the saved-plan format; a plan file of another version is refused.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
@@ -60,6 +62,10 @@ pub struct Plan {
     /// Computed with `--allow-data-loss`: it may replace an object that holds data.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_data_loss: bool,
+    /// Addresses whose replacement was asked for (`--replace`), replaced although nothing
+    /// forces it; recorded so that applying the file asks for the same.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace: Vec<String>,
     pub changes: Vec<ResourceChange>,
     /// The declaration the plan was computed from, references unresolved.
     pub desired: Vec<Desired>,
@@ -100,6 +106,7 @@ impl Plan {
             state_serial: None,
             destroy,
             allow_data_loss: false,
+            replace: Vec::new(),
             changes: Vec::new(),
             desired: Vec::new(),
         }
@@ -107,6 +114,11 @@ impl Plan {
 
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+    }
+
+    /// Whether `change` is a replacement only because `--replace` asked for it (or also).
+    pub fn requested(&self, change: &ResourceChange) -> bool {
+        change.action == Action::Replace && self.replace.contains(&change.address)
     }
 
     /// Writes the plan file (JSON).
@@ -153,7 +165,7 @@ impl Plan {
                 self.environment
             );
             for change in &self.changes {
-                render_change(&mut out, change, paint);
+                render_change(&mut out, change, self.requested(change), paint);
             }
         }
         let s = self.summary();
@@ -175,7 +187,7 @@ impl fmt::Display for Plan {
     }
 }
 
-fn render_change(out: &mut String, change: &ResourceChange, paint: Paint) {
+fn render_change(out: &mut String, change: &ResourceChange, requested: bool, paint: Paint) {
     let (symbol, what, code) = match change.action {
         Action::Create => ("+", "will be created", GREEN),
         Action::Update => ("~", "will be updated in place", YELLOW),
@@ -184,10 +196,15 @@ fn render_change(out: &mut String, change: &ResourceChange, paint: Paint) {
     };
     let _ = writeln!(
         out,
-        "  {} {} ({}) {what}",
+        "  {} {} ({}) {what}{}",
         paint.color(code, symbol),
         paint.bold(&change.address),
-        change.name
+        change.name,
+        if requested {
+            " (replace requested)"
+        } else {
+            ""
+        }
     );
     if let Some(reason) = &change.reason {
         let _ = writeln!(out, "      # {reason}");
@@ -204,16 +221,12 @@ fn render_change(out: &mut String, change: &ResourceChange, paint: Paint) {
         } else {
             "destroy before create: both cannot exist at once"
         };
-        let _ = writeln!(
-            out,
-            "      # {} {} replacement; {order}",
-            forcing.join(", "),
-            if forcing.len() == 1 {
-                "forces"
-            } else {
-                "force"
-            }
-        );
+        let forces = match forcing.len() {
+            0 => String::new(),
+            1 => format!("{} forces replacement; ", forcing[0]),
+            _ => format!("{} force replacement; ", forcing.join(", ")),
+        };
+        let _ = writeln!(out, "      # {forces}{order}");
     }
     for field in &change.fields {
         match change.action {
@@ -312,6 +325,7 @@ mod tests {
             state_serial: None,
             destroy: false,
             allow_data_loss: false,
+            replace: vec![],
             changes,
             desired: vec![],
         }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::bootstrap::{Account, decode, strings, versioning_enabled};
+use common::bootstrap::{Account, decode, managed_policy, strings, versioning_enabled};
 use serde_json::{Value, json};
 
 const ENVS: [&str; 3] = ["dev", "stage", "prod"];
@@ -17,18 +17,14 @@ fn assert_first_run_output(a: &Account, first: &str) {
     for env in ENVS {
         let role_arn = format!("arn:aws:iam::123456789012:role/{}", a.role_name(env));
         assert!(first.contains(&role_arn), "{first}");
-        assert!(
-            first.contains(&format!(
-                "gh secret set AWS_ROLE_TO_ASSUME --repo octo/playground --env {env} --body '{role_arn}'"
-            )),
-            "{first}"
+        let secret = format!(
+            "gh secret set AWS_ROLE_TO_ASSUME --repo octo/playground --env {env} --body '{role_arn}'"
         );
-        assert!(
-            first.contains(&format!(
-                "repos/octo/playground/environments/{env}/deployment-branch-policies -f name=main"
-            )),
-            "{first}"
+        testkit::assert_contains(first, &secret);
+        let branch_policy = format!(
+            "repos/octo/playground/environments/{env}/deployment-branch-policies -f name=main"
         );
+        testkit::assert_contains(first, &branch_policy);
     }
     assert!(
         first.contains("\"reviewers\""),
@@ -177,15 +173,11 @@ async fn assert_trust(a: &Account, iam: &aws_sdk_iam::Client, env: &str, provide
     let statement = &trust["Statement"][0];
     assert_eq!(statement["Principal"]["Federated"], provider);
     assert_eq!(statement["Action"], "sts:AssumeRoleWithWebIdentity");
-    let equals = &statement["Condition"]["StringEquals"];
-    assert_eq!(
-        equals["token.actions.githubusercontent.com:aud"],
-        "sts.amazonaws.com"
-    );
-    assert_eq!(
-        equals["token.actions.githubusercontent.com:sub"],
-        format!("repo:octo/playground:environment:{env}")
-    );
+    // The whole condition, so that no other key or operator widens it.
+    let subject = format!("repo:octo/playground:environment:{env}");
+    let condition = json!({"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": subject}});
+    assert_eq!(statement["Condition"], condition);
     assert!(!trust.to_string().contains('*'), "{trust}");
     assert!(
         role.tags()
@@ -237,20 +229,7 @@ async fn assert_boundary(a: &Account, iam: &aws_sdk_iam::Client, env: &str) {
         "arn:aws:iam::123456789012:policy/{}-{env}-function-boundary",
         a.prefix
     );
-    let boundary = iam
-        .get_policy()
-        .policy_arn(&boundary_arn)
-        .send()
-        .await
-        .unwrap();
-    let version = iam
-        .get_policy_version()
-        .policy_arn(&boundary_arn)
-        .version_id(boundary.policy().unwrap().default_version_id().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let document = decode(version.policy_version().unwrap().document().unwrap());
+    let document = managed_policy(iam, &boundary_arn).await;
     assert!(
         document
             .to_string()
@@ -265,8 +244,7 @@ async fn bootstrap_sets_up_everything_then_changes_nothing() {
     let first = a.bootstrap(&["--noncurrent-days", "30", "--force-tls-policy"]);
     assert_first_run_output(&a, &first);
 
-    let sdk = testkit::sdk_config().await;
-    let iam = aws_sdk_iam::Client::new(&sdk);
+    let iam = testkit::iam_client().await;
     assert_state_bucket(&a, &testkit::s3_client().await).await;
     assert_lock_table(&a, &testkit::dynamodb_client().await).await;
     let provider = github_provider(&iam).await;
@@ -323,8 +301,7 @@ async fn print_policy_shows_the_documents_and_creates_nothing() {
     assert!(out.contains("function-boundary"), "{out}");
     assert!(out.contains("DenyInsecureTransport"), "{out}");
 
-    let sdk = testkit::sdk_config().await;
-    let iam = aws_sdk_iam::Client::new(&sdk);
+    let iam = testkit::iam_client().await;
     assert!(
         iam.get_role()
             .role_name(a.role_name("dev"))

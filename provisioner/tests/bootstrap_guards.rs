@@ -7,7 +7,7 @@ mod common;
 
 use common::bootstrap::{Account, PRINT_POLICY, decode, versioning_enabled};
 use common::kill::{APPLY, DESTROY};
-use common::refused;
+use common::{refused, trust_policy};
 use serde_json::json;
 
 /// Runs `bootstrap ARGS`, asserts that it is refused and that its error says `expected`.
@@ -50,11 +50,9 @@ fn bad_input_is_refused_with_what_to_do() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_role_bootstrap_did_not_make_is_never_taken_over() {
     let a = Account::new();
-    let sdk = testkit::sdk_config().await;
-    let iam = aws_sdk_iam::Client::new(&sdk);
+    let iam = testkit::iam_client().await;
     let admin = format!("{}-admin", a.prefix);
-    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]});
+    let trust = trust_policy(json!({"AWS": "arn:aws:iam::123456789012:root"}));
     iam.create_role()
         .role_name(&admin)
         .assume_role_policy_document(trust.to_string())
@@ -94,8 +92,7 @@ async fn a_role_bootstrap_did_not_make_is_never_taken_over() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_shared_role_of_an_earlier_bootstrap_is_reported() {
     let a = Account::new();
-    let sdk = testkit::sdk_config().await;
-    let iam = aws_sdk_iam::Client::new(&sdk);
+    let iam = testkit::iam_client().await;
     let shared = format!("{}-github-deploy", a.prefix);
     iam.create_role()
         .role_name(&shared)
@@ -122,21 +119,10 @@ async fn the_shared_role_of_an_earlier_bootstrap_is_reported() {
 /// access block gone) it refuses and leaves the bucket as it is; bootstrap puts them back.
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_refuses_a_bucket_whose_history_is_not_safe() {
-    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-
     let a = Account::new();
     a.bootstrap(&["--env", "dev"]);
     let s3 = testkit::s3_client().await;
-    s3.put_bucket_versioning()
-        .bucket(&a.bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Suspended)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    testkit::suspend_versioning(&s3, &a.bucket).await;
     let stderr = refused(a.deploy_run(&APPLY), &APPLY);
     assert!(stderr.contains("versioning is off"), "{stderr}");
     // The suggested command names the stack file this run used, so it runs as printed.

@@ -18,11 +18,7 @@ async fn changing_memory_is_one_in_place_update() {
         "Plan: 0 to add, 1 to change, 0 to destroy.",
     ]);
 
-    let out = f.apply();
-    assert!(
-        out.contains("Resources: 0 added, 1 changed, 0 destroyed."),
-        "{out}"
-    );
+    testkit::assert_contains(&f.apply(), "Resources: 0 added, 1 changed, 0 destroyed.");
     let config = aws.function_configuration(&f.function_name()).await;
     assert_eq!(config.memory_size(), Some(512));
     assert_eq!(f.plan().0, 0, "converged");
@@ -99,9 +95,7 @@ async fn a_protected_table_is_not_destroyed_until_protection_is_turned_off() {
     f.write_stack("[env.dev.table]\ndeletion_protection = true\n");
     f.apply();
 
-    let refused = f.run(&["destroy", "--env", "dev", "--auto-approve"]);
-    assert_eq!(refused.status.code(), Some(1));
-    let message = String::from_utf8_lossy(&refused.stderr);
+    let message = common::identity::refused(&f, &["destroy", "--env", "dev", "--auto-approve"]);
     assert!(
         message.contains("deletion_protection = false") && message.contains("[env.dev.table]"),
         "{message}"
@@ -115,32 +109,10 @@ async fn a_protected_table_is_not_destroyed_until_protection_is_turned_off() {
         "nothing was deleted"
     );
 
-    f.write_stack("[env.dev.table]\ndeletion_protection = false\n");
-    f.apply();
-    aws.destroy_to_nothing(&f).await;
+    aws.unprotect_and_destroy(&f).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_object_with_our_name_and_foreign_tags_is_never_touched() {
-    let f = Fixture::new("");
-    let aws = Aws::new().await;
-    let group = format!("/aws/lambda/{}", f.function_name());
-    aws.create_log_group(&group, Some(("owner", "another-team")))
-        .await;
-
-    let output = f.run(&["apply", "--env", "dev", "--auto-approve"]);
-    assert_eq!(output.status.code(), Some(1));
-    let message = String::from_utf8_lossy(&output.stderr);
-    assert!(message.contains("belongs to something else"), "{message}");
-    assert_eq!(
-        aws.log_group_retentions(&group).await,
-        [None],
-        "one group, left as it was"
-    );
-
-    f.destroy();
-    // Ours is gone; theirs stays.
-    assert!(!aws.role_exists(&f.role_name()).await);
-    assert_eq!(aws.log_group_count(&group).await, 1);
-    aws.delete_log_group(&group).await;
+    common::identity::foreign_log_group_is_never_touched(&Fixture::new("")).await;
 }

@@ -5,6 +5,7 @@
 mod common;
 
 use common::Fixture;
+use common::identity::refused;
 
 const ESC: char = '\u{1b}';
 
@@ -68,9 +69,7 @@ fn colour_follows_the_color_flag_and_no_color() {
     assert!(String::from_utf8_lossy(&forced.stdout).contains(ESC));
     assert!(String::from_utf8_lossy(&forced.stderr).contains(ESC));
 
-    let refused = f.run(&["--color", "sometimes", "validate"]);
-    assert_eq!(refused.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stderr = refused(&f, &["--color", "sometimes", "validate"]);
     assert!(
         stderr.contains("always") && stderr.contains("never"),
         "{stderr}"
@@ -245,26 +244,51 @@ fn suggested_commands_name_the_stack_file_in_use() {
 fn without_a_terminal_each_command_says_what_to_run_instead() {
     let f = Fixture::new("");
     f.apply();
-    let destroy = f.run(&["destroy", "--env", "dev"]);
-    let stderr = String::from_utf8_lossy(&destroy.stderr);
-    assert_eq!(destroy.status.code(), Some(1), "{stderr}");
+    std::fs::copy(f.stack_path(), f.dir.path().join("other.toml")).expect("copy");
+    let stderr = refused(&f, &["--stack", "other.toml", "destroy", "--env", "dev"]);
     assert!(
-        stderr.contains("provisioner state list --env dev"),
+        stderr.contains("`provisioner --stack other.toml plan --destroy --env dev --out FILE`")
+            && stderr.contains("`provisioner --stack other.toml apply --env dev FILE`"),
         "{stderr}"
     );
     assert!(stderr.contains("--auto-approve"), "{stderr}");
-    assert!(
-        !stderr.contains("plan --out"),
-        "no destroy plan exists: {stderr}"
-    );
     f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
-    let apply = f.run(&["apply", "--env", "dev"]);
-    let stderr = String::from_utf8_lossy(&apply.stderr);
-    assert_eq!(apply.status.code(), Some(1), "{stderr}");
+    let stderr = refused(&f, &["apply", "--env", "dev"]);
     assert!(
         stderr.contains("`provisioner plan --env dev --out FILE`")
             && stderr.contains("`provisioner apply --env dev FILE`"),
         "{stderr}"
     );
     f.destroy();
+}
+
+#[test]
+fn flags_appear_only_on_the_commands_that_use_them() {
+    let f = Fixture::new("");
+    let help = |args: &[&str]| f.ok(&[args, &["--help"]].concat());
+    let has = |args: &[&str], flag: &str| help(args).contains(flag);
+    for command in [&["validate"][..], &["package"], &["completions"], &["show"]] {
+        for flag in ["--lock-timeout", "--package-dir", "--stats"] {
+            assert!(!has(command, flag), "{command:?} --help shows {flag}");
+        }
+    }
+    for command in [
+        &["plan"][..],
+        &["apply"],
+        &["destroy"],
+        &["import"],
+        &["migrate"],
+    ] {
+        for flag in ["--lock-timeout", "--package-dir", "--stats"] {
+            assert!(has(command, flag), "{command:?} --help lacks {flag}");
+        }
+    }
+    assert!(has(&["state", "rollback"], "--lock-timeout"));
+    assert!(!has(&["state", "list"], "--lock-timeout"));
+    assert!(has(&["output"], "--stats") && !has(&["output"], "--lock-timeout"));
+    // Refused where it means nothing, rather than silently ignored.
+    let stderr = refused(&f, &["validate", "--lock-timeout", "5s"]);
+    testkit::assert_contains(&stderr, "--lock-timeout");
+    // Where it applies, the flag goes after the command.
+    f.ok(&["plan", "--env", "dev", "--lock-timeout", "5s", "--stats"]);
 }

@@ -71,20 +71,16 @@ async fn two_applies_of_one_environment_serialize() {
 async fn applies_of_different_environments_run_side_by_side() {
     let f = Fixture::new("[env.stage]\n");
     let aws = Aws::new().await;
-    let dev = f
-        .command(&["apply", "--env", "dev", "--auto-approve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stage = f
-        .command(&["apply", "--env", "stage", "--auto-approve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Both start before either is waited for.
+    let applies = ["dev", "stage"].map(|env| {
+        f.command(&["apply", "--env", env, "--auto-approve"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    });
     // Neither waits for the other's lock (--lock-timeout is 0): both succeed.
-    for child in [dev, stage] {
+    for child in applies {
         let out = child.wait_with_output().unwrap();
         assert!(
             out.status.success(),

@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::kill::{APPLY, DESTROY, destroys_to_nothing, kill_when, reapply_converges};
+use common::kill::{APPLY, DESTROY, destroys_to_nothing, kill_when, reapply_converges, recovers};
 use common::{Aws, Fixture};
 
 /// A first apply of a fresh stack killed at `point`.
@@ -23,8 +23,7 @@ async fn first_apply_killed_at(point: &str) {
     let f = Fixture::new("");
     let aws = Aws::new().await;
     kill_when(&f, &APPLY, point);
-    reapply_converges(&f, &aws, point).await;
-    destroys_to_nothing(&f, &aws, point).await;
+    recovers(&f, &aws, point).await;
 }
 
 common::scenario_tests!(

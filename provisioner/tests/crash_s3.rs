@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::kill::{APPLY, destroys_to_nothing, kill_when, reapply_converges};
+use common::kill::{APPLY, destroys_to_nothing, kill_when, recovers};
 use common::{Aws, Fixture};
 
 /// A destroy of a whole stack whose state is in S3, locked in DynamoDB, killed at `point`:
@@ -23,8 +23,7 @@ async fn s3_destroy_killed_at(point: &str) {
     f.apply();
     kill_when(&f, &VERBOSE_DESTROY, point);
     f.force_unlock_after_kill(&APPLY, "dev");
-    reapply_converges(&f, &aws, point).await;
-    destroys_to_nothing(&f, &aws, point).await;
+    recovers(&f, &aws, point).await;
 }
 
 /// Destroy with `-v`, so "state locked" is printed once the lock is held, before any read.
@@ -49,8 +48,7 @@ async fn s3_first_apply_killed_at(point: &str) {
     let aws = Aws::new().await;
     kill_when(&f, &APPLY, point);
     f.force_unlock_after_kill(&APPLY, "dev");
-    reapply_converges(&f, &aws, point).await;
-    destroys_to_nothing(&f, &aws, point).await;
+    recovers(&f, &aws, point).await;
 }
 
 common::scenario_tests!(

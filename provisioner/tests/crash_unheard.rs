@@ -13,7 +13,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::kill::{APPLY, destroys_to_nothing, reapply_converges};
+use common::kill::{APPLY, destroys_to_nothing, recovers};
 use common::proxy::{CreateCall, HoldingProxy};
 use common::{Aws, Fixture};
 
@@ -50,8 +50,7 @@ async fn aws_created(call: CreateCall) {
     let aws = Aws::new().await;
     kill_once_aws_did(&f, call);
     let point = format!("{call:?} answered, not heard");
-    reapply_converges(&f, &aws, &point).await;
-    destroys_to_nothing(&f, &aws, &point).await;
+    recovers(&f, &aws, &point).await;
 }
 
 /// Destroy right after such a kill: the API is in AWS, only a pending create is in the state.

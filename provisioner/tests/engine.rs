@@ -3,26 +3,14 @@
 
 mod common;
 
-use std::time::Duration;
-
 use provisioner::aws::AwsClients;
 use provisioner::desired::{Artifact, Artifacts, desired_resources};
 use provisioner::engine::Engine;
-use provisioner::engine::apply::Progress;
 use provisioner::kind::Desired;
-use provisioner::plan::{Action, Plan, ResourceChange};
+use provisioner::plan::{Action, Plan};
 use provisioner::stack::Stack;
 
-struct Quiet;
-
-impl Progress for Quiet {
-    fn started(&self, _: &ResourceChange) {}
-    fn finished(&self, _: &ResourceChange, _: Duration, _: Option<&str>) {}
-    fn adopted(&self, _: &ResourceChange, _: Duration, _: &str) {}
-    fn failed(&self, change: &ResourceChange, _: Duration, error: &str) {
-        eprintln!("{}: {error}", change.address);
-    }
-}
+use common::engine::Quiet;
 
 const SLICE: [&str; 3] = [
     "iam_role.lambda",
@@ -61,7 +49,8 @@ async fn plan_and_apply(
     destroy: bool,
 ) -> Plan {
     let owner = engine.owner().await.unwrap();
-    common::engine::plan_and_apply(engine, backend, &owner, desired, destroy, &Quiet).await
+    common::engine::plan_and_apply(engine, backend, &owner, desired, destroy, &Quiet::default())
+        .await
 }
 
 /// Deletes the local state under `dir`, leaving a fresh, empty backend.

@@ -20,9 +20,11 @@ use provisioner::kind::{
     Desired, Fields, ResourceError, ResourceKind, TAG_ENVIRONMENT, TAG_STACK, Tags,
 };
 use provisioner::kinds::typed::{About, Found, Kind, Made, Read, TerraformId, Typed, Update};
-use provisioner::plan::{Action, Plan, ResourceChange};
+use provisioner::plan::{Action, Plan};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+use common::engine::Quiet;
 
 /// Objects of the fake cloud, by id.
 static CLOUD: Mutex<BTreeMap<String, (Spec, Tags)>> = Mutex::new(BTreeMap::new());
@@ -124,17 +126,6 @@ fn lookup(name: &str) -> Option<&'static dyn ResourceKind> {
     (name == "fake").then_some(&FAKE as &dyn ResourceKind)
 }
 
-struct Quiet;
-
-impl Progress for Quiet {
-    fn started(&self, _: &ResourceChange) {}
-    fn finished(&self, _: &ResourceChange, _: Duration, _: Option<&str>) {}
-    fn adopted(&self, _: &ResourceChange, _: Duration, _: &str) {}
-    fn failed(&self, change: &ResourceChange, _: Duration, error: &str) {
-        panic!("{} failed: {error}", change.address);
-    }
-}
-
 /// One test's world: its name, a local state, an engine over the fake kind.
 struct World {
     test: String,
@@ -200,7 +191,8 @@ impl World {
 
     /// Plans and applies `desired` (or destroys); returns the plan.
     async fn apply(&self, desired: &[Desired], destroy: bool) -> Plan {
-        self.apply_reporting(desired, destroy, &Quiet).await
+        self.apply_reporting(desired, destroy, &Quiet::default())
+            .await
     }
 
     /// The same, with the run's progress going to `progress`.
@@ -371,28 +363,12 @@ async fn a_misspelt_field_stops_the_plan_before_any_call() {
             destroy: false,
             stack_hash: String::new(),
             allow_data_loss: false,
+            replace: &[],
         },
     )
     .unwrap_err();
     assert!(error.to_string().contains("sise"), "{error}");
     assert!(w.calls().is_empty());
-}
-
-/// Remembers which steps were reported as still running, and after how long.
-#[derive(Default)]
-struct StillRunning(Mutex<Vec<(String, u64)>>);
-
-impl Progress for StillRunning {
-    fn started(&self, _: &ResourceChange) {}
-    fn finished(&self, _: &ResourceChange, _: Duration, _: Option<&str>) {}
-    fn adopted(&self, _: &ResourceChange, _: Duration, _: &str) {}
-    fn failed(&self, change: &ResourceChange, _: Duration, error: &str) {
-        panic!("{} failed: {error}", change.address);
-    }
-    fn still_running(&self, change: &ResourceChange, elapsed: Duration) {
-        let seen = (change.address.clone(), elapsed.as_secs());
-        self.0.lock().unwrap().push(seen);
-    }
 }
 
 /// A long step is not silence: every 10 s the run says which steps are still at it, and a
@@ -403,9 +379,9 @@ async fn a_long_step_is_reported_every_ten_seconds_while_it_runs() {
     let mut slow = w.object("slow", "s1", 1, None);
     slow.fields.insert("takes_seconds".into(), json!(25));
     let quick = w.object("quick", "q1", 1, None);
-    let progress = StillRunning::default();
+    let progress = Quiet::default();
     w.apply_reporting(&[slow, quick], false, &progress).await;
-    let seen = progress.0.into_inner().unwrap();
+    let seen = progress.still_running();
     assert_eq!(
         seen,
         [("fake.slow".to_string(), 10), ("fake.slow".to_string(), 20)],

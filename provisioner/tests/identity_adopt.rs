@@ -6,7 +6,7 @@
 mod common;
 
 use common::identity::*;
-use common::{Aws, Fixture};
+use common::{Aws, Fixture, trust_policy};
 use std::collections::BTreeMap;
 
 use serde_json::json;
@@ -16,8 +16,7 @@ async fn an_untagged_role_with_the_declared_name_is_not_taken_over() {
     let f = Fixture::on_s3("");
     let aws = Aws::new().await;
     let role = f.role_name();
-    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let trust = trust_policy(json!({"Service": "lambda.amazonaws.com"}));
     aws.iam
         .create_role()
         .role_name(&role)
@@ -30,14 +29,7 @@ async fn an_untagged_role_with_the_declared_name_is_not_taken_over() {
     let error = apply_refused_over(&f, "iam_role.lambda", &role);
     assert!(!error.contains("iam_role.lambda: created"), "{error}");
     // The role is as it was: untagged, not in the state, not used by a function.
-    let got = aws
-        .iam
-        .get_role()
-        .role_name(&role)
-        .send()
-        .await
-        .expect("get_role");
-    let got = got.role().expect("the role");
+    let got = aws.role(&role).await;
     assert!(got.tags().is_empty(), "tagged: {:?}", got.tags());
     assert_eq!(got.description(), Some("made by hand"));
     assert_eq!(got.path(), "/");
@@ -60,12 +52,7 @@ async fn an_untagged_role_with_the_declared_name_is_not_taken_over() {
         vec![format!("IAM role {role}")],
         "destroy deleted the hand-made role, or left something of its own"
     );
-    aws.iam
-        .delete_role()
-        .role_name(&role)
-        .send()
-        .await
-        .expect("delete the hand-made role");
+    aws.delete_role(&role).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -119,17 +106,8 @@ async fn a_table_tagged_for_another_environment_is_not_taken_over() {
 
     f.destroy();
     assert!(has_marker(&aws, &table).await, "destroy deleted its data");
-    let arn = aws
-        .dynamodb
-        .describe_table()
-        .table_name(&table)
-        .send()
-        .await
-        .expect("the table is still there")
-        .table()
-        .and_then(|t| t.table_arn())
-        .expect("an ARN")
-        .to_string();
+    let still_there = aws.table(&table).await;
+    let arn = still_there.table_arn().expect("an ARN").to_string();
     let tags = aws
         .dynamodb
         .list_tags_of_resource()
@@ -140,12 +118,7 @@ async fn a_table_tagged_for_another_environment_is_not_taken_over() {
     let tags: BTreeMap<&str, &str> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
     assert_eq!(tags, BTreeMap::from(stage_tags), "its tags were changed");
     assert_eq!(aws.leftovers(&f).await, vec![format!("table {table}")]);
-    aws.dynamodb
-        .delete_table()
-        .table_name(&table)
-        .send()
-        .await
-        .expect("delete the other environment's table");
+    aws.delete_table(&table).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -172,20 +145,5 @@ async fn the_log_group_lambda_makes_untagged_is_adopted() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_log_group_tagged_by_someone_else_is_not_taken_over() {
-    let f = Fixture::on_s3("");
-    let aws = Aws::new().await;
-    let group = format!("/aws/lambda/{}", f.function_name());
-    aws.create_log_group(&group, Some(("owner", "another-team")))
-        .await;
-
-    apply_refused_over(&f, "log_group.lambda", &group);
-    assert_eq!(
-        aws.log_group_retentions(&group).await[0],
-        None,
-        "retention set"
-    );
-
-    f.destroy();
-    assert_eq!(aws.leftovers(&f).await, vec!["log group".to_string()]);
-    aws.delete_log_group(&group).await;
+    foreign_log_group_is_never_touched(&Fixture::on_s3("")).await;
 }

@@ -147,9 +147,7 @@ async fn deletion_protection_still_refuses_a_table_rename_with_data_loss_allowed
     assert_eq!(table_env(&aws, &f.function_name()).await, Some(old.clone()));
 
     // The way out the message gives: protection off under the old name, apply, destroy.
-    f.write_stack("[env.dev.table]\ndeletion_protection = false\n");
-    f.apply();
-    aws.destroy_to_nothing(&f).await;
+    aws.unprotect_and_destroy(&f).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -218,18 +216,12 @@ async fn a_new_name_prefix_under_the_same_stack_name_replaces_objects_create_bef
             "{address} updated in place: {plan}"
         );
     }
-    assert!(
-        plan.contains(&format!(
-            "      ~ name: \"{old}-dev-lambda\" -> \"{new}-dev-lambda\" # forces replacement"
-        )),
-        "{plan}"
-    );
-    assert!(
-        plan.contains(&format!(
-            "      ~ name: \"{old}-dev-api\" -> \"{new}-dev-api\" # forces replacement"
-        )),
-        "{plan}"
-    );
+    for name in ["lambda", "api"] {
+        let line = format!(
+            "      ~ name: \"{old}-dev-{name}\" -> \"{new}-dev-{name}\" # forces replacement"
+        );
+        testkit::assert_contains(&plan, &line);
+    }
     assert!(!plan.contains("dynamodb_table.playground"), "{plan}");
     let json: Value =
         serde_json::from_str(&f.ok(&["plan", "--env", "dev", "--json"])).expect("plan --json");

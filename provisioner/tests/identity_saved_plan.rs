@@ -21,30 +21,26 @@ fn edit_plan(f: &Fixture, name: &str, edit: impl FnOnce(&mut Value)) {
         .expect("write the plan file");
 }
 
+/// The function's entry in the plan file's list `list` (`desired` or `changes`).
+fn function_entry<'a>(plan: &'a mut Value, list: &str) -> &'a mut Value {
+    plan[list]
+        .as_array_mut()
+        .unwrap_or_else(|| panic!("the plan's {list}"))
+        .iter_mut()
+        .find(|entry| entry["address"] == "lambda_function.api")
+        .unwrap_or_else(|| panic!("the function in the plan's {list}"))
+}
+
 /// The declared `memory_size` of the function in a plan file's JSON.
 fn declared_memory(plan: &mut Value) -> &mut Value {
-    plan["desired"]
-        .as_array_mut()
-        .expect("desired")
-        .iter_mut()
-        .find(|d| d["address"] == "lambda_function.api")
-        .map(|d| &mut d["fields"]["memory_size"])
-        .expect("the function in the plan's desired")
+    &mut function_entry(plan, "desired")["fields"]["memory_size"]
 }
 
 /// The function's `memory_size` change in a plan file's JSON.
 fn planned_memory(plan: &mut Value) -> &mut Value {
-    plan["changes"]
+    function_entry(plan, "changes")["fields"]
         .as_array_mut()
-        .expect("changes")
-        .iter_mut()
-        .find(|c| c["address"] == "lambda_function.api")
-        .and_then(|c| {
-            c["fields"]
-                .as_array_mut()?
-                .iter_mut()
-                .find(|field| field["field"] == "memory_size")
-        })
+        .and_then(|fields| fields.iter_mut().find(|f| f["field"] == "memory_size"))
         .map(|field| &mut field["new"])
         .expect("the function's memory change in the plan")
 }

@@ -168,18 +168,16 @@ async fn apigw_route_life_cycle_and_find_existing() {
 async fn apigw_stage_create_read_delete() {
     let aws = clients().await;
     let api_id = an_api(&aws).await;
+    let stage = kind("apigw_stage");
     let declared = desired(
         "apigw_stage",
         "dev",
         json!({"api_id": api_id, "auto_deploy": true}),
         tags(&[]),
     );
-    let created = kind("apigw_stage")
-        .create(&aws, &declared)
-        .await
-        .expect("create");
+    let created = stage.create(&aws, &declared).await.expect("create");
     assert_eq!(created.id, "dev");
-    let read = assert_converged(kind("apigw_stage"), &aws, &declared, "dev").await;
+    let read = assert_converged(stage, &aws, &declared, "dev").await;
     let url = output(&read, "invoke_url").unwrap_or_default();
     assert!(
         url.starts_with(&format!("https://{api_id}.execute-api.")) && url.ends_with("/dev"),
@@ -189,11 +187,11 @@ async fn apigw_stage_create_read_delete() {
     // checked here.
     let mut changed = declared.clone();
     changed.fields.insert("auto_deploy".into(), json!(false));
-    let diff = kind("apigw_stage").diff(&changed, &read);
+    let diff = stage.diff(&changed, &read);
     assert_eq!(diff.len(), 1);
     assert!(!diff[0].forces_replacement);
 
-    delete_twice(kind("apigw_stage"), &aws, "dev", &declared.fields).await;
+    delete_twice(stage, &aws, "dev", &declared.fields).await;
     delete_parent("apigw_api", &aws, &api_id).await;
 }
 

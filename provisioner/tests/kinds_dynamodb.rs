@@ -2,7 +2,7 @@
 
 mod kinds_support;
 
-use kinds_support::{assert_absent, clients, desired, kind, life_cycle, tags};
+use kinds_support::{assert_present, clients, delete_twice, desired, kind, life_cycle, tags};
 use provisioner::kind::{Desired, Fields, Observed};
 use serde_json::json;
 
@@ -100,69 +100,49 @@ async fn dynamodb_table_adds_a_gsi_in_place() {
 async fn dynamodb_table_deletion_protection_blocks_delete_until_lifted() {
     let aws = clients().await;
     let name = testkit::unique_name("kinds-table");
+    let table = kind("dynamodb_table");
     let mut declared = playground_table(&name);
     declared
         .fields
         .insert("deletion_protection".into(), json!(true));
-    let created = kind("dynamodb_table")
-        .create(&aws, &declared)
-        .await
-        .expect("create");
+    let created = table.create(&aws, &declared).await.expect("create");
     assert_eq!(
         created.fields.get("deletion_protection"),
         Some(&json!(true))
     );
 
-    let refused = kind("dynamodb_table")
-        .delete(&aws, &name, &Fields::new())
-        .await;
+    let refused = table.delete(&aws, &name, &Fields::new()).await;
     assert!(
         matches!(&refused, Err(e) if e.to_string().contains("DeletionProtection")),
         "{refused:?}"
     );
-    assert!(
-        kind("dynamodb_table")
-            .read(&aws, &name, &Fields::new())
-            .await
-            .expect("read")
-            .is_some()
-    );
+    assert_present(table, &aws, &name).await;
 
     declared
         .fields
         .insert("deletion_protection".into(), json!(false));
-    let changes = kind("dynamodb_table").diff(&declared, &created);
-    kind("dynamodb_table")
+    let changes = table.diff(&declared, &created);
+    table
         .update(&aws, &declared, &created, &changes)
         .await
         .expect("lift protection");
-    kind("dynamodb_table")
-        .delete(&aws, &name, &Fields::new())
-        .await
-        .expect("delete");
-    assert_absent(kind("dynamodb_table"), &aws, &name, &Fields::new()).await;
+    delete_twice(table, &aws, &name, &Fields::new()).await;
 }
 
 #[tokio::test]
 async fn dynamodb_table_key_change_forces_replacement() {
     let aws = clients().await;
     let name = testkit::unique_name("kinds-table");
+    let table = kind("dynamodb_table");
     let declared = playground_table(&name);
-    let created = kind("dynamodb_table")
-        .create(&aws, &declared)
-        .await
-        .expect("create");
+    let created = table.create(&aws, &declared).await.expect("create");
     let mut changed = declared.clone();
     changed.fields.insert("range_key".into(), json!("other"));
-    let diff = kind("dynamodb_table").diff(&changed, &created);
+    let diff = table.diff(&changed, &created);
     assert!(
         diff.iter()
             .any(|c| c.field == "range_key" && c.forces_replacement),
         "{diff:#?}"
     );
-    kind("dynamodb_table")
-        .delete(&aws, &name, &Fields::new())
-        .await
-        .expect("delete");
-    assert_absent(kind("dynamodb_table"), &aws, &name, &Fields::new()).await;
+    delete_twice(table, &aws, &name, &Fields::new()).await;
 }

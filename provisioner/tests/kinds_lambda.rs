@@ -92,9 +92,11 @@ async fn lambda_permission_create_read_delete() {
     let aws = clients().await;
     let (function, _, _) = a_function(&aws, "perm").await;
 
+    let permission = kind("lambda_permission");
+    let statement = "AllowApiGatewayInvoke";
     let declared = desired(
         "lambda_permission",
-        "AllowApiGatewayInvoke",
+        statement,
         json!({
             "function_name": function,
             "action": "lambda:InvokeFunction",
@@ -103,43 +105,22 @@ async fn lambda_permission_create_read_delete() {
         }),
         Default::default(),
     );
-    assert_absent(
-        kind("lambda_permission"),
-        &aws,
-        "AllowApiGatewayInvoke",
-        &declared.fields,
-    )
-    .await;
-    let created = create_and_read(kind("lambda_permission"), &aws, &declared, |_| {
-        "AllowApiGatewayInvoke".into()
-    })
-    .await;
+    assert_absent(permission, &aws, statement, &declared.fields).await;
+    let created = create_and_read(permission, &aws, &declared, |_| statement.into()).await;
     assert_replaced_by(
-        kind("lambda_permission"),
+        permission,
         &declared,
         &created,
         "source_arn",
         json!("arn:aws:execute-api:us-east-1:123456789012:zzz/*/*"),
     );
 
-    delete_twice(
-        kind("lambda_permission"),
-        &aws,
-        "AllowApiGatewayInvoke",
-        &declared.fields,
-    )
-    .await;
+    delete_twice(permission, &aws, statement, &declared.fields).await;
     delete_parent("lambda_function", &aws, &function).await;
     // With the function gone the permission is absent, and deleting it is still Ok.
-    assert_absent(
-        kind("lambda_permission"),
-        &aws,
-        "AllowApiGatewayInvoke",
-        &declared.fields,
-    )
-    .await;
-    kind("lambda_permission")
-        .delete(&aws, "AllowApiGatewayInvoke", &declared.fields)
+    assert_absent(permission, &aws, statement, &declared.fields).await;
+    permission
+        .delete(&aws, statement, &declared.fields)
         .await
         .expect("remove after function");
 }
@@ -149,6 +130,7 @@ async fn lambda_layer_version_publish_read_delete() {
     let aws = clients().await;
     let layer = testkit::unique_name("kinds-layer");
     let zip = lambda_zip("layer v1");
+    let layers = kind("lambda_layer_version");
     let declared = desired(
         "lambda_layer_version",
         &layer,
@@ -161,20 +143,14 @@ async fn lambda_layer_version_publish_read_delete() {
         }),
         tags(&[]),
     );
-    assert_not_found(kind("lambda_layer_version"), &aws, &declared).await;
-    let created = create_and_read(kind("lambda_layer_version"), &aws, &declared, |created| {
-        created.id.clone()
-    })
-    .await;
+    assert_not_found(layers, &aws, &declared).await;
+    let created = create_and_read(layers, &aws, &declared, |created| created.id.clone()).await;
     assert!(
         created.id.contains(&format!(":layer:{layer}:")),
         "{}",
         created.id
     );
-    let found = kind("lambda_layer_version")
-        .find_existing(&aws, &declared)
-        .await
-        .expect("find");
+    let found = layers.find_existing(&aws, &declared).await.expect("find");
     assert_eq!(found.map(|f| f.id), Some(created.id.clone()));
 
     let new_zip = lambda_zip("layer v2");
@@ -183,18 +159,12 @@ async fn lambda_layer_version_publish_read_delete() {
         .fields
         .insert("code_sha256".into(), json!(new_zip.1));
     changed.fields.insert("zip_path".into(), json!(new_zip.0));
-    let diff = kind("lambda_layer_version").diff(&changed, &created);
+    let diff = layers.diff(&changed, &created);
     assert!(
         diff.len() == 1 && diff[0].field == "code_sha256" && diff[0].forces_replacement,
         "{diff:#?}"
     );
-    assert_not_found(kind("lambda_layer_version"), &aws, &changed).await;
+    assert_not_found(layers, &aws, &changed).await;
 
-    delete_twice(
-        kind("lambda_layer_version"),
-        &aws,
-        &created.id,
-        &Fields::new(),
-    )
-    .await;
+    delete_twice(layers, &aws, &created.id, &Fields::new()).await;
 }

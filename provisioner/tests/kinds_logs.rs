@@ -2,7 +2,9 @@
 
 mod kinds_support;
 
-use kinds_support::{assert_converged, clients, desired, kind, life_cycle, output, tags};
+use kinds_support::{
+    assert_converged, clients, delete_twice, desired, kind, life_cycle, output, tags,
+};
 use provisioner::kind::Fields;
 use serde_json::json;
 
@@ -55,15 +57,5 @@ async fn log_group_create_adopts_a_group_lambda_made_first() {
         .expect("create adopts");
     assert_eq!(adopted.fields.get("retention_in_days"), Some(&json!(7)));
     assert_converged(kind("log_group"), &aws, &declared, &name).await;
-    kind("log_group")
-        .delete(&aws, &name, &Fields::new())
-        .await
-        .expect("delete");
-    assert!(
-        kind("log_group")
-            .read(&aws, &name, &Fields::new())
-            .await
-            .expect("read")
-            .is_none()
-    );
+    delete_twice(kind("log_group"), &aws, &name, &Fields::new()).await;
 }

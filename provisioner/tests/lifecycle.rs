@@ -22,18 +22,8 @@ async fn apply_from_nothing_then_empty_plan_then_destroy_to_zero() {
     );
 
     // IAM: the role, the managed policy attached, exactly one inline policy.
-    let role = aws
-        .iam
-        .get_role()
-        .role_name(f.role_name())
-        .send()
-        .await
-        .unwrap();
-    let trust = role
-        .role()
-        .unwrap()
-        .assume_role_policy_document()
-        .unwrap_or_default();
+    let role = aws.role(&f.role_name()).await;
+    let trust = role.assume_role_policy_document().unwrap_or_default();
     assert!(trust.contains("lambda.amazonaws.com"), "{trust}");
     assert_eq!(
         aws.attached_policy_names(&f.role_name()).await,
@@ -45,14 +35,7 @@ async fn apply_from_nothing_then_empty_plan_then_destroy_to_zero() {
     );
 
     // DynamoDB: keys, the byUser index, PITR, tags.
-    let table = aws
-        .dynamodb
-        .describe_table()
-        .table_name(f.table_name())
-        .send()
-        .await
-        .unwrap();
-    let table = table.table().unwrap();
+    let table = aws.table(&f.table_name()).await;
     let mut gsis: Vec<&str> = table
         .global_secondary_indexes()
         .iter()

@@ -151,27 +151,22 @@ async fn migrate_adopts_a_terraform_stack_and_keeps_every_item() {
     assert!(!no_state.status.success(), "a dry run writes no state");
 
     // For real, from the local state file.
-    let written = f.ok(&[
+    let tf_state = tf_state.to_str().unwrap();
+    let migrate_file = [
         "migrate",
         "--env",
         "dev",
         "--from-terraform-state",
-        tf_state.to_str().unwrap(),
-        "--write",
-    ]);
+        tf_state,
+    ];
+    let written = f.ok(&[&migrate_file[..], &["--write"]].concat());
     assert!(written.contains("Wrote the dev state"), "{written}");
     let listed = f.ok(&["state", "list", "--env", "dev"]);
     assert_eq!(listed.lines().count(), resources, "{listed}");
     assert!(listed.contains(&table), "{listed}");
 
     // A second migrate is refused: the state is no longer empty.
-    let again = f.run(&[
-        "migrate",
-        "--env",
-        "dev",
-        "--from-terraform-state",
-        tf_state.to_str().unwrap(),
-    ]);
+    let again = f.run(&migrate_file);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("provisioner import"));
 
@@ -196,9 +191,12 @@ async fn migrate_adopts_a_terraform_stack_and_keeps_every_item() {
         let role_path_move = action == "replace"
             && (change["address"] == "iam_role.lambda"
                 && fields.iter().any(|f| f["field"] == "path")
-                || fields
-                    .iter()
-                    .all(|f| f["new"]["$ref"] == "iam_role.lambda.name"));
+                || change["address"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("iam_role_"))
+                    && fields
+                        .iter()
+                        .all(|f| change["after_unknown"][f["field"].as_str().unwrap()] == true));
         assert!(
             action == "update" || permission_arn_fix || role_path_move,
             "unintended change after migrate: {change}"
@@ -221,8 +219,7 @@ async fn migrate_adopts_a_terraform_stack_and_keeps_every_item() {
 async fn import_adopts_one_resource_and_refuses_bad_input() {
     let f = Fixture::new("");
     let iam_role = f.role_name();
-    let sdk = testkit::sdk_config().await;
-    let iam = aws_sdk_iam::Client::new(&sdk);
+    let iam = testkit::iam_client().await;
     iam.create_role()
         .role_name(&iam_role)
         .assume_role_policy_document(

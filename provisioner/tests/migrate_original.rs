@@ -17,8 +17,11 @@ mod common;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use common::bootstrap::managed_policy;
+use common::identity::inline_policy;
+use common::identity::json_change;
 use common::proxy::ObservingProxy;
-use common::{Fixture, terraform};
+use common::{Aws, Fixture, terraform};
 use provisioner::bootstrap::evaluate::{Request, evaluate, evaluate_bounded};
 use serde_json::Value;
 
@@ -53,49 +56,11 @@ fn terraform_original(f: &Fixture, table: &str) -> std::path::PathBuf {
     dir.join("terraform.tfstate.d/dev/terraform.tfstate")
 }
 
-/// A policy document as IAM returns it (percent-encoded), parsed.
-fn decode(document: &str) -> Value {
-    provisioner::kinds::fields::parse_policy_document("test", document).unwrap()
-}
-
-/// A customer-managed policy's default document.
-async fn managed_policy(iam: &aws_sdk_iam::Client, arn: &str) -> Value {
-    let policy = iam.get_policy().policy_arn(arn).send().await.unwrap();
-    let version = policy
-        .policy()
-        .and_then(|p| p.default_version_id())
-        .unwrap()
-        .to_string();
-    let document = iam
-        .get_policy_version()
-        .policy_arn(arn)
-        .version_id(version)
-        .send()
-        .await
-        .unwrap();
-    decode(
-        document
-            .policy_version()
-            .and_then(|v| v.document())
-            .unwrap(),
-    )
-}
-
 /// What the live function may do now; each broken guarantee is one line.
-async fn what_the_function_lost(
-    sdk: &aws_config::SdkConfig,
-    function: &str,
-    table_arn: &str,
-) -> Vec<String> {
-    let iam = aws_sdk_iam::Client::new(sdk);
-    let lambda = aws_sdk_lambda::Client::new(sdk);
+async fn what_the_function_lost(aws: &Aws, function: &str, table_arn: &str) -> Vec<String> {
+    let iam = &aws.iam;
     let mut lost = Vec::new();
-    let config = lambda
-        .get_function_configuration()
-        .function_name(function)
-        .send()
-        .await
-        .unwrap();
+    let config = aws.function_configuration(function).await;
     let role_arn = config.role().unwrap().to_string();
     let role_name = role_arn.rsplit('/').next().unwrap().to_string();
     let Ok(role) = iam.get_role().role_name(&role_name).send().await else {
@@ -106,21 +71,8 @@ async fn what_the_function_lost(
         lost.push(format!("its role is {} now, not {role_arn}", role.arn()));
     }
     let mut policies = Vec::new();
-    let inline = iam
-        .list_role_policies()
-        .role_name(&role_name)
-        .send()
-        .await
-        .unwrap();
-    for name in inline.policy_names() {
-        let policy = iam
-            .get_role_policy()
-            .role_name(&role_name)
-            .policy_name(name)
-            .send()
-            .await
-            .unwrap();
-        policies.push(decode(policy.policy_document()));
+    for name in aws.inline_policy_names(&role_name).await {
+        policies.push(inline_policy(aws, &role_name, &name).await);
     }
     let attached = iam
         .list_attached_role_policies()
@@ -134,7 +86,7 @@ async fn what_the_function_lost(
         if arn == BASIC {
             logs = true;
         } else if !arn.starts_with("arn:aws:iam::aws:") {
-            policies.push(managed_policy(&iam, arn).await);
+            policies.push(managed_policy(iam, arn).await);
         }
     }
     if !logs {
@@ -144,7 +96,7 @@ async fn what_the_function_lost(
         .permissions_boundary()
         .and_then(|b| b.permissions_boundary_arn())
     {
-        Some(arn) => vec![managed_policy(&iam, arn).await],
+        Some(arn) => vec![managed_policy(iam, arn).await],
         None => Vec::new(),
     };
     for action in [
@@ -163,7 +115,7 @@ async fn what_the_function_lost(
             lost.push(format!("{action} on the table ({decision:?})"));
         }
     }
-    let invocable = match lambda.get_policy().function_name(function).send().await {
+    let invocable = match aws.lambda.get_policy().function_name(function).send().await {
         Ok(policy) => {
             let document: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
             document["Statement"]
@@ -189,14 +141,13 @@ async fn the_original_stack_migrates_without_an_outage() {
     let table = format!("PlaygroundScores-{}", &testkit::unique_name("x")[2..]);
     let f = Fixture::on_s3(&format!("[env.dev.table]\nname = \"{table}\"\n"));
     let tf_state = terraform_original(&f, &table);
-    let sdk = testkit::sdk_config().await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    terraform::seed_table(&dynamodb, &table, ITEMS).await;
+    let aws = Aws::new().await;
+    terraform::seed_table(&aws.dynamodb, &table, ITEMS).await;
     let function = f.function_name();
     let old_role = format!("{}-dev-lambda-role", f.prefix);
     let table_arn = format!("arn:aws:dynamodb:us-east-1:123456789012:table/{table}");
     assert_eq!(
-        what_the_function_lost(&sdk, &function, &table_arn).await,
+        what_the_function_lost(&aws, &function, &table_arn).await,
         Vec::<String>::new(),
         "Terraform's stack works"
     );
@@ -234,40 +185,33 @@ async fn the_original_stack_migrates_without_an_outage() {
     ]);
 
     let plan: Value = serde_json::from_str(&f.ok(&["plan", "--env", "dev", "--json"])).unwrap();
-    let action = |address: &str| {
-        plan["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["address"] == address)
-            .map(|c| {
-                (
-                    c["action"].as_str().unwrap().to_string(),
-                    c["create_before_destroy"] == true,
-                )
-            })
-    };
-    assert_eq!(action("iam_role.lambda"), Some(("replace".into(), true)));
+    // Each address's action and whether its replacement is made before the old one goes.
+    let expected = [
+        ("iam_role.lambda", "replace", true),
+        (
+            "iam_role_policy_attachment.basic_execution",
+            "replace",
+            true,
+        ),
+        ("lambda_permission.apigw", "replace", true),
+        ("iam_role_policy.dynamodb", "create", false),
+        ("iam_role_policy_attachment.attach_ddb_rw", "delete", false),
+        ("iam_policy.ddb_rw", "delete", false),
+    ];
+    for (address, action, create_before_destroy) in expected {
+        let change = json_change(&plan, address);
+        assert_eq!(
+            (
+                change["action"].as_str(),
+                change["create_before_destroy"] == true
+            ),
+            (Some(action), create_before_destroy),
+            "{address}"
+        );
+    }
     assert_eq!(
-        action("iam_role_policy_attachment.basic_execution"),
-        Some(("replace".into(), true))
-    );
-    assert_eq!(
-        action("lambda_permission.apigw"),
-        Some(("replace".into(), true))
-    );
-    assert_eq!(
-        action("iam_role_policy.dynamodb"),
-        Some(("create".into(), false))
-    );
-    assert_eq!(
-        action("iam_role_policy_attachment.attach_ddb_rw"),
-        Some(("delete".into(), false))
-    );
-    assert_eq!(action("iam_policy.ddb_rw"), Some(("delete".into(), false)));
-    assert_eq!(
-        action("dynamodb_table.playground").map(|a| a.0),
-        Some("update".into())
+        json_change(&plan, "dynamodb_table.playground")["action"],
+        "update"
     );
 
     // The apply, checked after every AWS write.
@@ -275,15 +219,15 @@ async fn the_original_stack_migrates_without_an_outage() {
     let writes = Arc::new(Mutex::new(0usize));
     let runtime = tokio::runtime::Handle::current();
     let proxy = {
-        let (lost, writes, sdk) = (
+        let (lost, writes, aws) = (
             Arc::clone(&lost_along_the_way),
             Arc::clone(&writes),
-            sdk.clone(),
+            aws.clone(),
         );
         let (function, table_arn) = (function.clone(), table_arn.clone());
         ObservingProxy::start(move |request| {
             *writes.lock().unwrap() += 1;
-            let now = runtime.block_on(what_the_function_lost(&sdk, &function, &table_arn));
+            let now = runtime.block_on(what_the_function_lost(&aws, &function, &table_arn));
             lost.lock().unwrap().extend(
                 now.into_iter()
                     .map(|l| format!("after {}: {l}", request.name())),
@@ -316,17 +260,17 @@ async fn the_original_stack_migrates_without_an_outage() {
     let (code, out) = f.plan();
     assert_eq!(code, 0, "converged after apply: {out}");
     assert_eq!(
-        terraform::item_count(&dynamodb, &table).await,
+        terraform::item_count(&aws.dynamodb, &table).await,
         ITEMS,
         "every item survives"
     );
     assert_eq!(
-        what_the_function_lost(&sdk, &function, &table_arn).await,
+        what_the_function_lost(&aws, &function, &table_arn).await,
         Vec::<String>::new()
     );
-    let iam = aws_sdk_iam::Client::new(&sdk);
+    let iam = &aws.iam;
     assert!(
-        iam.get_role().role_name(&old_role).send().await.is_err(),
+        !aws.role_exists(&old_role).await,
         "Terraform's role is gone"
     );
     let policy_arn = format!("arn:aws:iam::123456789012:policy/{}-dev-ddb-rw", f.prefix);
@@ -346,8 +290,5 @@ async fn the_original_stack_migrates_without_an_outage() {
 
     // The table holds data: destroy is asked to keep nothing, so it goes with the rest.
     f.destroy();
-    assert_eq!(
-        common::Aws::new().await.leftovers(&f).await,
-        Vec::<String>::new()
-    );
+    assert_eq!(aws.leftovers(&f).await, Vec::<String>::new());
 }

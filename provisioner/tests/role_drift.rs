@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::{Aws, Fixture};
-use percent_encoding::percent_decode_str;
-use serde_json::{Value, json};
+use common::bootstrap::decode;
+use common::{Aws, Fixture, trust_policy};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_drifted_trust_policy_is_repaired_by_replacing_the_role() {
@@ -15,8 +15,7 @@ async fn a_drifted_trust_policy_is_repaired_by_replacing_the_role() {
     f.apply();
     let aws = Aws::new().await;
     let role = f.role_name();
-    let anyone = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"}]});
+    let anyone = trust_policy(json!({"AWS": "arn:aws:iam::999999999999:root"}));
     aws.iam
         .update_assume_role_policy()
         .role_name(&role)
@@ -28,12 +27,8 @@ async fn a_drifted_trust_policy_is_repaired_by_replacing_the_role() {
     f.plan_shows(&["-/+ iam_role.lambda", "assume_role_policy"]);
 
     f.apply();
-    let got = aws.iam.get_role().role_name(&role).send().await.unwrap();
-    let got = got.role().unwrap();
-    let trust: Value = serde_json::from_str(
-        &percent_decode_str(got.assume_role_policy_document().unwrap()).decode_utf8_lossy(),
-    )
-    .unwrap();
+    let got = aws.role(&role).await;
+    let trust = decode(got.assume_role_policy_document().unwrap());
     assert_eq!(
         trust["Statement"][0]["Principal"]["Service"],
         "lambda.amazonaws.com"

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::identity::refused;
 use common::{Aws, Fixture};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -19,9 +20,8 @@ async fn a_saved_plan_is_refused_after_the_state_or_stack_moved() {
         "{out}"
     );
     // Applying it twice is refused: the state moved (it applied).
-    let again = f.run(&["apply", "--env", "dev", "first.plan"]);
-    assert_eq!(again.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("stale"));
+    let again = refused(&f, &["apply", "--env", "dev", "first.plan"]);
+    assert!(again.contains("stale"), "{again}");
 
     // Save a plan, then let another apply move the state: the plan is refused.
     f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
@@ -30,9 +30,7 @@ async fn a_saved_plan_is_refused_after_the_state_or_stack_moved() {
     f.apply();
     f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
     let before = std::fs::read(f.state_file()).unwrap();
-    let refused = f.run(&["apply", "--env", "dev", "memory.plan"]);
-    assert_eq!(refused.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stderr = refused(&f, &["apply", "--env", "dev", "memory.plan"]);
     assert!(
         stderr.contains("stale") && stderr.contains("run plan again"),
         "{stderr}"
@@ -51,14 +49,12 @@ async fn a_saved_plan_is_refused_after_the_state_or_stack_moved() {
     // Save a plan, then change the stack: refused too.
     f.ok(&["plan", "--env", "dev", "--out", "stack.plan"]);
     f.write_stack("[env.dev.lambda]\nmemory_mb = 2048\n");
-    let refused = f.run(&["apply", "--env", "dev", "stack.plan"]);
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("changed since this plan"));
+    let stderr = refused(&f, &["apply", "--env", "dev", "stack.plan"]);
+    assert!(stderr.contains("changed since this plan"), "{stderr}");
 
     // Without a terminal and without --auto-approve, apply refuses to go ahead.
-    let unconfirmed = f.run(&["apply", "--env", "dev"]);
-    assert_eq!(unconfirmed.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("--auto-approve"));
+    let unconfirmed = refused(&f, &["apply", "--env", "dev"]);
+    assert!(unconfirmed.contains("--auto-approve"), "{unconfirmed}");
 
     aws.destroy_to_nothing(&f).await;
 }

@@ -194,9 +194,13 @@ async fn force_unlock_frees_a_lock_terraform_wrote_and_only_with_its_id() {
 #[test]
 fn completions_cover_every_command_for_bash_zsh_and_fish() {
     let f = Fixture::new("");
+    f.write_stack("[env.qa-one]\n");
     for shell in ["bash", "zsh", "fish"] {
         let script = f.ok(&["completions", shell]);
         for word in [
+            // The stack's environments for --env, its addresses for --replace and import.
+            "qa-one",
+            "lambda_function.api",
             "plan",
             "apply",
             "destroy",
@@ -207,7 +211,62 @@ fn completions_cover_every_command_for_bash_zsh_and_fish() {
             assert!(script.contains(word), "{shell} completion lacks {word}");
         }
     }
+    // Without a stack file, the flags alone.
+    let flags_only = f.ok(&["--stack", "none.toml", "completions", "bash"]);
+    assert!(!flags_only.contains("qa-one") && flags_only.contains("--env"));
     let bad = f.run(&["completions", "tcsh"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("possible values"));
+}
+
+common::scenario_tests!(history_groups_versions_by_run_with_a_limit;
+    history_groups_runs_on_the_local_state => Fixture::new(""),
+    history_groups_runs_on_s3 => Fixture::on_s3(""),
+);
+
+/// Two applies: two runs in `state history`, each with its command and step count, aligned,
+/// limited by `--limit`; `--all-versions` lists each version.
+async fn history_groups_versions_by_run_with_a_limit(f: Fixture) {
+    f.apply();
+    f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
+    f.ok(&["apply", "--env", "dev", "--auto-approve"]);
+    let versions: Vec<serde_json::Value> =
+        serde_json::from_str(&f.ok(&["state", "history", "--env", "dev", "--json"])).unwrap();
+    assert_eq!(
+        versions[0]["run"]["command"], "apply --env dev --auto-approve",
+        "{versions:#?}"
+    );
+
+    let text = f.ok(&["state", "history", "--env", "dev"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and one line per apply:\n{text}");
+    // Aligned: every row's command starts under the header's COMMAND.
+    let column = lines[0].find("COMMAND").expect("a COMMAND column");
+    for row in &lines[1..] {
+        assert_eq!(row.find("apply --env dev"), Some(column), "{text}");
+    }
+    let steps = |row: &str| -> usize {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        cells[4]
+            .parse()
+            .unwrap_or_else(|_| panic!("no step count in {row}"))
+    };
+    // The newest apply wrote its step and the outputs; the first one, every other version.
+    assert!(lines[1].contains("(current)"), "{text}");
+    assert_eq!(steps(lines[1]) + steps(lines[2]), versions.len(), "{text}");
+
+    let limited = f.ok(&["state", "history", "--env", "dev", "--limit", "1"]);
+    assert_eq!(limited.lines().count(), 3, "{limited}");
+    testkit::assert_contains(&limited, "(1 of 2 runs; --limit 2 shows them all");
+    let every = f.ok(&[
+        "state",
+        "history",
+        "--env",
+        "dev",
+        "--all-versions",
+        "--limit",
+        "100",
+    ]);
+    assert_eq!(every.lines().count(), versions.len() + 1, "{every}");
+    f.destroy();
 }

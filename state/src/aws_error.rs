@@ -35,6 +35,24 @@ pub(crate) fn is_not_found<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResp
     }
 }
 
+/// What a read that may find nothing got: `Ok(None)` when the thing asked for is not there
+/// ([`is_not_found`]), any other failure as [`aws`]. The one place the backends, the lock and
+/// the bootstrap make that decision.
+pub(crate) fn found<T, E>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+    operation: &str,
+    target: &str,
+) -> Result<Option<T>, StateError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(aws(operation, target, e)),
+    }
+}
+
 /// A failed `If-Match` / `If-None-Match` (412), or S3's 409 for a concurrent conditional write.
 pub(crate) fn is_precondition_failed<E: ProvideErrorMetadata>(
     error: &SdkError<E, HttpResponse>,

@@ -105,6 +105,9 @@ pub struct HistoryEntry {
     pub last_modified: String,
     pub writer: Option<String>,
     pub is_latest: bool,
+    /// The run that wrote it (`None` before runs were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<crate::run::Run>,
 }
 
 /// The store and locks of one backend kind.

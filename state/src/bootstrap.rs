@@ -9,13 +9,18 @@
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
 };
+use aws_sdk_s3::operation::create_bucket::CreateBucketError;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
     PublicAccessBlockConfiguration, VersioningConfiguration,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::aws_error;
 use crate::backend::BackendConfig;
@@ -157,26 +162,20 @@ async fn ensure_bucket(
     region: Option<&str>,
 ) -> Result<(), StateError> {
     let target = format!("s3://{bucket}");
-    match s3.head_bucket().bucket(bucket).send().await {
-        Ok(_) => {}
-        Err(e) if aws_error::is_not_found(&e) => {
-            let mut create = s3.create_bucket().bucket(bucket);
-            if let Some(region) = region.filter(|r| *r != "us-east-1") {
-                create = create.create_bucket_configuration(
-                    CreateBucketConfiguration::builder()
-                        .location_constraint(BucketLocationConstraint::from(region))
-                        .build(),
-                );
-            }
-            match create.send().await {
-                Ok(_) => tracing::info!(bucket, "created the state bucket"),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_bucket_already_owned_by_you()) => {}
-                Err(e) => return Err(aws_error::aws("CreateBucket", &target, e)),
-            }
+    let head = s3.head_bucket().bucket(bucket).send().await;
+    if aws_error::found(head, "HeadBucket", &target)?.is_none() {
+        let mut create = s3.create_bucket().bucket(bucket);
+        if let Some(region) = region.filter(|r| *r != "us-east-1") {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build(),
+            );
         }
-        Err(e) => return Err(aws_error::aws("HeadBucket", &target, e)),
+        let owned = |e: &CreateBucketError| e.is_bucket_already_owned_by_you();
+        if created(create.send().await, owned, "CreateBucket", &target)? {
+            tracing::info!(bucket, "created the state bucket");
+        }
     }
     enable_versioning(s3, bucket).await?;
     s3.put_public_access_block()
@@ -204,41 +203,49 @@ async fn ensure_lock_table(
     table: &str,
 ) -> Result<(), StateError> {
     let target = format!("DynamoDB table {table}");
-    match dynamodb.describe_table().table_name(table).send().await {
-        Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            let attribute = AttributeDefinition::builder()
-                .attribute_name("LockID")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| StateError::Invalid(e.to_string()))?;
-            let key = KeySchemaElement::builder()
-                .attribute_name("LockID")
-                .key_type(KeyType::Hash)
-                .build()
-                .map_err(|e| StateError::Invalid(e.to_string()))?;
-            match dynamodb
-                .create_table()
-                .table_name(table)
-                .attribute_definitions(attribute)
-                .key_schema(key)
-                .billing_mode(BillingMode::PayPerRequest)
-                .send()
-                .await
-            {
-                Ok(_) => tracing::info!(table, "created the lock table"),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_in_use_exception()) => {}
-                Err(e) => return Err(aws_error::aws("CreateTable", &target, e)),
-            }
+    let described = dynamodb.describe_table().table_name(table).send().await;
+    if aws_error::found(described, "DescribeTable", &target)?.is_none() {
+        let attribute = AttributeDefinition::builder()
+            .attribute_name("LockID")
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| StateError::Invalid(e.to_string()))?;
+        let key = KeySchemaElement::builder()
+            .attribute_name("LockID")
+            .key_type(KeyType::Hash)
+            .build()
+            .map_err(|e| StateError::Invalid(e.to_string()))?;
+        let create = dynamodb
+            .create_table()
+            .table_name(table)
+            .attribute_definitions(attribute)
+            .key_schema(key)
+            .billing_mode(BillingMode::PayPerRequest);
+        let in_use = |e: &CreateTableError| e.is_resource_in_use_exception();
+        if created(create.send().await, in_use, "CreateTable", &target)? {
+            tracing::info!(table, "created the lock table");
         }
-        Err(e) => return Err(aws_error::aws("DescribeTable", &target, e)),
     }
     wait_until_active(dynamodb, table, &target).await
+}
+
+/// What a create that another writer may have won got: true when this call created the object,
+/// false when `already_there` says it exists already (the other writer's, or ours from an
+/// earlier run), any other failure as an error.
+fn created<T, E>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+    already_there: impl Fn(&E) -> bool,
+    operation: &str,
+    target: &str,
+) -> Result<bool, StateError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(&already_there) => Ok(false),
+        Err(e) => Err(aws_error::aws(operation, target, e)),
+    }
 }
 
 async fn wait_until_active(

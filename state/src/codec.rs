@@ -19,6 +19,8 @@ use crate::error::StateError;
 pub const CHECKSUM_FIELD: &str = "checksum";
 /// Top-level field naming who wrote this version (`user@host`), shown in history.
 pub const WRITTEN_BY_FIELD: &str = "written_by";
+/// Top-level field naming the run that wrote this version ([`crate::run`]).
+pub const WRITTEN_IN_FIELD: &str = "written_in";
 
 /// Why stored bytes could not be turned into a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +51,8 @@ impl DecodeError {
 pub struct Decoded {
     pub document: StateDocument,
     pub written_by: Option<String>,
+    /// `None` for versions written before runs were recorded.
+    pub written_in: Option<crate::run::Run>,
 }
 
 /// Serialises `document` for storage: pretty JSON with `written_by` and the checksum.
@@ -62,6 +66,9 @@ pub fn encode(document: &StateDocument, written_by: &str) -> Vec<u8> {
         WRITTEN_BY_FIELD.to_string(),
         Value::String(written_by.to_string()),
     );
+    if let Ok(run) = serde_json::to_value(crate::run::current()) {
+        object.insert(WRITTEN_IN_FIELD.to_string(), run);
+    }
     let checksum = checksum(&Value::Object(object.clone()));
     object.insert(CHECKSUM_FIELD.to_string(), Value::String(checksum));
     let mut bytes = canonical_pretty(&Value::Object(object));
@@ -103,11 +110,15 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, DecodeError> {
         Some(Value::String(who)) => Some(who),
         _ => None,
     };
+    let written_in = object
+        .remove(WRITTEN_IN_FIELD)
+        .and_then(|run| serde_json::from_value(run).ok());
     let document = serde_json::from_value(Value::Object(object))
         .map_err(|e| DecodeError::Corrupt(format!("not a state document: {e}")))?;
     Ok(Decoded {
         document,
         written_by,
+        written_in,
     })
 }
 

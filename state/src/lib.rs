@@ -31,6 +31,7 @@ pub mod error;
 pub mod explain;
 pub mod local;
 pub mod lock;
+pub mod run;
 pub mod s3;
 
 pub use backend::{Backend, BackendConfig, HistoryEntry, Stored, WriteToken};

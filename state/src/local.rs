@@ -272,7 +272,9 @@ impl LocalStore {
                 .map(|serial| {
                     let path = store.history_path(serial);
                     let bytes = std::fs::read(&path).map_err(io_error(&path))?;
-                    let writer = codec::decode(&bytes).ok().and_then(|d| d.written_by);
+                    let decoded = codec::decode(&bytes).ok();
+                    let (writer, run) =
+                        decoded.map_or((None, None), |d| (d.written_by, d.written_in));
                     let last_modified = std::fs::metadata(&path)
                         .and_then(|m| m.modified())
                         .ok()
@@ -288,6 +290,7 @@ impl LocalStore {
                         last_modified,
                         writer,
                         is_latest: Some(serial) == latest,
+                        run,
                     })
                 })
                 .collect()

@@ -49,10 +49,49 @@ pub(crate) struct S3Store {
 }
 
 /// One stored object version, as read.
-struct RawObject {
-    bytes: Vec<u8>,
-    etag: String,
-    version_id: Option<String>,
+pub struct RawObject {
+    pub bytes: Vec<u8>,
+    pub etag: String,
+    pub version_id: Option<String>,
+}
+
+/// GetObject of `key` (or of one version of it) with its whole body; `None` when the object or
+/// the version is not there. The state and its lock object read through here alike;
+/// `(operation, target)` name the read in errors. `migrate` reads a Terraform state with it too.
+pub async fn get_object(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    (operation, target): (&str, &str),
+) -> Result<Option<RawObject>, StateError> {
+    let got = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version_id.map(str::to_string))
+        .send()
+        .await;
+    let Some(out) = aws_error::found(got, operation, target)? else {
+        return Ok(None);
+    };
+    let etag = out.e_tag.clone().unwrap_or_default();
+    let version_id = out.version_id.clone();
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| StateError::Aws {
+            operation: format!("{operation} on {target}"),
+            message: format!("reading the body failed: {e}"),
+        })?
+        .into_bytes()
+        .to_vec();
+    Ok(Some(RawObject {
+        bytes,
+        etag,
+        version_id,
+    }))
 }
 
 /// What a write must find in place.
@@ -67,36 +106,14 @@ impl S3Store {
     }
 
     async fn get_raw(&self, version_id: Option<&str>) -> Result<Option<RawObject>, StateError> {
-        let got = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .set_version_id(version_id.map(str::to_string))
-            .send()
-            .await;
-        let out = match got {
-            Ok(out) => out,
-            Err(e) if aws_error::is_not_found(&e) => return Ok(None),
-            Err(e) => return Err(aws_error::aws("GetObject", &self.location(), e)),
-        };
-        let etag = out.e_tag.clone().unwrap_or_default();
-        let version_id = out.version_id.clone();
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| StateError::Aws {
-                operation: format!("GetObject on {}", self.location()),
-                message: format!("reading the body failed: {e}"),
-            })?
-            .into_bytes()
-            .to_vec();
-        Ok(Some(RawObject {
-            bytes,
-            etag,
+        get_object(
+            &self.client,
+            &self.bucket,
+            &self.key,
             version_id,
-        }))
+            ("GetObject", &self.location()),
+        )
+        .await
     }
 
     /// Verifies and upgrades one object version, or says which version to restore.
@@ -245,6 +262,8 @@ impl S3Store {
             .metadata("serial", document.serial.to_string())
             .metadata("lineage", &document.lineage)
             .metadata("written-by", &writer)
+            .metadata("run-id", &crate::run::current().id)
+            .metadata("run-command", &crate::run::current().command)
             .body(ByteStream::from(body));
         put = match expect {
             Expect::Nothing => put.if_none_match("*"),
@@ -314,6 +333,12 @@ impl S3Store {
                     .and_then(|m| m.get("serial"))
                     .and_then(|s| s.parse().ok());
                 let writer = metadata.and_then(|m| m.get("written-by")).cloned();
+                let run = metadata.and_then(|m| {
+                    Some(crate::run::Run {
+                        id: m.get("run-id")?.clone(),
+                        command: m.get("run-command").cloned().unwrap_or_default(),
+                    })
+                });
                 let last_modified = version
                     .last_modified()
                     .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
@@ -324,6 +349,7 @@ impl S3Store {
                     last_modified,
                     writer,
                     is_latest: version.is_latest() == Some(true),
+                    run,
                 })
             })
             .buffered(8)

@@ -47,7 +47,7 @@ async fn edited_object_is_detected_and_rollback_repairs_it(kind: Kind) {
     // A write from before the edit is refused and leaves the edited object alone.
     let mut document = new_document();
     assert!(f.backend.write(&mut document, &token).await.is_err());
-    assert_eq!(f.raw_get().await.unwrap(), edited.into_bytes());
+    f.assert_stored(edited.as_bytes()).await;
 
     // Rolling back to the named version repairs it, as a new, higher serial.
     let restored = f.backend.rollback(&good).await.unwrap();
@@ -100,11 +100,7 @@ async fn unknown_format_version_is_refused(kind: Kind) {
 
     let mut document = new_document();
     assert!(f.backend.write(&mut document, &token).await.is_err());
-    assert_eq!(
-        f.raw_get().await.unwrap(),
-        future,
-        "nothing was overwritten"
-    );
+    f.assert_stored(&future).await;
 }
 
 async fn history_and_rollback_round_trip(kind: Kind) {

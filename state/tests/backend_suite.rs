@@ -183,11 +183,7 @@ async fn lineage_mismatch_is_refused_and_nothing_overwritten(kind: Kind) {
     assert!(message.contains(&document.lineage) && message.contains(&foreign.lineage));
     assert!(message.contains("check --env"), "{message}");
     assert_eq!(foreign.serial, 5, "the refused document is left as it was");
-    assert_eq!(
-        f.raw_get().await.unwrap(),
-        before,
-        "nothing was overwritten"
-    );
+    f.assert_stored(&before).await;
 }
 
 async fn lower_serial_is_refused_and_nothing_overwritten(kind: Kind) {
@@ -213,11 +209,7 @@ async fn lower_serial_is_refused_and_nothing_overwritten(kind: Kind) {
         "{error:?}"
     );
     assert!(error.to_string().contains("Re-run plan"));
-    assert_eq!(
-        f.raw_get().await.unwrap(),
-        before,
-        "nothing was overwritten"
-    );
+    f.assert_stored(&before).await;
 }
 
 common::suite!(

@@ -6,7 +6,6 @@
 
 mod common;
 
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use common::{ENV, Kind, fixture, lock_options};
 use state::StateError;
 
@@ -22,16 +21,7 @@ async fn prepare_backend_refuses_suspended_versioning_and_leaves_it_alone() {
     let state::BackendConfig::S3 { bucket, .. } = &f.config else {
         unreachable!("an S3 fixture")
     };
-    s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Suspended)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    testkit::suspend_versioning(&s3, bucket).await;
     let error = state::prepare_backend(&f.config, &sdk).await.unwrap_err();
     assert!(
         matches!(&error, StateError::UnsafeBackend { problems, .. } if problems.contains("versioning is off")),

@@ -83,9 +83,35 @@ pub async fn s3_client() -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(s3_config)
 }
 
+/// Suspends versioning on `bucket`, as an operator might by hand: the drift the provisioner's
+/// and the state crate's backend checks must both refuse (shared so they test the same drift).
+pub async fn suspend_versioning(s3: &aws_sdk_s3::Client, bucket: &str) {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    let suspended = VersioningConfiguration::builder()
+        .status(BucketVersioningStatus::Suspended)
+        .build();
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(suspended)
+        .send()
+        .await
+        .expect("suspend the bucket's versioning");
+}
+
 /// A DynamoDB client for the emulator.
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&sdk_config().await)
+}
+
+/// An IAM client for the emulator.
+pub async fn iam_client() -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&sdk_config().await)
+}
+
+/// Asserts that `text` contains `needle`, showing both when it does not.
+#[track_caller]
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "no {needle:?} in:\n{text}");
 }
 
 /// A name no other test uses, so tests can share one emulator without resetting it.

@@ -6,11 +6,9 @@
 //! version and makes it the default, first deleting the oldest non-default version when the
 //! policy already has IAM's maximum of five.
 
-use aws_sdk_iam::types::Tag;
-
-use super::github::decode_policy;
-use super::policies::{self, EnvScope, PolicyInputs, same_document};
-use super::{BootstrapError, Report, aws};
+use super::github::up_to_date;
+use super::policies::{self, EnvScope, PolicyInputs};
+use super::{AwsResult, BootstrapError, NotFound, On, Report};
 
 /// IAM keeps at most this many versions of a managed policy.
 const MAX_POLICY_VERSIONS: usize = 5;
@@ -26,34 +24,20 @@ pub async fn ensure_boundary_policy(
     let arn = policies::boundary_arn(inputs, env);
     let what = format!("permissions boundary {}", env.boundary_name);
     let document = policies::boundary_policy(inputs, env);
-    let existing = match iam.get_policy().policy_arn(&arn).send().await {
-        Ok(out) => out.policy,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            None
-        }
-        Err(e) => return Err(aws(&what, "GetPolicy", e)),
-    };
-    let Some(policy) = existing else {
-        let tags = env
-            .tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| BootstrapError::Invalid(format!("policy tags: {e}")))?;
-        iam.create_policy()
+    let got = iam.get_policy().policy_arn(&arn).send().await;
+    let existing = got.aws("GetPolicy").absent().on(&what)?;
+    let Some(policy) = existing.and_then(|out| out.policy) else {
+        let tags = crate::kinds::tags::iam(&env.tags).on(&what)?;
+        let call = iam
+            .create_policy()
             .policy_name(&env.boundary_name)
             .description(format!(
                 "The most any role of the {} environment may do: what its function needs",
                 env.environment
             ))
             .policy_document(document.to_string())
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| aws(&what, "CreatePolicy", e))?;
+            .set_tags(Some(tags));
+        call.send().await.aws("CreatePolicy").on(&what)?;
         report.changed(
             &what,
             "created (the function's log group, table and indexes)",
@@ -61,28 +45,17 @@ pub async fn ensure_boundary_policy(
         return Ok(arn);
     };
     let default_version = policy.default_version_id().unwrap_or("v1");
-    let current = iam
+    let call = iam
         .get_policy_version()
         .policy_arn(&arn)
-        .version_id(default_version)
-        .send()
-        .await
-        .map_err(|e| aws(&what, "GetPolicyVersion", e))?;
-    let current_document = current
-        .policy_version()
-        .and_then(|v| v.document())
-        .map(decode_policy)
-        .transpose()?;
-    if current_document.is_some_and(|d| same_document(&d, &document)) {
-        report.unchanged(format!("{what}: up to date"));
+        .version_id(default_version);
+    let current = call.send().await.aws("GetPolicyVersion").on(&what)?;
+    let held = current.policy_version().and_then(|v| v.document());
+    if up_to_date(report, &what, "up to date", held, &document)? {
         return Ok(arn);
     }
-    let versions = iam
-        .list_policy_versions()
-        .policy_arn(&arn)
-        .send()
-        .await
-        .map_err(|e| aws(&what, "ListPolicyVersions", e))?;
+    let call = iam.list_policy_versions().policy_arn(&arn);
+    let versions = call.send().await.aws("ListPolicyVersions").on(&what)?;
     let mut old: Vec<_> = versions
         .versions()
         .iter()
@@ -91,21 +64,19 @@ pub async fn ensure_boundary_policy(
     if versions.versions().len() >= MAX_POLICY_VERSIONS {
         old.sort_by_key(|v| v.create_date().map(|d| d.secs()));
         if let Some(oldest) = old.first().and_then(|v| v.version_id()) {
-            iam.delete_policy_version()
+            let call = iam
+                .delete_policy_version()
                 .policy_arn(&arn)
-                .version_id(oldest)
-                .send()
-                .await
-                .map_err(|e| aws(&what, "DeletePolicyVersion", e))?;
+                .version_id(oldest);
+            call.send().await.aws("DeletePolicyVersion").on(&what)?;
         }
     }
-    iam.create_policy_version()
+    let call = iam
+        .create_policy_version()
         .policy_arn(&arn)
         .policy_document(document.to_string())
-        .set_as_default(true)
-        .send()
-        .await
-        .map_err(|e| aws(&what, "CreatePolicyVersion", e))?;
+        .set_as_default(true);
+    call.send().await.aws("CreatePolicyVersion").on(&what)?;
     report.changed(&what, "wrote a new default version");
     Ok(arn)
 }

@@ -6,11 +6,12 @@ use aws_sdk_s3::types::{
     NoncurrentVersionExpiration, ServerSideEncryption, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
 };
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
 use super::policies::merge_bucket_policy;
-use super::{BootstrapError, Report, aws};
+use super::{AwsResult, BootstrapError, On, Report, aws};
+use crate::kind::ResourceError;
+use crate::kinds::errors;
 
 /// The lifecycle rule this tool owns (other rules are kept).
 pub const LIFECYCLE_RULE_ID: &str = "expire-noncurrent-state-versions";
@@ -23,13 +24,14 @@ const NO_CONFIGURATION: &[&str] = &[
     "ServerSideEncryptionConfigurationNotFoundError",
 ];
 
-fn is_missing_configuration<E: ProvideErrorMetadata, R>(
-    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> bool {
-    error
-        .as_service_error()
-        .and_then(ProvideErrorMetadata::code)
-        .is_some_and(|code| NO_CONFIGURATION.contains(&code))
+/// A bucket configuration as it is, or `None` when the bucket has none of it: how each
+/// setting's read tells "never set" apart from a failure, as `.absent()` does for objects.
+fn configuration<T>(got: Result<T, ResourceError>) -> Result<Option<T>, ResourceError> {
+    match got {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if errors::code(&e).is_some_and(|code| NO_CONFIGURATION.contains(&code)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn build_error(what: &str, error: impl std::fmt::Display) -> BootstrapError {
@@ -109,6 +111,19 @@ struct StateBucket<'a> {
 }
 
 impl StateBucket<'_> {
+    /// The end of every setting's step: what the write did goes into the report once it
+    /// succeeded.
+    fn wrote<T>(
+        &self,
+        report: &mut Report,
+        written: Result<T, ResourceError>,
+        change: impl Into<String>,
+    ) -> Result<(), BootstrapError> {
+        written.on(self.what)?;
+        report.changed(self.what, change);
+        Ok(())
+    }
+
     async fn versioning(&self, report: &mut Report) -> Result<(), BootstrapError> {
         let Self { s3, bucket, what } = *self;
         let enabled = state::bootstrap::versioning_enabled(s3, bucket).await?;
@@ -123,15 +138,16 @@ impl StateBucket<'_> {
 
     async fn encryption(&self, report: &mut Report) -> Result<(), BootstrapError> {
         let Self { s3, bucket, what } = *self;
-        let encrypted = match s3.get_bucket_encryption().bucket(bucket).send().await {
-            Ok(out) => out.server_side_encryption_configuration().is_some_and(|c| {
+        let got = s3.get_bucket_encryption().bucket(bucket).send().await;
+        let current = configuration(got.aws("GetBucketEncryption")).on(what)?;
+        let encrypted = current
+            .as_ref()
+            .and_then(|out| out.server_side_encryption_configuration())
+            .is_some_and(|c| {
                 c.rules()
                     .iter()
                     .any(|r| r.apply_server_side_encryption_by_default().is_some())
-            }),
-            Err(e) if is_missing_configuration(&e) => false,
-            Err(e) => return Err(aws(what, "GetBucketEncryption", e)),
-        };
+            });
         if encrypted {
             // Any default encryption (SSE-S3 or a KMS key someone chose) is kept as it is.
             report.unchanged(format!("{what}: default encryption"));
@@ -149,65 +165,65 @@ impl StateBucket<'_> {
             )
             .build()
             .map_err(|e| build_error("encryption settings", e))?;
-        s3.put_bucket_encryption()
+        let call = s3
+            .put_bucket_encryption()
             .bucket(bucket)
-            .server_side_encryption_configuration(configuration)
-            .send()
-            .await
-            .map_err(|e| aws(what, "PutBucketEncryption", e))?;
-        report.changed(what, "turned default encryption (SSE-S3, AES256) on");
-        Ok(())
+            .server_side_encryption_configuration(configuration);
+        self.wrote(
+            report,
+            call.send().await.aws("PutBucketEncryption"),
+            "turned default encryption (SSE-S3, AES256) on",
+        )
     }
 
     async fn public_access_block(&self, report: &mut Report) -> Result<(), BootstrapError> {
         let Self { s3, bucket, what } = *self;
         let wanted = state::bootstrap::all_public_access_blocked();
-        let blocked = match s3.get_public_access_block().bucket(bucket).send().await {
-            Ok(out) => out.public_access_block_configuration() == Some(&wanted),
-            Err(e) if is_missing_configuration(&e) => false,
-            Err(e) => return Err(aws(what, "GetPublicAccessBlock", e)),
-        };
+        let got = s3.get_public_access_block().bucket(bucket).send().await;
+        let blocked = configuration(got.aws("GetPublicAccessBlock"))
+            .on(what)?
+            .is_some_and(|out| out.public_access_block_configuration() == Some(&wanted));
         if blocked {
             report.unchanged(format!("{what}: all public access blocked"));
             return Ok(());
         }
-        s3.put_public_access_block()
+        let call = s3
+            .put_public_access_block()
             .bucket(bucket)
-            .public_access_block_configuration(wanted)
-            .send()
-            .await
-            .map_err(|e| aws(what, "PutPublicAccessBlock", e))?;
-        report.changed(what, "blocked all public access");
-        Ok(())
+            .public_access_block_configuration(wanted);
+        self.wrote(
+            report,
+            call.send().await.aws("PutPublicAccessBlock"),
+            "blocked all public access",
+        )
     }
 
     async fn tls_only_policy(&self, report: &mut Report) -> Result<(), BootstrapError> {
         let Self { s3, bucket, what } = *self;
-        let existing: Option<Value> = match s3.get_bucket_policy().bucket(bucket).send().await {
-            Ok(out) => match out.policy() {
-                Some(text) => Some(serde_json::from_str(text).map_err(|e| {
-                    BootstrapError::Invalid(format!(
-                        "{what}: its bucket policy is not JSON ({e}); fix it in the S3 console and \
+        let got = s3.get_bucket_policy().bucket(bucket).send().await;
+        let current = configuration(got.aws("GetBucketPolicy")).on(what)?;
+        let existing: Option<Value> = match current.as_ref().and_then(|out| out.policy()) {
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+                BootstrapError::Invalid(format!(
+                    "{what}: its bucket policy is not JSON ({e}); fix it in the S3 console and \
                      run bootstrap again"
-                    ))
-                })?),
-                None => None,
-            },
-            Err(e) if is_missing_configuration(&e) => None,
-            Err(e) => return Err(aws(what, "GetBucketPolicy", e)),
+                ))
+            })?),
+            None => None,
         };
         let Some(policy) = merge_bucket_policy(existing.as_ref(), bucket) else {
             report.unchanged(format!("{what}: policy denies non-TLS requests"));
             return Ok(());
         };
-        s3.put_bucket_policy()
+        let call = s3
+            .put_bucket_policy()
             .bucket(bucket)
-            .policy(policy.to_string())
-            .send()
-            .await
-            .map_err(|e| aws(what, "PutBucketPolicy", e))?;
-        report.changed(what, "bucket policy now denies requests not made over TLS");
-        Ok(())
+            .policy(policy.to_string());
+        self.wrote(
+            report,
+            call.send().await.aws("PutBucketPolicy"),
+            "bucket policy now denies requests not made over TLS",
+        )
     }
 
     async fn lifecycle(
@@ -216,16 +232,13 @@ impl StateBucket<'_> {
         report: &mut Report,
     ) -> Result<(), BootstrapError> {
         let Self { s3, bucket, what } = *self;
-        let rules: Vec<LifecycleRule> = match s3
+        let got = s3
             .get_bucket_lifecycle_configuration()
             .bucket(bucket)
             .send()
-            .await
-        {
-            Ok(out) => out.rules().to_vec(),
-            Err(e) if is_missing_configuration(&e) => Vec::new(),
-            Err(e) => return Err(aws(what, "GetBucketLifecycleConfiguration", e)),
-        };
+            .await;
+        let current = configuration(got.aws("GetBucketLifecycleConfiguration")).on(what)?;
+        let rules: Vec<LifecycleRule> = current.map(|out| out.rules().to_vec()).unwrap_or_default();
         let ours = rules.iter().find(|r| r.id() == Some(LIFECYCLE_RULE_ID));
         let current_days = ours
             .filter(|r| r.status() == &ExpirationStatus::Enabled)
@@ -253,24 +266,23 @@ impl StateBucket<'_> {
             .filter(|r| r.id() != Some(LIFECYCLE_RULE_ID))
             .collect();
         all.push(rule);
-        s3.put_bucket_lifecycle_configuration()
+        let call = s3
+            .put_bucket_lifecycle_configuration()
             .bucket(bucket)
             .lifecycle_configuration(
                 BucketLifecycleConfiguration::builder()
                     .set_rules(Some(all))
                     .build()
                     .map_err(|e| build_error("lifecycle configuration", e))?,
-            )
-            .send()
-            .await
-            .map_err(|e| aws(what, "PutBucketLifecycleConfiguration", e))?;
-        report.changed(
-            what,
-            format!(
-                "old (noncurrent) state versions now expire after {noncurrent_days} days{}",
-                current_days.map_or(String::new(), |d| format!(" (was {d})"))
-            ),
+            );
+        let change = format!(
+            "old (noncurrent) state versions now expire after {noncurrent_days} days{}",
+            current_days.map_or(String::new(), |d| format!(" (was {d})"))
         );
-        Ok(())
+        self.wrote(
+            report,
+            call.send().await.aws("PutBucketLifecycleConfiguration"),
+            change,
+        )
     }
 }

@@ -6,14 +6,13 @@
 //! removed. The role's trust and inline permission policies are compared as parsed JSON (IAM
 //! returns them percent-encoded and may reorder lists) and rewritten only when they differ.
 
-use aws_sdk_iam::types::Tag;
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
 use super::policies::{
     self, EnvScope, GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, PolicyInputs, same_document,
 };
-use super::{BootstrapError, Report, aws};
+use super::{AwsResult, BootstrapError, NotFound, On, Report, aws};
 use crate::kind::TAG_STACK;
 
 /// The name of the deploy role's inline permission policy.
@@ -35,11 +34,12 @@ pub async fn ensure_oidc_provider(
     report: &mut Report,
 ) -> Result<String, BootstrapError> {
     let what = format!("OIDC provider {GITHUB_OIDC_HOST}");
-    let listed = iam
-        .list_open_id_connect_providers()
+    let call = iam.list_open_id_connect_providers();
+    let listed = call
         .send()
         .await
-        .map_err(|e| aws(&what, "ListOpenIDConnectProviders", e))?;
+        .aws("ListOpenIDConnectProviders")
+        .on(&what)?;
     let suffix = format!(":oidc-provider/{GITHUB_OIDC_HOST}");
     let existing = listed
         .open_id_connect_provider_list()
@@ -77,12 +77,14 @@ pub async fn ensure_oidc_provider(
         report.changed(&what, format!("created ({arn})"));
         return Ok(arn);
     };
-    let provider = iam
+    let call = iam
         .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(&arn)
+        .open_id_connect_provider_arn(&arn);
+    let provider = call
         .send()
         .await
-        .map_err(|e| aws(&what, "GetOpenIDConnectProvider", e))?;
+        .aws("GetOpenIDConnectProvider")
+        .on(&what)?;
     if provider
         .client_id_list()
         .iter()
@@ -90,12 +92,14 @@ pub async fn ensure_oidc_provider(
     {
         report.unchanged(format!("{what}: reused the account's provider ({arn})"));
     } else {
-        iam.add_client_id_to_open_id_connect_provider()
+        let call = iam
+            .add_client_id_to_open_id_connect_provider()
             .open_id_connect_provider_arn(&arn)
-            .client_id(GITHUB_OIDC_AUDIENCE)
-            .send()
+            .client_id(GITHUB_OIDC_AUDIENCE);
+        call.send()
             .await
-            .map_err(|e| aws(&what, "AddClientIDToOpenIDConnectProvider", e))?;
+            .aws("AddClientIDToOpenIDConnectProvider")
+            .on(&what)?;
         report.changed(
             &what,
             format!("reused the account's provider, added the audience {GITHUB_OIDC_AUDIENCE}"),
@@ -106,11 +110,12 @@ pub async fn ensure_oidc_provider(
 
 /// The account id, for building the provider's ARN after a lost creation race.
 async fn account_of_listing(iam: &aws_sdk_iam::Client) -> Result<String, BootstrapError> {
-    let listed = iam
-        .list_open_id_connect_providers()
+    let call = iam.list_open_id_connect_providers();
+    let listed = call
         .send()
         .await
-        .map_err(|e| aws("OIDC providers", "ListOpenIDConnectProviders", e))?;
+        .aws("ListOpenIDConnectProviders")
+        .on("OIDC providers")?;
     listed
         .open_id_connect_provider_list()
         .iter()
@@ -131,6 +136,25 @@ pub fn decode_policy(text: &str) -> Result<Value, BootstrapError> {
     serde_json::from_str(&decoded).map_err(|e| {
         BootstrapError::Invalid(format!("a policy document IAM returned is not JSON: {e}"))
     })
+}
+
+/// Whether the policy document IAM holds (`held`, percent-encoded; `None` when there is none)
+/// says what `wanted` says; when it does, the report notes `what: label` as unchanged. Every
+/// document bootstrap keeps (a boundary, a trust, a permission policy) is checked this way
+/// before it is written.
+pub(super) fn up_to_date(
+    report: &mut Report,
+    what: &str,
+    label: &str,
+    held: Option<&str>,
+    wanted: &Value,
+) -> Result<bool, BootstrapError> {
+    let held = held.map(decode_policy).transpose()?;
+    let same = held.is_some_and(|document| same_document(&document, wanted));
+    if same {
+        report.unchanged(format!("{what}: {label}"));
+    }
+    Ok(same)
 }
 
 /// Creates an environment's deploy role or brings its trust and permission policies up to
@@ -156,12 +180,8 @@ pub async fn ensure_deploy_role(
         None => {
             let mut tags = env.tags.clone();
             tags.insert(DEPLOY_ROLE_TAG.to_string(), env.environment.clone());
-            let tags = tags
-                .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| BootstrapError::Invalid(format!("role tags: {e}")))?;
-            let created = iam
+            let tags = crate::kinds::tags::iam(&tags).on(&what)?;
+            let call = iam
                 .create_role()
                 .role_name(role)
                 .description(format!(
@@ -169,10 +189,8 @@ pub async fn ensure_deploy_role(
                     inputs.repository, env.environment
                 ))
                 .assume_role_policy_document(trust.to_string())
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| aws(&what, "CreateRole", e))?;
+                .set_tags(Some(tags));
+            let created = call.send().await.aws("CreateRole").on(&what)?;
             report.changed(
                 &what,
                 format!(
@@ -198,51 +216,32 @@ pub async fn ensure_deploy_role(
                     env.environment, env.stack_name, env.environment, env.stack_name
                 )));
             }
-            let current_trust = current
-                .assume_role_policy_document()
-                .map(decode_policy)
-                .transpose()?;
-            if current_trust.is_some_and(|t| same_document(&t, &trust)) {
-                report.unchanged(format!("{what}: trust policy"));
-            } else {
-                iam.update_assume_role_policy()
+            let held = current.assume_role_policy_document();
+            if !up_to_date(report, &what, "trust policy", held, &trust)? {
+                let call = iam
+                    .update_assume_role_policy()
                     .role_name(role)
-                    .policy_document(trust.to_string())
-                    .send()
-                    .await
-                    .map_err(|e| aws(&what, "UpdateAssumeRolePolicy", e))?;
+                    .policy_document(trust.to_string());
+                call.send().await.aws("UpdateAssumeRolePolicy").on(&what)?;
                 report.changed(&what, "rewrote the trust policy");
             }
             current.arn
         }
     };
 
-    let current_permissions = match iam
+    let call = iam
         .get_role_policy()
         .role_name(role)
-        .policy_name(DEPLOY_POLICY_NAME)
-        .send()
-        .await
-    {
-        Ok(out) => Some(decode_policy(out.policy_document())?),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            None
-        }
-        Err(e) => return Err(aws(&what, "GetRolePolicy", e)),
-    };
-    if current_permissions.is_some_and(|p| same_document(&p, &permissions)) {
-        report.unchanged(format!("{what}: permission policy"));
-    } else {
-        iam.put_role_policy()
+        .policy_name(DEPLOY_POLICY_NAME);
+    let current = call.send().await.aws("GetRolePolicy").absent().on(&what)?;
+    let held = current.as_ref().map(|out| out.policy_document());
+    if !up_to_date(report, &what, "permission policy", held, &permissions)? {
+        let call = iam
+            .put_role_policy()
             .role_name(role)
             .policy_name(DEPLOY_POLICY_NAME)
-            .policy_document(permissions.to_string())
-            .send()
-            .await
-            .map_err(|e| aws(&what, "PutRolePolicy", e))?;
+            .policy_document(permissions.to_string());
+        call.send().await.aws("PutRolePolicy").on(&what)?;
         report.changed(
             &what,
             format!("wrote the permission policy {DEPLOY_POLICY_NAME}"),
@@ -286,14 +285,10 @@ async fn find_role(
     name: &str,
     what: &str,
 ) -> Result<Option<aws_sdk_iam::types::Role>, BootstrapError> {
-    match iam.get_role().role_name(name).send().await {
-        Ok(out) => Ok(out.role),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_no_such_entity_exception()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(aws(what, "GetRole", e)),
-    }
+    let got = iam.get_role().role_name(name).send().await;
+    Ok(got
+        .aws("GetRole")
+        .absent()
+        .on(what)?
+        .and_then(|out| out.role))
 }

@@ -3,9 +3,8 @@
 
 use aws_sdk_dynamodb::types::{PointInTimeRecoverySpecification, PointInTimeRecoveryStatus};
 
-use super::{BootstrapError, Report, aws};
+use super::{AwsResult, BootstrapError, NotFound, On, Report};
 use crate::kinds::dynamodb_table::table_still_settling;
-use crate::kinds::errors::aws_error;
 use crate::retry::{RetryPolicy, retry};
 
 /// True when the table exists; any error but not-found is an error.
@@ -13,16 +12,9 @@ pub async fn exists(
     dynamodb: &aws_sdk_dynamodb::Client,
     table: &str,
 ) -> Result<bool, BootstrapError> {
-    match dynamodb.describe_table().table_name(table).send().await {
-        Ok(_) => Ok(true),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(aws(&format!("lock table {table}"), "DescribeTable", e)),
-    }
+    let described = dynamodb.describe_table().table_name(table).send().await;
+    let found = described.aws("DescribeTable").absent();
+    Ok(found.on(&format!("lock table {table}"))?.is_some())
 }
 
 /// Turns PITR on unless it is on.
@@ -32,12 +24,12 @@ pub async fn ensure_pitr(
     report: &mut Report,
 ) -> Result<(), BootstrapError> {
     let what = format!("lock table {table}");
-    let described = dynamodb
-        .describe_continuous_backups()
-        .table_name(table)
+    let call = dynamodb.describe_continuous_backups().table_name(table);
+    let described = call
         .send()
         .await
-        .map_err(|e| aws(&what, "DescribeContinuousBackups", e))?;
+        .aws("DescribeContinuousBackups")
+        .on(&what)?;
     let enabled = described
         .continuous_backups_description()
         .and_then(|d| d.point_in_time_recovery_description())
@@ -58,13 +50,10 @@ pub async fn ensure_pitr(
             .point_in_time_recovery_specification(specification.clone())
             .send()
             .await
-            .map_err(|e| aws_error("UpdateContinuousBackups", e))
+            .aws("UpdateContinuousBackups")
     })
     .await
-    .map_err(|source| BootstrapError::Aws {
-        what: what.clone(),
-        source,
-    })?;
+    .on(&what)?;
     report.changed(what, "turned point-in-time recovery on");
     Ok(())
 }

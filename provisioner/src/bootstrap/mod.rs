@@ -26,6 +26,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::kind::ResourceError;
 use crate::kinds::errors::aws_error;
+pub(crate) use crate::kinds::errors::{AwsResult, NotFound};
 pub use policies::{EnvScope, PolicyInputs};
 
 /// Default number of days a superseded state version is kept.
@@ -108,7 +109,9 @@ impl BootstrapError {
     }
 }
 
-/// Maps an SDK error of `operation` on `what` (keeps AWS's code and message).
+/// Maps an SDK error of `operation` on `what` (keeps AWS's code and message), for the answers
+/// a step tells apart by the SDK's error itself before giving up (a bucket's bare 404, a
+/// provider another run created first).
 pub(crate) fn aws<E, R>(what: &str, operation: &str, error: SdkError<E, R>) -> BootstrapError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -117,6 +120,22 @@ where
     BootstrapError::Aws {
         what: what.to_string(),
         source: aws_error(operation, error),
+    }
+}
+
+/// The kinds' errors as bootstrap's, about `what` (`deploy role x`): an SDK call reads
+/// `call.send().await.aws("GetRole").absent().on(&what)?`, so bootstrap maps errors and decides
+/// not-found exactly as the kinds do ([`AwsResult`], [`NotFound`]).
+pub(crate) trait On<T> {
+    fn on(self, what: &str) -> Result<T, BootstrapError>;
+}
+
+impl<T> On<T> for Result<T, ResourceError> {
+    fn on(self, what: &str) -> Result<T, BootstrapError> {
+        self.map_err(|source| BootstrapError::Aws {
+            what: what.to_string(),
+            source,
+        })
     }
 }
 
@@ -156,11 +175,12 @@ pub async fn run(
 
 /// The account the credentials belong to (policies name it in ARNs).
 pub async fn account_id(sdk: &aws_config::SdkConfig) -> Result<String, BootstrapError> {
-    let identity = aws_sdk_sts::Client::new(sdk)
-        .get_caller_identity()
+    let call = aws_sdk_sts::Client::new(sdk).get_caller_identity();
+    let identity = call
         .send()
         .await
-        .map_err(|e| aws("the current AWS identity", "GetCallerIdentity", e))?;
+        .aws("GetCallerIdentity")
+        .on("the current AWS identity")?;
     identity
         .account()
         .map(str::to_string)

@@ -43,6 +43,8 @@ pub struct BootstrapArgs {
     /// Account id for `--print-policy` without credentials (default: asked from STS).
     #[arg(long, value_name = "ID")]
     pub account_id: Option<String>,
+    #[command(flatten)]
+    pub aws: super::flags::AwsFlags,
 }
 
 fn check_repository(repo: &str) -> Result<()> {

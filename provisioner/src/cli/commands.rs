@@ -14,7 +14,7 @@ use provisioner::desired;
 use provisioner::kind::Desired;
 use provisioner::output;
 use provisioner::package::{self, ZipsFor};
-use provisioner::pipeline::{self, PipelineError, PlanOptions, Session, saved};
+use provisioner::pipeline::{self, Inputs, PipelineError, PlanOptions, Session, saved};
 use provisioner::plan::Plan;
 use provisioner::stack::{BackendSettings, ResolvedStack, Stack};
 
@@ -30,7 +30,7 @@ pub async fn session(global: &Global, environment: &str) -> Result<Session> {
         resolved,
         engine,
         backend,
-        lock_timeout: global.lock_timeout,
+        lock_timeout: global.run.lock.lock_timeout,
     })
 }
 
@@ -41,11 +41,18 @@ pub fn declared(session: &Session, zips: ZipsFor) -> Result<Vec<Desired>> {
 }
 
 /// How `plan` and `apply` plan: against the hash a saved plan is checked by.
-fn plan_options(session: &Session, desired: &[Desired], allow_data_loss: bool) -> PlanOptions {
+fn plan_options(
+    session: &Session,
+    desired: &[Desired],
+    allow_data_loss: bool,
+    replace: &[String],
+) -> PlanOptions {
     let stack_hash = saved::stack_hash(&session.resolved, desired);
     PlanOptions {
         stack_hash,
         allow_data_loss,
+        destroy: false,
+        replace: replace.to_vec(),
     }
 }
 
@@ -68,10 +75,7 @@ fn refuse_throwaway_state(stack: &ResolvedStack) -> Result<()> {
 }
 
 fn print_plan(global: &Global, plan: &Plan) {
-    out!(
-        "{}",
-        plan.render(global.color_on(std::io::stdout().is_terminal()))
-    );
+    out!("{}", super::show::text(global, plan));
 }
 
 pub async fn validate(global: &Global) -> Result<ExitCode> {
@@ -90,15 +94,23 @@ pub async fn validate(global: &Global) -> Result<ExitCode> {
 
 pub async fn plan(global: &Global, args: &PlanArgs) -> Result<ExitCode> {
     let session = session(global, &args.env).await?;
-    let desired = declared(&session, ZipsFor::Deploy)?;
-    let options = plan_options(&session, &desired, args.allow_data_loss);
+    let zips = if args.destroy {
+        ZipsFor::Destroy
+    } else {
+        ZipsFor::Deploy
+    };
+    let desired = declared(&session, zips)?;
+    let options = PlanOptions {
+        destroy: args.destroy,
+        ..plan_options(&session, &desired, args.allow_data_loss, &args.replace)
+    };
     let plan = pipeline::plan(&session, &desired, &options, &Stderr).await?;
     if let Some(out) = &args.out {
         plan.save(out)
             .map_err(|e| anyhow!("writing the plan file {}: {e}", out.display()))?;
     }
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&plan)?);
+        outln!("{}", super::show::json(&plan)?);
     } else {
         print_plan(global, &plan);
         if let Some(out) = &args.out {
@@ -114,6 +126,17 @@ pub async fn plan(global: &Global, args: &PlanArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What to run when there is no terminal to confirm on: `--auto-approve`, or the reviewed way,
+/// a saved plan (a destroy plan for `destroy`) applied exactly.
+fn without_terminal(environment: &str, destroy: bool) -> String {
+    let flag = if destroy { " --destroy" } else { "" };
+    format!(
+        "pass --auto-approve, or save the plan with `provisioner plan{flag} --env {environment} \
+         --out FILE`, review it, and apply exactly that plan with `provisioner apply --env \
+         {environment} FILE`"
+    )
 }
 
 /// Asks for `yes` on a terminal; refuses when there is none to ask on, saying what to run
@@ -163,35 +186,35 @@ pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<ExitCode> {
         Some(path) => Some(Plan::load(path).map_err(|e| anyhow!(e))?),
         None => None,
     };
-    if let Some(saved) = &saved
-        && saved.environment != args.env
-    {
-        bail!(
-            "the plan file is for environment '{}', not '{}'; nothing was changed",
-            saved.environment,
-            args.env
-        );
-    }
-    let desired = declared(&session, ZipsFor::Deploy)?;
-    let options = plan_options(&session, &desired, args.allow_data_loss);
-    state::prepare_backend(&session.resolved.backend_config(), &session.engine.aws.sdk).await?;
-    let applied = pipeline::apply(
-        &session,
-        &desired,
-        &options,
-        saved.as_ref(),
-        async |plan| {
-            print_plan(global, plan);
-            let without_terminal = format!(
-                "pass --auto-approve, or save the plan with `provisioner plan --env {0} --out \
-                 FILE`, review it, and apply exactly that plan with `provisioner apply --env {0} \
-                 FILE`",
+    if let Some(saved) = &saved {
+        if saved.environment != args.env {
+            bail!(
+                "the plan file is for environment '{}', not '{}'; nothing was changed",
+                saved.environment,
                 args.env
             );
+        }
+        if saved.destroy {
+            return destroy_in(global, &session, Some(saved), false).await;
+        }
+    }
+    let desired = declared(&session, ZipsFor::Deploy)?;
+    let options = plan_options(&session, &desired, args.allow_data_loss, &args.replace);
+    state::prepare_backend(&session.resolved.backend_config(), &session.engine.aws.sdk).await?;
+    let inputs = Inputs {
+        desired: &desired,
+        options: &options,
+        saved: saved.as_ref(),
+    };
+    let applied = pipeline::apply(
+        &session,
+        inputs,
+        async |plan| {
+            print_plan(global, plan);
             confirm(
                 "\nDo you want to perform these actions?".into(),
                 args.auto_approve,
-                without_terminal,
+                without_terminal(&args.env, false),
             )
             .await
         },
@@ -207,22 +230,34 @@ pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<ExitCode> {
 
 pub async fn destroy(global: &Global, args: &DestroyArgs) -> Result<ExitCode> {
     let session = session(global, &args.env).await?;
-    let desired = declared(&session, ZipsFor::Destroy)?;
-    let question = format!(
-        "\nDo you really want to destroy every resource of the {} environment?",
-        args.env
-    );
+    destroy_in(global, &session, None, args.auto_approve).await
+}
+
+/// Destroys the session's environment: what the saved destroy plan lists (`apply FILE`), or
+/// what it finds now once confirmed (`destroy`).
+async fn destroy_in(
+    global: &Global,
+    session: &Session,
+    saved: Option<&Plan>,
+    auto_approve: bool,
+) -> Result<ExitCode> {
+    let environment = &session.resolved.environment;
+    let desired = declared(session, ZipsFor::Destroy)?;
+    let options = plan_options(session, &desired, false, &[]);
+    let question =
+        format!("\nDo you really want to destroy every resource of the {environment} environment?");
+    let inputs = Inputs {
+        desired: &desired,
+        options: &options,
+        saved,
+    };
     let destroyed = pipeline::destroy(
-        &session,
-        &desired,
+        session,
+        inputs,
         async |plan| {
             print_plan(global, plan);
-            let without_terminal = format!(
-                "review what it deletes (above, or `provisioner state list --env {}`), then \
-                 run it again with --auto-approve",
-                args.env
-            );
-            confirm(question, args.auto_approve, without_terminal).await
+            let advice = without_terminal(environment, true);
+            confirm(question, auto_approve, advice).await
         },
         &Stderr,
     )
@@ -235,7 +270,7 @@ pub async fn destroy(global: &Global, args: &DestroyArgs) -> Result<ExitCode> {
             print_applied("Destroy", &applied);
         }
         None => {
-            print_plan(global, &Plan::empty(&args.env, true));
+            print_plan(global, &Plan::empty(environment, true));
             outln!("\nNothing to destroy.");
         }
     }

@@ -50,7 +50,7 @@ impl EnvBackend {
 pub async fn open_env(global: &Global, environment: &str) -> Result<EnvBackend> {
     let stack = Stack::load(&global.stack)?;
     let mut resolved = stack.resolve(environment)?;
-    if let Some(dir) = &global.package_dir {
+    if let Some(dir) = &global.run.package_dir {
         resolved.lambda.code = prebuilt_package(dir, &resolved)?;
     }
     let sdk = sdk_config(global, &resolved.region).await;
@@ -90,7 +90,7 @@ pub async fn sdk_config(global: &Global, region: &str) -> SdkConfig {
         .region(aws_config::Region::new(region.to_string()))
         .load()
         .await;
-    if global.stats {
+    if global.run.aws.stats {
         super::stats::counting(sdk)
     } else {
         sdk

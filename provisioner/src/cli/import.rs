@@ -22,6 +22,8 @@ pub struct ImportArgs {
     pub address: String,
     /// Its physical id (each kind's is listed below).
     pub id: String,
+    #[command(flatten)]
+    pub flags: super::flags::RunFlags,
 }
 
 /// One environment to adopt into, with its declaration (the function is never built).

@@ -35,6 +35,8 @@ pub struct MigrateArgs {
     /// Write the adopted state (default: dry run, nothing is written).
     #[arg(long)]
     pub write: bool,
+    #[command(flatten)]
+    pub flags: super::flags::RunFlags,
 }
 
 /// `s3://bucket/key` → (bucket, key).
@@ -52,19 +54,14 @@ fn parse_s3_url(url: &str) -> Result<Option<(String, String)>> {
 
 async fn read_s3(ctx: &Adoption, bucket: &str, key: &str) -> Result<Vec<u8>> {
     let s3 = state::s3::s3_client(&ctx.session.engine.aws.sdk);
-    let object = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .with_context(|| format!("reading the Terraform state s3://{bucket}/{key}"))?;
-    let bytes = object
-        .body
-        .collect()
-        .await
-        .with_context(|| format!("reading the Terraform state s3://{bucket}/{key}"))?;
-    Ok(bytes.into_bytes().to_vec())
+    let target = format!("s3://{bucket}/{key}");
+    let what = ("GetObject", target.as_str());
+    let object = state::s3::get_object(&s3, bucket, key, None, what).await;
+    let context = || format!("reading the Terraform state {target}");
+    match object.with_context(context)? {
+        Some(object) => Ok(object.bytes),
+        None => bail!("{}: there is no such object", context()),
+    }
 }
 
 pub async fn run(global: &Global, args: &MigrateArgs) -> Result<ExitCode> {

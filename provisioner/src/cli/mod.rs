@@ -6,15 +6,20 @@ pub mod bootstrap;
 pub mod commands;
 pub mod completions;
 pub mod env;
+pub mod flags;
+pub mod history;
 pub mod import;
 pub mod migrate;
 pub mod progress;
+pub mod show;
 pub mod signals;
 pub mod state_cmd;
 pub mod stats;
 
 use std::path::PathBuf;
 use std::time::Duration;
+
+use flags::{AwsFlags, RunFlags};
 
 use clap::{Args, ColorChoice, Parser, Subcommand};
 
@@ -36,29 +41,15 @@ pub struct Global {
     /// The stack file.
     #[arg(long, global = true, default_value = "stack.toml", value_name = "FILE")]
     pub stack: PathBuf,
-    /// How long to wait for the state lock held by another run (e.g. 30s, 2m; default: fail at once).
-    #[arg(long, global = true, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
-    pub lock_timeout: Duration,
     /// More logs on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Deploy the prebuilt zip `function-<arch>.zip` in DIR (as `provisioner package --out DIR`
-    /// and CI write it) instead of the stack's `[lambda] package` or a build, so the deploy
-    /// workflow applies exactly the zip CI tested and never runs cargo.
-    #[arg(
-        long,
-        global = true,
-        env = "PROVISIONER_PACKAGE_DIR",
-        value_name = "DIR"
-    )]
-    pub package_dir: Option<PathBuf>,
-    /// Print the number of AWS calls and the wall time on stderr at the end, then each
-    /// operation called with its count (`stats: dynamodb.DescribeTable 1`).
-    #[arg(long, global = true)]
-    pub stats: bool,
     /// Colour in plans and logs: `auto` only on a terminal and without `NO_COLOR` set.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+    /// The flags of this run's command that only some commands take ([`flags::of`]).
+    #[arg(skip)]
+    pub run: flags::RunFlags,
 }
 
 impl Global {
@@ -87,6 +78,8 @@ pub enum Command {
     Output(OutputArgs),
     /// Build the function for Lambda and zip it deterministically as `bootstrap`.
     Package(PackageArgs),
+    /// Print a plan saved by `plan --out` as plan prints it (or as JSON); no AWS call, no lock.
+    Show(show::ShowArgs),
     /// Free the state lock a crashed run left behind.
     ForceUnlock(ForceUnlockArgs),
     /// One-time account set-up: state bucket, lock table, GitHub OIDC provider, deploy role.
@@ -115,10 +108,20 @@ pub struct PlanArgs {
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Plan the deletion of everything the state records (and this stack's objects it lost),
+    /// as `destroy` would; save it with --out and apply it with `apply --env ENV FILE`.
+    #[arg(long, conflicts_with_all = ["allow_data_loss", "replace"])]
+    pub destroy: bool,
+    /// Replace this resource although nothing forces it (a wedged object), create before
+    /// destroy where both can exist; repeatable. ADDR as the plan shows it.
+    #[arg(long, value_name = "ADDR")]
+    pub replace: Vec<String>,
     /// Plan the replacement of an object that holds data (the table, when its name or keys
     /// change) instead of refusing it: the old table and its items are deleted.
     #[arg(long)]
     pub allow_data_loss: bool,
+    #[command(flatten)]
+    pub flags: RunFlags,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +139,12 @@ pub struct ApplyArgs {
     /// plan carries its own choice.
     #[arg(long)]
     pub allow_data_loss: bool,
+    /// As for plan: replace this resource although nothing forces it; repeatable. A saved plan
+    /// carries its own.
+    #[arg(long, value_name = "ADDR", conflicts_with = "plan_file")]
+    pub replace: Vec<String>,
+    #[command(flatten)]
+    pub flags: RunFlags,
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +155,8 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+    #[command(flatten)]
+    pub flags: RunFlags,
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +174,8 @@ pub struct OutputArgs {
     /// output --env dev api_base_url --raw)/tables"`).
     #[arg(long, requires = "name")]
     pub raw: bool,
+    #[command(flatten)]
+    pub aws: AwsFlags,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +198,8 @@ pub struct ForceUnlockArgs {
     pub env: String,
     /// The lock ID from the "state is locked" error.
     pub lock_id: String,
+    #[command(flatten)]
+    pub aws: AwsFlags,
 }
 
 fn parse_architecture(s: &str) -> Result<Architecture, String> {
@@ -225,7 +240,10 @@ pub fn parse() -> Cli {
         .try_get_matches()
         .and_then(|matches| Cli::from_arg_matches(&matches));
     match parsed {
-        Ok(cli) => cli,
+        Ok(mut cli) => {
+            cli.global.run = flags::of(&cli.command);
+            cli
+        }
         Err(error) => {
             let _ = error.print();
             std::process::exit(usage_exit_code(error.kind()));

@@ -18,6 +18,18 @@ use super::env::{EnvBackend, open_env};
 pub struct StateArgs {
     #[command(subcommand)]
     pub command: StateCommand,
+    #[command(flatten)]
+    pub aws: super::flags::AwsFlags,
+}
+
+impl StateArgs {
+    /// The lock flags of the one state command that takes the lock (`rollback`).
+    pub fn lock(&self) -> Option<&super::flags::LockFlags> {
+        match &self.command {
+            StateCommand::Rollback(a) => Some(&a.lock),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -26,8 +38,8 @@ pub enum StateCommand {
     List(EnvArg),
     /// Show one recorded resource (id, ARN, attributes, dependencies) as JSON.
     Show(ShowArgs),
-    /// List every stored version of the state, newest first.
-    History(HistoryArgs),
+    /// The stored versions of the state grouped by the run that wrote them, newest first.
+    History(super::history::HistoryArgs),
     /// Write an earlier version back as the newest one (history is kept).
     Rollback(RollbackArgs),
 }
@@ -49,16 +61,6 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct HistoryArgs {
-    /// The environment: the name of an `[env.NAME]` section of the stack file.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
-    /// Print the versions as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
 pub struct RollbackArgs {
     /// The environment: the name of an `[env.NAME]` section of the stack file.
     #[arg(long, value_name = "ENV")]
@@ -66,13 +68,15 @@ pub struct RollbackArgs {
     /// The version to restore, as `state history` prints it (S3 version id, or serial locally).
     #[arg(value_name = "VERSION")]
     pub version_id: String,
+    #[command(flatten)]
+    pub lock: super::flags::LockFlags,
 }
 
 pub async fn run(global: &Global, args: &StateArgs) -> Result<ExitCode> {
     match &args.command {
         StateCommand::List(a) => list(global, &a.env).await,
         StateCommand::Show(a) => show(global, a).await,
-        StateCommand::History(a) => history(global, a).await,
+        StateCommand::History(a) => super::history::history(global, a).await,
         StateCommand::Rollback(a) => rollback(global, a).await,
     }
 }
@@ -145,40 +149,6 @@ async fn show(global: &Global, args: &ShowArgs) -> Result<ExitCode> {
         );
     };
     outln!("{}", serde_json::to_string_pretty(resource)?);
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn history(global: &Global, args: &HistoryArgs) -> Result<ExitCode> {
-    let env = open_env(global, &args.env).await?;
-    let versions = env.backend.history().await?;
-    if args.json {
-        outln!("{}", serde_json::to_string_pretty(&versions)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    if versions.is_empty() {
-        outln!("No stored versions at {}.", env.backend.location());
-        return Ok(ExitCode::SUCCESS);
-    }
-    let width = versions
-        .iter()
-        .map(|v| v.version_id.len())
-        .max()
-        .unwrap_or(0)
-        .max("VERSION".len());
-    outln!(
-        "{:<width$}  SERIAL  WRITTEN                    BY",
-        "VERSION"
-    );
-    for v in &versions {
-        outln!(
-            "{:<width$}  {:<6}  {:<25}  {}{}",
-            v.version_id,
-            v.serial.map_or("-".to_string(), |s| s.to_string()),
-            v.last_modified,
-            v.writer.as_deref().unwrap_or("-"),
-            if v.is_latest { "  (current)" } else { "" }
-        );
-    }
     Ok(ExitCode::SUCCESS)
 }
 

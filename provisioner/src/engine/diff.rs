@@ -48,6 +48,8 @@ pub struct PlanInput<'a> {
     pub stack_hash: String,
     /// Plan replacements of objects that hold data (a table) instead of refusing them.
     pub allow_data_loss: bool,
+    /// Declared addresses to replace although nothing forces it (`--replace`).
+    pub replace: &'a [String],
 }
 
 /// Outputs of every resource refresh found.
@@ -79,6 +81,7 @@ pub fn make_plan(engine: &Engine, input: &PlanInput<'_>) -> Result<Plan, EngineE
             })?;
     }
     let addresses: Vec<String> = desired.iter().map(|d| d.address.clone()).collect();
+    check_replace_requests(input.replace, &addresses)?;
     let order = graph::topological_order(&addresses, |i| desired[i].depends_on.clone())
         .map_err(EngineError::Cycle)?;
     for i in order {
@@ -91,13 +94,21 @@ pub fn make_plan(engine: &Engine, input: &PlanInput<'_>) -> Result<Plan, EngineE
             (Some(_), Some(observed)) => {
                 check_recorded_ownership(engine, &d.address, observed)?;
                 let fields = field_changes(kind, &resolved, observed);
-                if fields.is_empty() {
+                let requested = input.replace.contains(&d.address);
+                if fields.is_empty() && !requested {
                     None
-                } else if fields.iter().any(|f| f.forces_replacement) {
+                } else if requested || fields.iter().any(|f| f.forces_replacement) {
                     refuse_if_protected(engine, kind, &d.address, observed)?;
+                    let forced = fields.iter().any(|f| f.forces_replacement);
                     if let Some(keep) = kind.holds_data(observed, &engine.environment)
                         && !input.allow_data_loss
                     {
+                        if !forced {
+                            return Err(EngineError::ReplaceLosesData {
+                                address: d.address.clone(),
+                                name: observed.id.clone(),
+                            });
+                        }
                         return Err(EngineError::DataLoss {
                             address: d.address.clone(),
                             old: observed.id.clone(),
@@ -188,8 +199,30 @@ pub fn make_plan(engine: &Engine, input: &PlanInput<'_>) -> Result<Plan, EngineE
         state_serial: input.state_exists.then_some(input.document.serial),
         destroy: input.destroy,
         allow_data_loss: input.allow_data_loss,
+        replace: input.replace.to_vec(),
         changes,
         desired: input.desired.to_vec(),
+    })
+}
+
+/// Every address `--replace` names must be one the stack declares: a typo would otherwise
+/// replace nothing, silently.
+fn check_replace_requests(requested: &[String], declared: &[String]) -> Result<(), EngineError> {
+    let Some(unknown) = requested.iter().find(|r| !declared.contains(r)) else {
+        return Ok(());
+    };
+    let mut nearest: Vec<&String> = declared.iter().collect();
+    nearest.sort_by(|a, b| {
+        strsim::jaro_winkler(b, unknown).total_cmp(&strsim::jaro_winkler(a, unknown))
+    });
+    Err(EngineError::UnknownAddress {
+        address: unknown.clone(),
+        nearest: nearest
+            .iter()
+            .take(3)
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
     })
 }
 

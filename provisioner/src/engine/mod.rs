@@ -136,6 +136,19 @@ pub enum EngineError {
         target: String,
     },
 
+    #[error(
+        "--replace {address}: replacing {name} deletes it with its data and creates it empty. \
+         Nothing was changed. Back up or copy the data first (point-in-time recovery, an export \
+         to S3) and run again with --allow-data-loss"
+    )]
+    ReplaceLosesData { address: String, name: String },
+
+    #[error(
+        "--replace {address}: the stack declares no such address; the nearest are {nearest} \
+         (`provisioner plan` shows every address)"
+    )]
+    UnknownAddress { address: String, nearest: String },
+
     #[error("dependency cycle between {0}")]
     Cycle(String),
 

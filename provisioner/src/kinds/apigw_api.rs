@@ -220,10 +220,7 @@ impl Kind for ApigwApi {
                 }
             }
         }
-        if change.has("tags") {
-            let arn = api_arn(&aws.region, id);
-            tags::apigw(aws, &arn, &change.current_tags(), change.tags).await?;
-        }
+        tags::apigw(aws, &api_arn(&aws.region, id), change).await?;
         // The current object records the execution ARN: no account id to ask for again.
         Self::read_back(aws, id, &change.current.recorded).await
     }

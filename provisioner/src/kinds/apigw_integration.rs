@@ -16,6 +16,20 @@ use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::kind::{Fields, ResourceError, Tags};
 
+/// The spec of an integration of API `$api_id` as `$got` reports it: GetIntegration's answer
+/// and a GetIntegrations item (two types with the same getters) read alike.
+macro_rules! spec_of {
+    ($api_id:expr, $got:expr) => {
+        Spec {
+            api_id: $api_id.to_string(),
+            integration_type: $got.integration_type().map(|t| t.as_str().to_string()),
+            integration_uri: $got.integration_uri().map(str::to_string),
+            payload_format_version: $got.payload_format_version().map(str::to_string),
+            timeout_ms: $got.timeout_in_millis(),
+        }
+    };
+}
+
 /// The `apigw_integration` kind.
 pub struct ApigwIntegration;
 
@@ -55,14 +69,7 @@ impl Kind for ApigwIntegration {
         let Some(got) = call.send().await.aws("GetIntegration").absent()? else {
             return Ok(None);
         };
-        let spec = Spec::of(
-            api_id,
-            got.integration_type(),
-            got.integration_uri(),
-            got.payload_format_version(),
-            got.timeout_in_millis(),
-        );
-        Ok(Some(found(id, spec)))
+        Ok(Some(found(id, spec_of!(api_id, got))))
     }
 
     async fn find_existing(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Read<Spec> {
@@ -79,14 +86,8 @@ impl Kind for ApigwIntegration {
             },
             |page| {
                 let got = page.items().iter().find(|i| i.integration_uri() == uri)?;
-                let spec = Spec::of(
-                    api_id,
-                    got.integration_type(),
-                    got.integration_uri(),
-                    got.payload_format_version(),
-                    got.timeout_in_millis(),
-                );
-                Some(found(got.integration_id().unwrap_or_default(), spec))
+                let id = got.integration_id().unwrap_or_default();
+                Some(found(id, spec_of!(api_id, got)))
             },
             |page| page.next_token(),
         )
@@ -130,25 +131,6 @@ impl Kind for ApigwIntegration {
             .api_id(api_id)
             .integration_id(id);
         call.send().await.aws("DeleteIntegration").gone()
-    }
-}
-
-impl Spec {
-    /// What GetIntegration and a GetIntegrations item both report.
-    fn of(
-        api_id: &str,
-        integration_type: Option<&IntegrationType>,
-        uri: Option<&str>,
-        payload_format_version: Option<&str>,
-        timeout_ms: Option<i32>,
-    ) -> Self {
-        Self {
-            api_id: api_id.to_string(),
-            integration_type: integration_type.map(|t| t.as_str().to_string()),
-            integration_uri: uri.map(str::to_string),
-            payload_format_version: payload_format_version.map(str::to_string),
-            timeout_ms,
-        }
     }
 }
 

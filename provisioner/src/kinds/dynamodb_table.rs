@@ -197,10 +197,7 @@ impl Kind for DynamodbTable {
         if change.has("point_in_time_recovery") {
             set_pitr(aws, name, spec.point_in_time_recovery).await?;
         }
-        if change.has("tags") {
-            let arn = change.current.arn.clone().unwrap_or_default();
-            tags::dynamodb(aws, &arn, &change.current_tags(), change.tags).await?;
-        }
+        tags::dynamodb(aws, change.arn(), change).await?;
         Self::read_back(aws, name, &Fields::new()).await
     }
 

@@ -26,6 +26,16 @@ pub fn string<'a>(kind: &str, fields: &'a Fields, field: &str) -> Result<&'a str
         .ok_or_else(|| invalid(kind, field, "a string"))
 }
 
+/// A declared string field a call needs but the spec may leave out (a zip's path, declared
+/// and never read back).
+pub fn required<'a>(
+    kind: &str,
+    field: &str,
+    value: Option<&'a str>,
+) -> Result<&'a str, ResourceError> {
+    value.ok_or_else(|| invalid(kind, field, "a string"))
+}
+
 /// A declared policy document (a JSON object), serialised for an AWS call.
 pub fn policy_json(kind: &str, field: &str, document: &Value) -> Result<String, ResourceError> {
     match document {

@@ -30,6 +30,8 @@ use serde_json::{Value, json};
 
 use super::errors::{self, AwsResult, NotFound};
 use super::fields;
+use super::iam_role_policy::delete_inline_policy;
+use super::iam_role_policy_attachment::detach_policy;
 use super::tags;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
@@ -182,9 +184,7 @@ impl Kind for IamRole {
         if change.has("permissions_boundary") {
             update_boundary(aws, change).await?;
         }
-        if change.has("tags") {
-            tags::iam_role(aws, role, &change.current_tags(), change.tags).await?;
-        }
+        tags::iam_role(aws, role, change).await?;
         Self::read_back(aws, role, &Fields::new()).await
     }
 
@@ -252,8 +252,7 @@ async fn detach_all_policies(aws: &AwsClients, role: &str) -> Result<(), Resourc
         let Some(arn) = policy.policy_arn() else {
             continue;
         };
-        let call = aws.iam.detach_role_policy().role_name(role).policy_arn(arn);
-        call.send().await.aws("DetachRolePolicy").gone()?;
+        detach_policy(aws, role, arn).await?;
     }
     let inline: Vec<String> = aws
         .iam
@@ -266,12 +265,7 @@ async fn detach_all_policies(aws: &AwsClients, role: &str) -> Result<(), Resourc
         .await
         .aws("ListRolePolicies")?;
     for name in inline {
-        let call = aws
-            .iam
-            .delete_role_policy()
-            .role_name(role)
-            .policy_name(&name);
-        call.send().await.aws("DeleteRolePolicy").gone()?;
+        delete_inline_policy(aws, role, &name).await?;
     }
     Ok(())
 }

@@ -99,13 +99,23 @@ impl Kind for IamRolePolicy {
 
     async fn delete(aws: &AwsClients, id: &str, _recorded: &Fields) -> Result<(), ResourceError> {
         let (role, name) = split_id(id)?;
-        let call = aws
-            .iam
-            .delete_role_policy()
-            .role_name(role)
-            .policy_name(name);
-        call.send().await.aws("DeleteRolePolicy").gone()
+        delete_inline_policy(aws, role, name).await
     }
+}
+
+/// DeleteRolePolicy; not-found is success. The role's own delete removes its inline policies
+/// with it too.
+pub async fn delete_inline_policy(
+    aws: &AwsClients,
+    role: &str,
+    name: &str,
+) -> Result<(), ResourceError> {
+    let call = aws
+        .iam
+        .delete_role_policy()
+        .role_name(role)
+        .policy_name(name);
+    call.send().await.aws("DeleteRolePolicy").gone()
 }
 
 /// PutRolePolicy, retried while IAM catches up with the role.

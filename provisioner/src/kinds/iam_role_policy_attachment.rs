@@ -101,13 +101,23 @@ impl Kind for IamRolePolicyAttachment {
 
     async fn delete(aws: &AwsClients, id: &str, _recorded: &Fields) -> Result<(), ResourceError> {
         let (role, policy_arn) = split_id(id)?;
-        let call = aws
-            .iam
-            .detach_role_policy()
-            .role_name(role)
-            .policy_arn(policy_arn);
-        call.send().await.aws("DetachRolePolicy").gone()
+        detach_policy(aws, role, policy_arn).await
     }
+}
+
+/// DetachRolePolicy; not-found is success. The role's own delete detaches its policies with it
+/// too.
+pub async fn detach_policy(
+    aws: &AwsClients,
+    role: &str,
+    policy_arn: &str,
+) -> Result<(), ResourceError> {
+    let call = aws
+        .iam
+        .detach_role_policy()
+        .role_name(role)
+        .policy_arn(policy_arn);
+    call.send().await.aws("DetachRolePolicy").gone()
 }
 
 /// `<role>/<policy arn>`.

@@ -49,6 +49,22 @@ const CODE_FIELDS: &[&str] = &["code_sha256", "architecture"];
 /// How long a function may stay `Pending` or `InProgress`.
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
+/// `$builder` (CreateFunction's or UpdateFunctionConfiguration's: two types with the same
+/// setters) with every field of [`CONFIGURATION_FIELDS`] set from `$spec`, so a create and an
+/// update configure a function alike.
+macro_rules! configured {
+    ($builder:expr, $spec:expr) => {
+        $builder
+            .role(&$spec.role_arn)
+            .runtime(Runtime::from($spec.runtime.as_str()))
+            .handler(&$spec.handler)
+            .memory_size($spec.memory_size)
+            .timeout($spec.timeout)
+            .environment(environment($spec))
+            .set_layers(Some($spec.layers.clone()))
+    };
+}
+
 /// The `lambda_function` kind.
 pub struct LambdaFunction;
 
@@ -146,18 +162,9 @@ impl Kind for LambdaFunction {
                 let code = FunctionCode::builder()
                     .zip_file(fields::zip_blob(zip_path).await?)
                     .build();
-                let call = aws
-                    .lambda
-                    .create_function()
-                    .function_name(name)
-                    .role(&spec.role_arn)
-                    .runtime(Runtime::from(spec.runtime.as_str()))
-                    .handler(&spec.handler)
+                let create = aws.lambda.create_function().function_name(name);
+                let call = configured!(create, spec)
                     .architectures(Architecture::from(spec.architecture.as_str()))
-                    .memory_size(spec.memory_size)
-                    .timeout(spec.timeout)
-                    .environment(environment(spec))
-                    .set_layers(Some(spec.layers.clone()))
                     .code(code)
                     .set_tags((!tags.is_empty()).then(|| tags::as_map(tags)));
                 call.send().await.aws("CreateFunction")
@@ -192,17 +199,8 @@ impl Kind for LambdaFunction {
                 &RetryPolicy::default(),
                 role_or_function_not_ready,
                 || async {
-                    let call = aws
-                        .lambda
-                        .update_function_configuration()
-                        .function_name(name)
-                        .role(&spec.role_arn)
-                        .runtime(Runtime::from(spec.runtime.as_str()))
-                        .handler(&spec.handler)
-                        .memory_size(spec.memory_size)
-                        .timeout(spec.timeout)
-                        .environment(environment(spec))
-                        .set_layers(Some(spec.layers.clone()));
+                    let update = aws.lambda.update_function_configuration();
+                    let call = configured!(update.function_name(name), spec);
                     call.send().await.aws("UpdateFunctionConfiguration")
                 },
             )
@@ -227,10 +225,7 @@ impl Kind for LambdaFunction {
         if change.has("reserved_concurrency") {
             set_reserved_concurrency(aws, name, spec.reserved_concurrency).await?;
         }
-        if change.has("tags") {
-            let arn = change.current.arn.clone().unwrap_or_default();
-            tags::lambda(aws, &arn, &change.current_tags(), change.tags).await?;
-        }
+        tags::lambda(aws, change.arn(), change).await?;
         Self::read_back(aws, name, &Fields::new()).await
     }
 
@@ -341,13 +336,7 @@ pub fn functions(scope: &DeployScope<'_>) -> String {
 
 /// The declared zip, which create and a code update need.
 fn zip_path(spec: &Spec) -> Result<&str, ResourceError> {
-    spec.zip_path.as_deref().ok_or_else(|| {
-        ResourceError::Invalid(format!(
-            "{}: field `zip_path` must be a string; fix the stack declaration (or the recorded \
-             state)",
-            LambdaFunction::NAME
-        ))
-    })
+    fields::required(LambdaFunction::NAME, "zip_path", spec.zip_path.as_deref())
 }
 
 fn environment(spec: &Spec) -> Environment {

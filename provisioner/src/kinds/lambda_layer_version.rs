@@ -114,13 +114,7 @@ impl Kind for LambdaLayerVersion {
     }
 
     async fn create(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Made<Spec> {
-        let zip_path = spec.zip_path.as_deref().ok_or_else(|| {
-            ResourceError::Invalid(format!(
-                "{}: field `zip_path` must be a string; fix the stack declaration (or the \
-                 recorded state)",
-                Self::NAME
-            ))
-        })?;
+        let zip_path = fields::required(Self::NAME, "zip_path", spec.zip_path.as_deref())?;
         let runtimes: Vec<Runtime> = spec
             .compatible_runtimes
             .iter()

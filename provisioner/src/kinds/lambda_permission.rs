@@ -136,16 +136,7 @@ impl Kind for LambdaPermission {
 
 /// The function a recorded permission belongs to.
 fn function_of(recorded: &Fields) -> Result<&str, ResourceError> {
-    recorded
-        .get("function_name")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            ResourceError::Invalid(format!(
-                "{}: field `function_name` must be a string; fix the stack declaration (or the \
-                 recorded state)",
-                LambdaPermission::NAME
-            ))
-        })
+    fields::string(LambdaPermission::NAME, recorded, "function_name")
 }
 
 /// The statement with `Sid == sid` in a resource policy.

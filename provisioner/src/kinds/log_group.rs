@@ -144,10 +144,7 @@ impl Kind for LogGroup {
                 }
             }
         }
-        if change.has("tags") {
-            let arn = change.current.arn.clone().unwrap_or_default();
-            tags::logs(aws, &arn, &change.current_tags(), change.tags).await?;
-        }
+        tags::logs(aws, change.arn(), change).await?;
         Self::read_back(aws, name, &Fields::new()).await
     }
 

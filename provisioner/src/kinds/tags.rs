@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use super::errors::AwsResult;
+use super::typed::Update;
 use crate::aws::AwsClients;
 use crate::kind::{ResourceError, Tags};
 
@@ -55,21 +56,23 @@ fn map(tags: &Tags) -> Result<HashMap<String, String>, ResourceError> {
     Ok(as_map(tags))
 }
 
-/// One helper per service: `$name(aws, target, current, desired)` brings the object's tags to
-/// `desired` with `$untag` and `$tag` on `aws.$client`, the object named by `$by`, the tags
-/// converted by `$convert`.
+/// One helper per service: `$name(aws, target, change)` brings the tags of the object an update
+/// changes to the declared ones, when `tags` is among its changed fields, with `$untag` and
+/// `$tag` on `aws.$client`, the object named by `$by`, the tags converted by `$convert`.
 macro_rules! service_tags {
     ($(#[$doc:meta])* $name:ident: $client:ident.{$untag:ident, $tag:ident}($by:ident), $convert:path) => {
         $(#[$doc])*
-        pub async fn $name(
+        pub async fn $name<S>(
             aws: &AwsClients,
             target: &str,
-            current: &Tags,
-            desired: &Tags,
+            change: &Update<'_, S>,
         ) -> Result<(), ResourceError> {
+            if !change.has("tags") {
+                return Ok(());
+            }
             sync(
-                current,
-                desired,
+                &change.current_tags(),
+                change.tags,
                 |keys| async move {
                     let call = aws.$client.$untag().$by(target).set_tag_keys(Some(keys));
                     call.send().await.aws(&operation(stringify!($untag))).map(drop)

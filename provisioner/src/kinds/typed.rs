@@ -121,6 +121,12 @@ impl<S> Update<'_, S> {
         self.changed.iter().any(|c| c == field)
     }
 
+    /// The object's ARN as it was read (empty for kinds without one): what most services' tag
+    /// calls take.
+    pub fn arn(&self) -> &str {
+        self.current.arn.as_deref().unwrap_or_default()
+    }
+
     /// The tags as they are now (empty for kinds without tags).
     pub fn current_tags(&self) -> Tags {
         self.current.tags.clone().unwrap_or_default()

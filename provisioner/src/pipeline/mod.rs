@@ -8,10 +8,12 @@
 //! read-only; a stop asked for (SIGINT, SIGTERM) before the first step ends the run unchanged.
 
 pub mod adoption;
+pub mod destroy;
 pub mod lock;
 pub mod saved;
 
 pub use adoption::{Migrated, import, migrate};
+pub use destroy::destroy;
 
 use std::collections::BTreeMap;
 
@@ -73,6 +75,10 @@ pub struct PlanOptions {
     pub stack_hash: String,
     /// Plan replacements of objects that hold data instead of refusing them.
     pub allow_data_loss: bool,
+    /// Plan what a destroy deletes (`plan --destroy`) instead of what an apply changes.
+    pub destroy: bool,
+    /// Declared addresses to replace although nothing forces it (`--replace`).
+    pub replace: Vec<String>,
 }
 
 impl Session {
@@ -138,6 +144,7 @@ impl Session {
             destroy,
             stack_hash: options.stack_hash.clone(),
             allow_data_loss: options.allow_data_loss,
+            replace: &options.replace,
         };
         Ok(diff::make_plan(&self.engine, &input)?)
     }
@@ -187,7 +194,8 @@ fn note_pending(writer: &StateWriter<'_>, progress: &dyn Progress) {
     }
 }
 
-/// What would change: read-only, under the lock.
+/// What would change (or, with `options.destroy`, what a destroy deletes): read-only, under
+/// the lock.
 pub async fn plan(
     session: &Session,
     desired: &[Desired],
@@ -196,99 +204,91 @@ pub async fn plan(
 ) -> Result<Plan, PipelineError> {
     lock::locked(session, "plan", async || {
         let mut writer = session.open_state().await?;
+        if options.destroy {
+            let planned = session.make_destroy_plan(&mut writer, desired, options, progress);
+            return Ok(planned.await?.0);
+        }
         let planned = session.make_plan(&mut writer, desired, options, progress);
         Ok(session.until_interrupted(planned).await?.0)
     })
     .await
 }
 
+/// What `apply` and `destroy` work from: the declaration, how to plan, and the saved plan to
+/// apply exactly, if any (checked against what is computed now instead of asking).
+pub struct Inputs<'a> {
+    pub desired: &'a [Desired],
+    pub options: &'a PlanOptions,
+    pub saved: Option<&'a Plan>,
+}
+
+impl Session {
+    /// Opens the state under the lock, tells about what an interrupted run left, and checks a
+    /// saved plan was made from this state and stack (and destroys when `destroying`).
+    async fn open_for_run(
+        &self,
+        inputs: &Inputs<'_>,
+        destroying: bool,
+        progress: &dyn Progress,
+    ) -> Result<StateWriter<'_>, PipelineError> {
+        let writer = self.open_state().await?;
+        note_pending(&writer, progress);
+        if let Some(saved) = inputs.saved {
+            saved::check_origin(saved, &writer, &inputs.options.stack_hash, destroying)?;
+        }
+        Ok(writer)
+    }
+
+    /// Applies `plan` once it may go ahead: a saved plan must be exactly it (it was reviewed),
+    /// an empty plan needs nobody's word, any other needs `approve`'s; `verb` names the run.
+    async fn approved_run(
+        &self,
+        (saved, plan, refreshed): (Option<&Plan>, Plan, &Refreshed),
+        writer: &mut StateWriter<'_>,
+        approve: impl AsyncFnOnce(&Plan) -> Result<bool, PipelineError>,
+        verb: &str,
+        progress: &dyn Progress,
+    ) -> Result<Applied, PipelineError> {
+        match saved {
+            Some(saved) => saved::check_contents(saved, &plan)?,
+            None if plan.is_empty() => {}
+            None if self.until_interrupted(approve(&plan)).await? => {}
+            None => {
+                return Err(PipelineError::Refused(format!(
+                    "{verb} cancelled; nothing was changed"
+                )));
+            }
+        }
+        let outputs = self.run(&plan, refreshed, writer, progress).await?;
+        Ok(Applied { plan, outputs })
+    }
+}
+
 /// Makes the environment match the stack: computes the plan (or checks that a saved one is
 /// exactly what it computes now), asks `approve`, and applies it.
 pub async fn apply(
     session: &Session,
-    desired: &[Desired],
-    options: &PlanOptions,
-    saved: Option<&Plan>,
+    inputs: Inputs<'_>,
     approve: impl AsyncFnOnce(&Plan) -> Result<bool, PipelineError>,
     progress: &dyn Progress,
 ) -> Result<Applied, PipelineError> {
     lock::locked(session, "apply", async || {
-        let mut writer = session.open_state().await?;
-        note_pending(&writer, progress);
-        let options = match saved {
-            Some(saved) => {
-                saved::check_origin(saved, &writer, &options.stack_hash)?;
-                PlanOptions {
-                    allow_data_loss: saved.allow_data_loss,
-                    ..options.clone()
-                }
-            }
-            None => options.clone(),
+        let mut writer = session.open_for_run(&inputs, false, progress).await?;
+        // A saved plan carries its own choices.
+        let options = match inputs.saved {
+            Some(saved) => PlanOptions {
+                allow_data_loss: saved.allow_data_loss,
+                replace: saved.replace.clone(),
+                ..inputs.options.clone()
+            },
+            None => inputs.options.clone(),
         };
-        let planned = session.make_plan(&mut writer, desired, &options, progress);
+        let planned = session.make_plan(&mut writer, inputs.desired, &options, progress);
         let (plan, refreshed) = session.until_interrupted(planned).await?;
-        match saved {
-            Some(saved) => saved::check_contents(saved, &plan)?,
-            None if plan.is_empty() => {}
-            None => {
-                let approval = session.until_interrupted(approve(&plan));
-                if !approval.await? {
-                    return Err(PipelineError::Refused(
-                        "apply cancelled; nothing was changed".into(),
-                    ));
-                }
-            }
-        }
-        let outputs = session
-            .run(&plan, &refreshed, &mut writer, progress)
-            .await?;
-        Ok(Applied { plan, outputs })
-    })
-    .await
-}
-
-/// Deletes everything the stack made in the environment, this stack's objects the state lost
-/// included. `Ok(None)` when there was never anything.
-pub async fn destroy(
-    session: &Session,
-    desired: &[Desired],
-    approve: impl AsyncFnOnce(&Plan) -> Result<bool, PipelineError>,
-    progress: &dyn Progress,
-) -> Result<Option<Applied>, PipelineError> {
-    lock::locked(session, "destroy", async || {
-        let mut writer = session.open_state().await?;
-        note_pending(&writer, progress);
-        let (document, engine) = (&mut writer.document, &session.engine);
-        let found = session.until_interrupted(async {
-            let mut refreshed = refresh(engine, document).await?;
-            let mut found =
-                adopt::adopt_pending_orphans(engine, desired, document, &mut refreshed).await?;
-            found.extend(adopt::adopt_unrecorded(engine, desired, document, &mut refreshed).await?);
-            Ok((found, refreshed))
-        });
-        let (adopted, refreshed) = found.await?;
-        if !adopted.is_empty() {
-            progress.note(&format!(
-                "found {} object(s) of this stack missing from the state (an interrupted run?): {}",
-                adopted.len(),
-                adopted.join(", ")
-            ));
-            writer.save().await?;
-        }
-        let options = PlanOptions::default();
-        let plan = session.plan_from(&writer, desired, &refreshed, true, &options)?;
-        if plan.is_empty() && !writer.exists {
-            return Ok(None);
-        }
-        if !plan.is_empty() && !session.until_interrupted(approve(&plan)).await? {
-            return Err(PipelineError::Refused(
-                "destroy cancelled; nothing was changed".into(),
-            ));
-        }
-        let outputs = session
-            .run(&plan, &refreshed, &mut writer, progress)
-            .await?;
-        Ok(Some(Applied { plan, outputs }))
+        let planned = (inputs.saved, plan, &refreshed);
+        session
+            .approved_run(planned, &mut writer, approve, "apply", progress)
+            .await
     })
     .await
 }

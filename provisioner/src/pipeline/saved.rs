@@ -21,11 +21,13 @@ fn refused(text: String) -> PipelineError {
     PipelineError::Refused(text)
 }
 
-/// The plan was computed from this state version and this stack, and applies (not destroys).
+/// The plan was computed from this state version and this stack, and destroys when
+/// `destroying` (a run that applies must not delete everything, nor a destroy apply).
 pub fn check_origin(
     saved: &Plan,
     writer: &StateWriter<'_>,
     stack_hash: &str,
+    destroying: bool,
 ) -> Result<(), PipelineError> {
     let current_lineage = writer.exists.then(|| writer.document.lineage.clone());
     let current_serial = writer.exists.then_some(writer.document.serial);
@@ -48,10 +50,15 @@ pub fn check_origin(
                 .into(),
         ));
     }
-    if saved.destroy {
-        return Err(refused(
-            "this is a destroy plan; run `provisioner destroy` instead".into(),
-        ));
+    if saved.destroy != destroying {
+        let (is, run) = if saved.destroy {
+            ("a destroy plan", "`provisioner destroy`")
+        } else {
+            ("not a destroy plan", "`provisioner apply`")
+        };
+        return Err(refused(format!(
+            "this is {is}; apply it with {run}. Nothing was changed"
+        )));
     }
     Ok(())
 }

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use super::Fixture;
 
-/// SDK clients for checking what the provisioner did.
+/// SDK clients for checking what the provisioner did (cheap to clone, as the SDK's are).
+#[derive(Clone)]
 pub struct Aws {
     pub iam: aws_sdk_iam::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -77,23 +78,27 @@ impl Aws {
         self.iam.get_role().role_name(name).send().await.is_ok()
     }
 
+    /// The role `name`, which must exist.
+    pub async fn role(&self, name: &str) -> aws_sdk_iam::types::Role {
+        let got = self.iam.get_role().role_name(name).send().await;
+        let got = got.unwrap_or_else(|e| panic!("get_role {name}: {e:?}"));
+        got.role().cloned().expect("the role")
+    }
+
+    /// The table `name` as DescribeTable tells it, which must exist.
+    pub async fn table(&self, name: &str) -> aws_sdk_dynamodb::types::TableDescription {
+        let got = self.dynamodb.describe_table().table_name(name).send().await;
+        let got = got.unwrap_or_else(|e| panic!("describe_table {name}: {e:?}"));
+        got.table().cloned().expect("the table")
+    }
+
     /// The role's tags (empty when it has none).
     pub async fn role_tags(&self, name: &str) -> BTreeMap<String, String> {
-        let role = self
-            .iam
-            .get_role()
-            .role_name(name)
-            .send()
-            .await
-            .expect("get_role");
-        role.role()
-            .map(|r| {
-                r.tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect()
-            })
-            .unwrap_or_default()
+        let role = self.role(name).await;
+        role.tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect()
     }
 
     /// Every stored version of an environment's state object on the S3 backend, newest first:
@@ -227,6 +232,26 @@ impl Aws {
             .send()
             .await
             .expect("delete_log_group");
+    }
+
+    /// Deletes a role a test made by hand (one with no policies).
+    pub async fn delete_role(&self, name: &str) {
+        self.iam
+            .delete_role()
+            .role_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("delete_role {name}: {e:?}"));
+    }
+
+    /// Deletes a table a test made by hand.
+    pub async fn delete_table(&self, name: &str) {
+        self.dynamodb
+            .delete_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("delete_table {name}: {e:?}"));
     }
 
     /// The names of the stages of the API `api_id`.
@@ -420,6 +445,14 @@ impl Aws {
             left.push("layer".to_string());
         }
         left
+    }
+
+    /// The way out a refused destroy names: the table's deletion protection turned off in the
+    /// stack file and applied; then destroys to nothing.
+    pub async fn unprotect_and_destroy(&self, f: &Fixture) {
+        f.write_stack("[env.dev.table]\ndeletion_protection = false\n");
+        f.apply();
+        self.destroy_to_nothing(f).await;
     }
 
     /// Destroys `f`'s stack and asserts that nothing of it is left in any service.

@@ -76,7 +76,7 @@ impl Account {
         format!("{}-github-deploy-{env}", self.prefix)
     }
 
-    /// `provisioner --stack <this stack> ARGS` with the fake function zip CI would have built
+    /// `provisioner --stack <this stack> ARGS --package-dir DIR` with the fake function zip CI would have built
     /// (`--package-dir`), so plan and apply never build.
     pub fn deploy_run(&self, args: &[&str]) -> Output {
         let dir = self.dir.path().join("dist");
@@ -84,13 +84,37 @@ impl Account {
             std::fs::create_dir_all(&dir).unwrap();
             fake_function_zip(&dir, &dir.join("function-arm64.zip"));
         }
-        self.run(&[&["--package-dir", dir.to_str().unwrap()], args].concat())
+        self.run(&[args, &["--package-dir", dir.to_str().unwrap()]].concat())
     }
 }
 
 /// A policy document as IAM returns it (URL-encoded JSON).
 pub fn decode(text: &str) -> Value {
     serde_json::from_str(&percent_decode_str(text).decode_utf8_lossy()).expect("policy JSON")
+}
+
+/// A customer-managed policy's default document (what the bootstrap and migration tests
+/// check of the boundary and of the original's table policy).
+pub async fn managed_policy(iam: &aws_sdk_iam::Client, arn: &str) -> Value {
+    let policy = iam.get_policy().policy_arn(arn).send().await.unwrap();
+    let version = policy
+        .policy()
+        .and_then(|p| p.default_version_id())
+        .unwrap()
+        .to_string();
+    let document = iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+        .unwrap();
+    decode(
+        document
+            .policy_version()
+            .and_then(|v| v.document())
+            .unwrap(),
+    )
 }
 
 /// The strings of a policy field that is a string or a list of them.

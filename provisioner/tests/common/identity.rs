@@ -45,6 +45,31 @@ pub fn apply_refused_over(f: &Fixture, address: &str, name: &str) -> String {
     error
 }
 
+/// A log group under the function's name but tagged by another team: apply is refused over it
+/// and leaves it as it was; destroy removes ours and leaves it. One scenario, run on local
+/// state (`changes.rs`) and on S3 state (`identity_adopt.rs`).
+pub async fn foreign_log_group_is_never_touched(f: &Fixture) {
+    let aws = Aws::new().await;
+    let group = format!("/aws/lambda/{}", f.function_name());
+    aws.create_log_group(&group, Some(("owner", "another-team")))
+        .await;
+
+    let error = apply_refused_over(f, "log_group.lambda", &group);
+    assert!(error.contains("belongs to something else"), "{error}");
+    assert_eq!(
+        aws.log_group_retentions(&group).await,
+        [None],
+        "one group, left as it was (no retention set)"
+    );
+
+    f.destroy();
+    // Ours is gone; theirs stays.
+    assert!(!aws.role_exists(&f.role_name()).await);
+    assert_eq!(aws.leftovers(f).await, vec!["log group".to_string()]);
+    assert_eq!(aws.log_group_count(&group).await, 1);
+    aws.delete_log_group(&group).await;
+}
+
 /// Index of the first line of `text` containing `needle`; panics naming it when none does.
 pub fn line_of(text: &str, needle: &str) -> usize {
     text.lines()
@@ -52,13 +77,20 @@ pub fn line_of(text: &str, needle: &str) -> usize {
         .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
 }
 
+/// The marker item's key: what `put_marker` writes and `has_marker` looks for.
+fn marker_key() -> std::collections::HashMap<String, AttributeValue> {
+    [("tableId", "keep"), ("username", "_metadata")]
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), AttributeValue::S(value.into())))
+        .collect()
+}
+
 /// One item in the table, so its data can be seen to survive (or go).
 pub async fn put_marker(aws: &Aws, table: &str) {
     aws.dynamodb
         .put_item()
         .table_name(table)
-        .item("tableId", AttributeValue::S("keep".into()))
-        .item("username", AttributeValue::S("_metadata".into()))
+        .set_item(Some(marker_key()))
         .send()
         .await
         .expect("put_item");
@@ -68,8 +100,7 @@ pub async fn has_marker(aws: &Aws, table: &str) -> bool {
     aws.dynamodb
         .get_item()
         .table_name(table)
-        .key("tableId", AttributeValue::S("keep".into()))
-        .key("username", AttributeValue::S("_metadata".into()))
+        .set_key(Some(marker_key()))
         .send()
         .await
         .expect("get_item")
@@ -96,10 +127,7 @@ pub async fn inline_policy(aws: &Aws, role: &str, policy: &str) -> Value {
         .send()
         .await
         .expect("get_role_policy");
-    let text = percent_encoding::percent_decode_str(got.policy_document())
-        .decode_utf8_lossy()
-        .to_string();
-    serde_json::from_str(&text).expect("a JSON policy")
+    super::bootstrap::decode(got.policy_document())
 }
 
 /// The change of `address` in `plan --json` output.

@@ -77,6 +77,13 @@ pub async fn reapply_converges(f: &Fixture, aws: &Aws, point: &str) {
     );
 }
 
+/// The whole recovery from a kill at `point`: the re-apply converges, then destroy leaves
+/// nothing.
+pub async fn recovers(f: &Fixture, aws: &Aws, point: &str) {
+    reapply_converges(f, aws, point).await;
+    destroys_to_nothing(f, aws, point).await;
+}
+
 /// Destroy leaves nothing of the stack in any service.
 pub async fn destroys_to_nothing(f: &Fixture, aws: &Aws, point: &str) {
     f.destroy();

@@ -236,6 +236,13 @@ pub fn refused(output: Output, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stderr).to_string()
 }
 
+/// A trust policy letting `principal` (`{"Service": ...}`, `{"AWS": ...}`) assume a role: what
+/// the tests that make or drift a role by hand write.
+pub fn trust_policy(principal: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": principal, "Action": "sts:AssumeRole"}]})
+}
+
 /// True when `path` exists.
 pub fn exists(path: &Path) -> bool {
     path.exists()

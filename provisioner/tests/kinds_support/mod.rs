@@ -109,15 +109,7 @@ pub async fn delete_twice(kind: &dyn ResourceKind, aws: &AwsClients, id: &str, r
     kind.delete(aws, id, recorded)
         .await
         .expect("delete succeeds");
-    let gone = kind
-        .read(aws, id, recorded)
-        .await
-        .expect("read after delete succeeds");
-    assert!(
-        gone.is_none(),
-        "{} {id} still exists after delete: {gone:#?}",
-        kind.kind()
-    );
+    assert_absent(kind, aws, id, recorded).await;
     kind.delete(aws, id, recorded)
         .await
         .expect("deleting twice is Ok");
@@ -144,11 +136,32 @@ pub async fn assert_found_again(kind: &dyn ResourceKind, aws: &AwsClients, decla
 
 /// Reads a missing resource: must be `Ok(None)`, never an error.
 pub async fn assert_absent(kind: &dyn ResourceKind, aws: &AwsClients, id: &str, recorded: &Fields) {
-    let read = kind
-        .read(aws, id, recorded)
+    assert!(
+        read(kind, aws, id, recorded).await.is_none(),
+        "{} {id} still exists",
+        kind.kind()
+    );
+}
+
+/// Reads `id` (recorded with no fields): it must be there.
+pub async fn assert_present(kind: &dyn ResourceKind, aws: &AwsClients, id: &str) {
+    assert!(
+        read(kind, aws, id, &Fields::new()).await.is_some(),
+        "{} {id} is missing",
+        kind.kind()
+    );
+}
+
+/// Reads `id`, which must be Ok (a missing resource is `None`, never an error).
+async fn read(
+    kind: &dyn ResourceKind,
+    aws: &AwsClients,
+    id: &str,
+    recorded: &Fields,
+) -> Option<Observed> {
+    kind.read(aws, id, recorded)
         .await
-        .expect("reading a missing resource is Ok");
-    assert!(read.is_none(), "{read:#?}");
+        .unwrap_or_else(|e| panic!("reading {} {id}: {e}", kind.kind()))
 }
 
 /// Writes a tiny Lambda zip (one `bootstrap` entry holding `content`; the emulator never runs

@@ -10,6 +10,7 @@
 use super::{Attempt, Held, LockInfo};
 use crate::aws_error;
 use crate::error::StateError;
+use crate::s3::get_object;
 
 /// The lock object of one state object.
 #[derive(Debug, Clone)]
@@ -76,29 +77,11 @@ impl S3ObjectLock {
 
     /// The lock object now, if any.
     pub async fn current(&self) -> Result<Option<Current>, StateError> {
-        let got = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .send()
-            .await;
-        let out = match got {
-            Ok(out) => out,
-            Err(e) if aws_error::is_not_found(&e) => return Ok(None),
-            Err(e) => return Err(aws_error::aws("GetObject (lock)", &self.target(), e)),
-        };
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| StateError::Aws {
-                operation: format!("GetObject (lock) on {}", self.target()),
-                message: e.to_string(),
-            })?
-            .into_bytes();
-        Ok(Some(Current {
-            info: LockInfo::from_json_lossy(&String::from_utf8_lossy(&bytes)),
+        let target = self.target();
+        let what = ("GetObject (lock)", target.as_str());
+        let got = get_object(&self.client, &self.bucket, &self.key, None, what).await?;
+        Ok(got.map(|raw| Current {
+            info: LockInfo::from_json_lossy(&String::from_utf8_lossy(&raw.bytes)),
         }))
     }
 

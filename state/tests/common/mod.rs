@@ -118,6 +118,12 @@ impl Fixture {
         }
     }
 
+    /// Asserts that the stored bytes are still `before`: a refused write overwrote nothing.
+    pub async fn assert_stored(&self, before: &[u8]) {
+        let now = self.raw_get().await.expect("the state is still there");
+        assert_eq!(now.as_slice(), before, "nothing was overwritten");
+    }
+
     /// Replaces the current state's bytes behind the backend's back (a hand edit).
     pub async fn raw_put(&self, bytes: Vec<u8>) {
         match &self.raw {

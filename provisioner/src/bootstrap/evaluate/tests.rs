@@ -4,6 +4,11 @@ use serde_json::json;
 
 use super::*;
 
+/// Whether `policy` allows `request`: the question most of these tests ask.
+fn allows(policy: &[Value], request: &Request) -> bool {
+    evaluate(policy, request).is_allowed()
+}
+
 fn allow(action: &str, resource: &str) -> Value {
     json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]})
 }
@@ -35,20 +40,14 @@ fn deny_wins_and_nothing_is_implicitly_denied() {
 #[test]
 fn actions_are_case_insensitive_and_resources_are_not() {
     let policy = [allow("IAM:getrole", "arn:aws:iam::1:role/A")];
-    assert!(
-        evaluate(
-            &policy,
-            &Request::new("iam:GetRole", "arn:aws:iam::1:role/A")
-        )
-        .is_allowed()
-    );
-    assert!(
-        !evaluate(
-            &policy,
-            &Request::new("iam:GetRole", "arn:aws:iam::1:role/a")
-        )
-        .is_allowed()
-    );
+    assert!(allows(
+        &policy,
+        &Request::new("iam:GetRole", "arn:aws:iam::1:role/A")
+    ));
+    assert!(!allows(
+        &policy,
+        &Request::new("iam:GetRole", "arn:aws:iam::1:role/a")
+    ));
 }
 
 #[test]
@@ -59,21 +58,20 @@ fn conditions_need_every_key_and_any_value() {
     ];
     let base = Request::new("iam:CreateRole", "arn:aws:iam::1:role/x");
     assert!(
-        evaluate(
+        allows(
             &policy,
             &base
                 .clone()
                 .with("iam:permissionsboundary", "b2")
                 .with("aws:RequestTag/env", "dev")
-        )
-        .is_allowed(),
+        ),
         "keys are case-insensitive"
     );
-    assert!(!evaluate(&policy, &base.clone().with("iam:PermissionsBoundary", "b1")).is_allowed());
-    assert!(
-        !evaluate(&policy, &base).is_allowed(),
-        "a missing key does not match"
-    );
+    assert!(!allows(
+        &policy,
+        &base.clone().with("iam:PermissionsBoundary", "b1")
+    ));
+    assert!(!allows(&policy, &base), "a missing key does not match");
 }
 
 #[test]
@@ -106,26 +104,26 @@ fn set_operators_and_if_exists() {
                       "StringEqualsIfExists": {"aws:RequestTag/x": "1"}}}}),
     ];
     let get = Request::new("dynamodb:GetItem", "t");
-    assert!(evaluate(&policy, &get.clone().with("dynamodb:LeadingKeys", "a")).is_allowed());
+    assert!(allows(
+        &policy,
+        &get.clone().with("dynamodb:LeadingKeys", "a")
+    ));
+    assert!(!allows(
+        &policy,
+        &get.clone()
+            .with("dynamodb:LeadingKeys", "a")
+            .with("dynamodb:LeadingKeys", "c")
+    ));
     assert!(
-        !evaluate(
-            &policy,
-            &get.clone()
-                .with("dynamodb:LeadingKeys", "a")
-                .with("dynamodb:LeadingKeys", "c")
-        )
-        .is_allowed()
-    );
-    assert!(
-        !evaluate(&policy, &get.clone().with("aws:RequestTag/x", "2")).is_allowed(),
+        !allows(&policy, &get.clone().with("aws:RequestTag/x", "2")),
         "IfExists still compares a present key"
     );
     let any = [
         json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*",
         "Condition": {"ForAnyValue:StringLike": {"aws:TagKeys": "provisioner:*"}}}}),
     ];
-    assert!(!evaluate(&any, &get).is_allowed());
-    assert!(evaluate(&any, &get.with("aws:TagKeys", "provisioner:stack")).is_allowed());
+    assert!(!allows(&any, &get));
+    assert!(allows(&any, &get.with("aws:TagKeys", "provisioner:stack")));
 }
 
 #[test]
@@ -135,25 +133,19 @@ fn arn_operators_match_each_part() {
         "Condition": {"ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/*"}}}}),
     ];
     let attach = Request::new("iam:AttachRolePolicy", "r");
-    assert!(
-        evaluate(
-            &policy,
-            &attach
-                .clone()
-                .with("iam:PolicyARN", "arn:aws:iam::aws:policy/service-role/X")
+    assert!(allows(
+        &policy,
+        &attach
+            .clone()
+            .with("iam:PolicyARN", "arn:aws:iam::aws:policy/service-role/X")
+    ));
+    assert!(!allows(
+        &policy,
+        &attach.with(
+            "iam:PolicyARN",
+            "arn:aws:iam::aws:policy/AdministratorAccess"
         )
-        .is_allowed()
-    );
-    assert!(
-        !evaluate(
-            &policy,
-            &attach.with(
-                "iam:PolicyARN",
-                "arn:aws:iam::aws:policy/AdministratorAccess"
-            )
-        )
-        .is_allowed()
-    );
+    ));
 }
 
 #[test]
@@ -163,20 +155,14 @@ fn principals_match_trust_policies_only_for_their_caller() {
         "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/x"}}}),
     ];
     let assume = Request::new("sts:AssumeRoleWithWebIdentity", "arn:aws:iam::1:role/r");
-    assert!(
-        !evaluate(&trust, &assume).is_allowed(),
-        "no caller, no match"
-    );
-    assert!(
-        evaluate(
-            &trust,
-            &assume
-                .clone()
-                .by("Federated", "arn:aws:iam::1:oidc-provider/x")
-        )
-        .is_allowed()
-    );
-    assert!(!evaluate(&trust, &assume.by("AWS", "arn:aws:iam::2:root")).is_allowed());
+    assert!(!allows(&trust, &assume), "no caller, no match");
+    assert!(allows(
+        &trust,
+        &assume
+            .clone()
+            .by("Federated", "arn:aws:iam::1:oidc-provider/x")
+    ));
+    assert!(!allows(&trust, &assume.by("AWS", "arn:aws:iam::2:root")));
 }
 
 #[test]
@@ -198,7 +184,7 @@ fn what_it_cannot_model_fails_closed_and_is_listed() {
         json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*",
         "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}}}),
     ];
-    assert!(!evaluate(&odd_allow, &Request::new("s3:GetObject", "x")).is_allowed());
+    assert!(!allows(&odd_allow, &Request::new("s3:GetObject", "x")));
     let odd_deny = [
         allow("*", "*"),
         json!({"Statement": {"Effect": "Deny", "NotPrincipal": {"AWS": "x"}, "Action": "*", "Resource": "*"}}),

@@ -64,7 +64,7 @@ pub fn round(setup: &Setup, backend: Backend, run: usize) -> Result<Vec<Step>> {
     };
     let command = |args: &[&str]| {
         let mut c = Command::new(&setup.provisioner);
-        c.arg("--stack").arg(&stack).arg("--stats").args(args);
+        c.arg("--stack").arg(&stack).args(args).arg("--stats");
         aws_env(&mut c, &setup.endpoint);
         c
     };

@@ -32,6 +32,12 @@ fn row(md: &mut String, goal: &str, measured: Option<String>, met: Option<bool>)
     let _ = writeln!(md, "| {goal} | {measured} | {} |", yes_no(met));
 }
 
+/// A "≥ `at_least`x" goal's row: the ratio to one decimal, met when it reaches `at_least`.
+fn ratio_row(md: &mut String, goal: &str, ratio: Option<f64>, at_least: f64) {
+    let measured = ratio.map(|r| format!("{r:.1}x"));
+    row(md, goal, measured, ratio.map(|r| r >= at_least));
+}
+
 impl Report {
     /// Terraform's median wall time over the provisioner's for one step on one backend.
     fn speedup(&self, backend: Backend, operation: Operation) -> Option<f64> {
@@ -74,16 +80,9 @@ impl Report {
             }
         };
         for &b in &backends {
+            let goal = format!("no-op plan ≥ {GOAL_PLAN_SPEEDUP}x faster than Terraform");
             let plan = self.speedup(b, Operation::NoopPlan);
-            row(
-                &mut md,
-                &named(
-                    format!("no-op plan ≥ {GOAL_PLAN_SPEEDUP}x faster than Terraform"),
-                    b,
-                ),
-                plan.map(|r| format!("{r:.1}x")),
-                plan.map(|r| r >= GOAL_PLAN_SPEEDUP),
-            );
+            ratio_row(&mut md, &named(goal, b), plan, GOAL_PLAN_SPEEDUP);
         }
         for &b in &backends {
             let plan_s = self
@@ -98,29 +97,15 @@ impl Report {
         }
         for op in [Operation::Apply, Operation::Destroy] {
             for &b in &backends {
+                let goal = format!("{} ≥ {GOAL_APPLY_DESTROY_SPEEDUP}x faster", op.label());
                 let r = self.speedup(b, op);
-                row(
-                    &mut md,
-                    &named(
-                        format!("{} ≥ {GOAL_APPLY_DESTROY_SPEEDUP}x faster", op.label()),
-                        b,
-                    ),
-                    r.map(|r| format!("{r:.1}x")),
-                    r.map(|r| r >= GOAL_APPLY_DESTROY_SPEEDUP),
-                );
+                ratio_row(&mut md, &named(goal, b), r, GOAL_APPLY_DESTROY_SPEEDUP);
             }
         }
         for &b in &backends {
+            let goal = format!("peak memory ≥ {GOAL_MEMORY_RATIO}x lower (worst step)");
             let memory = self.worst_memory_ratio(b);
-            row(
-                &mut md,
-                &named(
-                    format!("peak memory ≥ {GOAL_MEMORY_RATIO}x lower (worst step)"),
-                    b,
-                ),
-                memory.map(|r| format!("{r:.1}x")),
-                memory.map(|r| r >= GOAL_MEMORY_RATIO),
-            );
+            ratio_row(&mut md, &named(goal, b), memory, GOAL_MEMORY_RATIO);
         }
         let cold = self
             .function
