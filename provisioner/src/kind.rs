@@ -198,7 +198,14 @@ pub trait ResourceKind: Send + Sync {
     fn diff(&self, desired: &Desired, observed: &Observed) -> Vec<FieldChange>;
 }
 
-/// The default diff: JSON equality per declared field, plus tags.
+/// A field's value, `None` for JSON `null`: an optional setting declared as unset and one AWS
+/// does not report are both "no value", and a plan saved to a file reads back the same.
+pub fn present(value: &Value) -> Option<Value> {
+    (!value.is_null()).then(|| value.clone())
+}
+
+/// The default diff: JSON equality per declared field (a missing value equals `null`), plus
+/// tags.
 pub fn diff_fields(
     replace_on: &[&str],
     desired: &Desired,
@@ -207,11 +214,12 @@ pub fn diff_fields(
     let mut changes: Vec<FieldChange> = desired
         .fields
         .iter()
-        .filter(|(field, new)| observed.fields.get(field.as_str()) != Some(*new))
-        .map(|(field, new)| FieldChange {
+        .map(|(field, new)| (field, observed.fields.get(field.as_str()), new))
+        .filter(|(_, old, new)| old.unwrap_or(&Value::Null) != *new)
+        .map(|(field, old, new)| FieldChange {
             field: field.clone(),
-            old: observed.fields.get(field.as_str()).cloned(),
-            new: Some(new.clone()),
+            old: old.and_then(present),
+            new: present(new),
             forces_replacement: replace_on.contains(&field.as_str()),
         })
         .collect();

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::refresh::Refreshed;
 use super::refs::{self, Outputs};
 use super::{Engine, EngineError, check_recorded_ownership, graph};
-use crate::kind::{Desired, FieldChange, Observed, ResourceKind};
+use crate::kind::{Desired, FieldChange, Observed, ResourceKind, present};
 use crate::plan::{Action, PLAN_FORMAT_VERSION, Plan, ResourceChange};
 
 /// What differs between a declaration and the object the state records for it: first its
@@ -269,16 +269,18 @@ fn deposed_reason(address: &str) -> Option<String> {
     })
 }
 
-/// A create shows every declared field (and the tags) as new.
+/// A create shows every declared field that has a value (and the tags) as new.
 fn creation_fields(desired: &Desired) -> Vec<FieldChange> {
     let mut fields: Vec<FieldChange> = desired
         .fields
         .iter()
-        .map(|(field, value)| FieldChange {
-            field: field.clone(),
-            old: None,
-            new: Some(value.clone()),
-            forces_replacement: false,
+        .filter_map(|(field, value)| {
+            Some(FieldChange {
+                field: field.clone(),
+                old: None,
+                new: Some(present(value)?),
+                forces_replacement: false,
+            })
         })
         .collect();
     if !desired.tags.is_empty() {
