@@ -77,6 +77,11 @@ async fn drift_of_a_policy_and_a_map_shows_apart_and_one_line_per_change() {
     println!("{plan}");
 
     f.apply();
-    assert_eq!(f.plan().0, 0, "repaired");
+    let (code, repaired) = f.plan();
+    assert_eq!(code, 0, "repaired:\n{repaired}");
+    assert!(
+        !repaired.contains("changed outside"),
+        "the repairing apply recorded what it put back:\n{repaired}"
+    );
     aws.destroy_to_nothing(&f).await;
 }
