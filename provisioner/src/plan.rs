@@ -13,7 +13,9 @@ use serde_json::Value;
 
 use crate::kind::{Desired, FieldChange};
 
+mod drift;
 pub mod json;
+mod nested;
 
 /// Version of the saved-plan format; a plan file of another version is refused.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -69,6 +71,20 @@ pub struct Plan {
     pub changes: Vec<ResourceChange>,
     /// The declaration the plan was computed from, references unresolved.
     pub desired: Vec<Desired>,
+    /// What changed outside the provisioner since the last apply, for the text only: a saved
+    /// plan is checked and applied by its changes, and `--json` keeps its shape.
+    #[serde(skip)]
+    pub drift: Vec<Drift>,
+}
+
+/// A resource whose fields differ from what the state recorded at the last apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drift {
+    pub address: String,
+    /// Physical name or id.
+    pub name: String,
+    /// Old: as recorded; new: as read now.
+    pub fields: Vec<FieldChange>,
 }
 
 /// Counts in Terraform's sense: a replacement is one add and one destroy.
@@ -109,6 +125,7 @@ impl Plan {
             replace: Vec::new(),
             changes: Vec::new(),
             desired: Vec::new(),
+            drift: Vec::new(),
         }
     }
 
@@ -152,6 +169,7 @@ impl Plan {
     pub fn render(&self, color: bool) -> String {
         let paint = Paint { on: color };
         let mut out = String::new();
+        drift::drift_section(&mut out, &self.drift, paint);
         if self.changes.is_empty() {
             let _ = writeln!(
                 out,
@@ -246,13 +264,14 @@ fn render_change(out: &mut String, change: &ResourceChange, requested: bool, pai
                 } else {
                     String::new()
                 };
-                let _ = writeln!(
+                nested::field_change(
                     out,
-                    "      {} {}: {} -> {}{forces}",
-                    paint.color(YELLOW, "~"),
-                    field.field,
-                    show(field.old.as_ref()),
-                    show(field.new.as_ref())
+                    6,
+                    &field.field,
+                    field.old.as_ref(),
+                    field.new.as_ref(),
+                    &forces,
+                    paint,
                 );
             }
         }
@@ -328,6 +347,7 @@ mod tests {
             replace: vec![],
             changes,
             desired: vec![],
+            drift: vec![],
         }
     }
 

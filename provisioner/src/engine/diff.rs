@@ -202,6 +202,7 @@ pub fn make_plan(engine: &Engine, input: &PlanInput<'_>) -> Result<Plan, EngineE
         replace: input.replace.to_vec(),
         changes,
         desired: input.desired.to_vec(),
+        drift: super::drift::drift(input.document, input.refreshed, desired),
     })
 }
 

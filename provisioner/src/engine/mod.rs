@@ -10,6 +10,7 @@
 pub mod adopt;
 pub mod apply;
 pub mod diff;
+mod drift;
 pub mod graph;
 pub mod interrupt;
 pub mod progress;
