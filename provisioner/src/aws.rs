@@ -15,8 +15,8 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use tokio::sync::OnceCell;
 
-use crate::kind::ResourceError;
 use crate::kinds::errors::aws_error;
+use crate::resource::ResourceError;
 
 /// The clients and the account facts resources need to build ARNs.
 #[derive(Debug, Clone)]

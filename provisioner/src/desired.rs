@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use crate::kind::{Desired, Fields};
 use crate::kinds::apigw_authorizer::IDENTITY_SOURCE;
+use crate::resource::{Desired, Fields};
 use crate::stack::{ResolvedApi, ResolvedAuth, ResolvedStack, Throttle};
 use contract::{Access, Deploy, Route};
 

@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::kind::{Desired, FieldChange};
+use crate::resource::{Desired, FieldChange};
 
 mod drift;
 pub mod json;

@@ -14,7 +14,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::kind::ResourceError;
+use crate::resource::ResourceError;
 
 /// How often and how long to retry: exponential backoff, bounded in attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

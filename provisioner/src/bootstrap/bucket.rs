@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::policies::merge_bucket_policy;
 use super::{AwsResult, BootstrapError, On, Report, aws};
-use crate::kind::ResourceError;
 use crate::kinds::errors;
+use crate::resource::ResourceError;
 
 /// The lifecycle rule this tool owns (other rules are kept).
 pub const LIFECYCLE_RULE_ID: &str = "expire-noncurrent-state-versions";

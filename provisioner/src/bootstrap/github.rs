@@ -13,7 +13,7 @@ use super::policies::{
     self, EnvScope, GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_HOST, PolicyInputs, same_document,
 };
 use super::{AwsResult, BootstrapError, NotFound, On, Report, aws};
-use crate::kind::TAG_STACK;
+use crate::resource::TAG_STACK;
 
 /// The name of the deploy role's inline permission policy.
 pub const DEPLOY_POLICY_NAME: &str = "provisioner-deploy";

@@ -24,9 +24,9 @@ pub mod policies;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::kind::ResourceError;
 use crate::kinds::errors::aws_error;
 pub(crate) use crate::kinds::errors::{AwsResult, NotFound};
+use crate::resource::ResourceError;
 pub use policies::{EnvScope, PolicyInputs};
 
 /// Default number of days a superseded state version is kept.

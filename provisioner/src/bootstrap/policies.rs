@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::desired::{self, FUNCTION_TABLE_ACTIONS};
-use crate::kind::{TAG_ENVIRONMENT, TAG_STACK};
+use crate::resource::{TAG_ENVIRONMENT, TAG_STACK};
 use crate::stack::{BackendSettings, ResolvedStack};
 
 /// GitHub Actions' OIDC issuer host (also the provider's ARN suffix and the claim prefix).

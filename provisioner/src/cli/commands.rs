@@ -11,11 +11,11 @@ use std::process::ExitCode;
 use anyhow::{Result, anyhow, bail};
 
 use provisioner::desired;
-use provisioner::kind::Desired;
 use provisioner::output;
 use provisioner::package::{self, ZipsFor};
 use provisioner::pipeline::{self, Inputs, PipelineError, PlanOptions, Session, saved};
 use provisioner::plan::Plan;
+use provisioner::resource::Desired;
 use provisioner::stack::{BackendSettings, ResolvedStack, Stack};
 
 use super::progress::Stderr;

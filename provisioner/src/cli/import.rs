@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use provisioner::kind::Desired;
 use provisioner::package::ZipsFor;
 use provisioner::pipeline::{self, Session};
+use provisioner::resource::Desired;
 
 use super::Global;
 

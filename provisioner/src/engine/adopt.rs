@@ -8,8 +8,8 @@
 use super::refresh::Refreshed;
 use super::refs::{self, Outputs};
 use super::{Engine, EngineError, check_ownership, graph};
-use crate::kind::{Desired, Observed, ResourceKind};
 use crate::plan::{Action, ResourceChange};
+use crate::resource::{Desired, Observed, ResourceKind};
 
 /// Looks for every declared resource the state does not know, in dependency order (a route
 /// can only be found once its API is). Adds what it finds to the state document and to

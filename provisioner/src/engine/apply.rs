@@ -25,8 +25,8 @@ use super::refresh::{Refreshed, attributes};
 use super::refs::{self, Outputs};
 use super::writer::StateWriter;
 use super::{Engine, EngineError, check_ownership, diff, graph};
-use crate::kind::{Desired, Fields, Observed, ResourceError, ResourceKind};
 use crate::plan::{Action, Plan, ResourceChange};
+use crate::resource::{Desired, Fields, Observed, ResourceError, ResourceKind};
 
 /// How long a stopped run waits for the steps in flight to finish before it leaves them to the
 /// next run (a second signal stops the wait at once).

@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::refresh::Refreshed;
 use super::refs::{self, Outputs};
 use super::{Engine, EngineError, check_recorded_ownership, graph};
-use crate::kind::{Desired, FieldChange, Observed, ResourceKind, present};
 use crate::plan::{Action, PLAN_FORMAT_VERSION, Plan, ResourceChange};
+use crate::resource::{Desired, FieldChange, Observed, ResourceKind, present};
 
 /// What differs between a declaration and the object the state records for it: first its
 /// identity (a declared id other than the recorded one means another object, so `name` forces

@@ -4,8 +4,8 @@
 //! back says that someone changed it, not only that the provisioner will.
 
 use super::refresh::{Refreshed, attributes};
-use crate::kind::{Desired, FieldChange};
 use crate::plan::Drift;
+use crate::resource::{Desired, FieldChange};
 
 /// Per declared resource the state knows and refresh found, every declared field whose
 /// recorded value differs from the one read now (old: recorded, new: read). Only fields both

@@ -21,7 +21,7 @@ pub mod writer;
 use std::collections::BTreeMap;
 
 use crate::aws::AwsClients;
-use crate::kind::{Desired, Observed, ResourceError, ResourceKind, TAG_ENVIRONMENT, TAG_STACK};
+use crate::resource::{Desired, Observed, ResourceError, ResourceKind, TAG_ENVIRONMENT, TAG_STACK};
 
 /// How the engine finds the implementation of a kind (`resources::lookup` in the binary).
 pub type Registry = fn(&str) -> Option<&'static dyn ResourceKind>;

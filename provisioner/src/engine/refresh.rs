@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::{Engine, EngineError};
-use crate::kind::{Fields, Observed};
+use crate::resource::{Fields, Observed};
 
 /// How many reads run at once: every resource of the stack (18 today) in one wave, since a
 /// refresh lasts as long as its slowest wave; AWS read APIs throttle well above this, and the

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::kind::{Desired, Fields};
+use crate::resource::{Desired, Fields};
 
 /// Outputs of every resource known so far, by address.
 pub type Outputs = BTreeMap<String, Fields>;

@@ -20,7 +20,7 @@ use super::tags;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
-use crate::kind::{Fields, ResourceError, TAG_ENVIRONMENT, TAG_STACK, Tags};
+use crate::resource::{Fields, ResourceError, TAG_ENVIRONMENT, TAG_STACK, Tags};
 
 /// The `apigw_api` kind.
 pub struct ApigwApi;

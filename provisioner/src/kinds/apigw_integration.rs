@@ -14,7 +14,7 @@ use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use super::{apigw_api, apigw_pages};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
-use crate::kind::{Fields, ResourceError, Tags};
+use crate::resource::{Fields, ResourceError, Tags};
 
 /// The spec of an integration of API `$api_id` as `$got` reports it: GetIntegration's answer
 /// and a GetIntegrations item (two types with the same getters) read alike.

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use crate::kind::ResourceError;
+use crate::resource::ResourceError;
 
 /// Fetches pages with `fetch(next_token)` until `pick` finds the item in one.
 pub async fn find<P, T, F, Fut>(

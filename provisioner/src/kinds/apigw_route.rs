@@ -14,7 +14,7 @@ use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use super::{apigw_api, apigw_pages};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
-use crate::kind::{Fields, ResourceError, Tags};
+use crate::resource::{Fields, ResourceError, Tags};
 
 /// The `apigw_route` kind.
 pub struct ApigwRoute;

@@ -22,7 +22,7 @@ use super::fields;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
-use crate::kind::{Fields, Observed, ResourceError, Tags};
+use crate::resource::{Fields, Observed, ResourceError, Tags};
 
 /// The `apigw_stage` kind.
 pub struct ApigwStage;

@@ -10,7 +10,7 @@ use std::error::Error;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::kind::ResourceError;
+use crate::resource::ResourceError;
 
 /// Error codes meaning "this object does not exist", across the services we use.
 const NOT_FOUND_CODES: &[&str] = &[
@@ -108,7 +108,7 @@ pub fn ignore_not_found(result: Result<(), ResourceError>) -> Result<(), Resourc
 /// predicate retries exactly the errors it is meant for.
 #[cfg(test)]
 pub mod testing {
-    use crate::kind::ResourceError;
+    use crate::resource::ResourceError;
 
     /// An error as [`super::aws_error`] makes it from AWS's answer `code`: `message`.
     pub fn aws(code: &str, message: &str) -> ResourceError {

@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use crate::kind::{Fields, ResourceError};
+use crate::resource::{Fields, ResourceError};
 
 fn invalid(kind: &str, field: &str, expected: &str) -> ResourceError {
     ResourceError::Invalid(format!(

@@ -20,7 +20,7 @@ use super::iam_role::{iam_not_yet_consistent, on_every_role, only_with_the_bound
 use super::typed::{self, About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
-use crate::kind::{Fields, ResourceError, Tags};
+use crate::resource::{Fields, ResourceError, Tags};
 use crate::retry::{RetryPolicy, retry};
 
 /// The `iam_role_policy` kind.

@@ -23,7 +23,7 @@ use super::typed::{About, Found, Kind, Made, Read, TerraformId};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::desired::BASIC_EXECUTION_POLICY_ARN;
-use crate::kind::{Fields, ResourceError, Tags};
+use crate::resource::{Fields, ResourceError, Tags};
 use crate::retry::{RetryPolicy, retry};
 
 /// The `iam_role_policy_attachment` kind.

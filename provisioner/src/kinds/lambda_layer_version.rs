@@ -16,7 +16,7 @@ use super::fields;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
-use crate::kind::{Fields, ResourceError, Tags};
+use crate::resource::{Fields, ResourceError, Tags};
 
 /// The `lambda_layer_version` kind.
 pub struct LambdaLayerVersion;

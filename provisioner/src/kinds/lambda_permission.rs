@@ -22,7 +22,7 @@ use super::lambda_function::{functions, update_in_progress};
 use super::typed::{About, Found, Kind, Made, Read, TerraformId};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
-use crate::kind::{Fields, Observed, ResourceError, Tags};
+use crate::resource::{Fields, Observed, ResourceError, Tags};
 use crate::retry::{RetryPolicy, retry};
 
 /// The `lambda_permission` kind.

@@ -16,7 +16,7 @@
 //! Each kind file follows terraform-provider-aws' order: CRUD, `find_*` (not-found becomes
 //! `None`), waits, retry predicates. A kind is written as a [`typed::Kind`] (see there) and
 //! registered as `&Typed::<K>::NEW`. Helpers keep the kinds uniform: [`errors`] maps every SDK
-//! error into [`ResourceError::Aws`](crate::kind::ResourceError) with AWS's code and message
+//! error into [`ResourceError::Aws`](crate::resource::ResourceError) with AWS's code and message
 //! (and decides not-found), [`tags`] brings tags to the declared ones with each service's
 //! calls, and [`fields`] parses what AWS reports that needs it (percent-encoded policies) and
 //! reads a parent's id from a recorded object.
@@ -43,7 +43,7 @@ pub mod spec_fields;
 pub mod tags;
 pub mod typed;
 
-use crate::kind::ResourceKind;
+use crate::resource::ResourceKind;
 use typed::Typed;
 
 /// Every kind the provisioner knows, in the order of the table above.
@@ -72,7 +72,7 @@ pub fn all() -> &'static [&'static dyn ResourceKind] {
 /// The kinds as a Markdown table, read off the registry (docs/provisioner.md holds it): each
 /// kind's addresses in `desired`, its id, declared fields, what forces a replacement, and what
 /// `migrate` and `import` know of it.
-pub fn markdown_table(desired: &[crate::kind::Desired]) -> String {
+pub fn markdown_table(desired: &[crate::resource::Desired]) -> String {
     let code = |items: &[&str]| {
         items
             .iter()

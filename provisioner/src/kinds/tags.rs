@@ -8,7 +8,7 @@ use std::future::Future;
 use super::errors::AwsResult;
 use super::typed::Update;
 use crate::aws::AwsClients;
-use crate::kind::{ResourceError, Tags};
+use crate::resource::{ResourceError, Tags};
 
 /// The keys to remove and the values to set to go from `current` to `desired`.
 pub fn changes(current: &Tags, desired: &Tags) -> (Vec<String>, Tags) {

@@ -24,7 +24,7 @@ use super::spec_fields::spec_fields;
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
 use crate::engine::refs;
-use crate::kind::{
+use crate::resource::{
     Desired, FieldChange, Fields, Observed, ResourceError, ResourceKind, Tags, diff_fields,
 };
 

@@ -13,8 +13,8 @@ pub mod terraform_lock;
 
 use crate::engine::refs::{self, Outputs};
 use crate::engine::{Engine, EngineError};
-use crate::kind::{Desired, Fields, Observed, ResourceError, TAG_ENVIRONMENT, TAG_STACK};
 use crate::plan::{Action, ResourceChange};
+use crate::resource::{Desired, Fields, Observed, ResourceError, TAG_ENVIRONMENT, TAG_STACK};
 
 /// Why a resource could not be adopted.
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::desired::{self, BASIC_EXECUTION_POLICY_ARN};
-use crate::kind::Desired;
+use crate::resource::Desired;
 
 /// The parts of a Terraform v4 state this tool reads.
 #[derive(Debug, Clone, Deserialize)]

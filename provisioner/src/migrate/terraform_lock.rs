@@ -10,8 +10,8 @@
 
 use state::lock::dynamodb::{self, Claim, ClaimError};
 
-use crate::kind::ResourceError;
 use crate::kinds::errors::aws_error;
+use crate::resource::ResourceError;
 
 /// A held Terraform lock.
 #[derive(Debug)]

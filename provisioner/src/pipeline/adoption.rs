@@ -5,10 +5,10 @@
 use super::{PipelineError, PlanOptions, Session, lock};
 use crate::engine::diff;
 use crate::engine::refresh::refresh;
-use crate::kind::{Desired, Observed};
 use crate::migrate::terraform::Mapping;
 use crate::migrate::{adopt_for_removal, adopt_one};
 use crate::plan::Plan;
+use crate::resource::{Desired, Observed};
 
 /// Takes the existing object `id` into the state as `address`: reads only.
 pub async fn import(

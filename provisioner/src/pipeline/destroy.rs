@@ -11,8 +11,8 @@ use crate::engine::adopt;
 use crate::engine::apply::Progress;
 use crate::engine::refresh::{Refreshed, refresh};
 use crate::engine::writer::StateWriter;
-use crate::kind::Desired;
 use crate::plan::Plan;
+use crate::resource::Desired;
 
 impl Session {
     /// Refreshes the state, adds this stack's objects it lost (in `writer`'s document, unsaved)

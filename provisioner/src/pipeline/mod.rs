@@ -23,10 +23,10 @@ use crate::engine::apply::{self, Progress};
 use crate::engine::refresh::{Refreshed, refresh};
 use crate::engine::writer::StateWriter;
 use crate::engine::{Engine, EngineError, adopt, diff};
-use crate::kind::Desired;
 use crate::migrate::AdoptError;
 use crate::output;
 use crate::plan::Plan;
+use crate::resource::Desired;
 use crate::stack::ResolvedStack;
 
 /// One environment, ready to work on.

@@ -6,8 +6,8 @@ use sha2::{Digest, Sha256};
 
 use super::PipelineError;
 use crate::engine::writer::StateWriter;
-use crate::kind::Desired;
 use crate::plan::Plan;
+use crate::resource::Desired;
 use crate::stack::ResolvedStack;
 
 /// SHA-256 of the resolved stack and its declaration.

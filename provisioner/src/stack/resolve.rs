@@ -15,7 +15,7 @@ use super::auth::{ResolvedAuth, is_protected, resolve_auth};
 use super::limits::{Throttling, resolve_reserved_concurrency, resolve_throttling};
 use super::raw::{Architecture, EnvOverrides};
 use super::{Stack, StackError};
-use crate::kind::{TAG_ENVIRONMENT, TAG_STACK};
+use crate::resource::{TAG_ENVIRONMENT, TAG_STACK};
 
 /// CloudWatch Logs' allowed retention values, in days.
 pub const LOG_RETENTION_DAYS: &[i64] = &[

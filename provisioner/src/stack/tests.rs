@@ -30,8 +30,11 @@ fn defaults_follow_the_original_variables() {
     assert_eq!(r.api.stage_name, "dev");
     assert_eq!(r.api.cors_allow_origins, vec!["*"]);
     assert_eq!(r.backend, BackendSettings::Local { dir: ".".into() });
-    assert_eq!(r.tags.get(crate::kind::TAG_ENVIRONMENT).unwrap(), "dev");
-    assert_eq!(r.tags.get(crate::kind::TAG_STACK).unwrap(), "aimodelshare");
+    assert_eq!(r.tags.get(crate::resource::TAG_ENVIRONMENT).unwrap(), "dev");
+    assert_eq!(
+        r.tags.get(crate::resource::TAG_STACK).unwrap(),
+        "aimodelshare"
+    );
 }
 
 #[test]

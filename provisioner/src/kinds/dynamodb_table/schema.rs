@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{DynamodbTable, Spec, update_table};
 use crate::aws::AwsClients;
-use crate::kind::ResourceError;
 use crate::kinds::typed::Kind;
+use crate::resource::ResourceError;
 
 /// One declared attribute definition.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
