@@ -6,8 +6,8 @@ mod common;
 use provisioner::aws::AwsClients;
 use provisioner::desired::{Artifact, Artifacts, desired_resources};
 use provisioner::engine::Engine;
-use provisioner::kind::Desired;
 use provisioner::plan::{Action, Plan};
+use provisioner::resource::Desired;
 use provisioner::stack::Stack;
 
 use common::engine::Quiet;

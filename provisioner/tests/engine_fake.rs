@@ -16,11 +16,11 @@ use provisioner::engine::Engine;
 use provisioner::engine::apply::Progress;
 use provisioner::engine::diff::{PlanInput, make_plan};
 use provisioner::engine::writer::StateWriter;
-use provisioner::kind::{
-    Desired, Fields, ResourceError, ResourceKind, TAG_ENVIRONMENT, TAG_STACK, Tags,
-};
 use provisioner::kinds::typed::{About, Found, Kind, Made, Read, TerraformId, Typed, Update};
 use provisioner::plan::{Action, Plan};
+use provisioner::resource::{
+    Desired, Fields, ResourceError, ResourceKind, TAG_ENVIRONMENT, TAG_STACK, Tags,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 

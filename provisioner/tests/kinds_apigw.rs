@@ -7,10 +7,10 @@ use kinds_support::{
     found_again_then_life_cycle, kind, life_cycle, output, tags,
 };
 use provisioner::aws::AwsClients;
-use provisioner::kind::Fields;
+use provisioner::resource::Fields;
 use serde_json::{Value, json};
 
-fn http_api(name: &str) -> provisioner::kind::Desired {
+fn http_api(name: &str) -> provisioner::resource::Desired {
     desired(
         "apigw_api",
         name,

@@ -3,7 +3,7 @@
 mod kinds_support;
 
 use kinds_support::{assert_present, clients, delete_twice, desired, kind, life_cycle, tags};
-use provisioner::kind::{Desired, Fields, Observed};
+use provisioner::resource::{Desired, Fields, Observed};
 use serde_json::json;
 
 fn playground_table(name: &str) -> Desired {

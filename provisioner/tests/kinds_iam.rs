@@ -6,8 +6,8 @@ use kinds_support::{
     assert_absent, assert_not_found, assert_replaced_by, clients, delete_parent, delete_twice,
     desired, kind, life_cycle, tags,
 };
-use provisioner::kind::Fields;
 use provisioner::kinds;
+use provisioner::resource::Fields;
 use serde_json::{Value, json};
 
 fn trust_policy(service: &str) -> Value {

@@ -8,7 +8,7 @@ use kinds_support::{
     tags,
 };
 use provisioner::aws::AwsClients;
-use provisioner::kind::{Desired, Fields, Observed};
+use provisioner::resource::{Desired, Fields, Observed};
 use serde_json::json;
 
 #[tokio::test]

@@ -5,7 +5,7 @@ mod kinds_support;
 use kinds_support::{
     assert_converged, clients, delete_twice, desired, kind, life_cycle, output, tags,
 };
-use provisioner::kind::Fields;
+use provisioner::resource::Fields;
 use serde_json::json;
 
 #[tokio::test]

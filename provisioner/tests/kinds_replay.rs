@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use provisioner::aws::AwsClients;
-use provisioner::kind::{Desired, Fields, Observed, ResourceError, ResourceKind};
+use provisioner::resource::{Desired, Fields, Observed, ResourceError, ResourceKind};
 use serde_json::{Value, json};
 
 const NAME: &str = "replayed-fn";

@@ -9,8 +9,8 @@ use provisioner::engine::diff::{PlanInput, make_plan};
 use provisioner::engine::refresh::refresh;
 use provisioner::engine::writer::StateWriter;
 use provisioner::engine::{Engine, adopt};
-use provisioner::kind::Desired;
 use provisioner::plan::{Plan, ResourceChange};
+use provisioner::resource::Desired;
 
 /// Plans and applies `desired` (or, with `destroy`, destroys it) as `owner` on the state in
 /// `backend`, reporting to `progress`; returns the plan.

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use provisioner::aws::AwsClients;
-use provisioner::kind::{Desired, Fields, Observed, ResourceKind, TAG_ENVIRONMENT, TAG_STACK};
+use provisioner::resource::{Desired, Fields, Observed, ResourceKind, TAG_ENVIRONMENT, TAG_STACK};
 use serde_json::Value;
 
 /// The registered kind named `name`, as the engine sees it.
