@@ -76,7 +76,8 @@ async fn route_guards(aws: &Aws, api: &str) -> BTreeMap<String, (String, Option<
 
 #[tokio::test(flavor = "multi_thread")]
 async fn auth_and_limits_are_applied_and_removed_cleanly() {
-    let f = Fixture::new("");
+    // On the backend deploys use: S3 state under its DynamoDB lock.
+    let f = Fixture::on_s3("");
     let aws = Aws::new().await;
     f.apply();
     let api = aws.api_ids(&f.api_name()).await.remove(0);
