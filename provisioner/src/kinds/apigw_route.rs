@@ -89,7 +89,7 @@ impl Kind for ApigwRoute {
             .api_id(&spec.api_id)
             .set_route_key(spec.route_key.clone())
             .set_target(spec.target.clone())
-            .set_authorization_type(authorization_type(spec))
+            .authorization_type(authorization_type(spec))
             .set_authorizer_id(spec.authorizer_id.clone());
         let created = call.send().await.aws("CreateRoute")?;
         let id = created.route_id().unwrap_or_default().to_string();
@@ -105,7 +105,7 @@ impl Kind for ApigwRoute {
             .route_id(change.id)
             .set_route_key(spec.route_key.clone())
             .set_target(spec.target.clone())
-            .set_authorization_type(authorization_type(spec))
+            .authorization_type(authorization_type(spec))
             // An empty id detaches the authorizer (AWS keeps the old one when it is left out).
             .authorizer_id(spec.authorizer_id.clone().unwrap_or_default());
         call.send().await.aws("UpdateRoute")?;
@@ -140,7 +140,6 @@ fn found(
 }
 
 /// The route's authorization type as the API takes it: `NONE` for an open route.
-fn authorization_type(spec: &Spec) -> Option<AuthorizationType> {
-    let kind = spec.authorization_type.as_deref().unwrap_or("NONE");
-    Some(AuthorizationType::from(kind))
+fn authorization_type(spec: &Spec) -> AuthorizationType {
+    AuthorizationType::from(spec.authorization_type.as_deref().unwrap_or("NONE"))
 }
