@@ -10,6 +10,7 @@ pub mod aws;
 pub mod bootstrap;
 pub mod desired;
 pub mod engine;
+pub mod http_client;
 pub mod kinds;
 pub mod migrate;
 pub mod output;

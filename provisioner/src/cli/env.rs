@@ -88,6 +88,7 @@ fn prebuilt_package(dir: &Path, stack: &ResolvedStack) -> Result<CodeSource> {
 pub async fn sdk_config(global: &Global, region: &str) -> SdkConfig {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
+        .http_client(provisioner::http_client::client())
         .load()
         .await;
     if global.run.aws.stats {

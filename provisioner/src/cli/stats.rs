@@ -70,30 +70,15 @@ fn signing_name(authorization: &str) -> Option<&str> {
     scope.split('/').nth(3).filter(|s| !s.is_empty())
 }
 
-/// `sdk` with its HTTP client wrapped to count requests. `aws_config::load` leaves the client
-/// unset (each service client picks the default later), so the default is built here: hyper 1
-/// with rustls on aws-lc, proxy settings from the environment, as the SDK's own default.
+/// `sdk` with its HTTP client wrapped to count requests (the command's own client, see
+/// [`provisioner::http_client`]).
 pub fn counting(sdk: aws_config::SdkConfig) -> aws_config::SdkConfig {
-    let inner = sdk.http_client().unwrap_or_else(default_client);
+    let inner = sdk
+        .http_client()
+        .unwrap_or_else(provisioner::http_client::client);
     sdk.into_builder()
         .http_client(CountingClient { inner })
         .build()
-}
-
-fn default_client() -> SharedHttpClient {
-    use aws_smithy_http_client::proxy::ProxyConfig;
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    use aws_smithy_http_client::{Builder, ConnectorBuilder};
-    Builder::new().build_with_connector_fn(|settings, components| {
-        let mut builder =
-            ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
-        builder.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            builder.set_sleep_impl(components.sleep_impl());
-        }
-        builder.set_proxy_config(Some(ProxyConfig::from_env()));
-        builder.build()
-    })
 }
 
 #[derive(Debug)]
