@@ -11,13 +11,17 @@ pub async fn locked<T>(
     operation: &str,
     body: impl AsyncFnOnce() -> Result<T, PipelineError>,
 ) -> Result<T, PipelineError> {
-    let guard = session
-        .backend
-        .lock(state::LockOptions {
+    // Every locked run checks the state's owner, which needs the caller's account, right after
+    // taking the lock: asking STS while the lock is taken saves a round trip. The answer is
+    // cached; a failure is left for that check to report (it asks again).
+    let (guard, _account) = tokio::join!(
+        session.backend.lock(state::LockOptions {
             operation: operation.to_string(),
             timeout: session.lock_timeout,
-        })
-        .await?;
+        }),
+        session.engine.aws.account_id(),
+    );
+    let guard = guard?;
     tracing::info!(lock_id = guard.id(), operation, "state locked");
     let result = body().await;
     let released = guard.release().await;
