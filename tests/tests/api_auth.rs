@@ -9,11 +9,13 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use testkit::tokens::{ES_KID, Issuer, RS_KID, now, with_payload};
 
-/// A server that trusts `issuer` (admin group `admin`).
-fn start(issuer: &Issuer) -> Api {
+/// A fresh issuer, and a server that trusts it (admin group `admin`).
+fn start() -> (Issuer, Api) {
+    let issuer = Issuer::new();
     let env = issuer.serve_env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    Api::start_with(&env)
+    let api = Api::start_with(&env);
+    (issuer, api)
 }
 
 /// Every write of the API on playground `table` and its user `alice`.
@@ -36,8 +38,7 @@ fn writes(table: &str) -> Vec<(&'static str, String, Option<Value>)> {
 
 #[tokio::test]
 async fn bad_tokens_are_401_never_200_nor_500() {
-    let issuer = Issuer::new();
-    let api = start(&issuer);
+    let (issuer, api) = start();
     let alice = Issuer::claims("alice");
     let owner = issuer.token(&alice);
     let (status, body) = api
@@ -124,8 +125,7 @@ async fn bad_tokens_are_401_never_200_nor_500() {
 
 #[tokio::test]
 async fn a_valid_token_for_someone_else_is_403() {
-    let issuer = Issuer::new();
-    let api = start(&issuer);
+    let (issuer, api) = start();
     let alice = issuer.token(&Issuer::claims("alice"));
     let bob = issuer.token(&Issuer::claims("bob"));
     let create = json!({"tableId": "a2"});
@@ -154,8 +154,7 @@ async fn a_valid_token_for_someone_else_is_403() {
 
 #[tokio::test]
 async fn owners_users_and_admins_get_through() {
-    let issuer = Issuer::new();
-    let api = start(&issuer);
+    let (issuer, api) = start();
     let alice = issuer.token(&Issuer::claims("alice"));
     let admin = issuer.token(&Issuer::admin_claims("root"));
     let rs_alice = issuer.sign(
@@ -170,38 +169,36 @@ async fn owners_users_and_admins_get_through() {
         201
     );
     let rename = json!({"displayName": "Renamed"});
-    let (status, body) = api
-        .send_as(Some(&alice), "PATCH", "/tables/a3", Some(&rename))
-        .await;
-    assert_eq!(status, 200, "owner patches: {body}");
-    let (status, body) = api
-        .send_as(
-            Some(&rs_alice),
-            "PATCH",
-            "/tables/a3",
-            Some(&json!({"isArchived": true})),
-        )
-        .await;
-    assert_eq!(status, 200, "an RS256 token works too: {body}");
-    let (status, body) = api
-        .send_as(
-            Some(&admin),
-            "PATCH",
-            "/tables/a3",
-            Some(&json!({"isArchived": false})),
-        )
-        .await;
-    assert_eq!(status, 200, "admin patches: {body}");
-
+    let (archive, unarchive) = (json!({"isArchived": true}), json!({"isArchived": false}));
     let scores = json!({"submissionCount": 3, "totalCount": 4});
-    let (status, body) = api
-        .send_as(Some(&alice), "PUT", "/tables/a3/users/alice", Some(&scores))
-        .await;
-    assert_eq!(status, 200, "a user writes her own row: {body}");
-    let (status, body) = api
-        .send_as(Some(&admin), "PUT", "/tables/a3/users/bob", Some(&scores))
-        .await;
-    assert_eq!(status, 200, "an admin writes anyone's row: {body}");
+    for (token, method, path, body, who) in [
+        (&alice, "PATCH", "/tables/a3", &rename, "the owner"),
+        (
+            &rs_alice,
+            "PATCH",
+            "/tables/a3",
+            &archive,
+            "the owner with an RS256 token",
+        ),
+        (&admin, "PATCH", "/tables/a3", &unarchive, "an admin"),
+        (
+            &alice,
+            "PUT",
+            "/tables/a3/users/alice",
+            &scores,
+            "a user on her own row",
+        ),
+        (
+            &admin,
+            "PUT",
+            "/tables/a3/users/bob",
+            &scores,
+            "an admin on anyone's row",
+        ),
+    ] {
+        let (status, body) = api.send_as(Some(token), method, path, Some(body)).await;
+        assert_eq!(status, 200, "{who}: {method} {path}: {body}");
+    }
 
     // Reads stay public, whatever token comes along.
     let (status, table) = api.get("/tables/a3").await;
@@ -226,8 +223,7 @@ async fn owners_users_and_admins_get_through() {
 
 #[tokio::test]
 async fn playgrounds_from_before_auth_are_for_admins_only() {
-    let issuer = Issuer::new();
-    let api = start(&issuer);
+    let (issuer, api) = start();
     // A row as the open API (or the original handler) wrote it: no owner.
     testkit::dynamodb_client()
         .await
@@ -248,21 +244,14 @@ async fn playgrounds_from_before_auth_are_for_admins_only() {
     let alice = issuer.token(&Issuer::claims("alice"));
     let admin = issuer.token(&Issuer::admin_claims("root"));
     let archive = json!({"isArchived": true});
-    let (status, _) = api
-        .send_as(Some(&alice), "PATCH", "/tables/legacy", Some(&archive))
-        .await;
-    assert_eq!(status, 403, "nobody owns it, so no non-admin may change it");
-    let (status, _) = api
-        .send_as(Some(&alice), "DELETE", "/tables/legacy", None)
-        .await;
-    assert_eq!(status, 403);
-    let (status, body) = api
-        .send_as(Some(&admin), "PATCH", "/tables/legacy", Some(&archive))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, _) = api
-        .send_as(Some(&admin), "DELETE", "/tables/legacy", None)
-        .await;
-    assert_eq!(status, 200);
+    // Nobody owns it, so no non-admin may change it; an admin may.
+    for (token, status) in [(&alice, 403), (&admin, 200)] {
+        for (method, body) in [("PATCH", Some(&archive)), ("DELETE", None)] {
+            let (answered, body) = api
+                .send_as(Some(token), method, "/tables/legacy", body)
+                .await;
+            assert_eq!(answered, status, "{method}: {body}");
+        }
+    }
     assert_eq!(api.get("/tables/legacy").await.0, 404);
 }

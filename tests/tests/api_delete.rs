@@ -26,10 +26,7 @@ async fn rows(api: &Api, table_id: &str) -> usize {
 #[tokio::test]
 async fn delete_removes_every_row_then_answers_404() {
     let api = Api::start();
-    api.create("gone").await;
-    for i in 0..60 {
-        api.put_user("gone", &format!("u{i}"), i).await;
-    }
+    api.create_with_users("gone", 60).await;
     assert_eq!(rows(&api, "gone").await, 61);
     let (status, body) = api.send_as(None, "DELETE", "/tables/gone", None).await;
     assert_eq!(status, 200, "{body}");
@@ -52,10 +49,7 @@ async fn delete_removes_every_row_then_answers_404() {
 #[tokio::test]
 async fn a_repeat_finishes_what_a_cut_short_delete_left() {
     let api = Api::start();
-    api.create("half").await;
-    for i in 0..30 {
-        api.put_user("half", &format!("u{i}"), i).await;
-    }
+    api.create_with_users("half", 30).await;
     // A first call that timed out after deleting some users (never the playground row: it
     // goes last) left this behind.
     let client = testkit::dynamodb_client().await;

@@ -3,19 +3,14 @@
 
 mod api_common;
 
-use api_common::{Api, assert_error};
+use api_common::{Api, assert_error, column, items_with};
 use serde_json::json;
 
 #[tokio::test]
 async fn create_returns_201_with_fields_and_defaults_display_name() {
     let api = Api::start();
-    let (status, body) = api
-        .send(
-            "POST",
-            "/tables",
-            &json!({"tableId": "t-1", "displayName": "First"}),
-        )
-        .await;
+    let first = json!({"tableId": "t-1", "displayName": "First"});
+    let (status, body) = api.send("POST", "/tables", &first).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["tableId"], "t-1");
     assert_eq!(body["displayName"], "First");
@@ -43,15 +38,9 @@ async fn create_returns_201_with_fields_and_defaults_display_name() {
 async fn create_existing_id_is_409() {
     let api = Api::start();
     api.create("dup").await;
-    let (status, body) = api
-        .send(
-            "POST",
-            "/tables",
-            &json!({"tableId": "dup", "displayName": "again"}),
-        )
+    let again = json!({"tableId": "dup", "displayName": "again"});
+    api.refused("POST", "/tables", Some(&again), 409, "exists")
         .await;
-    assert_eq!(status, 409);
-    assert_error(&body, "exists");
     let (_, table) = api.get("/tables/dup").await;
     assert_eq!(table["displayName"], "dup", "the first create is kept");
 }
@@ -87,17 +76,15 @@ async fn create_rejects_bad_bodies_with_400() {
 async fn bodies_over_64_kib_get_413() {
     let api = Api::start();
     let big = json!({"tableId": "big", "displayName": "x".repeat(70 * 1024)});
-    let (status, body) = api.send("POST", "/tables", &big).await;
-    assert_eq!(status, 413);
-    assert_error(&body, "too large");
+    api.refused("POST", "/tables", Some(&big), 413, "too large")
+        .await;
     let (status, _) = api.get("/tables/big").await;
     assert_eq!(status, 404, "nothing was written");
     // Just under the cap is read (a long name is then refused for its length, not its size;
     // fields the API does not know are ignored).
     let long_name = json!({"tableId": "fits", "displayName": "x".repeat(60 * 1024)});
-    let (status, body) = api.send("POST", "/tables", &long_name).await;
-    assert_eq!(status, 400);
-    assert_error(&body, "displayName");
+    api.refused("POST", "/tables", Some(&long_name), 400, "displayName")
+        .await;
     let ok = json!({"tableId": "fits", "padding": "x".repeat(60 * 1024)});
     assert_eq!(api.send("POST", "/tables", &ok).await.0, 201);
 }
@@ -105,12 +92,10 @@ async fn bodies_over_64_kib_get_413() {
 #[tokio::test]
 async fn get_one_is_400_for_bad_ids_and_404_when_missing() {
     let api = Api::start();
-    let (status, body) = api.get("/tables/missing").await;
-    assert_eq!(status, 404);
-    assert_error(&body, "Table not found");
-    let (status, body) = api.get("/tables/bad%20id").await;
-    assert_eq!(status, 400);
-    assert_error(&body, "tableId");
+    api.refused("GET", "/tables/missing", None, 404, "Table not found")
+        .await;
+    api.refused("GET", "/tables/bad%20id", None, 400, "tableId")
+        .await;
     let (status, _) = api.get(&format!("/tables/{}", "y".repeat(65))).await;
     assert_eq!(status, 400);
 }
@@ -118,28 +103,18 @@ async fn get_one_is_400_for_bad_ids_and_404_when_missing() {
 #[tokio::test]
 async fn list_is_newest_first_with_all_fields() {
     let api = Api::start();
-    for id in ["old", "mid", "new"] {
-        api.create(id).await;
-    }
+    api.create_all(&["old", "mid", "new"]).await;
     let (status, body) = api.get("/tables").await;
     assert_eq!(status, 200);
-    let tables = body["tables"].as_array().unwrap();
-    let ids: Vec<&str> = tables
-        .iter()
-        .map(|t| t["tableId"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["new", "mid", "old"]);
-    for t in tables {
-        for field in [
-            "tableId",
-            "displayName",
-            "createdAt",
-            "isArchived",
-            "userCount",
-        ] {
-            assert!(t.get(field).is_some(), "{field} missing in {t}");
-        }
-    }
+    let fields = [
+        "tableId",
+        "displayName",
+        "createdAt",
+        "isArchived",
+        "userCount",
+    ];
+    items_with(&body, "tables", &fields);
+    assert_eq!(column(&body, "tables", "tableId"), ["new", "mid", "old"]);
     assert!(body.get("lastKey").is_none(), "one page only");
 }
 
@@ -203,9 +178,7 @@ async fn list_default_limit_is_50_and_limits_are_clamped() {
 #[tokio::test]
 async fn malformed_or_foreign_last_key_gives_the_first_page() {
     let api = Api::start();
-    for id in ["a1", "a2", "a3"] {
-        api.create(id).await;
-    }
+    api.create_all(&["a1", "a2", "a3"]).await;
     let (_, first) = api.get("/tables?limit=2").await;
     for bad in [
         "garbage",
@@ -273,11 +246,15 @@ async fn patch_rejects_bad_bodies_and_never_creates() {
         assert_eq!(status, 400, "{:?}", String::from_utf8_lossy(raw));
         assert_error(&body, mention);
     }
-    let (status, body) = api
-        .send("PATCH", "/tables/ghost", &json!({"displayName": "boo"}))
-        .await;
-    assert_eq!(status, 404);
-    assert_error(&body, "Table not found");
+    let rename = json!({"displayName": "boo"});
+    api.refused(
+        "PATCH",
+        "/tables/ghost",
+        Some(&rename),
+        404,
+        "Table not found",
+    )
+    .await;
     assert_eq!(
         api.get("/tables/ghost").await.0,
         404,

@@ -3,20 +3,15 @@
 
 mod api_common;
 
-use api_common::{Api, assert_error, last_key_param, percent_encode};
+use api_common::{Api, assert_error, column, items_with, last_key_param, percent_encode};
 use serde_json::json;
 
 #[tokio::test]
 async fn put_creates_then_updates_a_user_counting_it_once() {
     let api = Api::start();
     api.create("g").await;
-    let (status, body) = api
-        .send(
-            "PUT",
-            "/tables/g/users/alice",
-            &json!({"submissionCount": 3, "totalCount": 10}),
-        )
-        .await;
+    let counts = json!({"submissionCount": 3, "totalCount": 10});
+    let (status, body) = api.send("PUT", "/tables/g/users/alice", &counts).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["username"], "alice");
     assert_eq!(body["submissionCount"], 3);
@@ -25,13 +20,8 @@ async fn put_creates_then_updates_a_user_counting_it_once() {
     assert_eq!(api.get("/tables/g").await.1["userCount"], 1);
 
     // Strings of digits are accepted, as the original did; an update does not count again.
-    let (status, body) = api
-        .send(
-            "PUT",
-            "/tables/g/users/alice",
-            &json!({"submissionCount": "4", "totalCount": "11"}),
-        )
-        .await;
+    let digits = json!({"submissionCount": "4", "totalCount": "11"});
+    let (status, body) = api.send("PUT", "/tables/g/users/alice", &digits).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["submissionCount"], 4);
     assert_eq!(api.get("/tables/g").await.1["userCount"], 1);
@@ -80,9 +70,14 @@ async fn put_rejects_bad_input_with_400_and_writes_nothing() {
         assert_error(&body, mention);
     }
     let good = json!({"submissionCount": 1, "totalCount": 1});
-    let (status, body) = api.send("PUT", "/tables/v/users/_metadata", &good).await;
-    assert_eq!(status, 400, "the reserved name is refused");
-    assert_error(&body, "reserved");
+    api.refused(
+        "PUT",
+        "/tables/v/users/_metadata",
+        Some(&good),
+        400,
+        "reserved",
+    )
+    .await;
     assert_eq!(
         api.send("PUT", "/tables/v/users/bad%20name", &good).await.0,
         400
@@ -120,16 +115,25 @@ async fn put_into_a_missing_playground_is_404_and_creates_nothing() {
 #[tokio::test]
 async fn get_user_distinguishes_missing_table_and_missing_user() {
     let api = Api::start();
-    let (status, body) = api.get("/tables/none/users/bob").await;
-    assert_eq!(status, 404);
-    assert_error(&body, "Table not found");
+    api.refused(
+        "GET",
+        "/tables/none/users/bob",
+        None,
+        404,
+        "Table not found",
+    )
+    .await;
     api.create("some").await;
-    let (status, body) = api.get("/tables/some/users/bob").await;
-    assert_eq!(status, 404);
-    assert_error(&body, "User not found in table");
-    let (status, body) = api.get("/tables/some/users/_metadata").await;
-    assert_eq!(status, 400);
-    assert_error(&body, "reserved");
+    api.refused(
+        "GET",
+        "/tables/some/users/bob",
+        None,
+        404,
+        "User not found in table",
+    )
+    .await;
+    api.refused("GET", "/tables/some/users/_metadata", None, 400, "reserved")
+        .await;
     assert_eq!(api.get("/tables/some/users/a%2Fb").await.0, 400);
     assert_eq!(api.get("/tables/b%21d/users/bob").await.0, 400);
 }
@@ -143,17 +147,9 @@ async fn list_users_is_highest_first_without_metadata() {
     }
     let (status, body) = api.get("/tables/lb/users").await;
     assert_eq!(status, 200, "{body}");
-    let users = body["users"].as_array().unwrap();
-    let names: Vec<&str> = users
-        .iter()
-        .map(|u| u["username"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["high", "mid", "low"]);
-    for u in users {
-        for field in ["username", "submissionCount", "totalCount", "lastUpdated"] {
-            assert!(u.get(field).is_some(), "{field} missing in {u}");
-        }
-    }
+    let fields = ["username", "submissionCount", "totalCount", "lastUpdated"];
+    let users = items_with(&body, "users", &fields);
+    assert_eq!(column(&body, "users", "username"), ["high", "mid", "low"]);
     assert_eq!(users[0]["totalCount"], 60);
     assert!(body.get("lastKey").is_none());
 }
@@ -161,9 +157,8 @@ async fn list_users_is_highest_first_without_metadata() {
 #[tokio::test]
 async fn list_users_is_400_for_bad_ids_and_404_when_missing() {
     let api = Api::start();
-    let (status, body) = api.get("/tables/ghost/users").await;
-    assert_eq!(status, 404);
-    assert_error(&body, "Table not found");
+    api.refused("GET", "/tables/ghost/users", None, 404, "Table not found")
+        .await;
     assert_eq!(api.get("/tables/gh%20ost/users").await.0, 400);
 }
 

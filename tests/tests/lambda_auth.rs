@@ -56,81 +56,40 @@ async fn start() -> Lambda {
 #[tokio::test]
 async fn owners_and_admins_change_playgrounds_others_get_403() {
     let lambda = start().await;
-    let call = |method: &'static str,
-                path: String,
-                body: Option<Value>,
-                sub: Option<&'static str>,
-                groups: &'static str| {
-        let event = event(method, &path, body.as_ref(), sub, groups);
-        let lambda = &lambda;
-        async move { lambda.request(event).await }
-    };
     let create = json!({"tableId": "owned"});
-    let (status, _, body) = call("POST", "/tables".into(), Some(create.clone()), None, "").await;
-    assert_eq!(status, 401, "no claims, no identity: {body}");
-    let (status, _, body) = call(
-        "POST",
-        "/tables".into(),
-        Some(create),
-        Some("alice"),
-        "[editors]",
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-
     let archive = json!({"isArchived": true});
-    let (status, _, body) = call(
-        "PATCH",
-        "/tables/owned".into(),
-        Some(archive.clone()),
-        Some("bob"),
-        "[editors]",
-    )
-    .await;
-    assert_eq!(status, 403, "{body}");
-    assert!(body["error"].is_string());
-    let (status, _, _) = call("DELETE", "/tables/owned".into(), None, Some("bob"), "[]").await;
-    assert_eq!(status, 403);
-    let (status, _, body) = call(
-        "PATCH",
-        "/tables/owned".into(),
-        Some(archive.clone()),
-        Some("alice"),
-        "",
-    )
-    .await;
-    assert_eq!(status, 200, "the owner: {body}");
-    let (status, _, body) = call(
-        "PATCH",
-        "/tables/owned".into(),
-        Some(json!({"displayName": "By admin"})),
-        Some("root"),
-        "[editors admin]",
-    )
-    .await;
-    assert_eq!(
-        status, 200,
-        "an admin (groups as API Gateway flattens them): {body}"
-    );
-
-    // A user row: that user (cognito:username) or an admin.
+    let rename = json!({"displayName": "By admin"});
     let scores = json!({"submissionCount": 2, "totalCount": 3});
-    let path = "/tables/owned/users/alice".to_string();
-    let (status, _, _) = call("PUT", path.clone(), Some(scores.clone()), Some("bob"), "").await;
-    assert_eq!(status, 403);
-    let (status, _, body) =
-        call("PUT", path.clone(), Some(scores.clone()), Some("alice"), "").await;
-    assert_eq!(status, 200, "{body}");
-    let (status, _, body) = call("PUT", path, Some(scores), Some("root"), r#"["admin"]"#).await;
-    assert_eq!(status, 200, "groups as a JSON array too: {body}");
-
-    let (status, _, _) = call("DELETE", "/tables/owned".into(), None, Some("alice"), "").await;
-    assert_eq!(status, 200);
-    let (status, _, _) = call("DELETE", "/tables/owned".into(), None, Some("alice"), "").await;
-    assert_eq!(status, 404);
-    // Reads need no claims.
-    let (status, _, _) = call("GET", "/health".into(), None, None, "").await;
-    assert_eq!(status, 200);
+    let (owned, row) = ("/tables/owned", "/tables/owned/users/alice");
+    // In order: (sub, cognito:groups, method, path, body, status, who). Groups come flattened
+    // as API Gateway passes them (`[editors admin]`), or as a JSON array.
+    #[rustfmt::skip]
+    let steps = [
+        (None, "", "POST", "/tables", Some(&create), 401, "no claims, no identity"),
+        (Some("alice"), "[editors]", "POST", "/tables", Some(&create), 201, "a user"),
+        (Some("bob"), "[editors]", "PATCH", owned, Some(&archive), 403, "another user"),
+        (Some("bob"), "[]", "DELETE", owned, None, 403, "another user"),
+        (Some("alice"), "", "PATCH", owned, Some(&archive), 200, "the owner"),
+        (Some("root"), "[editors admin]", "PATCH", owned, Some(&rename), 200, "an admin"),
+        // A user row: that user (cognito:username) or an admin.
+        (Some("bob"), "", "PUT", row, Some(&scores), 403, "another user"),
+        (Some("alice"), "", "PUT", row, Some(&scores), 200, "that user"),
+        (Some("root"), r#"["admin"]"#, "PUT", row, Some(&scores), 200, "an admin"),
+        (Some("alice"), "", "DELETE", owned, None, 200, "the owner"),
+        (Some("alice"), "", "DELETE", owned, None, 404, "the owner, once it is gone"),
+        // Reads need no claims.
+        (None, "", "GET", "/health", None, 200, "no claims"),
+    ];
+    for (sub, groups, method, path, body, status, who) in steps {
+        let (answered, _, body) = lambda.request(event(method, path, body, sub, groups)).await;
+        assert_eq!(
+            answered, status,
+            "{who}: {method} {path} as {sub:?} {groups}: {body}"
+        );
+        if status == 403 {
+            assert!(body["error"].is_string(), "{body}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -139,26 +98,12 @@ async fn playgrounds_without_an_owner_are_for_admins_only() {
     // The local server beside it runs with auth off, as the API did before: no owner.
     lambda.api.create("legacy").await;
     let archive = json!({"isArchived": true});
-    let (status, _, body) = lambda
-        .request(event(
-            "PATCH",
-            "/tables/legacy",
-            Some(&archive),
-            Some("alice"),
-            "[editors]",
-        ))
-        .await;
-    assert_eq!(status, 403, "{body}");
-    let (status, _, body) = lambda
-        .request(event(
-            "PATCH",
-            "/tables/legacy",
-            Some(&archive),
-            Some("root"),
-            "[admin]",
-        ))
-        .await;
-    assert_eq!(status, 200, "{body}");
+    // Nobody owns it: no user may change it, an admin may.
+    for (sub, groups, status) in [("alice", "[editors]", 403), ("root", "[admin]", 200)] {
+        let archived = event("PATCH", "/tables/legacy", Some(&archive), Some(sub), groups);
+        let (answered, _, body) = lambda.request(archived).await;
+        assert_eq!(answered, status, "{sub}: {body}");
+    }
     let (status, _, body) = lambda.request(fixture_as_is()).await;
     assert_eq!(
         status, 404,

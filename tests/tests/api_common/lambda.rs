@@ -77,20 +77,17 @@ fn finish(rt: &Runtime, id: &str, kind: &'static str, body: &Bytes) -> StatusCod
     StatusCode::ACCEPTED
 }
 
-async fn invocation_response(
+/// `POST /invocation/{id}/response` and `/invocation/{id}/error`: how the invocation ended.
+async fn invocation_end(
     State(rt): State<Arc<Runtime>>,
-    Path(id): Path<String>,
+    Path((id, end)): Path<(String, String)>,
     body: Bytes,
 ) -> StatusCode {
-    finish(&rt, &id, "response", &body)
-}
-
-async fn invocation_error(
-    State(rt): State<Arc<Runtime>>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> StatusCode {
-    finish(&rt, &id, "error", &body)
+    match end.as_str() {
+        "response" => finish(&rt, &id, "response", &body),
+        "error" => finish(&rt, &id, "error", &body),
+        _ => StatusCode::NOT_FOUND,
+    }
 }
 
 async fn init_error(State(rt): State<Arc<Runtime>>, body: Bytes) -> StatusCode {
@@ -128,15 +125,11 @@ impl Lambda {
         let runtime = Arc::new(Runtime::default());
         let router = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/response",
-                post(invocation_response),
-            )
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/error",
-                post(invocation_error),
-            )
             .route("/2018-06-01/runtime/init/error", post(init_error))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/{end}",
+                post(invocation_end),
+            )
             .with_state(runtime.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

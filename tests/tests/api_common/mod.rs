@@ -140,12 +140,44 @@ impl Api {
         (status, body)
     }
 
+    /// Sends `method path` with a JSON body (or none) and asserts a refusal: `status`, and an
+    /// error body (see [`assert_error`]) that mentions `contains`. Most tests check a refusal
+    /// this way, status and message together.
+    pub async fn refused(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        status: u16,
+        contains: &str,
+    ) {
+        let (answered, body) = self.send_as(None, method, path, body).await;
+        assert_eq!(answered, status, "{method} {path}: {body}");
+        assert_error(&body, contains);
+    }
+
     /// Creates a playground and asserts the 201.
     pub async fn create(&self, id: &str) {
         let (status, body) = self
             .send("POST", "/tables", &serde_json::json!({ "tableId": id }))
             .await;
         assert_eq!(status, 201, "creating {id}: {body}");
+    }
+
+    /// Creates each playground of `ids`, in this order (the listings order them by creation).
+    pub async fn create_all(&self, ids: &[&str]) {
+        for id in ids {
+            self.create(id).await;
+        }
+    }
+
+    /// Creates playground `id` with `count` users, `u0` to `u<count - 1>`, user `u<i>` with `i`
+    /// submissions: a playground with many rows to delete or page through.
+    pub async fn create_with_users(&self, id: &str, count: u64) {
+        self.create(id).await;
+        for i in 0..count {
+            self.put_user(id, &format!("u{i}"), i).await;
+        }
     }
 
     /// Follows `lastKey` from the page at `first` to the last page (each a 200); returns the
@@ -209,6 +241,29 @@ pub fn percent_encode(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The `name` of each item of the listing `list` of a page (`tables`, `users`), in the page's
+/// order.
+pub fn column<'a>(page: &'a Value, list: &str, name: &str) -> Vec<&'a Value> {
+    items(page, list).iter().map(|item| &item[name]).collect()
+}
+
+/// The items of the listing `list` of a page, each asserted to carry every one of `fields`.
+pub fn items_with<'a>(page: &'a Value, list: &str, fields: &[&str]) -> &'a [Value] {
+    let items = items(page, list);
+    for item in items {
+        for field in fields {
+            assert!(item.get(field).is_some(), "{field} missing in {item}");
+        }
+    }
+    items
+}
+
+fn items<'a>(page: &'a Value, list: &str) -> &'a [Value] {
+    page[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list} is an array: {page}"))
 }
 
 /// An error body: `{"error": "<non-empty message>"}` and nothing else.
