@@ -7,6 +7,7 @@
 
 use std::error::Error;
 
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
@@ -51,6 +52,20 @@ where
     fn aws(self, operation: &str) -> Result<T, ResourceError> {
         self.map_err(|e| aws_error(operation, e))
     }
+}
+
+/// Every item of a paginated listing (the SDK's `into_paginator().items().send()`), its
+/// errors named by `operation`: the listings of a role's policies and of log groups by prefix
+/// are read whole.
+pub async fn every_item<T, E, R>(
+    items: PaginationStream<Result<T, SdkError<E, R>>>,
+    operation: &str,
+) -> Result<Vec<T>, ResourceError>
+where
+    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    items.try_collect().await.aws(operation)
 }
 
 /// "Not found" as what it means to the caller: absence for a read, success for a delete.

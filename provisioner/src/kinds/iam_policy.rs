@@ -166,11 +166,8 @@ async fn non_default_versions(aws: &AwsClients, arn: &str) -> Result<Vec<String>
 }
 
 async fn delete_version(aws: &AwsClients, arn: &str, version: &str) -> Result<(), ResourceError> {
-    let call = aws
-        .iam
-        .delete_policy_version()
-        .policy_arn(arn)
-        .version_id(version);
+    let call = aws.iam.delete_policy_version().policy_arn(arn);
+    let call = call.version_id(version);
     call.send().await.aws("DeletePolicyVersion").gone()
 }
 

@@ -30,8 +30,6 @@ use serde_json::{Value, json};
 
 use super::errors::{self, AwsResult, NotFound};
 use super::fields;
-use super::iam_role_policy::delete_inline_policy;
-use super::iam_role_policy_attachment::detach_policy;
 use super::tags;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
@@ -235,15 +233,35 @@ pub async fn attached_policies(
     aws: &AwsClients,
     role: &str,
 ) -> Result<Vec<AttachedPolicy>, ResourceError> {
-    aws.iam
-        .list_attached_role_policies()
-        .role_name(role)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .aws("ListAttachedRolePolicies")
+    let call = aws.iam.list_attached_role_policies().role_name(role);
+    let pages = call.into_paginator().items().send();
+    errors::every_item(pages, "ListAttachedRolePolicies").await
+}
+
+/// A policy on a role: a managed one attached by its ARN, or an inline one by its name. The
+/// role's own delete takes every one off first; the attachment and inline policy kinds take off
+/// their own.
+#[derive(Debug, Clone, Copy)]
+pub enum RolePolicy<'a> {
+    Attached(&'a str),
+    Inline(&'a str),
+}
+
+impl RolePolicy<'_> {
+    /// Takes the policy off `role` (DetachRolePolicy, DeleteRolePolicy); not-found is success.
+    pub async fn remove(self, aws: &AwsClients, role: &str) -> Result<(), ResourceError> {
+        match self {
+            Self::Attached(arn) => {
+                let call = aws.iam.detach_role_policy().role_name(role).policy_arn(arn);
+                call.send().await.aws("DetachRolePolicy").gone()
+            }
+            Self::Inline(name) => {
+                let call = aws.iam.delete_role_policy().role_name(role);
+                let call = call.policy_name(name);
+                call.send().await.aws("DeleteRolePolicy").gone()
+            }
+        }
+    }
 }
 
 /// Detaches every managed policy and deletes every inline policy of the role.
@@ -252,20 +270,12 @@ async fn detach_all_policies(aws: &AwsClients, role: &str) -> Result<(), Resourc
         let Some(arn) = policy.policy_arn() else {
             continue;
         };
-        detach_policy(aws, role, arn).await?;
+        RolePolicy::Attached(arn).remove(aws, role).await?;
     }
-    let inline: Vec<String> = aws
-        .iam
-        .list_role_policies()
-        .role_name(role)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .aws("ListRolePolicies")?;
-    for name in inline {
-        delete_inline_policy(aws, role, &name).await?;
+    let call = aws.iam.list_role_policies().role_name(role);
+    let inline = errors::every_item(call.into_paginator().items().send(), "ListRolePolicies");
+    for name in inline.await? {
+        RolePolicy::Inline(&name).remove(aws, role).await?;
     }
     Ok(())
 }

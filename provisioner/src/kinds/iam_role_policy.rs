@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::iam_role::{iam_not_yet_consistent, on_every_role, only_with_the_boundary};
+use super::iam_role::{RolePolicy, iam_not_yet_consistent, on_every_role, only_with_the_boundary};
 use super::typed::{self, About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
@@ -99,23 +99,8 @@ impl Kind for IamRolePolicy {
 
     async fn delete(aws: &AwsClients, id: &str, _recorded: &Fields) -> Result<(), ResourceError> {
         let (role, name) = split_id(id)?;
-        delete_inline_policy(aws, role, name).await
+        RolePolicy::Inline(name).remove(aws, role).await
     }
-}
-
-/// DeleteRolePolicy; not-found is success. The role's own delete removes its inline policies
-/// with it too.
-pub async fn delete_inline_policy(
-    aws: &AwsClients,
-    role: &str,
-    name: &str,
-) -> Result<(), ResourceError> {
-    let call = aws
-        .iam
-        .delete_role_policy()
-        .role_name(role)
-        .policy_name(name);
-    call.send().await.aws("DeleteRolePolicy").gone()
 }
 
 /// PutRolePolicy, retried while IAM catches up with the role.

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::errors::{AwsResult, NotFound};
 use super::iam_role::{
-    attached_policies, iam_not_yet_consistent, on_every_role, only_with_the_boundary,
+    RolePolicy, attached_policies, iam_not_yet_consistent, on_every_role, only_with_the_boundary,
 };
 use super::typed::{About, Found, Kind, Made, Read, TerraformId};
 use crate::aws::AwsClients;
@@ -101,23 +101,8 @@ impl Kind for IamRolePolicyAttachment {
 
     async fn delete(aws: &AwsClients, id: &str, _recorded: &Fields) -> Result<(), ResourceError> {
         let (role, policy_arn) = split_id(id)?;
-        detach_policy(aws, role, policy_arn).await
+        RolePolicy::Attached(policy_arn).remove(aws, role).await
     }
-}
-
-/// DetachRolePolicy; not-found is success. The role's own delete detaches its policies with it
-/// too.
-pub async fn detach_policy(
-    aws: &AwsClients,
-    role: &str,
-    policy_arn: &str,
-) -> Result<(), ResourceError> {
-    let call = aws
-        .iam
-        .detach_role_policy()
-        .role_name(role)
-        .policy_arn(policy_arn);
-    call.send().await.aws("DetachRolePolicy").gone()
 }
 
 /// `<role>/<policy arn>`.

@@ -79,11 +79,8 @@ impl Kind for LambdaLayerVersion {
         // GetLayerVersion by name and number (equivalent to GetLayerVersionByArn, which the
         // emulator does not implement).
         let (layer_name, version) = split_arn(id)?;
-        let call = aws
-            .lambda
-            .get_layer_version()
-            .layer_name(layer_name)
-            .version_number(version);
+        let call = aws.lambda.get_layer_version().layer_name(layer_name);
+        let call = call.version_number(version);
         let output = call.send().await.aws("GetLayerVersion").absent()?;
         Ok(output.map(|o| {
             observe(
@@ -149,11 +146,8 @@ impl Kind for LambdaLayerVersion {
     /// DeleteLayerVersion succeeds for a version that is already gone.
     async fn delete(aws: &AwsClients, id: &str, _recorded: &Fields) -> Result<(), ResourceError> {
         let (layer_name, version) = split_arn(id)?;
-        let call = aws
-            .lambda
-            .delete_layer_version()
-            .layer_name(layer_name)
-            .version_number(version);
+        let call = aws.lambda.delete_layer_version().layer_name(layer_name);
+        let call = call.version_number(version);
         call.send().await.aws("DeleteLayerVersion").gone()
     }
 }

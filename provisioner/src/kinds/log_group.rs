@@ -10,7 +10,7 @@ use aws_sdk_cloudwatchlogs::types::LogGroup as AwsLogGroup;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::errors::{AwsResult, NotFound};
+use super::errors::{self, AwsResult, NotFound};
 use super::tags;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
@@ -159,19 +159,10 @@ pub async fn find_log_group(
     aws: &AwsClients,
     name: &str,
 ) -> Result<Option<AwsLogGroup>, ResourceError> {
-    let groups: Vec<AwsLogGroup> = aws
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(name)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .aws("DescribeLogGroups")?;
-    Ok(groups
-        .into_iter()
-        .find(|g| g.log_group_name() == Some(name)))
+    let call = aws.logs.describe_log_groups().log_group_name_prefix(name);
+    let groups = errors::every_item(call.into_paginator().items().send(), "DescribeLogGroups");
+    let mut groups = groups.await?.into_iter();
+    Ok(groups.find(|g| g.log_group_name() == Some(name)))
 }
 
 /// The group's ARN without the `:*` suffix (the form the tagging API takes).
