@@ -231,6 +231,20 @@ impl Kind for ApigwApi {
     }
 }
 
+/// What a child of an API whose id AWS assigns (integration, authorizer, route) is: `name`,
+/// imported by `import_id`, Terraform's `terraform_type` keeping that id as `id`, and replaced
+/// when it moves to another API (a child cannot change its API).
+pub const fn child(
+    name: &'static str,
+    import_id: &'static str,
+    terraform_type: &'static str,
+) -> About {
+    About::kind(name, import_id)
+        .terraform(terraform_type, TerraformId::Attribute("id"))
+        .replace_on(&["api_id"])
+        .aws_assigns_id()
+}
+
 /// The deploy statements of a child of an API (integration, route, stage): none of its own, as
 /// API Gateway reaches it under its API, whose statements cover it.
 pub fn covered_by_the_api(_scope: &DeployScope<'_>) -> Vec<Value> {

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
+use super::typed::{About, Found, Kind, Made, Read, Update};
 use super::{apigw_api, apigw_pages};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
@@ -40,10 +40,11 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for ApigwAuthorizer {
-    const ABOUT: About = About::kind("apigw_authorizer", "the authorizer id")
-        .terraform("aws_apigatewayv2_authorizer", TerraformId::Attribute("id"))
-        .replace_on(&["api_id"])
-        .aws_assigns_id();
+    const ABOUT: About = apigw_api::child(
+        "apigw_authorizer",
+        "the authorizer id",
+        "aws_apigatewayv2_authorizer",
+    );
     type Spec = Spec;
 
     fn normalise(mut spec: Spec) -> Spec {
@@ -68,27 +69,13 @@ impl Kind for ApigwAuthorizer {
 
     async fn find_existing(aws: &AwsClients, name: &str, spec: &Spec, _tags: &Tags) -> Read<Spec> {
         let api_id = spec.api_id.as_str();
-        apigw_pages::find(
-            |token| async move {
-                let call = aws
-                    .apigw
-                    .get_authorizers()
-                    .api_id(api_id)
-                    .set_next_token(token);
-                call.send().await.aws("GetAuthorizers").absent()
-            },
-            |page| {
-                let item: &Authorizer = page.items().iter().find(|a| a.name() == Some(name))?;
-                let id = item.authorizer_id().unwrap_or_default();
-                Some(found(
-                    api_id,
-                    id,
-                    item.jwt_configuration(),
-                    item.identity_source(),
-                ))
-            },
-            |page| page.next_token(),
-        )
+        let listing = aws.apigw.get_authorizers().api_id(api_id);
+        apigw_pages::find_child(listing, |page| {
+            let item: &Authorizer = page.items().iter().find(|a| a.name() == Some(name))?;
+            let id = item.authorizer_id().unwrap_or_default();
+            let jwt = item.jwt_configuration();
+            Some(found(api_id, id, jwt, item.identity_source()))
+        })
         .await
     }
 
@@ -122,11 +109,8 @@ impl Kind for ApigwAuthorizer {
 
     async fn delete(aws: &AwsClients, id: &str, recorded: &Fields) -> Result<(), ResourceError> {
         let api_id = fields::string(Self::NAME, recorded, "api_id")?;
-        let call = aws
-            .apigw
-            .delete_authorizer()
-            .api_id(api_id)
-            .authorizer_id(id);
+        let call = aws.apigw.delete_authorizer().api_id(api_id);
+        let call = call.authorizer_id(id);
         call.send().await.aws("DeleteAuthorizer").gone()
     }
 }

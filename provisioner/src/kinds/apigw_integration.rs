@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
+use super::typed::{About, Found, Kind, Made, Read, Update};
 use super::{apigw_api, apigw_pages};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
@@ -49,10 +49,11 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for ApigwIntegration {
-    const ABOUT: About = About::kind("apigw_integration", "the integration id")
-        .terraform("aws_apigatewayv2_integration", TerraformId::Attribute("id"))
-        .replace_on(&["api_id"])
-        .aws_assigns_id();
+    const ABOUT: About = apigw_api::child(
+        "apigw_integration",
+        "the integration id",
+        "aws_apigatewayv2_integration",
+    );
     type Spec = Spec;
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
@@ -61,11 +62,8 @@ impl Kind for ApigwIntegration {
 
     async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {
         let api_id = fields::string(Self::NAME, recorded, "api_id")?;
-        let call = aws
-            .apigw
-            .get_integration()
-            .api_id(api_id)
-            .integration_id(id);
+        let call = aws.apigw.get_integration().api_id(api_id);
+        let call = call.integration_id(id);
         let Some(got) = call.send().await.aws("GetIntegration").absent()? else {
             return Ok(None);
         };
@@ -75,22 +73,12 @@ impl Kind for ApigwIntegration {
     async fn find_existing(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Read<Spec> {
         let api_id = spec.api_id.as_str();
         let uri = spec.integration_uri.as_deref();
-        apigw_pages::find(
-            |token| async move {
-                let call = aws
-                    .apigw
-                    .get_integrations()
-                    .api_id(api_id)
-                    .set_next_token(token);
-                call.send().await.aws("GetIntegrations").absent()
-            },
-            |page| {
-                let got = page.items().iter().find(|i| i.integration_uri() == uri)?;
-                let id = got.integration_id().unwrap_or_default();
-                Some(found(id, spec_of!(api_id, got)))
-            },
-            |page| page.next_token(),
-        )
+        let listing = aws.apigw.get_integrations().api_id(api_id);
+        apigw_pages::find_child(listing, |page| {
+            let got = page.items().iter().find(|i| i.integration_uri() == uri)?;
+            let id = got.integration_id().unwrap_or_default();
+            Some(found(id, spec_of!(api_id, got)))
+        })
         .await
     }
 
@@ -125,11 +113,8 @@ impl Kind for ApigwIntegration {
 
     async fn delete(aws: &AwsClients, id: &str, recorded: &Fields) -> Result<(), ResourceError> {
         let api_id = fields::string(Self::NAME, recorded, "api_id")?;
-        let call = aws
-            .apigw
-            .delete_integration()
-            .api_id(api_id)
-            .integration_id(id);
+        let call = aws.apigw.delete_integration().api_id(api_id);
+        let call = call.integration_id(id);
         call.send().await.aws("DeleteIntegration").gone()
     }
 }

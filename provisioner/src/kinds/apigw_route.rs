@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::errors::{AwsResult, NotFound};
 use super::fields;
-use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
+use super::typed::{About, Found, Kind, Made, Read, Update};
 use super::{apigw_api, apigw_pages};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
@@ -37,10 +37,7 @@ pub struct Spec {
 
 #[async_trait]
 impl Kind for ApigwRoute {
-    const ABOUT: About = About::kind("apigw_route", "the route id")
-        .terraform("aws_apigatewayv2_route", TerraformId::Attribute("id"))
-        .replace_on(&["api_id"])
-        .aws_assigns_id();
+    const ABOUT: About = apigw_api::child("apigw_route", "the route id", "aws_apigatewayv2_route");
     type Spec = Spec;
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
@@ -66,19 +63,12 @@ impl Kind for ApigwRoute {
     async fn find_existing(aws: &AwsClients, _name: &str, spec: &Spec, _tags: &Tags) -> Read<Spec> {
         let api_id = spec.api_id.as_str();
         let key = spec.route_key.as_deref();
-        apigw_pages::find(
-            |token| async move {
-                let call = aws.apigw.get_routes().api_id(api_id).set_next_token(token);
-                call.send().await.aws("GetRoutes").absent()
-            },
-            |page| {
-                let route = page.items().iter().find(|r| r.route_key() == key)?;
-                let id = route.route_id().unwrap_or_default();
-                let guard = (route.authorization_type(), route.authorizer_id());
-                Some(found(api_id, id, route.route_key(), route.target(), guard))
-            },
-            |page| page.next_token(),
-        )
+        apigw_pages::find_child(aws.apigw.get_routes().api_id(api_id), |page| {
+            let route = page.items().iter().find(|r| r.route_key() == key)?;
+            let id = route.route_id().unwrap_or_default();
+            let guard = (route.authorization_type(), route.authorizer_id());
+            Some(found(api_id, id, route.route_key(), route.target(), guard))
+        })
         .await
     }
 
