@@ -45,7 +45,6 @@ async fn apigw_api_life_cycle() {
     let aws = clients().await;
     let name = testkit::unique_name("kinds-api");
     let after = life_cycle(
-        kind("apigw_api"),
         &aws,
         http_api(&name),
         |d| {

@@ -37,14 +37,7 @@ async fn table_life_cycle(
 ) -> (String, Observed) {
     let aws = clients().await;
     let name = testkit::unique_name("kinds-table");
-    let after = life_cycle(
-        kind("dynamodb_table"),
-        &aws,
-        playground_table(&name),
-        change,
-        changed_fields,
-    )
-    .await;
+    let after = life_cycle(&aws, playground_table(&name), change, changed_fields).await;
     (name, after)
 }
 

@@ -4,7 +4,7 @@ mod kinds_support;
 
 use kinds_support::{
     assert_absent, assert_not_found, assert_replaced_by, clients, delete_parent, delete_twice,
-    desired, kind, life_cycle, tags,
+    desired, kind, life_cycle, one_field_life_cycle, tags,
 };
 use provisioner::kinds;
 use provisioner::resource::Fields;
@@ -37,7 +37,6 @@ async fn iam_role_life_cycle() {
         tags(&[("team", "a")]),
     );
     let after = life_cycle(
-        kind("iam_role"),
         &aws,
         declared,
         |d| {
@@ -171,19 +170,8 @@ async fn iam_role_policy_life_cycle() {
         Default::default(),
     );
     assert_not_found(kind("iam_role_policy"), &aws, &declared).await;
-    let after = life_cycle(
-        kind("iam_role_policy"),
-        &aws,
-        declared,
-        |d| {
-            d.fields.insert(
-                "policy".into(),
-                table_policy(&["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]),
-            );
-        },
-        &["policy"],
-    )
-    .await;
+    let policy = table_policy(&["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]);
+    let after = one_field_life_cycle(&aws, declared, "policy", policy).await;
     assert_eq!(after.id, format!("{role}:kinds-dynamodb"));
     delete_parent("iam_role", &aws, &role).await;
 }
@@ -236,25 +224,10 @@ async fn iam_role_policy_attachment_create_read_delete() {
 async fn iam_policy_life_cycle() {
     let aws = clients().await;
     let name = testkit::unique_name("kinds-policy");
-    let declared = desired(
-        "iam_policy",
-        &name,
-        json!({"name": name, "policy": table_policy(&["dynamodb:GetItem"])}),
-        Default::default(),
-    );
-    let after = life_cycle(
-        kind("iam_policy"),
-        &aws,
-        declared,
-        |d| {
-            d.fields.insert(
-                "policy".into(),
-                table_policy(&["dynamodb:GetItem", "dynamodb:PutItem"]),
-            );
-        },
-        &["policy"],
-    )
-    .await;
+    let fields = json!({"name": name, "policy": table_policy(&["dynamodb:GetItem"])});
+    let declared = desired("iam_policy", &name, fields, Default::default());
+    let policy = table_policy(&["dynamodb:GetItem", "dynamodb:PutItem"]);
+    let after = one_field_life_cycle(&aws, declared, "policy", policy).await;
     assert!(
         after.id.ends_with(&format!(":policy/{name}")),
         "{}",

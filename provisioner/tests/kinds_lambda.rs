@@ -19,7 +19,6 @@ async fn lambda_function_life_cycle_updates_configuration_and_code() {
     let first = lambda_zip("v1");
     let second = lambda_zip("v2");
     let after = life_cycle(
-        kind("lambda_function"),
         &aws,
         lambda_function(&name, &role, &first),
         |d| {

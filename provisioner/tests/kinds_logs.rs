@@ -13,7 +13,6 @@ async fn log_group_life_cycle() {
     let aws = clients().await;
     let name = format!("/aws/lambda/{}", testkit::unique_name("kinds-fn"));
     let after = life_cycle(
-        kind("log_group"),
         &aws,
         desired(
             "log_group",

@@ -66,16 +66,16 @@ pub async fn assert_converged(
     observed
 }
 
-/// The whole life cycle: create → read (no diff) → `change` the declaration → diff shows
-/// exactly `changed_fields` → update → read (no diff) → delete → read is None → delete again
-/// is Ok. Returns the observation after the update.
+/// The whole life cycle of `declared` (of the kind it names): create → read (no diff) →
+/// `change` the declaration → diff shows exactly `changed_fields` → update → read (no diff) →
+/// delete → read is None → delete again is Ok. Returns the observation after the update.
 pub async fn life_cycle(
-    kind: &dyn ResourceKind,
     aws: &AwsClients,
     mut declared: Desired,
     change: impl FnOnce(&mut Desired),
     changed_fields: &[&str],
 ) -> Observed {
+    let kind = self::kind(&declared.kind);
     let created = kind.create(aws, &declared).await.expect("create succeeds");
     let id = created.id.clone();
     let read = assert_converged(kind, aws, &declared, &id).await;
@@ -312,14 +312,18 @@ pub async fn found_again_then_life_cycle(
     value: Value,
 ) -> Observed {
     assert_found_again(kind, aws, &declared).await;
-    life_cycle(
-        kind,
-        aws,
-        declared,
-        |d| {
-            d.fields.insert(field.into(), value);
-        },
-        &[field],
-    )
-    .await
+    one_field_life_cycle(aws, declared, field, value).await
+}
+
+/// The life cycle of `declared` with one `field` changed to `value` in place.
+pub async fn one_field_life_cycle(
+    aws: &AwsClients,
+    declared: Desired,
+    field: &str,
+    value: Value,
+) -> Observed {
+    let change = |d: &mut Desired| {
+        d.fields.insert(field.into(), value);
+    };
+    life_cycle(aws, declared, change, &[field]).await
 }
