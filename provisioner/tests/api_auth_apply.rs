@@ -77,9 +77,7 @@ async fn route_guards(aws: &Aws, api: &str) -> BTreeMap<String, (String, Option<
 #[tokio::test(flavor = "multi_thread")]
 async fn auth_and_limits_are_applied_and_removed_cleanly() {
     // On the backend deploys use: S3 state under its DynamoDB lock.
-    let f = Fixture::on_s3("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::on_s3("").applied().await;
     let api = aws.api_ids(&f.api_name()).await.remove(0);
     assert!(
         !aws.route_keys(&api)
@@ -158,9 +156,7 @@ async fn auth_and_limits_are_applied_and_removed_cleanly() {
 /// by name and adopted, not made twice.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lost_authorizer_is_adopted_not_duplicated() {
-    let f = Fixture::new("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::new("").applied().await;
     let api = aws.api_ids(&f.api_name()).await.remove(0);
     aws.apigw
         .create_authorizer()

@@ -89,9 +89,7 @@ async fn sigint_during_apply_finishes_the_step_in_flight_and_releases_the_lock()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_during_destroy_exits_143_and_releases_the_lock() {
-    let f = Fixture::on_s3("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::on_s3("").applied().await;
     let destroy = ["destroy", "--env", "dev", "--auto-approve"];
     let (code, stderr) = signal_when(
         &f,

@@ -3,13 +3,11 @@
 
 mod common;
 
-use common::{Aws, Fixture};
+use common::Fixture;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn changing_memory_is_one_in_place_update() {
-    let f = Fixture::new("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::new("").applied().await;
 
     f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
     f.plan_shows(&[
@@ -28,9 +26,7 @@ async fn changing_memory_is_one_in_place_update() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_is_detected_and_repaired() {
-    let f = Fixture::new("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::new("").applied().await;
 
     // Outside the tool: memory changed, PITR off, a route deleted.
     aws.lambda
@@ -90,10 +86,7 @@ async fn drift_is_detected_and_repaired() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_protected_table_is_not_destroyed_until_protection_is_turned_off() {
-    let f = Fixture::new("");
-    let aws = Aws::new().await;
-    f.write_stack("[env.dev.table]\ndeletion_protection = true\n");
-    f.apply();
+    let (f, aws) = Fixture::new("").applied_protected().await;
 
     let message = common::identity::refused(&f, &["destroy", "--env", "dev", "--auto-approve"]);
     assert!(

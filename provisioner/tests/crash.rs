@@ -43,9 +43,7 @@ common::scenario_tests!(
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_while_updating_the_function() {
     let point = "lambda_function.api: updating";
-    let f = Fixture::new("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::new("").applied().await;
     f.write_stack("[env.dev.lambda]\nmemory_mb = 512\n");
     kill_when(&f, &APPLY, point);
 
@@ -58,9 +56,7 @@ async fn killed_while_updating_the_function() {
 /// A destroy killed half way, then a destroy that finishes: nothing left.
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_destroy_then_destroy_leaves_nothing() {
-    let f = Fixture::new("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::new("").applied().await;
     kill_when(&f, &DESTROY, "destroyed after");
     aws.destroy_to_nothing(&f).await;
 }

@@ -18,9 +18,7 @@ use common::{Aws, Fixture};
 /// the lock stays. The next apply is refused and names it; after force-unlock that apply
 /// converges, the plan is empty, destroy leaves nothing.
 async fn s3_destroy_killed_at(point: &str) {
-    let f = Fixture::on_s3("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::on_s3("").applied().await;
     kill_when(&f, &VERBOSE_DESTROY, point);
     f.force_unlock_after_kill(&APPLY, "dev");
     recovers(&f, &aws, point).await;
@@ -62,9 +60,7 @@ common::scenario_tests!(
 /// prefix under the same `[stack] name`, the table's name kept) killed at `point`. Returns the
 /// stack, the SDK clients, and the old and new prefixes.
 async fn renaming_apply_killed_at(point: &str) -> (Fixture, Aws, String, String) {
-    let f = Fixture::on_s3("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::on_s3("").applied().await;
     let (old, new) = (f.prefix.clone(), format!("{}r", f.prefix));
     f.write_stack(&format!(
         "[env.dev.stack]\nname_prefix = \"{new}\"\nname = \"{old}\"\n\n\

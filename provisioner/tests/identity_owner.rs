@@ -18,9 +18,7 @@ async fn dev_identity(aws: &Aws, f: &Fixture) -> (BTreeMap<String, String>, Opti
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_state_copied_from_another_environment_is_refused_by_every_command() {
-    let f = Fixture::on_s3("[env.stage]\n");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::on_s3("[env.stage]\n").applied().await;
     let (dev_key, stage_key) = (f.state_key("dev"), f.state_key("stage"));
     aws.s3
         .copy_object()
@@ -106,9 +104,7 @@ async fn s3_backend(f: &Fixture, environment: &str) -> state::Backend {
 /// stage are refused before any change.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_state_relabelled_as_another_environment_is_refused_by_the_objects_tags() {
-    let f = Fixture::on_s3("[env.stage]\n");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::on_s3("[env.stage]\n").applied().await;
     let mut document = s3_backend(&f, "dev")
         .await
         .read()

@@ -15,9 +15,7 @@ use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn renaming_the_table_is_refused_unless_data_loss_is_allowed_then_replaces_it_first() {
-    let f = Fixture::on_s3("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::on_s3("").applied().await;
     let (old, new) = (f.table_name(), format!("{}-renamed-playground", f.prefix));
     put_marker(&aws, &old).await;
     let versions = aws.state_versions(&f, "dev").await;
@@ -118,10 +116,7 @@ async fn renaming_the_table_is_refused_unless_data_loss_is_allowed_then_replaces
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deletion_protection_still_refuses_a_table_rename_with_data_loss_allowed() {
-    let f = Fixture::on_s3("");
-    let aws = Aws::new().await;
-    f.write_stack("[env.dev.table]\ndeletion_protection = true\n");
-    f.apply();
+    let (f, aws) = Fixture::on_s3("").applied_protected().await;
     let (old, new) = (f.table_name(), format!("{}-renamed-playground", f.prefix));
     put_marker(&aws, &old).await;
 
@@ -152,9 +147,7 @@ async fn deletion_protection_still_refuses_a_table_rename_with_data_loss_allowed
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_name_prefix_under_the_same_stack_name_replaces_objects_create_before_destroy() {
-    let f = Fixture::on_s3("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::on_s3("").applied().await;
     let old = f.prefix.clone();
     let new = format!("{old}r");
     let api_id = aws.api_ids(&f.api_name()).await;
@@ -329,9 +322,7 @@ async fn a_new_name_prefix_under_the_same_stack_name_replaces_objects_create_bef
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_stage_name_replaces_the_stage() {
-    let f = Fixture::on_s3("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::on_s3("").applied().await;
     let api = aws.api_ids(&f.api_name()).await.remove(0);
 
     f.write_stack("[env.dev.api]\nstage_name = \"v1\"\n");

@@ -3,8 +3,8 @@
 
 mod common;
 
+use common::Fixture;
 use common::identity::*;
-use common::{Aws, Fixture};
 use serde_json::{Value, json};
 
 /// An edit of a plan file's JSON.
@@ -47,9 +47,7 @@ fn planned_memory(plan: &mut Value) -> &mut Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_edited_saved_plan_is_refused_and_changes_nothing() {
-    let f = Fixture::on_s3("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::on_s3("").applied().await;
     let memory = async || {
         aws.function_configuration(&f.function_name())
             .await

@@ -5,14 +5,12 @@
 
 mod common;
 
+use common::Fixture;
 use common::identity::inline_policy;
-use common::{Aws, Fixture};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_of_a_policy_and_a_map_shows_apart_and_one_line_per_change() {
-    let f = Fixture::new("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::new("").applied().await;
     let (code, converged) = f.plan();
     assert_eq!(code, 0, "{converged}");
     assert!(

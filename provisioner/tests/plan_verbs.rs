@@ -8,9 +8,7 @@ use common::{Aws, Fixture};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_destroy_plan_is_saved_reviewed_and_applied_like_any_plan() {
-    let f = Fixture::new("");
-    let aws = Aws::new().await;
-    f.apply();
+    let (f, aws) = Fixture::new("").applied().await;
     let resources = f.resource_count();
     let destroys = format!("Plan: 0 to add, 0 to change, {resources} to destroy.");
 

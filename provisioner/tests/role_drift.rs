@@ -6,19 +6,16 @@
 mod common;
 
 use common::bootstrap::decode;
-use common::{Aws, Fixture, trust_policy};
+use common::{Fixture, trust_policy};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_drifted_trust_policy_is_repaired_by_replacing_the_role() {
-    let f = Fixture::new("");
-    f.apply();
-    let aws = Aws::new().await;
-    let role = f.role_name();
+    let (f, aws) = Fixture::new("").applied().await;
     let anyone = trust_policy(json!({"AWS": "arn:aws:iam::999999999999:root"}));
     aws.iam
         .update_assume_role_policy()
-        .role_name(&role)
+        .role_name(f.role_name())
         .policy_document(anyone.to_string())
         .send()
         .await
@@ -27,6 +24,7 @@ async fn a_drifted_trust_policy_is_repaired_by_replacing_the_role() {
     f.plan_shows(&["-/+ iam_role.lambda", "assume_role_policy"]);
 
     f.apply();
+    let role = f.role_name();
     let got = aws.role(&role).await;
     let trust = decode(got.assume_role_policy_document().unwrap());
     assert_eq!(

@@ -105,6 +105,23 @@ impl Fixture {
         self.ok(&["apply", "--env", "dev", "--auto-approve"])
     }
 
+    /// The fixture after its first apply, with the emulator's clients to look at what the apply
+    /// made: how most end-to-end tests begin.
+    pub async fn applied(self) -> (Self, Aws) {
+        let aws = Aws::new().await;
+        self.apply();
+        (self, aws)
+    }
+
+    /// [`Self::applied`] with the table's deletion protection on, for the tests of what it
+    /// refuses; [`Aws::unprotect_and_destroy`] is the way out.
+    pub async fn applied_protected(self) -> (Self, Aws) {
+        let aws = Aws::new().await;
+        self.write_stack("[env.dev.table]\ndeletion_protection = true\n");
+        self.apply();
+        (self, aws)
+    }
+
     pub fn destroy(&self) -> String {
         self.ok(&["destroy", "--env", "dev", "--auto-approve"])
     }
