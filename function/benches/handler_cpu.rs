@@ -15,7 +15,15 @@
 //! runtime, so other processes on the machine do not count. Figures are the round with the
 //! median handler figure of 9 rounds of 2,000 requests.
 //!
-//!   cargo bench -p function --bench handler_cpu
+//! The bench runs the deployed binary's configuration as far as a bench can: mimalloc, the
+//! Lambda binary's allocator (src/main.rs; glibc's malloc before, which made every allocation
+//! dearer than on Lambda, and counted it), and, with `--profile lambda`, the Lambda profile's
+//! fat LTO in one codegen unit at opt-level "s". Only the target differs: the host's glibc
+//! instead of static musl (whose own allocator mimalloc replaces anyway). The first line printed
+//! names the profile the binary was built with.
+//!
+//!   cargo bench -p function --bench handler_cpu --profile lambda
+//!   cargo bench -p function --bench handler_cpu        # the `bench` profile: thin LTO, quicker
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -43,9 +51,49 @@ use function::store::Store;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+/// The Lambda binary's allocator (src/main.rs): what each allocation costs there.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example";
 const ROUNDS: usize = 9;
 const REQUESTS: usize = 2_000;
+
+/// The run's size, 9 rounds of 2,000 requests unless `HANDLER_CPU_ROUNDS` and
+/// `HANDLER_CPU_REQUESTS` say otherwise, and the requests whose name contains
+/// `HANDLER_CPU_ONLY` (all by default): a short run for a profiler, e.g.
+/// `HANDLER_CPU_ROUNDS=1 HANDLER_CPU_REQUESTS=100 HANDLER_CPU_ONLY=limit valgrind
+/// --tool=callgrind --collect-atstart=no --toggle-collect='handler_cpu::serve::*' <binary>`
+/// counts the instructions of 201 listing requests (the check, 100 warm-up, 100 measured) and
+/// nothing else (docs/benchmarks.md: an unstripped build of the `lambda` profile).
+#[derive(Debug, Clone)]
+struct RunSize {
+    rounds: usize,
+    requests: usize,
+    only: Option<String>,
+}
+
+impl RunSize {
+    fn from_env() -> Self {
+        let number = |name: &str, default: usize| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(default)
+        };
+        Self {
+            rounds: number("HANDLER_CPU_ROUNDS", ROUNDS),
+            requests: number("HANDLER_CPU_REQUESTS", REQUESTS),
+            only: std::env::var("HANDLER_CPU_ONLY").ok(),
+        }
+    }
+
+    /// Warm-up requests before the measured rounds.
+    fn warm_up(&self) -> usize {
+        self.requests.min(200)
+    }
+}
 
 /// Answers every DynamoDB call at once with a canned body chosen by the operation.
 #[derive(Debug, Clone)]
@@ -229,8 +277,9 @@ async fn main() {
         },
         ..Config::for_table("bench")
     };
+    let size = RunSize::from_env();
     let dynamo = client();
-    let outside = sdk_outside_hooks(&dynamo).await;
+    let outside = sdk_outside_hooks(&dynamo, &size).await;
     let router = app(AppState::new(Store::new(dynamo, "bench"), config));
 
     let scenarios: Vec<(&str, String, u16)> = vec![
@@ -289,41 +338,70 @@ async fn main() {
         ),
     ];
 
+    println!("{}\n", build_profile());
     println!(
         "| request | whole request (µs CPU) | in the SDK call (µs CPU) | the handler's own (µs CPU) |"
     );
     println!("|---|---|---|---|");
+    let scenarios = scenarios
+        .into_iter()
+        .filter(|(name, _, _)| size.only.as_deref().is_none_or(|only| name.contains(only)));
     for (name, raw, expected) in scenarios {
         // Check once that the request is answered as expected (a 401 or 500 would measure
         // the wrong path).
         let status = serve(&router, &raw).await;
         assert_eq!(status, expected, "{name}");
-        for _ in 0..200 {
+        for _ in 0..size.warm_up() {
             serve(&router, &raw).await;
         }
-        let mut rounds = Vec::with_capacity(ROUNDS);
-        for _ in 0..ROUNDS {
+        let mut rounds = Vec::with_capacity(size.rounds);
+        for _ in 0..size.rounds {
             SDK_CPU.set(Duration::ZERO);
             SDK_CALLS.set(0);
             let before = thread_cpu();
-            for _ in 0..REQUESTS {
-                serve(&router, &raw).await;
-            }
+            measured_round(&router, &raw, size.requests).await;
             let whole = thread_cpu() - before;
-            let per = |d: Duration| d.as_secs_f64() * 1e6 / REQUESTS as f64;
-            let calls = SDK_CALLS.get() as f64 / REQUESTS as f64;
+            let per = |d: Duration| d.as_secs_f64() * 1e6 / size.requests as f64;
+            let calls = SDK_CALLS.get() as f64 / size.requests as f64;
             rounds.push((per(whole), per(SDK_CPU.get()) + calls * outside));
         }
         rounds.sort_by(|a, b| (a.0 - a.1).total_cmp(&(b.0 - b.1)));
-        let (whole, sdk) = rounds[ROUNDS / 2];
+        let (whole, sdk) = rounds[rounds.len() / 2];
         println!("| {name} | {whole:.1} | {sdk:.1} | {:.1} |", whole - sdk);
     }
+}
+
+/// One measured round: `requests` times the request `raw`.
+async fn measured_round(router: &axum::Router, raw: &str, requests: usize) {
+    for _ in 0..requests {
+        serve(router, raw).await;
+    }
+}
+
+/// Which build this is: cargo puts a bench binary in `target/<profile dir>/deps/` (`release`
+/// for the `bench` profile).
+fn build_profile() -> String {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let profile = exe
+        .parent()
+        .filter(|deps| deps.ends_with("deps"))
+        .and_then(|deps| deps.parent()?.file_name())
+        .map_or_else(
+            || "unknown".into(),
+            |dir| dir.to_string_lossy().into_owned(),
+        );
+    let profile = if profile == "release" {
+        "bench (thin LTO)".to_string()
+    } else {
+        profile
+    };
+    format!("allocator: mimalloc; profile: {profile}")
 }
 
 /// The SDK's CPU per operation outside the interceptor window (the fluent builder, the
 /// orchestrator applying its runtime plugins before the first hook, the output after the
 /// last), in microseconds: a GetItem sent alone, its whole `send()` minus its window.
-async fn sdk_outside_hooks(client: &Client) -> f64 {
+async fn sdk_outside_hooks(client: &Client, size: &RunSize) -> f64 {
     let call = || async {
         let key = std::collections::HashMap::from([
             ("tableId".to_string(), AttributeValue::S("pg0".into())),
@@ -341,21 +419,21 @@ async fn sdk_outside_hooks(client: &Client) -> f64 {
             .await
             .expect("the stub answers");
     };
-    for _ in 0..200 {
+    for _ in 0..size.warm_up() {
         call().await;
     }
-    let mut rounds = Vec::with_capacity(ROUNDS);
-    for _ in 0..ROUNDS {
+    let mut rounds = Vec::with_capacity(size.rounds);
+    for _ in 0..size.rounds {
         SDK_CPU.set(Duration::ZERO);
         let before = thread_cpu();
-        for _ in 0..REQUESTS {
+        for _ in 0..size.requests {
             call().await;
         }
         let outside = (thread_cpu() - before).saturating_sub(SDK_CPU.get());
-        rounds.push(outside.as_secs_f64() * 1e6 / REQUESTS as f64);
+        rounds.push(outside.as_secs_f64() * 1e6 / size.requests as f64);
     }
     rounds.sort_by(f64::total_cmp);
-    rounds[ROUNDS / 2]
+    rounds[rounds.len() / 2]
 }
 
 /// One request as Lambda hands it over: the event decoded by `lambda_http`, served by the
