@@ -17,8 +17,44 @@ use crate::domain::{METADATA_USERNAME, Playground, UserScores};
 pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// Now as ISO-8601 UTC with microseconds (`2026-01-31T12:00:00.123456Z`): fixed width, so the
-/// strings sort in time order.
+/// strings sort in time order. Written digit by digit: `time`'s general formatter, which it
+/// matches byte for byte (it remains for years outside 0-9999), cost a write a microsecond.
 pub fn timestamp(now: OffsetDateTime) -> String {
+    let (year, month, day) = now.to_calendar_date();
+    let Ok(year) = u32::try_from(year) else {
+        return formatted(now);
+    };
+    if year > 9999 {
+        return formatted(now);
+    }
+    let (hour, minute, second, micro) = now.to_hms_micro();
+    let mut out = String::with_capacity(27);
+    let fields = [
+        (year, 4, '-'),
+        (u32::from(u8::from(month)), 2, '-'),
+        (u32::from(day), 2, 'T'),
+        (u32::from(hour), 2, ':'),
+        (u32::from(minute), 2, ':'),
+        (u32::from(second), 2, '.'),
+        (micro, 6, 'Z'),
+    ];
+    for (value, width, then) in fields {
+        push_digits(&mut out, value, width);
+        out.push(then);
+    }
+    out
+}
+
+/// `value`'s last `width` decimal digits, zero-padded.
+fn push_digits(out: &mut String, value: u32, width: u32) {
+    for place in (0..width).rev() {
+        let digit = (value / 10u32.pow(place) % 10) as u8;
+        out.push(char::from(b'0' + digit));
+    }
+}
+
+/// [`timestamp`] by `time`'s formatter.
+fn formatted(now: OffsetDateTime) -> String {
     let format =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
     now.format(&format)
@@ -39,24 +75,30 @@ pub(super) fn n(value: u64) -> AttributeValue {
 
 /// The primary key of a row.
 pub(super) fn key(table_id: &str, username: &str) -> Item {
-    HashMap::from([
-        (HASH_KEY.name.to_string(), s(table_id)),
-        (RANGE_KEY.name.to_string(), s(username)),
-    ])
+    row(table_id, username, 2)
 }
 
-fn string_attr(item: &Item, name: &str) -> Option<String> {
-    match item.get(name)? {
-        AttributeValue::S(v) => Some(v.clone()),
-        AttributeValue::N(v) => Some(v.clone()),
+/// A row with its primary key, room made for `attributes` attributes in all (a map grown
+/// from two to eight rehashes twice).
+pub(super) fn row(table_id: &str, username: &str, attributes: usize) -> Item {
+    let mut item = HashMap::with_capacity(attributes);
+    item.insert(HASH_KEY.name.to_string(), s(table_id));
+    item.insert(RANGE_KEY.name.to_string(), s(username));
+    item
+}
+
+/// A string as stored (a number's digits count as its text).
+fn text(value: AttributeValue) -> Option<String> {
+    match value {
+        AttributeValue::S(v) | AttributeValue::N(v) => Some(v),
         _ => None,
     }
 }
 
 /// A count as stored; rows written by older code may hold `"3.0"` or a string, read leniently.
-fn count_attr(item: &Item, name: &str) -> u64 {
-    let raw = match item.get(name) {
-        Some(AttributeValue::N(v) | AttributeValue::S(v)) => v.trim(),
+fn count(value: &AttributeValue) -> u64 {
+    let raw = match value {
+        AttributeValue::N(v) | AttributeValue::S(v) => v.trim(),
         _ => return 0,
     };
     raw.parse::<u64>().unwrap_or_else(|_| {
@@ -67,39 +109,63 @@ fn count_attr(item: &Item, name: &str) -> u64 {
     })
 }
 
-fn bool_attr(item: &Item, name: &str) -> bool {
-    match item.get(name) {
-        Some(AttributeValue::Bool(b)) => *b,
-        Some(AttributeValue::S(v)) => v.eq_ignore_ascii_case("true"),
-        Some(AttributeValue::N(v)) => v != "0",
+fn flag(value: &AttributeValue) -> bool {
+    match value {
+        AttributeValue::Bool(b) => *b,
+        AttributeValue::S(v) => v.eq_ignore_ascii_case("true"),
+        AttributeValue::N(v) => v != "0",
         _ => false,
     }
 }
 
 /// A playground row, or `None` when the item has no `tableId`.
-pub(super) fn playground_from(item: &Item) -> Option<Playground> {
-    let table_id = string_attr(item, "tableId")?;
+///
+/// The item is taken by value and walked once: each attribute's string is moved out, not
+/// looked up by a hashed name and copied (a listing reads 50 rows per request).
+pub(super) fn playground_from(item: Item) -> Option<Playground> {
+    let (mut table_id, mut display_name, mut created_at, mut updated_at) = (None, None, None, None);
+    let (mut is_archived, mut user_count) = (false, 0);
+    for (name, value) in item {
+        match name.as_str() {
+            "tableId" => table_id = text(value),
+            "displayName" => display_name = text(value),
+            "createdAt" => created_at = text(value),
+            "updatedAt" => updated_at = text(value),
+            "isArchived" => is_archived = flag(&value),
+            "userCount" => user_count = count(&value),
+            _ => {}
+        }
+    }
+    let table_id = table_id?;
     Some(Playground {
-        display_name: string_attr(item, "displayName").unwrap_or_else(|| table_id.clone()),
-        created_at: string_attr(item, "createdAt").unwrap_or_default(),
-        updated_at: string_attr(item, "updatedAt"),
-        is_archived: bool_attr(item, "isArchived"),
-        user_count: count_attr(item, "userCount"),
+        display_name: display_name.unwrap_or_else(|| table_id.clone()),
+        created_at: created_at.unwrap_or_default(),
+        updated_at,
+        is_archived,
+        user_count,
         table_id,
     })
 }
 
 /// A user row, or `None` for the playground's own row or an item without `username`.
-pub(super) fn user_from(item: &Item) -> Option<UserScores> {
-    let username = string_attr(item, "username")?;
-    if username == METADATA_USERNAME {
-        return None;
+pub(super) fn user_from(item: Item) -> Option<UserScores> {
+    let (mut username, mut last_updated) = (None, None);
+    let (mut submission_count, mut total_count) = (0, 0);
+    for (name, value) in item {
+        match name.as_str() {
+            "username" => username = text(value),
+            "submissionCount" => submission_count = count(&value),
+            "totalCount" => total_count = count(&value),
+            "lastUpdated" => last_updated = text(value),
+            _ => {}
+        }
     }
+    let username = username.filter(|name| name != METADATA_USERNAME)?;
     Some(UserScores {
         username,
-        submission_count: count_attr(item, "submissionCount"),
-        total_count: count_attr(item, "totalCount"),
-        last_updated: string_attr(item, "lastUpdated").unwrap_or_default(),
+        submission_count,
+        total_count,
+        last_updated: last_updated.unwrap_or_default(),
     })
 }
 
@@ -111,6 +177,16 @@ mod tests {
     fn timestamps_are_fixed_width_utc() {
         let t = OffsetDateTime::from_unix_timestamp(0).unwrap();
         assert_eq!(timestamp(t), "1970-01-01T00:00:00.000000Z");
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_785_000_000_123_456_789).unwrap();
+        assert_eq!(timestamp(t), "2026-07-25T17:20:00.123456Z");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn timestamps_are_what_time_formats(nanos in -300_000_000_000_000_000_000i128..253_402_300_800_000_000_000) {
+            let t = OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap();
+            proptest::prop_assert_eq!(timestamp(t), formatted(t));
+        }
     }
 
     #[test]
@@ -121,10 +197,10 @@ mod tests {
             ("userCount".into(), AttributeValue::N("3.0".into())),
             ("isArchived".into(), s("true")),
         ]);
-        let p = playground_from(&item).unwrap();
+        let p = playground_from(item.clone()).unwrap();
         assert_eq!(p.user_count, 3);
         assert!(p.is_archived);
         assert_eq!(p.display_name, "t");
-        assert!(user_from(&item).is_none(), "the metadata row is not a user");
+        assert!(user_from(item).is_none(), "the metadata row is not a user");
     }
 }

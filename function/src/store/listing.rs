@@ -119,7 +119,7 @@ impl Store {
         ordered: ListQuery<'_>,
         fallback: ListQuery<'_>,
         limit: u32,
-        parse: fn(&Item) -> Option<T>,
+        parse: fn(Item) -> Option<T>,
     ) -> Result<(Vec<T>, bool, bool), StoreError> {
         if self.ordered_indexes.load(Ordering::Relaxed) {
             match self.query_page(ordered, limit, parse).await {
@@ -148,7 +148,7 @@ impl Store {
         &self,
         query: ListQuery<'_>,
         limit: u32,
-        parse: fn(&Item) -> Option<T>,
+        parse: fn(Item) -> Option<T>,
     ) -> Result<(Vec<T>, bool), StoreError> {
         let want = limit as usize + 1;
         let mut items = Vec::with_capacity(want);
@@ -169,7 +169,7 @@ impl Store {
                 .send()
                 .await
                 .map_err(dynamo("Query"))?;
-            items.extend(out.items().iter().filter_map(parse));
+            items.extend(out.items.into_iter().flatten().filter_map(parse));
             match out.last_evaluated_key {
                 Some(next) if items.len() < want => start = Some(next),
                 _ => break,

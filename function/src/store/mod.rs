@@ -23,6 +23,7 @@ mod table;
 mod users;
 
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
@@ -79,7 +80,26 @@ fn refused_by_condition<E: ProvideErrorMetadata>(error: &SdkError<E, HttpRespons
         == Some("ConditionalCheckFailedException")
 }
 
+/// The wait before retry `round`: `first_ms` doubling each round up to 32 times it, from half
+/// of that base to `spread` halves more, at random (so that contenders spread out).
+fn backoff(first_ms: u64, round: u32, spread: u64) -> Duration {
+    let base = first_ms << round.min(5);
+    Duration::from_millis(base / 2 + fastrand::u64(0..=base / 2 * spread))
+}
+
 impl Store {
+    /// One row by its key as a value, or `None` when there is no such row (or `parse` finds
+    /// it is not one).
+    async fn read_parsed<T>(
+        &self,
+        table_id: &str,
+        username: &str,
+        parse: fn(codec::Item) -> Option<T>,
+    ) -> Result<Option<T>, StoreError> {
+        let row = self.read_row(table_id, username, None).await?;
+        Ok(row.and_then(parse))
+    }
+
     /// One row by its key, read consistently (a write just answered must be seen); only the
     /// attributes `projection` names when it is given.
     async fn read_row(
@@ -163,5 +183,20 @@ impl Store {
     /// The DynamoDB table name.
     pub fn table_name(&self) -> &str {
         &self.table
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        for round in 0..20 {
+            assert!(backoff(20, round, 1) <= Duration::from_millis(640));
+            assert!(backoff(10, round, 2) <= Duration::from_millis(480));
+        }
+        assert!(backoff(10, 0, 2) >= Duration::from_millis(5));
+        assert!(backoff(20, 3, 1) >= Duration::from_millis(80));
     }
 }

@@ -7,7 +7,7 @@
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
-use super::codec::{key, n, now, playground_from, s};
+use super::codec::{key, n, now, playground_from, row, s};
 use super::ownership::{ChangeOutcome, change_condition, record_owner};
 use super::{CreateOutcome, Store, StoreError, dynamo};
 use crate::auth::Identity;
@@ -22,7 +22,7 @@ impl Store {
         playground: &NewPlayground,
         owner: Option<&Identity>,
     ) -> Result<CreateOutcome, StoreError> {
-        let mut item = key(&playground.table_id, METADATA_USERNAME);
+        let mut item = row(&playground.table_id, METADATA_USERNAME, 8);
         if let Some(owner) = owner {
             record_owner(&mut item, owner);
         }
@@ -47,8 +47,8 @@ impl Store {
 
     /// The playground, or `None` when it does not exist.
     pub async fn get_playground(&self, table_id: &str) -> Result<Option<Playground>, StoreError> {
-        let row = self.read_row(table_id, METADATA_USERNAME, None).await?;
-        Ok(row.as_ref().and_then(playground_from))
+        self.read_parsed(table_id, METADATA_USERNAME, playground_from)
+            .await
     }
 
     /// Applies a patch to an existing playground, if `check` allows, and stamps `updatedAt`;
@@ -59,7 +59,6 @@ impl Store {
         patch: &PlaygroundPatch,
         check: OwnerCheck<'_>,
     ) -> Result<ChangeOutcome, StoreError> {
-        let mut sets = vec!["updatedAt = :now"];
         let (condition, values) = change_condition(check);
         let mut request = self
             .client
@@ -73,18 +72,19 @@ impl Store {
             request = request.expression_attribute_values(name, value);
         }
         if let Some(name) = &patch.display_name {
-            sets.push("displayName = :name");
             request = request.expression_attribute_values(":name", s(name));
         }
         if let Some(archived) = patch.is_archived {
-            sets.push("isArchived = :archived");
             request =
                 request.expression_attribute_values(":archived", AttributeValue::Bool(archived));
         }
-        let result = request
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .send()
-            .await;
+        let sets = match (patch.display_name.is_some(), patch.is_archived.is_some()) {
+            (true, true) => "SET updatedAt = :now, displayName = :name, isArchived = :archived",
+            (true, false) => "SET updatedAt = :now, displayName = :name",
+            (false, true) => "SET updatedAt = :now, isArchived = :archived",
+            (false, false) => "SET updatedAt = :now",
+        };
+        let result = request.update_expression(sets).send().await;
         match result {
             Ok(_) => Ok(ChangeOutcome::Done),
             Err(e) => match e.as_service_error() {

@@ -11,8 +11,10 @@ use std::time::Duration;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
-use super::codec::{key, n, now, s, user_from};
-use super::{PutUserOutcome, Store, StoreError, UpdateOutcome, dynamo, refused_by_condition};
+use super::codec::{key, n, now, row, s, user_from};
+use super::{
+    PutUserOutcome, Store, StoreError, UpdateOutcome, backoff, dynamo, refused_by_condition,
+};
 use crate::domain::{METADATA_USERNAME, Scores, UserScores};
 
 /// Rounds of "update, else create" before a contended user write gives up.
@@ -28,10 +30,10 @@ enum CreateUserOutcome {
     Conflict,
 }
 
-/// Backoff before retry `round` of a contended write: 10 ms doubling, capped, with jitter.
-fn backoff(round: u32) -> Duration {
-    let base = 10u64 << round.min(5);
-    Duration::from_millis(base / 2 + fastrand::u64(0..=base))
+/// Backoff before retry `round` of a contended write: 10 ms doubling up to 320 ms, from half
+/// that to half as much again.
+fn retry_backoff(round: u32) -> Duration {
+    backoff(10, round, 2)
 }
 
 impl Store {
@@ -48,8 +50,7 @@ impl Store {
         table_id: &str,
         username: &str,
     ) -> Result<Option<UserScores>, StoreError> {
-        let row = self.read_row(table_id, username, None).await?;
-        Ok(row.as_ref().and_then(user_from))
+        self.read_parsed(table_id, username, user_from).await
     }
 
     /// Writes a user's scores. A new user is created together with the `userCount` increment in
@@ -63,7 +64,7 @@ impl Store {
     ) -> Result<PutUserOutcome, StoreError> {
         for round in 0..MAX_WRITE_ROUNDS {
             if round > 0 {
-                tokio::time::sleep(backoff(round)).await;
+                tokio::time::sleep(retry_backoff(round)).await;
             }
             let stamp = now();
             match self.update_user(table_id, username, scores, &stamp).await? {
@@ -130,7 +131,7 @@ impl Store {
         scores: Scores,
         stamp: &str,
     ) -> Result<CreateUserOutcome, StoreError> {
-        let mut item = key(table_id, username);
+        let mut item = row(table_id, username, 5);
         item.insert("submissionCount".into(), n(scores.submission_count));
         item.insert("totalCount".into(), n(scores.total_count));
         item.insert("lastUpdated".into(), s(stamp));
@@ -181,18 +182,5 @@ impl Store {
             }
             reasons => Err(StoreError::Cancelled(reasons.join(","))),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_stays_bounded() {
-        for round in 0..20 {
-            assert!(backoff(round) <= Duration::from_millis(480));
-        }
-        assert!(backoff(0) >= Duration::from_millis(5));
     }
 }
