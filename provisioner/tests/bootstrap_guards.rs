@@ -148,12 +148,9 @@ async fn apply_refuses_a_bucket_whose_history_is_not_safe() {
         stderr.contains("public access is not all blocked"),
         "{stderr}"
     );
+    let block = s3.get_public_access_block().bucket(&a.bucket).send().await;
     assert!(
-        s3.get_public_access_block()
-            .bucket(&a.bucket)
-            .send()
-            .await
-            .is_err(),
+        block.is_err(),
         "apply did not put the public access block back"
     );
 

@@ -183,14 +183,15 @@ fn trust_policies_and_the_boundary_cannot_be_changed() {
 #[test]
 fn only_the_function_role_is_passed_and_only_to_lambda() {
     let dev = Dev::new();
+    let function_role = dev.function_role();
     dev.allowed(
         "the function role to Lambda",
-        Request::new("iam:PassRole", &dev.function_role())
+        Request::new("iam:PassRole", &function_role)
             .with("iam:PassedToService", "lambda.amazonaws.com"),
     );
     dev.denied(
         "the function role to EC2",
-        Request::new("iam:PassRole", &dev.function_role())
+        Request::new("iam:PassRole", &function_role)
             .with("iam:PassedToService", "ec2.amazonaws.com"),
     );
     for role in [

@@ -87,25 +87,16 @@ fn marker_key() -> std::collections::HashMap<String, AttributeValue> {
 
 /// One item in the table, so its data can be seen to survive (or go).
 pub async fn put_marker(aws: &Aws, table: &str) {
-    aws.dynamodb
-        .put_item()
-        .table_name(table)
-        .set_item(Some(marker_key()))
-        .send()
-        .await
-        .expect("put_item");
+    let marker = Some(marker_key());
+    let put = aws.dynamodb.put_item().table_name(table).set_item(marker);
+    put.send().await.expect("put_item");
 }
 
+/// Whether the table still holds the item [`put_marker`] wrote.
 pub async fn has_marker(aws: &Aws, table: &str) -> bool {
-    aws.dynamodb
-        .get_item()
-        .table_name(table)
-        .set_key(Some(marker_key()))
-        .send()
-        .await
-        .expect("get_item")
-        .item()
-        .is_some()
+    let marker = Some(marker_key());
+    let get = aws.dynamodb.get_item().table_name(table).set_key(marker);
+    get.send().await.expect("get_item").item().is_some()
 }
 
 pub async fn table_env(aws: &Aws, function: &str) -> Option<String> {

@@ -104,12 +104,6 @@ pub async fn seed_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str, items:
 
 /// How many items the table holds (a consistent scan).
 pub async fn item_count(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> usize {
-    let scan = dynamodb
-        .scan()
-        .table_name(table)
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap();
-    scan.items().len()
+    let scan = dynamodb.scan().table_name(table).consistent_read(true);
+    scan.send().await.unwrap().items().len()
 }
