@@ -161,12 +161,9 @@ mod tests {
 
     impl HttpConnector for FakeDynamoDb {
         fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-            let target = request
-                .headers()
-                .get("x-amz-target")
-                .unwrap_or_default()
-                .trim_start_matches("DynamoDB_20120810.")
-                .to_string();
+            // `DynamoDB_20120810.PutItem` names PutItem.
+            let target = request.headers().get("x-amz-target").unwrap_or_default();
+            let target = target.trim_start_matches("DynamoDB_20120810.").to_string();
             let body: Value = serde_json::from_slice(request.body().bytes().unwrap_or_default())
                 .unwrap_or_default();
             let mut table = self.0.lock().unwrap();
