@@ -283,15 +283,15 @@ impl S3Store {
 
     /// Every version of the state object (not delete markers), newest first, as S3 lists them.
     async fn list_versions(&self) -> Result<Vec<aws_sdk_s3::types::ObjectVersion>, StateError> {
+        // The same listing page after page; only the markers change.
+        let listing = self.client.list_object_versions().bucket(&self.bucket);
+        let listing = listing.prefix(&self.key);
         let mut versions = Vec::new();
         let mut key_marker: Option<String> = None;
         let mut version_marker: Option<String> = None;
         loop {
-            let page = self
-                .client
-                .list_object_versions()
-                .bucket(&self.bucket)
-                .prefix(&self.key)
+            let page = listing
+                .clone()
                 .set_key_marker(key_marker.take())
                 .set_version_id_marker(version_marker.take())
                 .send()
