@@ -29,7 +29,8 @@ pub struct FunctionSetup {
     pub clients: usize,
 }
 
-/// Every figure of the function side.
+/// Every figure of the function side. A figure added after the first reports is an `Option`:
+/// serde reads it as `None` from a report made before it was measured.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FunctionFigures {
     pub cold_start_ready_ms: Summary,
@@ -41,14 +42,11 @@ pub struct FunctionFigures {
     pub requests_per_s: f64,
     /// The mixed workload on new playgrounds (many PUTs create their user).
     pub cpu_s_per_1000_requests: f64,
-    /// The same mix once every user exists (absent from reports made before it was measured).
-    #[serde(default)]
+    /// The same mix once every user exists.
     pub steady_cpu_s_per_1000_requests: Option<f64>,
     /// Requests that each make exactly one DynamoDB call (GET of a playground).
-    #[serde(default)]
     pub one_call_cpu_s_per_1000_requests: Option<f64>,
     /// Requests that make no DynamoDB call (CORS preflights): the router and server alone.
-    #[serde(default)]
     pub no_call_cpu_s_per_1000_requests: Option<f64>,
     pub serve_peak_rss_mb: f64,
     pub zip_bytes: u64,
