@@ -100,13 +100,20 @@ pub struct Prepared {
     pub base_url: String,
 }
 
-/// Reads what `document` says is deployed, downloads the functions and binds the port.
+/// Binds the port, reads what `document` says is deployed and downloads the functions.
 pub async fn prepare(
     aws: &AwsClients,
     document: &state::StateDocument,
     options: &ServeOptions,
 ) -> Result<Prepared, ServeError> {
     let (api_id, stage) = deployed::locate(document)?;
+    // Bound first: a port in use is said before minutes of download, not after.
+    let listener = TcpListener::bind(options.addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: options.addr,
+            source,
+        })?;
     let deployed = deployed::read(aws, &api_id, &stage).await?;
     let credentials = credentials(aws).await;
     let mut pools: HashMap<String, Arc<Pool>> = HashMap::new();
@@ -128,12 +135,6 @@ pub async fn prepare(
         }
     }
     let routes = served_routes(&deployed, &pools, &authorizers);
-    let listener = TcpListener::bind(options.addr)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: options.addr,
-            source,
-        })?;
     let local = listener.local_addr().map_err(|source| ServeError::Bind {
         addr: options.addr,
         source,
