@@ -19,4 +19,5 @@ pub mod pipeline;
 pub mod plan;
 pub mod resource;
 pub mod retry;
+pub mod serve;
 pub mod stack;

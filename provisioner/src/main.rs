@@ -9,8 +9,10 @@ use std::process::ExitCode;
 use cli::{Command, commands};
 
 /// Logs go to stderr, coloured only as `--color` and the terminal allow.
-fn init_logging(verbosity: u8, ansi: bool) {
+fn init_logging(verbosity: u8, ansi: bool, serving: bool) {
     let default = match verbosity {
+        // `serve` logs its cold starts and failed invocations, as Lambda's logs would show them.
+        0 if serving => "warn,provisioner::serve=info",
         0 => "warn",
         1 => "info,provisioner=info",
         _ => "debug,provisioner=debug",
@@ -43,7 +45,8 @@ fn one_line(error: &anyhow::Error) -> String {
 async fn main() -> ExitCode {
     let cli = cli::parse();
     let ansi = cli.global.color_on(std::io::stderr().is_terminal());
-    init_logging(cli.global.verbose, ansi);
+    let serving = matches!(cli.command, Command::Serve(_));
+    init_logging(cli.global.verbose, ansi, serving);
     cli::signals::install();
     cli::out::use_stack(&cli.global.stack);
     // Every state version this run writes names it, so `state history` can group by run.
@@ -64,6 +67,7 @@ async fn main() -> ExitCode {
         Command::Import(args) => cli::import::run(global, args).await,
         Command::Migrate(args) => cli::migrate::run(global, args).await,
         Command::State(args) => cli::state_cmd::run(global, args).await,
+        Command::Serve(args) => cli::serve::run(global, args).await,
         Command::Completions(args) => cli::completions::run(global, args),
     };
     if global.run.aws.stats {

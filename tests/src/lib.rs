@@ -138,6 +138,26 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// The first line a server a test started prints on stdout (its URL), trimmed; the server's
+/// stdout must be piped.
+///
+/// # Panics
+/// When nothing comes within `timeout`, naming `what` was expected to start.
+pub fn first_stdout_line(child: &mut std::process::Child, what: &str, timeout: Duration) -> String {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("the server's stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    rx.recv_timeout(timeout)
+        .unwrap_or_else(|_| panic!("{what} prints its URL within {timeout:?}"))
+        .trim()
+        .to_string()
+}
+
 /// A free TCP port on 127.0.0.1 for a server a test starts.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

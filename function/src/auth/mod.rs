@@ -7,11 +7,12 @@
 //! ([`jwt`]). Both paths end in the same [`Identity`] and the same rules ([`rules`]).
 
 pub mod claims;
-pub mod jwks;
-pub mod jwt;
 pub mod lambda_claims;
-pub mod ring_verify;
 pub mod rules;
+
+/// The token verification `function serve` uses, shared with `provisioner serve` through the
+/// `jwtcheck` crate (see its docs for why it is a crate of its own), under its old paths.
+pub use jwtcheck::{jwks, jwt, ring_verify};
 
 use std::sync::Arc;
 

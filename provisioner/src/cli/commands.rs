@@ -277,17 +277,26 @@ async fn destroy_in(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn output(global: &Global, args: &OutputArgs) -> Result<ExitCode> {
-    let ctx = session(global, &args.env).await?;
+/// The environment's state as the read-only commands (`output`, `serve`) read it: no lock, the
+/// owner checked; no state yet is an error saying to apply first.
+pub async fn applied_state(
+    global: &Global,
+    environment: &str,
+) -> Result<(Session, state::StateDocument)> {
+    let ctx = session(global, environment).await?;
     let stored = ctx.backend.read_owned(&ctx.engine.owner().await?).await?;
     let Some(document) = stored.document else {
         bail!(
-            "the {} environment has no state at {} yet: run `provisioner apply --env {}` first",
-            args.env,
+            "the {environment} environment has no state at {} yet: run `provisioner apply --env \
+             {environment}` first",
             ctx.backend.location(),
-            args.env
         );
     };
+    Ok((ctx, document))
+}
+
+pub async fn output(global: &Global, args: &OutputArgs) -> Result<ExitCode> {
+    let (_, document) = applied_state(global, &args.env).await?;
     let Some(name) = &args.name else {
         if args.json {
             outln!("{}", serde_json::to_string_pretty(&document.outputs)?);

@@ -54,6 +54,7 @@ pub fn of(command: &Command) -> RunFlags {
         Command::Import(a) => a.flags.clone(),
         Command::Migrate(a) => a.flags.clone(),
         Command::Output(a) => aws(&a.aws),
+        Command::Serve(a) => aws(&a.aws),
         Command::ForceUnlock(a) => aws(&a.aws),
         Command::Bootstrap(a) => aws(&a.aws),
         Command::State(a) => RunFlags {

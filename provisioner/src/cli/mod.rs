@@ -11,6 +11,7 @@ pub mod history;
 pub mod import;
 pub mod migrate;
 pub mod progress;
+pub mod serve;
 pub mod show;
 pub mod signals;
 pub mod state_cmd;
@@ -90,6 +91,9 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// Look into the state: list, show, history, rollback.
     State(state_cmd::StateArgs),
+    /// Serve the environment's deployed HTTP API locally as API Gateway would, running the
+    /// deployed function's zip under a local Lambda Runtime API.
+    Serve(serve::ServeArgs),
     /// Print a shell completion script (bash, zsh, fish).
     Completions(completions::CompletionsArgs),
 }

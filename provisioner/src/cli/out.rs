@@ -24,6 +24,7 @@ const SUBCOMMANDS: &[&str] = &[
     "output",
     "package",
     "plan",
+    "serve",
     "show",
     "state",
     "validate",

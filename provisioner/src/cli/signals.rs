@@ -4,11 +4,20 @@
 //! deploy never leaves the environment locked.
 
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use provisioner::engine::interrupt::Interrupt;
 use tokio::signal::unix::{SignalKind, signal};
 
 static INTERRUPT: LazyLock<Interrupt> = LazyLock::new(Interrupt::default);
+
+/// Set by `serve`, which holds no lock and has no steps: the first signal just stops it.
+static SERVING: AtomicBool = AtomicBool::new(false);
+
+/// Marks this run as `serve`: a signal stops the gateway, with no word about steps or locks.
+pub fn serving() {
+    SERVING.store(true, Ordering::SeqCst);
+}
 
 /// The process's stop request, shared with every engine.
 pub fn interrupt() -> &'static Interrupt {
@@ -39,6 +48,7 @@ pub fn install() {
                 _ = term.recv() => libc_number(SignalKind::terminate()),
             };
             match INTERRUPT.raise(number) {
+                1 if SERVING.load(Ordering::SeqCst) => eprintln!("\nStopping the gateway."),
                 1 => eprintln!(
                     "\nStopping: no new step starts; the steps in flight finish, then the state \
                      is written and the lock released. Interrupt again to stop waiting for them."

@@ -7,9 +7,7 @@
 
 pub mod lambda;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -52,17 +50,8 @@ impl Api {
             command.env(k, v);
         }
         let mut child = command.spawn().expect("the function binary starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("function serve prints its URL within 30 s");
-        let base = line.trim().to_string();
+        let base =
+            testkit::first_stdout_line(&mut child, "function serve", Duration::from_secs(30));
         assert!(
             base.starts_with("http://127.0.0.1:"),
             "function serve did not start: {base:?}"

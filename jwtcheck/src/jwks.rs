@@ -10,10 +10,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Empty, Limited};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey};
 
@@ -182,36 +178,12 @@ pub fn parse(text: &str, origin: &str) -> Result<Keys, JwksError> {
 
 /// GETs a JWKS over HTTP(S) with the system's roots, bounded in time and size.
 async fn fetch(url: &str) -> Result<String, JwksError> {
-    let failed = |detail: String| JwksError::Fetch {
-        url: url.to_string(),
-        detail,
-    };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(provider)
-        .map_err(|e| failed(e.to_string()))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(https);
-    let uri: hyper::Uri = url
-        .parse()
-        .map_err(|e: hyper::http::uri::InvalidUri| failed(e.to_string()))?;
-    let response = tokio::time::timeout(FETCH_TIMEOUT, client.get(uri))
+    crate::fetch::get_text(url, MAX_JWKS_BYTES, FETCH_TIMEOUT)
         .await
-        .map_err(|_| failed("timed out".into()))?
-        .map_err(|e| failed(e.to_string()))?;
-    if !response.status().is_success() {
-        return Err(failed(format!("status {}", response.status())));
-    }
-    let body = tokio::time::timeout(
-        FETCH_TIMEOUT,
-        Limited::new(response.into_body(), MAX_JWKS_BYTES).collect(),
-    )
-    .await
-    .map_err(|_| failed("timed out".into()))?
-    .map_err(|e| failed(e.to_string()))?;
-    String::from_utf8(body.to_bytes().to_vec()).map_err(|e| failed(e.to_string()))
+        .map_err(|e| JwksError::Fetch {
+            url: e.url,
+            detail: e.detail,
+        })
 }
 
 #[cfg(test)]

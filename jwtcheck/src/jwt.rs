@@ -8,8 +8,8 @@
 use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
 use serde_json::{Map, Value};
 
-use super::jwks::{JwksError, KeyStore};
-use super::ring_verify;
+use crate::jwks::{JwksError, KeyStore};
+use crate::ring_verify;
 
 /// Clock skew allowed on `exp` and `nbf`.
 pub const LEEWAY_SECONDS: u64 = 60;
