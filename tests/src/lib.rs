@@ -180,3 +180,40 @@ pub fn wait_for_port(port: u16, timeout: Duration) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// An API request as the API tests send it: `method` on `url`, a bearer `token` when given,
+/// and `body` as JSON when given (the direct and the gateway tests build theirs alike).
+pub fn api_request(
+    http: &reqwest::Client,
+    method: &str,
+    url: String,
+    token: Option<&str>,
+    body: Option<Vec<u8>>,
+) -> reqwest::RequestBuilder {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a valid HTTP method");
+    let mut request = http.request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    match body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(body),
+        None => request,
+    }
+}
+
+/// Runs `command` to its end and returns its output, failing the test with both streams when
+/// it does not succeed (`what` names it in the message).
+pub fn run_ok(command: &mut std::process::Command, what: &str) -> std::process::Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what} could not start: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}

@@ -24,20 +24,14 @@ struct Stack {
 }
 
 fn provisioner(dir: &Path, args: &[&str]) -> Output {
-    let output = Command::new(testkit::binary("provisioner"))
+    let mut command = Command::new(testkit::binary("provisioner"));
+    command
         .args(args)
         .current_dir(dir)
         .envs(testkit::aws_env())
         .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the provisioner runs");
-    assert!(
-        output.status.success(),
-        "provisioner {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+        .stdin(Stdio::null());
+    testkit::run_ok(&mut command, &format!("provisioner {args:?}"))
 }
 
 impl Stack {
@@ -143,16 +137,9 @@ impl Gateway {
         path: &str,
         body: Option<Value>,
     ) -> Answer {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_string());
-        }
+        let url = format!("{}{path}", self.base);
+        let body = body.map(|b| b.to_string().into_bytes());
+        let request = testkit::api_request(&self.http, method, url, token, body);
         self.send(request).await
     }
 }

@@ -2,7 +2,6 @@
 //! integration by URI), which the SDK offers no paginator for: pages are fetched until the item
 //! is found or the next token runs out. A listing under an API that no longer exists is empty.
 //! The listings of an API's children are one request each ([`ChildListing`], [`find_child`]).
-//! `provisioner serve` reads whole listings (every route, integration, authorizer): [`all`].
 
 use std::future::Future;
 
@@ -96,27 +95,20 @@ pub async fn find_child<L: ChildListing, T>(
     find(|token| listing.clone().page(token), pick, L::next_token).await
 }
 
-/// Every item of a paged listing: `items` of each page fetched with `fetch(next_token)`, until
-/// the next token runs out (a listing under an API that no longer exists is empty).
-pub async fn all<P, T, F, Fut>(
-    mut fetch: F,
-    items: impl Fn(&P) -> Vec<T>,
-    next_token: impl Fn(&P) -> Option<&str>,
-) -> Result<Vec<T>, ResourceError>
-where
-    F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<Option<P>, ResourceError>>,
-{
-    let mut out = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let Some(page) = fetch(next.take()).await? else {
-            return Ok(out);
-        };
-        out.extend(items(&page));
-        match next_token(&page) {
-            Some(token) if !token.is_empty() => next = Some(token.to_string()),
-            _ => return Ok(out),
+/// Every child `listing` asks for, `items` of each page, page after page (`provisioner serve`
+/// reads whole listings: every route, integration, authorizer).
+pub async fn every_child<L: ChildListing, T>(
+    listing: L,
+    items: impl Fn(&L::Page) -> Vec<T>,
+) -> Result<Vec<T>, ResourceError> {
+    // `find_child` with a pick that keeps each page's items and never stops early.
+    let collected = std::sync::Mutex::new(Vec::new());
+    find_child(listing, |page| {
+        if let Ok(mut all) = collected.lock() {
+            all.extend(items(page));
         }
-    }
+        None::<()>
+    })
+    .await?;
+    Ok(collected.into_inner().unwrap_or_default())
 }

@@ -133,16 +133,26 @@ mod tests {
             .collect()
     }
 
+    /// A browser's preflight of a `POST` from `origin`.
+    fn preflight_from(origin: &'static str) -> HeaderMap {
+        request(&[
+            ("origin", origin),
+            ("access-control-request-method", "POST"),
+        ])
+    }
+
+    /// The answer to a preflight from `origin` by an API that allows only `https://app.example`.
+    fn answered_from(origin: &'static str) -> (StatusCode, HeaderMap) {
+        let only_app = cors(&["https://app.example"]);
+        only_app
+            .preflight(&Method::OPTIONS, &preflight_from(origin))
+            .expect("a preflight")
+    }
+
     /// "Configuring CORS for an HTTP API": API Gateway answers the preflight itself.
     #[test]
     fn a_preflight_is_answered_with_the_configured_lists() {
-        let headers = request(&[
-            ("origin", "https://app.example"),
-            ("access-control-request-method", "POST"),
-        ]);
-        let (status, out) = cors(&["https://app.example"])
-            .preflight(&Method::OPTIONS, &headers)
-            .unwrap();
+        let (status, out) = answered_from("https://app.example");
         assert_eq!(status, StatusCode::NO_CONTENT);
         assert_eq!(out[ALLOW_ORIGIN], "https://app.example");
         assert_eq!(out["access-control-allow-methods"], "GET,OPTIONS,POST");
@@ -157,14 +167,9 @@ mod tests {
     /// plain `OPTIONS` (no `Access-Control-Request-Method`) is no preflight.
     #[test]
     fn other_origins_and_plain_options() {
-        let foreign = request(&[
-            ("origin", "https://evil.example"),
-            ("access-control-request-method", "POST"),
-        ]);
-        let (_, out) = cors(&["https://app.example"])
-            .preflight(&Method::OPTIONS, &foreign)
-            .unwrap();
+        let (_, out) = answered_from("https://evil.example");
         assert!(out.is_empty());
+        let foreign = preflight_from("https://evil.example");
         let plain = request(&[("origin", "https://app.example")]);
         assert!(cors(&["*"]).preflight(&Method::OPTIONS, &plain).is_none());
         assert!(cors(&["*"]).preflight(&Method::GET, &foreign).is_none());

@@ -61,21 +61,6 @@ pub struct Function {
     pub code_url: String,
 }
 
-/// Every item of one of API Gateway's paged listings under the API `api_id` (`get_routes`,
-/// `get_integrations`, `get_authorizers`); an API that no longer exists lists nothing.
-macro_rules! every {
-    ($aws:expr, $api_id:expr, $call:ident, $operation:literal) => {
-        apigw_pages::all(
-            |token| async move {
-                let call = $aws.apigw.$call().api_id($api_id).set_next_token(token);
-                call.send().await.aws($operation).absent()
-            },
-            |page| page.items().to_vec(),
-            |page| page.next_token(),
-        )
-    };
-}
-
 /// The API id and stage name the environment's state records.
 pub fn locate(document: &StateDocument) -> Result<(String, String), ServeError> {
     let of_kind = |kind: &str| {
@@ -128,15 +113,20 @@ pub async fn read(aws: &AwsClients, api_id: &str, stage: &str) -> Result<Deploye
         .unwrap_or_default();
 
     let integrations: BTreeMap<String, Result<String, String>> =
-        every!(aws, api_id, get_integrations, "GetIntegrations")
-            .await?
-            .iter()
-            .map(|i| {
-                let id = i.integration_id().unwrap_or_default().to_string();
-                (id, integration_function(i))
-            })
-            .collect();
-    let routes: Vec<Route> = every!(aws, api_id, get_routes, "GetRoutes")
+        apigw_pages::every_child(aws.apigw.get_integrations().api_id(api_id), |page| {
+            page.items().to_vec()
+        })
+        .await?
+        .iter()
+        .map(|i| {
+            let id = i.integration_id().unwrap_or_default().to_string();
+            (id, integration_function(i))
+        })
+        .collect();
+    let routes: Vec<Route> =
+        apigw_pages::every_child(aws.apigw.get_routes().api_id(api_id), |page| {
+            page.items().to_vec()
+        })
         .await?
         .iter()
         .map(|r| {
@@ -214,7 +204,10 @@ fn integration_function(i: &aws_sdk_apigatewayv2::types::Integration) -> Result<
 }
 
 async fn read_authorizers(aws: &AwsClients, api_id: &str) -> Result<Vec<JwtConfig>, ServeError> {
-    let all = every!(aws, api_id, get_authorizers, "GetAuthorizers").await?;
+    let all = apigw_pages::every_child(aws.apigw.get_authorizers().api_id(api_id), |page| {
+        page.items().to_vec()
+    })
+    .await?;
     let mut out = Vec::with_capacity(all.len());
     for a in all {
         let name = a.name().unwrap_or_default().to_string();

@@ -21,21 +21,15 @@ fn binary() -> PathBuf {
 
 /// Runs `terraform ARGS` in `dir`; panics with its output when it fails.
 pub fn run(dir: &Path, args: &[String]) {
-    let output = Command::new(binary())
+    let mut command = Command::new(binary());
+    command
         .args(args)
         .current_dir(dir)
         .env("TF_CLI_CONFIG_FILE", dir.join("terraform.rc"))
         .env("TF_IN_AUTOMATION", "1")
         .env("TF_INPUT", "0")
-        .envs(testkit::aws_env())
-        .output()
-        .expect("run terraform");
-    assert!(
-        output.status.success(),
-        "terraform {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .envs(testkit::aws_env());
+    testkit::run_ok(&mut command, &format!("terraform {args:?}"));
 }
 
 /// Copies the configuration `main_tf` into `dir` and runs `terraform init` there, with the AWS

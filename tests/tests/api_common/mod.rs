@@ -86,16 +86,13 @@ impl Api {
         path: &str,
         body: Option<&[u8]>,
     ) -> (u16, reqwest::header::HeaderMap, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("valid method");
-        let mut request = self.http.request(method, self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_vec());
-        }
+        let request = testkit::api_request(
+            &self.http,
+            method,
+            self.url(path),
+            token,
+            body.map(<[u8]>::to_vec),
+        );
         let response = request.send().await.expect("the server answers");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
