@@ -15,10 +15,11 @@ use aws_sdk_apigatewayv2::operation::get_routes::builders::GetRoutesFluentBuilde
 use super::errors::{AwsResult, NotFound};
 use crate::resource::ResourceError;
 
-/// Fetches pages with `fetch(next_token)` until `pick` finds the item in one.
+/// Fetches pages with `fetch(next_token)` until `pick` finds the item in one (`pick` may keep
+/// what it sees: [`every_child`] collects every page that way).
 pub async fn find<P, T, F, Fut>(
     mut fetch: F,
-    pick: impl Fn(&P) -> Option<T>,
+    mut pick: impl FnMut(&P) -> Option<T>,
     next_token: impl Fn(&P) -> Option<&str>,
 ) -> Result<Option<T>, ResourceError>
 where
@@ -90,7 +91,7 @@ child_listing!(
 /// Lists the children `listing` asks for until `pick` finds the item in a page.
 pub async fn find_child<L: ChildListing, T>(
     listing: L,
-    pick: impl Fn(&L::Page) -> Option<T>,
+    pick: impl FnMut(&L::Page) -> Option<T>,
 ) -> Result<Option<T>, ResourceError> {
     find(|token| listing.clone().page(token), pick, L::next_token).await
 }
@@ -102,13 +103,11 @@ pub async fn every_child<L: ChildListing, T>(
     items: impl Fn(&L::Page) -> Vec<T>,
 ) -> Result<Vec<T>, ResourceError> {
     // `find_child` with a pick that keeps each page's items and never stops early.
-    let collected = std::sync::Mutex::new(Vec::new());
+    let mut collected = Vec::new();
     find_child(listing, |page| {
-        if let Ok(mut all) = collected.lock() {
-            all.extend(items(page));
-        }
+        collected.extend(items(page));
         None::<()>
     })
     .await?;
-    Ok(collected.into_inner().unwrap_or_default())
+    Ok(collected)
 }
