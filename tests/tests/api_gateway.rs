@@ -18,7 +18,7 @@ use testkit::tokens::{AUDIENCE, ISSUER, Issuer};
 
 const STAGE: &str = "v1";
 
-/// A stack applied to the emulator, in its own directory (local state).
+/// A stack applied to the emulator, in its own directory, its state on S3 under its lock.
 struct Stack {
     dir: tempfile::TempDir,
 }
@@ -47,13 +47,17 @@ impl Stack {
                 "package", "--arch", "x86_64", "--binary", &binary, "--out", &out,
             ],
         );
+        // The backend deploys use: state in a versioned S3 bucket under a DynamoDB lock, made by
+        // `provisioner bootstrap`; serve reads the state from there.
+        let name = testkit::unique_name("gw");
         let stack = format!(
-            "[stack]\nname_prefix = \"{}\"\n\n[lambda]\npackage = \"function-x86_64.zip\"\n\
+            "[stack]\nname_prefix = \"{name}\"\n\n[lambda]\npackage = \"function-x86_64.zip\"\n\
              architecture = \"x86_64\"\n\n[api]\nstage_name = \"{STAGE}\"\n\n\
-             [backend]\ntype = \"local\"\n\n[env.dev]\n\n{extra}\n",
-            testkit::unique_name("gw")
+             [backend]\ntype = \"s3\"\nbucket = \"{name}-state\"\nlock_table = \"{name}-locks\"\n\n\
+             [env.dev]\n\n{extra}\n"
         );
         std::fs::write(dir.path().join("stack.toml"), stack).expect("the stack file");
+        provisioner(dir.path(), &["bootstrap", "--repo", "example/playground"]);
         provisioner(dir.path(), &["apply", "--env", "dev", "--auto-approve"]);
         Self { dir }
     }
