@@ -99,6 +99,30 @@ pub enum ResourceError {
     },
 }
 
+impl ResourceError {
+    /// The same error again, for each of several objects one failed request answers (a listing
+    /// read for all of an API's routes): an I/O error keeps its kind and message.
+    pub fn repeated(&self) -> Self {
+        match self {
+            Self::Aws {
+                operation,
+                code,
+                message,
+            } => Self::Aws {
+                operation: operation.clone(),
+                code: code.clone(),
+                message: message.clone(),
+            },
+            Self::Timeout(message) => Self::Timeout(message.clone()),
+            Self::Invalid(message) => Self::Invalid(message.clone()),
+            Self::Io { path, source } => Self::Io {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+        }
+    }
+}
+
 /// One AWS resource kind.
 ///
 /// Implementations follow terraform-provider-aws' order in one file: CRUD, `find_*` (turns
@@ -164,6 +188,21 @@ pub trait ResourceKind: Send + Sync {
         id: &str,
         recorded: &Fields,
     ) -> Result<Option<Observed>, ResourceError>;
+
+    /// Reads several objects of this kind, one answer per `(id, recorded)` in order: a refresh
+    /// reads every object the state knows, and a kind whose parent lists its children in one
+    /// call (an API's routes) answers from that listing instead of one request per object.
+    /// Default: one [`ResourceKind::read`] each, all at once.
+    async fn read_many(
+        &self,
+        aws: &AwsClients,
+        objects: &[(String, Fields)],
+    ) -> Vec<Result<Option<Observed>, ResourceError>> {
+        let reads = objects
+            .iter()
+            .map(|(id, recorded)| self.read(aws, id, recorded));
+        futures::future::join_all(reads).await
+    }
 
     /// Looks for an existing object that `desired` would create (same physical name), so a
     /// resource the state lost is adopted instead of duplicated.

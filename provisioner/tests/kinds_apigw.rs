@@ -208,3 +208,53 @@ async fn apigw_children_of_a_deleted_api_read_as_absent() {
     assert_absent(kind("apigw_integration"), &aws, "nope", &recorded).await;
     assert_absent(kind("apigw_stage"), &aws, "dev", &recorded).await;
 }
+
+/// A refresh reads an API's routes from one listing: each route found as `read` finds it, one
+/// deleted outside the provisioner absent, and the routes of a deleted API absent too, each
+/// answer in the order asked.
+#[tokio::test]
+async fn apigw_routes_are_read_together_from_their_api_listing() {
+    let aws = clients().await;
+    let route = kind("apigw_route");
+    let api_id = an_api(&aws).await;
+    let mut made = Vec::new();
+    for key in ["GET /a", "POST /a", "GET /b/{id}"] {
+        let fields = json!({"api_id": api_id, "route_key": key, "target": "integrations/abc123"});
+        let declared = desired("apigw_route", "r", fields, tags(&[]));
+        made.push(route.create(&aws, &declared).await.expect("create route"));
+    }
+    let recorded = |observed: &provisioner::resource::Observed| observed.fields.clone();
+    let gone = made.pop().expect("three routes");
+    route
+        .delete(&aws, &gone.id, &recorded(&gone))
+        .await
+        .expect("delete one route");
+    let asked: Vec<(String, Fields)> = [&made[1], &gone, &made[0]]
+        .iter()
+        .map(|o| (o.id.clone(), recorded(o)))
+        .collect();
+    let answers = route.read_many(&aws, &asked).await;
+    let found: Vec<Option<String>> = answers
+        .into_iter()
+        .map(|answer| answer.expect("a listing read").map(|o| o.id))
+        .collect();
+    assert_eq!(
+        found,
+        [Some(made[1].id.clone()), None, Some(made[0].id.clone())]
+    );
+    for (observed, (id, fields)) in made.iter().rev().zip(asked.iter().step_by(2)) {
+        let one = route
+            .read(&aws, id, fields)
+            .await
+            .expect("read")
+            .expect("found");
+        assert_eq!(&one, observed, "the listing and `read` see {id} alike");
+    }
+
+    delete_parent("apigw_api", &aws, &api_id).await;
+    let answers = route.read_many(&aws, &asked).await;
+    assert!(
+        answers.iter().all(|answer| matches!(answer, Ok(None))),
+        "routes of a deleted API are absent: {answers:?}"
+    );
+}

@@ -6,41 +6,46 @@
 
 use std::collections::BTreeMap;
 
-use futures::stream::{self, StreamExt, TryStreamExt};
-
 use super::{Engine, EngineError};
 use crate::resource::{Fields, Observed};
-
-/// How many reads run at once: every resource of the stack (18 today) in one wave, since a
-/// refresh lasts as long as its slowest wave; AWS read APIs throttle well above this, and the
-/// SDK's retry absorbs a burst that meets a limit.
-const PARALLEL_READS: usize = 32;
 
 /// What each address in the state looks like now (`None`: it no longer exists).
 pub type Refreshed = BTreeMap<String, Option<Observed>>;
 
-/// Reads every resource of `document`.
+/// Reads every resource of `document`: every kind at once, each kind's objects through its
+/// [`read_many`](crate::resource::ResourceKind::read_many), so a kind read from its parent's
+/// listing (an API's routes) costs one request, not one per object. A refresh lasts as long as
+/// its slowest read, so nothing waits for a wave; AWS read APIs throttle well above a stack's
+/// couple of dozen reads, and the SDK's retry absorbs a burst that meets a limit.
 pub async fn refresh(
     engine: &Engine,
     document: &state::StateDocument,
 ) -> Result<Refreshed, EngineError> {
-    let reads = document.resources.values().map(|resource| async move {
-        let kind = engine.kind(&resource.kind)?;
-        let recorded = attributes(resource);
-        let observed = kind
-            .read(&engine.aws, &resource.id, &recorded)
-            .await
-            .map_err(|source| EngineError::Resource {
-                address: resource.address.clone(),
-                source,
-            })?;
-        tracing::debug!(address = %resource.address, found = observed.is_some(), "refreshed");
-        Ok::<_, EngineError>((resource.address.clone(), observed))
+    let mut by_kind: BTreeMap<&str, Vec<&state::ResourceState>> = BTreeMap::new();
+    for resource in document.resources.values() {
+        by_kind.entry(&resource.kind).or_default().push(resource);
+    }
+    let reads = by_kind.into_iter().map(|(kind, resources)| async move {
+        let kind = engine.kind(kind)?;
+        let objects: Vec<(String, Fields)> = resources
+            .iter()
+            .map(|resource| (resource.id.clone(), attributes(resource)))
+            .collect();
+        let answers = kind.read_many(&engine.aws, &objects).await;
+        let found = resources.iter().zip(answers).map(|(resource, answer)| {
+            let address = resource.address.clone();
+            match answer {
+                Ok(observed) => {
+                    tracing::debug!(%address, found = observed.is_some(), "refreshed");
+                    Ok((address, observed))
+                }
+                Err(source) => Err(EngineError::Resource { address, source }),
+            }
+        });
+        found.collect::<Result<Vec<_>, EngineError>>()
     });
-    stream::iter(reads)
-        .buffer_unordered(PARALLEL_READS)
-        .try_collect()
-        .await
+    let per_kind = futures::future::try_join_all(reads).await?;
+    Ok(per_kind.into_iter().flatten().collect())
 }
 
 /// A state entry's recorded fields.

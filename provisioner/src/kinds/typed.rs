@@ -200,6 +200,16 @@ pub trait Kind: Sized + Send + Sync + 'static {
     /// `Ok(None)` only when AWS says not found.
     async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Self::Spec>;
 
+    /// Reads several objects, one answer per `(id, recorded)` in order (a refresh). Default:
+    /// one [`Kind::read`] each, all at once; a kind listed whole by its parent in one request
+    /// (an API's routes) reads the listing instead.
+    async fn read_many(aws: &AwsClients, objects: &[(String, Fields)]) -> Vec<Read<Self::Spec>> {
+        let reads = objects
+            .iter()
+            .map(|(id, recorded)| Self::read(aws, id, recorded));
+        futures::future::join_all(reads).await
+    }
+
     /// Looks for an object the declaration would create, so one the state lost is adopted,
     /// not duplicated. Default: read by the declared name.
     async fn find_existing(
@@ -392,6 +402,15 @@ impl<K: Kind> ResourceKind for Typed<K> {
         recorded: &Fields,
     ) -> Result<Option<Observed>, ResourceError> {
         Ok(K::read(aws, id, recorded).await?.map(Self::observed))
+    }
+
+    async fn read_many(
+        &self,
+        aws: &AwsClients,
+        objects: &[(String, Fields)],
+    ) -> Vec<Result<Option<Observed>, ResourceError>> {
+        let reads = K::read_many(aws, objects).await.into_iter();
+        reads.map(|read| Ok(read?.map(Self::observed))).collect()
     }
 
     async fn find_existing(
