@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::kinds::apigw_authorizer::IDENTITY_SOURCE;
+use crate::kinds::lambda_rollout::Strategy;
 use crate::resource::{Desired, Fields};
 use crate::stack::{ResolvedApi, ResolvedAuth, ResolvedStack, Throttle};
 use contract::{Access, Deploy, Route};
@@ -21,6 +22,8 @@ pub const BASIC_EXECUTION_POLICY_ARN: &str =
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
 /// The statement id of the API Gateway invoke permission.
 pub const PERMISSION_STATEMENT_ID: &str = "AllowApiGatewayInvoke";
+/// The alias that serves the function's traffic: API Gateway invokes it, never `$LATEST`.
+pub const LIVE_ALIAS: &str = "live";
 /// Lambda runtime of a Rust binary named `bootstrap`.
 pub const RUNTIME: &str = "provided.al2023";
 
@@ -107,6 +110,39 @@ pub fn guarded(route: &Route, auth: Option<&ResolvedAuth>) -> bool {
 
 /// The address of the JWT authorizer, declared when `[auth]` is enabled.
 pub const AUTHORIZER: &str = "apigw_authorizer.jwt";
+
+/// What the stage's access log says of each request, one JSON object per line: who asked
+/// what, how it ended, how long it took, and why the integration failed when it did.
+pub const ACCESS_LOG_FORMAT: &str = concat!(
+    r#"{"requestId":"$context.requestId","sourceIp":"$context.identity.sourceIp","#,
+    r#""requestTime":"$context.requestTime","routeKey":"$context.routeKey","#,
+    r#""status":"$context.status","responseLength":"$context.responseLength","#,
+    r#""latency":"$context.responseLatency","integrationLatency":"$context.integrationLatency","#,
+    r#""integrationError":"$context.integrationErrorMessage"}"#
+);
+
+/// The stage's access log group: `/aws/apigateway/<api name>/<stage>`.
+pub fn access_log_group(stack: &ResolvedStack) -> String {
+    format!(
+        "/aws/apigateway/{}/{}",
+        stack.api.name, stack.api.stage_name
+    )
+}
+
+/// How the alias moves to a new version, watched by `alarms`: `None` (null) for all at once.
+fn rollout(stack: &ResolvedStack, alarms: &[String]) -> Value {
+    let release = &stack.release;
+    if release.strategy == Strategy::AllAtOnce {
+        return Value::Null;
+    }
+    json!({
+        "strategy": release.strategy,
+        "percent": release.percent,
+        "interval_seconds": release.interval.as_secs(),
+        "bake_seconds": release.bake.as_secs(),
+        "alarms": alarms,
+    })
+}
 
 /// A throttle as the stage kind declares it.
 fn throttle_fields(throttle: Throttle) -> Value {
@@ -341,10 +377,26 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
             "layers": layers,
             "code_sha256": artifacts.function.sha256,
             "reserved_concurrency": lambda.reserved_concurrency,
+            "tracing_mode": lambda.tracing.as_str(),
+            "publish": true,
             "zip_path": artifacts.function.path.display().to_string(),
         }),
         true,
         &function_deps,
+    );
+    // The version every change publishes is served through the alias, which moves to it.
+    b.add(
+        "lambda_alias.live",
+        LIVE_ALIAS,
+        json!({
+            "function_name": lambda.function_name,
+            "function_version": reference("lambda_function.api", "version"),
+            "additional_version_weights": {},
+            "keep_versions": stack.release.keep_versions,
+            "rollout": rollout(stack, &[]),
+        }),
+        false,
+        &["lambda_function.api"],
     );
 
     let mut origins = stack.api.cors_allow_origins.clone();
@@ -371,12 +423,17 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
         json!({
             "api_id": reference("apigw_api.http", "id"),
             "integration_type": "AWS_PROXY",
-            "integration_uri": reference("lambda_function.api", "arn"),
+            "integration_uri": reference("lambda_alias.live", "arn"),
             "payload_format_version": "2.0",
             "timeout_ms": 29000,
         }),
         false,
-        &["apigw_api.http", "lambda_function.api"],
+        // After the permission on the alias: API Gateway never invokes what it may not.
+        &[
+            "apigw_api.http",
+            "lambda_alias.live",
+            "lambda_permission.apigw",
+        ],
     );
     let auth = stack.auth.as_ref();
     if let Some(auth) = auth {
@@ -419,6 +476,13 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
         }
     }
     b.add(
+        "log_group.api_access",
+        &access_log_group(stack),
+        json!({ "retention_in_days": lambda.log_retention_days }),
+        true,
+        &[],
+    );
+    b.add(
         "apigw_stage.main",
         &stack.api.stage_name,
         json!({
@@ -426,21 +490,26 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
             "auto_deploy": true,
             "default_throttle": stack.api.throttling.all.map(throttle_fields),
             "route_throttles": write_throttles,
+            "access_log": {
+                "destination_arn": reference("log_group.api_access", "arn"),
+                "format": ACCESS_LOG_FORMAT,
+            },
         }),
         false,
-        &["apigw_api.http"],
+        &["apigw_api.http", "log_group.api_access"],
     );
     b.add(
         "lambda_permission.apigw",
         PERMISSION_STATEMENT_ID,
         json!({
             "function_name": lambda.function_name,
+            "qualifier": LIVE_ALIAS,
             "action": "lambda:InvokeFunction",
             "principal": "apigateway.amazonaws.com",
             "source_arn": reference_with("apigw_api.http", "execution_arn", "", "/*/*"),
         }),
         false,
-        &["lambda_function.api", "apigw_api.http"],
+        &["lambda_alias.live", "apigw_api.http"],
     );
     b.out
 }

@@ -9,6 +9,7 @@
 pub mod aws;
 pub mod bootstrap;
 pub mod desired;
+pub mod duration;
 pub mod engine;
 pub mod http_client;
 pub mod kinds;

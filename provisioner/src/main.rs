@@ -67,6 +67,8 @@ async fn main() -> ExitCode {
         Command::Import(args) => cli::import::run(global, args).await,
         Command::Migrate(args) => cli::migrate::run(global, args).await,
         Command::State(args) => cli::state_cmd::run(global, args).await,
+        Command::Status(args) => cli::release::status(global, args).await,
+        Command::Rollback(args) => cli::release::rollback(global, args).await,
         Command::Serve(args) => cli::serve::run(global, args).await,
         Command::Completions(args) => cli::completions::run(global, args),
     };

@@ -90,6 +90,9 @@ pub enum ResourceError {
     /// Declared or recorded fields the kind cannot work with (a bug or a hand-edited state).
     #[error("{0}")]
     Invalid(String),
+    /// A release an alarm stopped: the alias serves the version before again.
+    #[error("{0}")]
+    RolledBack(String),
     /// Reading a local file (a zip) failed.
     #[error("{path}: {source}")]
     Io {
@@ -115,6 +118,7 @@ impl ResourceError {
             },
             Self::Timeout(message) => Self::Timeout(message.clone()),
             Self::Invalid(message) => Self::Invalid(message.clone()),
+            Self::RolledBack(message) => Self::RolledBack(message.clone()),
             Self::Io { path, source } => Self::Io {
                 path: path.clone(),
                 source: std::io::Error::new(source.kind(), source.to_string()),
@@ -143,6 +147,12 @@ pub trait ResourceKind: Send + Sync {
 
     /// True when AWS assigns the object's id (there is no declared one).
     fn aws_assigns_id(&self) -> bool;
+
+    /// Outputs an update of `changes` gives new values (a function's published version after
+    /// a change of its code), unknown at plan time for an object to be updated so.
+    fn renewed_by_update(&self, _changes: &[FieldChange]) -> &'static [&'static str] {
+        &[]
+    }
 
     /// Checks a declaration against the kind's fields before anything is done: a misspelt or
     /// mistyped field is an error at plan time, not half way through an apply.

@@ -170,21 +170,24 @@ async fn migrate_adopts_a_terraform_stack_and_keeps_every_item() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("provisioner import"));
 
-    // What remains is intended: in-place updates (tags the stack adds) and one permission
-    // re-created because the yardstick's provider skips the account id in the API's execution
-    // ARN (`skip_requesting_account_id`). Nothing is created or deleted, and the table is at
-    // most updated in place.
+    // What remains is intended: in-place updates (tags the stack adds, the first published
+    // version), the release alias the Terraform stack lacks, and one permission re-created on
+    // that alias (its source ARN fixed too: the yardstick's provider skips the account id in the
+    // API's execution ARN, `skip_requesting_account_id`). Nothing else is created, nothing is
+    // deleted, and the table is at most updated in place.
     let plan = f.ok(&["plan", "--env", "dev", "--json"]);
     let plan: Value = serde_json::from_str(&plan).unwrap();
     for change in plan["changes"].as_array().unwrap() {
         let action = change["action"].as_str().unwrap();
+        // The permission moves to the release alias (`qualifier`), which is new.
         let permission_arn_fix = action == "replace"
             && change["address"] == "lambda_permission.apigw"
             && change["fields"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .all(|f| f["field"] == "source_arn");
+                .all(|f| f["field"] == "source_arn" || f["field"] == "qualifier");
+        let release_alias = action == "create" && change["address"] == "lambda_alias.live";
         // The function's role moves under the environment's IAM path (with its boundary):
         // IAM cannot move a role, so it is re-created, and its two policies with it.
         let fields = change["fields"].as_array().unwrap();
@@ -198,7 +201,7 @@ async fn migrate_adopts_a_terraform_stack_and_keeps_every_item() {
                         .iter()
                         .all(|f| change["after_unknown"][f["field"].as_str().unwrap()] == true));
         assert!(
-            action == "update" || permission_arn_fix || role_path_move,
+            action == "update" || permission_arn_fix || role_path_move || release_alias,
             "unintended change after migrate: {change}"
         );
     }

@@ -115,7 +115,11 @@ async fn what_the_function_lost(aws: &Aws, function: &str, table_arn: &str) -> V
             lost.push(format!("{action} on the table ({decision:?})"));
         }
     }
-    let invocable = match aws.lambda.get_policy().function_name(function).send().await {
+    // The permission that counts is the one on what the API invokes: the function, or its
+    // alias once the integration targets it.
+    let qualifier = integration_qualifier(aws, function).await;
+    let policy = aws.lambda.get_policy().function_name(function);
+    let invocable = match policy.set_qualifier(qualifier).send().await {
         Ok(policy) => {
             let document: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
             document["Statement"]
@@ -134,6 +138,23 @@ async fn what_the_function_lost(aws: &Aws, function: &str, table_arn: &str) -> V
         lost.push("API Gateway's permission to invoke it".into());
     }
     lost
+}
+
+/// The qualifier (an alias) of the function the API's Lambda integration invokes, if any.
+async fn integration_qualifier(aws: &Aws, function: &str) -> Option<String> {
+    let apis = aws.apigw.get_apis().send().await.unwrap();
+    for api in apis.items() {
+        let api_id = api.api_id().unwrap_or_default();
+        let integrations = aws.apigw.get_integrations().api_id(api_id).send().await;
+        for integration in integrations.unwrap().items() {
+            let uri = integration.integration_uri().unwrap_or_default();
+            if let Some((_, rest)) = uri.split_once(&format!(":function:{function}")) {
+                let target = rest.trim_end_matches("/invocations");
+                return target.strip_prefix(':').map(str::to_string);
+            }
+        }
+    }
+    None
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -194,6 +215,8 @@ async fn the_original_stack_migrates_without_an_outage() {
             true,
         ),
         ("lambda_permission.apigw", "replace", true),
+        // The original served `$LATEST`; the release alias is new.
+        ("lambda_alias.live", "create", false),
         ("iam_role_policy.dynamodb", "create", false),
         ("iam_role_policy_attachment.attach_ddb_rw", "delete", false),
         ("iam_policy.ddb_rw", "delete", false),

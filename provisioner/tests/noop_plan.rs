@@ -39,6 +39,7 @@ fn expected() -> BTreeMap<String, usize> {
         ("iam.GetRole", 1),
         ("iam.GetRolePolicy", 1),
         ("iam.ListAttachedRolePolicies", 1),
+        ("lambda.GetAlias", 1),
         ("lambda.GetFunction", 1),
         ("lambda.GetPolicy", 1),
         ("logs.DescribeLogGroups", 1),

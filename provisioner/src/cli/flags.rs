@@ -57,6 +57,11 @@ pub fn of(command: &Command) -> RunFlags {
         Command::Serve(a) => aws(&a.aws),
         Command::ForceUnlock(a) => aws(&a.aws),
         Command::Bootstrap(a) => aws(&a.aws),
+        Command::Status(a) => aws(&a.aws),
+        Command::Rollback(a) => RunFlags {
+            lock: a.lock.clone(),
+            ..aws(&a.aws)
+        },
         Command::State(a) => RunFlags {
             lock: a.lock().cloned().unwrap_or_default(),
             ..aws(&a.aws)

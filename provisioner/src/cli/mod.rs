@@ -11,6 +11,7 @@ pub mod history;
 pub mod import;
 pub mod migrate;
 pub mod progress;
+pub mod release;
 pub mod serve;
 pub mod show;
 pub mod signals;
@@ -91,6 +92,11 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// Look into the state: list, show, history, rollback.
     State(state_cmd::StateArgs),
+    /// What serves the environment's traffic: the live version, a rollout's weight, the
+    /// versions kept.
+    Status(release::StatusArgs),
+    /// Serve the version before the live one again, at once (or revert an unfinished rollout).
+    Rollback(release::RollbackArgs),
     /// Serve the environment's deployed HTTP API locally as API Gateway would, running the
     /// deployed function's zip under a local Lambda Runtime API.
     Serve(serve::ServeArgs),
@@ -210,25 +216,9 @@ fn parse_architecture(s: &str) -> Result<Architecture, String> {
     s.parse()
 }
 
-/// `30s`, `2m`, `1h`, `500ms` or a bare number of seconds.
+/// `30s`, `2m`, `1h`, `500ms` or a bare number of seconds ([`provisioner::duration::parse`]).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: u64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration: write e.g. 30s, 2m or 500ms"))?;
-    match unit {
-        "" | "s" => Ok(Duration::from_secs(value)),
-        "ms" => Ok(Duration::from_millis(value)),
-        "m" => Ok(Duration::from_secs(value * 60)),
-        "h" => Ok(Duration::from_secs(value * 3600)),
-        _ => Err(format!(
-            "'{text}' has an unknown unit '{unit}': use ms, s, m or h (e.g. 30s)"
-        )),
-    }
+    provisioner::duration::parse(text)
 }
 
 /// Parses the command line, with the help texts that come from the registry of kinds.

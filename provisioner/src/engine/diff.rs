@@ -151,6 +151,9 @@ pub fn make_plan(engine: &Engine, input: &PlanInput<'_>) -> Result<Plan, EngineE
         if let Some(change) = change {
             if matches!(change.action, Action::Create | Action::Replace) {
                 outputs.remove(&d.address);
+            } else if let Some(known) = outputs.get_mut(&d.address) {
+                let renewed = kind.renewed_by_update(&change.fields);
+                known.retain(|output, _| !renewed.contains(&output.as_str()));
             }
             changes.push(change);
         }

@@ -28,6 +28,11 @@ pub struct About {
     pub recorded: &'static [&'static str],
     /// AWS assigns the id (an API, a route, a policy's ARN): there is no declared id.
     pub aws_assigns_id: bool,
+    /// Outputs an update of some fields gives new values (a function's published version,
+    /// after a change of its code or configuration), and those fields: at plan time what refers
+    /// to the outputs is "(known after apply)" when one of the fields is to change, so the
+    /// dependents are planned to follow.
+    pub renewed_by_update: Renewed,
 }
 
 impl About {
@@ -44,6 +49,10 @@ impl About {
             not_compared: &[],
             recorded: &[],
             aws_assigns_id: false,
+            renewed_by_update: Renewed {
+                outputs: &[],
+                by: &[],
+            },
         }
     }
 
@@ -91,11 +100,47 @@ impl About {
         }
     }
 
+    /// An update of any of `fields` gives `outputs` new values.
+    pub const fn renewed_by_update(
+        self,
+        outputs: &'static [&'static str],
+        fields: &'static [&'static str],
+    ) -> Self {
+        Self {
+            renewed_by_update: Renewed {
+                outputs,
+                by: fields,
+            },
+            ..self
+        }
+    }
+
     /// AWS assigns the id: there is no declared id.
     pub const fn aws_assigns_id(self) -> Self {
         Self {
             aws_assigns_id: true,
             ..self
+        }
+    }
+}
+
+/// Outputs an update renews, and the fields whose change does ([`About::renewed_by_update`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Renewed {
+    pub outputs: &'static [&'static str],
+    pub by: &'static [&'static str],
+}
+
+impl Renewed {
+    /// The outputs an update changing `fields` renews.
+    pub fn by_changing<'a>(
+        self,
+        mut fields: impl Iterator<Item = &'a str>,
+    ) -> &'static [&'static str] {
+        if fields.any(|field| self.by.contains(&field)) {
+            self.outputs
+        } else {
+            &[]
         }
     }
 }

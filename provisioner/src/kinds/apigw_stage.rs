@@ -8,13 +8,19 @@
 //! Throttling: `default_throttle` is the stage's default route settings (every route), and
 //! `route_throttles` the per-route settings, keyed by route key (the stricter limits of the
 //! routes that write).
+//!
+//! Access logs: `access_log` names the log group (its ARN) and the line format API Gateway
+//! writes per request; removed, the settings are deleted (DeleteAccessLogSettings), as
+//! terraform-provider-aws does. Turning them on needs the caller's right to set up CloudWatch
+//! Logs delivery, which has no resource-level permission (API Gateway's "Permissions for
+//! logging to CloudWatch" for HTTP APIs).
 
 use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
-use aws_sdk_apigatewayv2::types::RouteSettings;
+use aws_sdk_apigatewayv2::types::{AccessLogSettings, RouteSettings};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::apigw_api;
 use super::errors::{AwsResult, NotFound};
@@ -38,6 +44,37 @@ pub struct Spec {
     /// Routes throttled apart, by route key (absent from states written before throttling).
     #[serde(default)]
     pub route_throttles: BTreeMap<String, Throttle>,
+    /// Where and how the stage logs each request; `None`: no access logs.
+    #[serde(default)]
+    pub access_log: Option<AccessLog>,
+}
+
+/// A stage's access log settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLog {
+    /// The log group's ARN (without the trailing `:*`).
+    pub destination_arn: String,
+    /// One line per request, with `$context` variables.
+    pub format: String,
+}
+
+impl AccessLog {
+    fn settings(log: Option<&Self>) -> Option<AccessLogSettings> {
+        log.map(|log| {
+            AccessLogSettings::builder()
+                .destination_arn(&log.destination_arn)
+                .format(&log.format)
+                .build()
+        })
+    }
+
+    fn of(settings: &AccessLogSettings) -> Option<Self> {
+        Some(Self {
+            destination_arn: settings.destination_arn()?.to_string(),
+            format: settings.format().unwrap_or_default().to_string(),
+        })
+    }
 }
 
 /// A throttle as the stage holds it: steady requests per second and burst.
@@ -91,8 +128,18 @@ impl Kind for ApigwStage {
         name != old.id || old.fields.get("api_id").and_then(Value::as_str) != Some(&spec.api_id)
     }
 
-    fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
-        apigw_api::covered_by_the_api(scope)
+    fn deploy_statements(_scope: &DeployScope<'_>) -> Vec<Value> {
+        // The stage's own calls are covered by the API's statements.
+        vec![json!({
+            "Sid": "StageAccessLogDelivery",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeResourcePolicies",
+                "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                "logs:UpdateLogDelivery"
+            ],
+            "Resource": "*",
+        })]
     }
 
     async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {
@@ -113,6 +160,7 @@ impl Kind for ApigwStage {
             auto_deploy: stage.auto_deploy().unwrap_or(false),
             default_throttle: stage.default_route_settings().and_then(Throttle::of),
             route_throttles,
+            access_log: stage.access_log_settings().and_then(AccessLog::of),
         };
         Ok(Some(Found::new(id, spec).with_output("invoke_url", url)))
     }
@@ -125,7 +173,8 @@ impl Kind for ApigwStage {
             .stage_name(name)
             .auto_deploy(spec.auto_deploy)
             .default_route_settings(Throttle::settings(spec.default_throttle))
-            .set_route_settings(route_settings(&spec.route_throttles));
+            .set_route_settings(route_settings(&spec.route_throttles))
+            .set_access_log_settings(AccessLog::settings(spec.access_log.as_ref()));
         call.send().await.aws("CreateStage")?;
         Self::read_back(aws, name, &apigw_api::parent(&spec.api_id)).await
     }
@@ -139,8 +188,14 @@ impl Kind for ApigwStage {
             .stage_name(change.id)
             .auto_deploy(spec.auto_deploy)
             .default_route_settings(Throttle::settings(spec.default_throttle))
-            .set_route_settings(route_settings(&spec.route_throttles));
+            .set_route_settings(route_settings(&spec.route_throttles))
+            .set_access_log_settings(AccessLog::settings(spec.access_log.as_ref()));
         call.send().await.aws("UpdateStage")?;
+        if spec.access_log.is_none() && change.current.spec.access_log.is_some() {
+            let call = aws.apigw.delete_access_log_settings().api_id(&spec.api_id);
+            let call = call.stage_name(change.id);
+            call.send().await.aws("DeleteAccessLogSettings").gone()?;
+        }
         // UpdateStage merges route settings by key: one no longer declared is deleted apart.
         let dropped = change.current.spec.route_throttles.keys();
         for key in dropped.filter(|key| !spec.route_throttles.contains_key(*key)) {

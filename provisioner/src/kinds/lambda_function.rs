@@ -3,8 +3,14 @@
 //! Fields: `role_arn`, `runtime`, `handler`, `architecture`, `memory_size`, `timeout`,
 //! `environment` (object of strings), `layers` (list of version ARNs, in Lambda's order, which
 //! matters), `code_sha256` (base64 SHA-256 of the zip, what Lambda reports), `zip_path` (where
-//! the zip is; carried for create and update, never compared nor recorded). Id: the function
-//! name.
+//! the zip is; carried for create and update, never compared nor recorded), `tracing_mode`
+//! (`PassThrough` or `Active`), `publish`. Id: the function name.
+//!
+//! With `publish`, every create and update ends by publishing a version
+//! ([`lambda_versions::publish`]), recorded in the state and given as the output `version`,
+//! which an update renews: the alias that serves the function follows it. A function recorded
+//! without a version (made before versions, or by Terraform) reads as `publish = false`, so the
+//! next apply publishes one.
 //!
 //! Like cargo-lambda and terraform-provider-aws: create is retried while IAM has not yet
 //! propagated the new role to Lambda ([`role_not_yet_assumable`]); an update sends the
@@ -18,13 +24,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_lambda::types::{
     Architecture, Environment, FunctionCode, FunctionConfiguration, LastUpdateStatus, Runtime,
-    State,
+    State, TracingConfig, TracingMode,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::errors::{self, AwsResult, NotFound};
 use super::fields;
+use super::lambda_versions;
 use super::tags;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
@@ -33,7 +40,7 @@ use crate::resource::{Fields, ResourceError, Tags};
 use crate::retry::{RetryPolicy, poll_until, retry};
 
 /// Fields UpdateFunctionConfiguration changes.
-const CONFIGURATION_FIELDS: &[&str] = &[
+const CONFIGURATION_FIELDS: [&str; 8] = [
     "role_arn",
     "runtime",
     "handler",
@@ -41,10 +48,25 @@ const CONFIGURATION_FIELDS: &[&str] = &[
     "timeout",
     "environment",
     "layers",
+    "tracing_mode",
 ];
 
 /// Fields UpdateFunctionCode changes (the architecture goes with the code).
-const CODE_FIELDS: &[&str] = &["code_sha256", "architecture"];
+const CODE_FIELDS: [&str; 2] = ["code_sha256", "architecture"];
+
+/// Fields whose change publishes a new version: the configuration, the code, and `publish`
+/// itself (a function without a recorded version).
+const PUBLISHED_FIELDS: [&str; 11] = {
+    let mut fields = ["publish"; 11];
+    let mut i = 0;
+    while i < CONFIGURATION_FIELDS.len() {
+        fields[i] = CONFIGURATION_FIELDS[i];
+        i += 1;
+    }
+    fields[8] = CODE_FIELDS[0];
+    fields[9] = CODE_FIELDS[1];
+    fields
+};
 
 /// How long a function may stay `Pending` or `InProgress`.
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -62,6 +84,11 @@ macro_rules! configured {
             .timeout($spec.timeout)
             .environment(environment($spec))
             .set_layers(Some($spec.layers.clone()))
+            .tracing_config(
+                TracingConfig::builder()
+                    .mode(TracingMode::from($spec.tracing_mode.as_str()))
+                    .build(),
+            )
     };
 }
 
@@ -92,6 +119,12 @@ pub struct Spec {
     /// Instances reserved for (and capping) the function; `None`: the account's shared pool.
     #[serde(default)]
     pub reserved_concurrency: Option<i32>,
+    /// X-Ray tracing: `PassThrough` (Lambda's default) or `Active`.
+    #[serde(default = "pass_through")]
+    pub tracing_mode: String,
+    /// Publish a version after every change (read back as whether one is recorded).
+    #[serde(default)]
+    pub publish: bool,
     /// The zip to upload: declared, never read back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zip_path: Option<String>,
@@ -104,7 +137,9 @@ impl Kind for LambdaFunction {
             "aws_lambda_function",
             TerraformId::Attribute("function_name"),
         )
-        .not_compared(&["zip_path"]);
+        .not_compared(&["zip_path"])
+        .recorded(&["version"])
+        .renewed_by_update(&["version", "qualified_arn"], &PUBLISHED_FIELDS);
     type Spec = Spec;
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
@@ -120,6 +155,7 @@ impl Kind for LambdaFunction {
                     "lambda:CreateFunction", "lambda:DeleteFunction",
                     "lambda:DeleteFunctionConcurrency", "lambda:GetFunction",
                     "lambda:GetFunctionConfiguration", "lambda:ListTags",
+                    "lambda:ListVersionsByFunction", "lambda:PublishVersion",
                     "lambda:PutFunctionConcurrency", "lambda:TagResource",
                     "lambda:UntagResource", "lambda:UpdateFunctionCode",
                     "lambda:UpdateFunctionConfiguration"
@@ -137,7 +173,7 @@ impl Kind for LambdaFunction {
         ]
     }
 
-    async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
+    async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {
         let call = aws.lambda.get_function().function_name(id);
         let Some(output) = call.send().await.aws("GetFunction").absent()? else {
             return Ok(None);
@@ -150,7 +186,11 @@ impl Kind for LambdaFunction {
         found.spec.reserved_concurrency = output
             .concurrency()
             .and_then(|c| c.reserved_concurrent_executions());
-        Ok(Some(found))
+        let version = recorded.get("version").and_then(Value::as_str);
+        Ok(Some(match version {
+            Some(version) => published(found, version),
+            None => found,
+        }))
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
@@ -175,7 +215,7 @@ impl Kind for LambdaFunction {
         if spec.reserved_concurrency.is_some() {
             set_reserved_concurrency(aws, name, spec.reserved_concurrency).await?;
         }
-        Self::read_back(aws, name, &Fields::new()).await
+        Self::read_back(aws, name, &publish_if_declared(aws, name, spec).await?).await
     }
 
     async fn update(aws: &AwsClients, change: &Update<'_, Spec>) -> Made<Spec> {
@@ -185,7 +225,7 @@ impl Kind for LambdaFunction {
             let f = f.as_str();
             !CONFIGURATION_FIELDS.contains(&f)
                 && !CODE_FIELDS.contains(&f)
-                && !["tags", "reserved_concurrency"].contains(&f)
+                && !["tags", "reserved_concurrency", "publish"].contains(&f)
         }) {
             return Err(ResourceError::Invalid(format!(
                 "{}: cannot update unknown field `{unknown}`",
@@ -193,7 +233,7 @@ impl Kind for LambdaFunction {
             )));
         }
         let changed = |set: &[&str]| set.iter().any(|field| change.has(field));
-        if changed(CONFIGURATION_FIELDS) {
+        if changed(&CONFIGURATION_FIELDS) {
             // A new role may not be assumable yet either.
             retry(
                 &RetryPolicy::default(),
@@ -207,7 +247,7 @@ impl Kind for LambdaFunction {
             .await?;
             wait_lambda_updated(aws, name).await?;
         }
-        if changed(CODE_FIELDS) {
+        if changed(&CODE_FIELDS) {
             let zip_path = zip_path(spec)?;
             let architecture = Architecture::from(spec.architecture.as_str());
             retry(&RetryPolicy::default(), update_in_progress, || async {
@@ -226,7 +266,12 @@ impl Kind for LambdaFunction {
             set_reserved_concurrency(aws, name, spec.reserved_concurrency).await?;
         }
         tags::lambda(aws, change.arn(), change).await?;
-        Self::read_back(aws, name, &Fields::new()).await
+        let recorded = if changed(&PUBLISHED_FIELDS) {
+            publish_if_declared(aws, name, spec).await?
+        } else {
+            change.current.recorded.clone()
+        };
+        Self::read_back(aws, name, &recorded).await
     }
 
     async fn delete(aws: &AwsClients, id: &str, _recorded: &Fields) -> Result<(), ResourceError> {
@@ -237,6 +282,38 @@ impl Kind for LambdaFunction {
         .await
         .gone()
     }
+}
+
+/// Publishes a version when the function declares `publish`, after its last change: the
+/// recorded fields its read back takes the version from (empty without `publish`).
+async fn publish_if_declared(
+    aws: &AwsClients,
+    name: &str,
+    spec: &Spec,
+) -> Result<Fields, ResourceError> {
+    let mut recorded = Fields::new();
+    if spec.publish {
+        let version = lambda_versions::publish(aws, name, &spec.code_sha256).await?;
+        recorded.insert("version".into(), Value::String(version));
+    }
+    Ok(recorded)
+}
+
+/// `found` with its published `version`: recorded, and the outputs `version` and
+/// `qualified_arn` (the version's own ARN).
+fn published(found: Found<Spec>, version: &str) -> Found<Spec> {
+    let arn = found.arn.clone().unwrap_or_default();
+    let mut found = found
+        .with_recorded("version", version)
+        .with_output("version", version)
+        .with_output("qualified_arn", format!("{arn}:{version}"));
+    found.spec.publish = true;
+    found
+}
+
+/// Lambda's default tracing mode.
+fn pass_through() -> String {
+    TracingMode::PassThrough.as_str().to_string()
 }
 
 /// Reserves `concurrency` instances for the function, or gives it back to the shared pool.
@@ -287,6 +364,11 @@ fn observe(region: &str, name: &str, config: &FunctionConfiguration, tags: Tags)
             .collect(),
         code_sha256: text(config.code_sha256()),
         reserved_concurrency: None,
+        tracing_mode: config
+            .tracing_config()
+            .and_then(|t| t.mode())
+            .map_or_else(pass_through, |m| m.as_str().to_string()),
+        publish: false,
         zip_path: None,
     };
     let invoke_arn =

@@ -1,14 +1,17 @@
 //! `lambda_permission`: lets API Gateway invoke the function (one statement of its policy).
 //!
 //! Fields (all force replacement, as Lambda has no "update permission"): `function_name`,
+//! `qualifier` (an alias, whose policy is its own; none for the unqualified function),
 //! `action`, `principal`, `source_arn`. The id is the statement id (`AllowApiGatewayInvoke`);
-//! the function comes from the recorded fields. Read parses the function's resource policy
+//! the function and qualifier come from the recorded fields. Read parses the function's resource policy
 //! (GetPolicy) and picks the statement with our Sid; a missing function or statement is absent.
 //! A statement can hold what no declaration can (several actions, principals, no condition):
 //! such a value reads as its JSON text (or empty), so it differs from any declaration.
 //!
-//! Statement ids are unique per function only, so a replacement with another statement id, or
-//! on another function, is added before the old statement is removed. The function's policy
+//! Statement ids are unique per function (or alias) only, so a replacement with another
+//! statement id, or on another function or alias, is added before the old statement is
+//! removed: moving the API's permission from the function to its alias never leaves the API
+//! without one. The function's policy
 //! cannot change while the function itself is being updated: every call is retried while
 //! Lambda says so ([`update_in_progress`]).
 
@@ -34,6 +37,9 @@ pub struct LambdaPermission;
 pub struct Spec {
     /// The function's name.
     pub function_name: String,
+    /// The alias whose policy holds the statement; `None`: the unqualified function's.
+    #[serde(default)]
+    pub qualifier: Option<String>,
     /// `lambda:InvokeFunction`.
     pub action: String,
     /// The service allowed to call (`apigateway.amazonaws.com`).
@@ -49,15 +55,22 @@ impl Kind for LambdaPermission {
             "aws_lambda_permission",
             TerraformId::Attribute("statement_id"),
         )
-        .replace_on(&["function_name", "action", "principal", "source_arn"]);
+        .replace_on(&[
+            "function_name",
+            "qualifier",
+            "action",
+            "principal",
+            "source_arn",
+        ]);
     type Spec = Spec;
 
-    /// Statement ids are unique per function: another statement id, or the same one on
-    /// another function, can exist beside the old statement.
+    /// Statement ids are unique per policy: another statement id, or the same one on another
+    /// function or alias, can exist beside the old statement.
     fn coexists_with(name: &str, spec: &Spec, old: &Observed) -> bool {
+        let old_text = |field: &str| old.fields.get(field).and_then(Value::as_str);
         name != old.id
-            || old.fields.get("function_name").and_then(Value::as_str)
-                != Some(spec.function_name.as_str())
+            || old_text("function_name") != Some(spec.function_name.as_str())
+            || old_text("qualifier") != spec.qualifier.as_deref()
     }
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
@@ -80,9 +93,13 @@ impl Kind for LambdaPermission {
 
     async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {
         let function = function_of(recorded)?;
+        let qualifier = qualifier_of(recorded);
         let output = retry(&RetryPolicy::default(), update_in_progress, || async {
             let call = aws.lambda.get_policy().function_name(function);
-            call.send().await.aws("GetPolicy")
+            call.set_qualifier(qualifier.clone())
+                .send()
+                .await
+                .aws("GetPolicy")
         })
         .await
         .absent()?;
@@ -90,7 +107,11 @@ impl Kind for LambdaPermission {
             return Ok(None);
         };
         let policy = fields::parse_policy_document(Self::NAME, policy)?;
-        Ok(find_statement(&policy, id).map(|statement| observe(function, id, statement)))
+        let found = find_statement(&policy, id).map(|statement| observe(function, id, statement));
+        Ok(found.map(|mut found| {
+            found.spec.qualifier = qualifier;
+            found
+        }))
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, _tags: &Tags) -> Made<Spec> {
@@ -99,6 +120,7 @@ impl Kind for LambdaPermission {
                 .lambda
                 .add_permission()
                 .function_name(&spec.function_name)
+                .set_qualifier(spec.qualifier.clone())
                 .statement_id(name)
                 .action(&spec.action)
                 .principal(&spec.principal)
@@ -106,10 +128,7 @@ impl Kind for LambdaPermission {
             call.send().await.aws("AddPermission")
         })
         .await?;
-        let recorded = Fields::from_iter([(
-            "function_name".to_string(),
-            Value::String(spec.function_name.clone()),
-        )]);
+        let recorded = crate::kinds::typed::to_fields(spec);
         Self::read(aws, name, &recorded).await?.ok_or_else(|| {
             ResourceError::Invalid(format!(
                 "{}: statement {name} is missing from {}'s policy right after it was added",
@@ -126,6 +145,7 @@ impl Kind for LambdaPermission {
                 .lambda
                 .remove_permission()
                 .function_name(function)
+                .set_qualifier(qualifier_of(recorded))
                 .statement_id(id);
             call.send().await.aws("RemovePermission").map(drop)
         })
@@ -137,6 +157,12 @@ impl Kind for LambdaPermission {
 /// The function a recorded permission belongs to.
 fn function_of(recorded: &Fields) -> Result<&str, ResourceError> {
     fields::string(LambdaPermission::NAME, recorded, "function_name")
+}
+
+/// The alias a recorded permission's statement is on, if any.
+fn qualifier_of(recorded: &Fields) -> Option<String> {
+    let qualifier = recorded.get("qualifier").and_then(Value::as_str);
+    qualifier.filter(|q| !q.is_empty()).map(str::to_string)
 }
 
 /// The statement with `Sid == sid` in a resource policy.
@@ -167,6 +193,7 @@ fn observe(function: &str, sid: &str, statement: &Value) -> Found<Spec> {
         .and_then(|c| c.get("AWS:SourceArn"));
     let spec = Spec {
         function_name: function.to_string(),
+        qualifier: None,
         action: text(action),
         principal: text(principal),
         source_arn: text(source_arn),
@@ -223,10 +250,15 @@ mod tests {
         assert_eq!(other.map(|o| o.spec.source_arn), Some(String::new()));
     }
 
+    fn spec_for_alias(old: &Observed) -> Spec {
+        serde_json::from_value(Value::Object(old.fields.clone())).expect("a permission")
+    }
+
     #[test]
-    fn another_statement_id_or_function_can_exist_beside_the_old_one() {
+    fn another_statement_id_function_or_alias_can_exist_beside_the_old_one() {
         let spec = Spec {
             function_name: "f".into(),
+            qualifier: None,
             action: "lambda:InvokeFunction".into(),
             principal: "apigateway.amazonaws.com".into(),
             source_arn: "arn:aws:execute-api:us-east-1:1:abc/*/*".into(),
@@ -251,6 +283,15 @@ mod tests {
         assert!(LambdaPermission::coexists_with(
             "AllowApiGatewayInvoke",
             &elsewhere,
+            &old
+        ));
+        let on_the_alias = Spec {
+            qualifier: Some("live".into()),
+            ..spec_for_alias(&old)
+        };
+        assert!(LambdaPermission::coexists_with(
+            "AllowApiGatewayInvoke",
+            &on_the_alias,
             &old
         ));
     }

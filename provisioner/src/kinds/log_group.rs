@@ -39,10 +39,15 @@ impl Kind for LogGroup {
     }
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
-        let group = scope.arn(
-            "logs",
-            &format!("log-group:/aws/lambda/{}-*", scope.env.name_base),
-        );
+        // The function's logs, and the API stage's access logs.
+        let groups = ["lambda", "apigateway"].map(|service| {
+            let group = format!("log-group:/aws/{service}/{}-*", scope.env.name_base);
+            scope.arn("logs", &group)
+        });
+        let resources: Vec<String> = groups
+            .iter()
+            .flat_map(|group| [group.clone(), format!("{group}:*")])
+            .collect();
         vec![
             json!({
                 "Sid": "LogGroup",
@@ -52,7 +57,7 @@ impl Kind for LogGroup {
                     "logs:ListTagsForResource", "logs:ListTagsLogGroup", "logs:PutRetentionPolicy",
                     "logs:TagLogGroup", "logs:TagResource", "logs:UntagLogGroup", "logs:UntagResource"
                 ],
-                "Resource": [group.clone(), format!("{group}:*")],
+                "Resource": resources,
             }),
             json!({
                 "Sid": "FindLogGroups",

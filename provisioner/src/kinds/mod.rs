@@ -35,9 +35,12 @@ pub mod iam_policy;
 pub mod iam_role;
 pub mod iam_role_policy;
 pub mod iam_role_policy_attachment;
+pub mod lambda_alias;
 pub mod lambda_function;
 pub mod lambda_layer_version;
 pub mod lambda_permission;
+pub mod lambda_rollout;
+pub mod lambda_versions;
 pub mod log_group;
 pub mod spec_fields;
 pub mod tags;
@@ -55,6 +58,7 @@ static ALL: &[&dyn ResourceKind] = &[
     &Typed::<log_group::LogGroup>::NEW,
     &Typed::<lambda_layer_version::LambdaLayerVersion>::NEW,
     &Typed::<lambda_function::LambdaFunction>::NEW,
+    &Typed::<lambda_alias::LambdaAlias>::NEW,
     &Typed::<apigw_api::ApigwApi>::NEW,
     &Typed::<apigw_integration::ApigwIntegration>::NEW,
     &Typed::<apigw_authorizer::ApigwAuthorizer>::NEW,
@@ -304,6 +308,7 @@ mod tests {
             "log_group",
             "lambda_layer_version",
             "lambda_function",
+            "lambda_alias",
             "apigw_api",
             "apigw_integration",
             "apigw_authorizer",

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use super::about::{About, TerraformId};
+pub use super::about::{About, Renewed, TerraformId};
 use super::spec_fields::spec_fields;
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
@@ -360,6 +360,11 @@ impl<K: Kind> ResourceKind for Typed<K> {
 
     fn aws_assigns_id(&self) -> bool {
         K::AWS_ASSIGNS_ID
+    }
+
+    fn renewed_by_update(&self, changes: &[FieldChange]) -> &'static [&'static str] {
+        let fields = changes.iter().map(|change| change.field.as_str());
+        K::ABOUT.renewed_by_update.by_changing(fields)
     }
 
     fn validate(&self, desired: &Desired) -> Result<(), ResourceError> {

@@ -298,6 +298,13 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                     .and_then(|k| k.terraform_id(i.attributes))
                     .ok_or_else(|| format!("its state has no id for a {}", i.kind))
             };
+            // Whether the instance is on the stack's function (a permission, an alias).
+            let on_function = || {
+                let target = i.attr("function_name");
+                function
+                    .as_ref()
+                    .is_some_and(|f| target == Some(f.name) || target == Some(f.arn))
+            };
             let mapped = (|| -> Result<Mapping, String> {
                 let to = |address: &str, id: String| Mapping::to(&i.address, address.into(), id);
                 match i.kind {
@@ -404,14 +411,17 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                         Ok(to("apigw_stage.main", id()?))
                     }
                     "aws_lambda_permission" => {
-                        let target = i.attr("function_name");
-                        let ours = function
-                            .as_ref()
-                            .is_some_and(|f| target == Some(f.name) || target == Some(f.arn));
-                        if ours && i.attr("principal") == Some("apigateway.amazonaws.com") {
+                        if on_function() && i.attr("principal") == Some("apigateway.amazonaws.com") {
                             Ok(to("lambda_permission.apigw", id()?))
                         } else {
                             Err("not API Gateway's permission on the function".into())
+                        }
+                    }
+                    "aws_lambda_alias" => {
+                        if on_function() && i.attr("name") == Some(desired::LIVE_ALIAS) {
+                            Ok(to("lambda_alias.live", id()?))
+                        } else {
+                            Err(format!("not the function's `{}` alias", desired::LIVE_ALIAS))
                         }
                     }
                     "aws_apigatewayv2_authorizer"

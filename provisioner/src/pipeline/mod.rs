@@ -10,6 +10,7 @@
 pub mod adoption;
 pub mod destroy;
 pub mod lock;
+pub mod release;
 pub mod saved;
 
 pub use adoption::{Migrated, import, migrate};

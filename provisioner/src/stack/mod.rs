@@ -11,6 +11,7 @@ mod backend;
 pub mod error;
 mod limits;
 pub mod raw;
+mod release;
 mod resolve;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +19,8 @@ use std::path::{Path, PathBuf};
 pub use auth::ResolvedAuth;
 pub use error::StackError;
 pub use limits::{Throttle, Throttling};
-pub use raw::Architecture;
+pub use raw::{Architecture, Tracing};
+pub use release::ResolvedRelease;
 pub use resolve::{
     BackendSettings, CodeSource, ResolvedApi, ResolvedLambda, ResolvedStack, ResolvedTable,
 };

@@ -24,6 +24,8 @@ pub struct RawStack {
     #[serde(default)]
     pub auth: AuthSection,
     #[serde(default)]
+    pub release: ReleaseSection,
+    #[serde(default)]
     pub backend: BackendSection,
     /// Per-environment overrides; their keys are the environments `--env` accepts.
     #[serde(default)]
@@ -44,6 +46,8 @@ pub struct EnvOverrides {
     pub api: ApiSection,
     #[serde(default)]
     pub auth: AuthSection,
+    #[serde(default)]
+    pub release: ReleaseSection,
     #[serde(default)]
     pub backend: BackendSection,
 }
@@ -104,6 +108,43 @@ pub struct LambdaSection {
     /// Reserved concurrency: at most this many instances at once, and as many kept for it
     /// (default: none, the account's shared pool; 0 stops the function).
     pub reserved_concurrency: Option<Spanned<i64>>,
+    /// X-Ray tracing: `pass_through` (default) or `active`.
+    pub tracing: Option<Tracing>,
+}
+
+/// `[release]`: how a new version of the function reaches its traffic.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseSection {
+    /// Published versions kept for rollback (default 5, at least 2: the live one and the one
+    /// before); older ones are deleted once the alias has moved.
+    pub keep_versions: Option<Spanned<i64>>,
+    /// `all_at_once` (default), `canary` or `linear`.
+    pub strategy: Option<Spanned<String>>,
+    /// The new version's share per step, in percent (default 10).
+    pub percent: Option<Spanned<i64>>,
+    /// How long each weighted step is watched (`30s`, `5m`; default `1m`).
+    pub interval: Option<Spanned<String>>,
+    /// How long the last step is watched more before the alias moves fully (default `5m`).
+    pub bake: Option<Spanned<String>>,
+}
+
+/// Lambda's X-Ray tracing modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tracing {
+    PassThrough,
+    Active,
+}
+
+impl Tracing {
+    /// Lambda's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PassThrough => "PassThrough",
+            Self::Active => "Active",
+        }
+    }
 }
 
 /// `[api]`: the HTTP API.

@@ -13,7 +13,8 @@ use serde_spanned::Spanned;
 
 use super::auth::{ResolvedAuth, is_protected, resolve_auth};
 use super::limits::{Throttling, resolve_reserved_concurrency, resolve_throttling};
-use super::raw::{Architecture, EnvOverrides};
+use super::raw::{Architecture, EnvOverrides, Tracing};
+use super::release::{ResolvedRelease, resolve_release};
 use super::{Stack, StackError};
 use crate::resource::{TAG_ENVIRONMENT, TAG_STACK};
 
@@ -40,6 +41,7 @@ pub struct ResolvedStack {
     pub api: ResolvedApi,
     /// Identity on the API; `None` when `[auth]` is off.
     pub auth: Option<ResolvedAuth>,
+    pub release: ResolvedRelease,
     /// Real users depend on it (`[stack] protected`, by default `prod` only).
     pub protected: bool,
     pub backend: BackendSettings,
@@ -73,6 +75,7 @@ pub struct ResolvedLambda {
     pub log_retention_days: i64,
     pub safe_concurrency: bool,
     pub reserved_concurrency: Option<i64>,
+    pub tracing: Tracing,
 }
 
 /// Where the function's code zip comes from.
@@ -338,6 +341,7 @@ pub(super) fn resolve(
         safe_concurrency: *pick(&over.lambda.safe_concurrency, &raw.lambda.safe_concurrency)
             .unwrap_or(&true),
         reserved_concurrency: resolve_reserved_concurrency(stack, over)?,
+        tracing: *pick(&over.lambda.tracing, &raw.lambda.tracing).unwrap_or(&Tracing::PassThrough),
         function_name,
     };
 
@@ -398,6 +402,7 @@ pub(super) fn resolve(
         lambda,
         api,
         auth,
+        release: resolve_release(stack, over)?,
         protected,
         backend,
         root: stack.root.clone(),

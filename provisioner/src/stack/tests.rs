@@ -263,6 +263,27 @@ fn bad_auth_and_limits_are_refused_with_a_hint() {
             "outside what Lambda allows",
             "shared pool",
         ),
+        (
+            "[release]\nkeep_versions = 1\n",
+            "no version to roll back to",
+            "at least the one before",
+        ),
+        (
+            "[release]\nstrategy = \"blue_green\"\n",
+            "not a release strategy",
+            "\"canary\"",
+        ),
+        ("[release]\npercent = 100\n", "not a share", "1 to 99"),
+        (
+            "[release]\ninterval = \"soon\"\n",
+            "interval: 'soon' is not a duration",
+            "",
+        ),
+        (
+            "[release]\nbake = \"2h\"\ninterval = \"25h\"\n",
+            "longer than a day",
+            "minutes",
+        ),
     ] {
         let err = resolve(&format!("{text}[env.dev]\n"), "dev").unwrap_err();
         assert!(err.message.contains(message), "{text:?}: {err}");
@@ -303,4 +324,18 @@ fn protected_environments_refuse_any_origin_with_auth() {
     assert!(resolve(&listed, "prod").unwrap().protected);
     // Without auth the open API may stay open to any origin, as today.
     assert!(resolve("[env.prod]\n", "prod").is_ok());
+}
+
+/// `[release]`: all at once by default, per environment otherwise, durations as for flags.
+#[test]
+fn release_settings_default_to_all_at_once_and_override_per_environment() {
+    use crate::kinds::lambda_rollout::Strategy;
+    let text = "[release]\nkeep_versions = 3\n[env.dev]\n[env.prod.release]\nstrategy = \"linear\"\n\
+                percent = 20\ninterval = \"30s\"\nbake = \"2m\"\n";
+    let dev = resolve(text, "dev").unwrap().release;
+    assert_eq!((dev.strategy, dev.keep_versions), (Strategy::AllAtOnce, 3));
+    let prod = resolve(text, "prod").unwrap().release;
+    assert_eq!((prod.strategy, prod.percent), (Strategy::Linear, 20));
+    assert_eq!(prod.interval, std::time::Duration::from_secs(30));
+    assert_eq!(prod.bake, std::time::Duration::from_secs(120));
 }

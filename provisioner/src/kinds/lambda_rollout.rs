@@ -1,0 +1,191 @@
+//! A release moving the alias from one version to the next gradually, watched by alarms.
+//!
+//! `canary`: the new version takes `percent` of the traffic for `interval`, then `bake` more;
+//! `linear`: it takes `percent` more every `interval` (10, 20, ... below 100), then `bake`. All
+//! the while the release alarms are read; one in `ALARM` sets the alias back to the version
+//! before, with no weight, and the release fails saying which alarm and why. When the bake
+//! passes, the alias moves fully. `all_at_once` moves it in one call, as without a rollout.
+//!
+//! The weighted alias is the rollout's only state: a run stopped half way (a crash, a signal)
+//! leaves it, the next plan shows it as a change, and the next apply resumes from the weight the
+//! alias holds (watching that step again from its start), or, when the declaration has moved on
+//! to yet another version, starts over from the version that serves the rest.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::errors::AwsResult;
+use super::lambda_alias::{Spec, point};
+use crate::aws::AwsClients;
+use crate::resource::ResourceError;
+
+/// How often the alarms are read during a rollout (at most).
+const ALARM_POLL: Duration = Duration::from_secs(5);
+
+/// How the alias moves to a new version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    AllAtOnce,
+    Canary,
+    Linear,
+}
+
+/// A release's pace and its watch, as declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rollout {
+    pub strategy: Strategy,
+    /// The new version's share per step, in percent (1 to 99).
+    pub percent: u32,
+    /// How long each weighted step is watched.
+    pub interval_seconds: u64,
+    /// How long the last weighted step is watched more before the alias moves fully.
+    pub bake_seconds: u64,
+    /// The CloudWatch alarms whose `ALARM` state rolls the release back.
+    #[serde(default)]
+    pub alarms: Vec<String>,
+}
+
+impl Rollout {
+    /// The new version's weights, step by step (fractions of 1), before the full move.
+    pub fn steps(&self) -> Vec<f64> {
+        let percent = self.percent.clamp(1, 99);
+        let shares: Vec<u32> = match self.strategy {
+            Strategy::AllAtOnce => Vec::new(),
+            Strategy::Canary => vec![percent],
+            Strategy::Linear => (1..)
+                .map(|i| i * percent)
+                .take_while(|p| *p < 100)
+                .collect(),
+        };
+        shares.into_iter().map(|p| f64::from(p) / 100.0).collect()
+    }
+}
+
+/// Moves the alias `name` to `spec.function_version` by `rollout`'s steps, from `serving` (the
+/// version the alias serves outside its weight). `resume_from` is the new version's weight the
+/// alias already holds (a rollout stopped half way), if any. Returns once the alias serves the
+/// new version alone; an alarm in `ALARM` returns [`ResourceError::RolledBack`] after putting
+/// the alias back on `serving`.
+pub async fn release(
+    aws: &AwsClients,
+    name: &str,
+    spec: &Spec,
+    serving: &str,
+    resume_from: Option<f64>,
+    rollout: &Rollout,
+) -> Result<(), ResourceError> {
+    let new = spec.function_version.as_str();
+    let steps = rollout.steps();
+    let last = steps.len().saturating_sub(1);
+    for (i, weight) in steps.iter().enumerate() {
+        if resume_from.is_some_and(|held| *weight < held) {
+            continue;
+        }
+        let weighted = Spec {
+            function_version: serving.to_string(),
+            additional_version_weights: [(new.to_string(), *weight)].into(),
+            ..spec.clone()
+        };
+        point(aws, name, &weighted).await?;
+        let mut hold = Duration::from_secs(rollout.interval_seconds);
+        if i == last {
+            hold += Duration::from_secs(rollout.bake_seconds);
+        }
+        tracing::info!(
+            version = new,
+            weight = format!("{:.0}%", weight * 100.0),
+            hold = format!("{}s", hold.as_secs()),
+            "rollout step"
+        );
+        if let Err(fired) = watch(aws, &rollout.alarms, hold).await? {
+            let back = Spec {
+                function_version: serving.to_string(),
+                additional_version_weights: Default::default(),
+                ..spec.clone()
+            };
+            point(aws, name, &back).await?;
+            return Err(ResourceError::RolledBack(format!(
+                "the release of version {new} was rolled back to version {serving} at {:.0}% of \
+                 the traffic: alarm {fired}; fix the cause, then apply again (or `provisioner \
+                 status` to see the alarms)",
+                weight * 100.0
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Reads `alarms` until `hold` has passed: `Ok(Err(what))` as soon as one is in `ALARM`
+/// (`what` names it and says why), `Ok(Ok(()))` when none was.
+async fn watch(
+    aws: &AwsClients,
+    alarms: &[String],
+    hold: Duration,
+) -> Result<Result<(), String>, ResourceError> {
+    let start = Instant::now();
+    loop {
+        if let Some(fired) = firing(aws, alarms).await? {
+            return Ok(Err(fired));
+        }
+        let left = hold.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return Ok(Ok(()));
+        }
+        tracing::debug!(left = format!("{}s", left.as_secs()), "alarms OK");
+        tokio::time::sleep(left.min(ALARM_POLL)).await;
+    }
+}
+
+/// The first of `alarms` in `ALARM`, with its reason.
+pub async fn firing(aws: &AwsClients, alarms: &[String]) -> Result<Option<String>, ResourceError> {
+    if alarms.is_empty() {
+        return Ok(None);
+    }
+    let call = aws.cloudwatch.describe_alarms();
+    let answer = call
+        .set_alarm_names(Some(alarms.to_vec()))
+        .send()
+        .await
+        .aws("DescribeAlarms")?;
+    let fired = answer
+        .metric_alarms()
+        .iter()
+        .find(|alarm| alarm.state_value() == Some(&aws_sdk_cloudwatch::types::StateValue::Alarm));
+    Ok(fired.map(|alarm| {
+        format!(
+            "`{}` is in ALARM ({})",
+            alarm.alarm_name().unwrap_or_default(),
+            alarm.state_reason().unwrap_or("no reason given")
+        )
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rollout(strategy: Strategy, percent: u32) -> Rollout {
+        Rollout {
+            strategy,
+            percent,
+            interval_seconds: 1,
+            bake_seconds: 1,
+            alarms: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn steps_follow_the_strategy() {
+        assert!(rollout(Strategy::AllAtOnce, 10).steps().is_empty());
+        assert_eq!(rollout(Strategy::Canary, 10).steps(), [0.1]);
+        assert_eq!(
+            rollout(Strategy::Linear, 25).steps(),
+            [0.25, 0.5, 0.75],
+            "below 100: the last move is the full one"
+        );
+        assert_eq!(rollout(Strategy::Linear, 40).steps(), [0.4, 0.8]);
+    }
+}
