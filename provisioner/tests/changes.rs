@@ -1,5 +1,6 @@
-//! Changes after the first apply: one changed setting is a one-resource in-place update, and
-//! drift made outside the tool shows as the fields that differ and is repaired by apply.
+//! Changes after the first apply: one changed setting of the function is its in-place update
+//! (publishing a version) and the alias `live` following it, and drift made outside the tool
+//! shows as the fields that differ and is repaired by apply.
 
 mod common;
 
@@ -13,10 +14,12 @@ async fn changing_memory_is_one_in_place_update() {
     f.plan_shows(&[
         "~ lambda_function.api",
         "memory_size: 256 -> 512",
-        "Plan: 0 to add, 1 to change, 0 to destroy.",
+        "~ lambda_alias.live",
+        "function_version: \"1\" -> (known after apply)",
+        "Plan: 0 to add, 2 to change, 0 to destroy.",
     ]);
 
-    testkit::assert_contains(&f.apply(), "Resources: 0 added, 1 changed, 0 destroyed.");
+    testkit::assert_contains(&f.apply(), "Resources: 0 added, 2 changed, 0 destroyed.");
     let config = aws.function_configuration(&f.function_name()).await;
     assert_eq!(config.memory_size(), Some(512));
     assert_eq!(f.plan().0, 0, "converged");
@@ -67,7 +70,9 @@ async fn drift_is_detected_and_repaired() {
         "memory_size: 1024 -> 256",
         "point_in_time_recovery: false -> true",
         "+ apigw_route.patch_table",
-        "Plan: 1 to add, 2 to change, 0 to destroy.",
+        // The function's repair is a new version, which the alias follows.
+        "~ lambda_alias.live",
+        "Plan: 1 to add, 3 to change, 0 to destroy.",
     ]);
 
     f.apply();

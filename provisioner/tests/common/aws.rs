@@ -324,6 +324,7 @@ impl Aws {
         found.insert("API stage", stages);
         found.insert("function", self.function_count(&f.prefix).await);
         found.insert("function permission", self.permission_count(f).await);
+        found.insert("function alias", self.alias_count(f).await);
         found.insert("table", self.table_count(&f.prefix).await);
         found.insert("role", self.role_count(&f.prefix).await);
         let role = f.role_name();
@@ -337,12 +338,21 @@ impl Aws {
         };
         found.insert("role inline policy", inline);
         found.insert("role attached policy", attached);
-        found.insert(
-            "log group",
-            self.log_group_count(&format!("/aws/lambda/{}", f.prefix))
-                .await,
-        );
+        found.insert("log group", self.log_groups_of(f).await);
         found
+    }
+
+    /// The stack's log groups: the function's and the API stage's access logs.
+    pub async fn log_groups_of(&self, f: &Fixture) -> usize {
+        let function = self.log_group_count(&format!("/aws/lambda/{}", f.prefix));
+        let access = self.log_group_count(&format!("/aws/apigateway/{}", f.prefix));
+        function.await + access.await
+    }
+
+    /// The function's aliases (0 without a function).
+    pub async fn alias_count(&self, f: &Fixture) -> usize {
+        let call = self.lambda.list_aliases().function_name(f.function_name());
+        call.send().await.map_or(0, |a| a.aliases().len())
     }
 
     /// The inventory of one applied stack without a layer: one of everything, one route per
@@ -355,28 +365,33 @@ impl Aws {
             ("API stage", 1),
             ("function", 1),
             ("function permission", 1),
+            ("function alias", 1),
             ("table", 1),
             ("role", 1),
             ("role inline policy", 1),
             ("role attached policy", 1),
-            ("log group", 1),
+            ("log group", 2),
         ])
     }
 
-    /// Statements in the function's resource policy (0 without a function or a policy).
+    /// Statements in the resource policies of the function and of its alias `live`, which
+    /// API Gateway invokes (0 without a function or a policy).
     pub async fn permission_count(&self, f: &Fixture) -> usize {
-        let Ok(policy) = self
-            .lambda
-            .get_policy()
-            .function_name(f.function_name())
-            .send()
-            .await
-        else {
-            return 0;
-        };
-        let document: serde_json::Value =
-            serde_json::from_str(policy.policy().unwrap_or("{}")).expect("a JSON policy");
-        document["Statement"].as_array().map_or(0, Vec::len)
+        let mut count = 0;
+        for qualifier in [None, Some("live")] {
+            let call = self.lambda.get_policy().function_name(f.function_name());
+            let Ok(policy) = call
+                .set_qualifier(qualifier.map(str::to_string))
+                .send()
+                .await
+            else {
+                continue;
+            };
+            let document: serde_json::Value =
+                serde_json::from_str(policy.policy().unwrap_or("{}")).expect("a JSON policy");
+            count += document["Statement"].as_array().map_or(0, Vec::len);
+        }
+        count
     }
 
     /// Tables whose name starts with `prefix`.
@@ -426,11 +441,7 @@ impl Aws {
         if self.function_count(&f.prefix).await > 0 {
             left.push(format!("functions named {}*", f.prefix));
         }
-        if self
-            .log_group_count(&format!("/aws/lambda/{}", f.prefix))
-            .await
-            > 0
-        {
+        if self.log_groups_of(f).await > 0 {
             left.push("log group".to_string());
         }
         if !self.api_ids(&f.api_name()).await.is_empty() {
