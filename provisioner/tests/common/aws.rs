@@ -344,9 +344,11 @@ impl Aws {
 
     /// The stack's log groups: the function's and the API stage's access logs.
     pub async fn log_groups_of(&self, f: &Fixture) -> usize {
-        let function = self.log_group_count(&format!("/aws/lambda/{}", f.prefix));
-        let access = self.log_group_count(&format!("/aws/apigateway/{}", f.prefix));
-        function.await + access.await
+        let (function, access) = (
+            format!("/aws/lambda/{}", f.prefix),
+            format!("/aws/apigateway/{}", f.prefix),
+        );
+        self.log_group_count(&function).await + self.log_group_count(&access).await
     }
 
     /// The function's aliases (0 without a function).
