@@ -121,12 +121,10 @@ pub const ACCESS_LOG_FORMAT: &str = concat!(
     r#""integrationError":"$context.integrationErrorMessage"}"#
 );
 
-/// The stage's access log group: `/aws/apigateway/<api name>/<stage>`.
+/// The stage's access log group: `/aws/apigateway/<api name>`, named for the API, not the
+/// stage, so a new stage name keeps the logs written so far.
 pub fn access_log_group(stack: &ResolvedStack) -> String {
-    format!(
-        "/aws/apigateway/{}/{}",
-        stack.api.name, stack.api.stage_name
-    )
+    format!("/aws/apigateway/{}", stack.api.name)
 }
 
 /// How the alias moves to a new version, watched by `alarms`: `None` (null) for all at once.
@@ -423,7 +421,9 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
         json!({
             "api_id": reference("apigw_api.http", "id"),
             "integration_type": "AWS_PROXY",
-            "integration_uri": reference("lambda_alias.live", "arn"),
+            // The alias's ARN, said as the function's with the alias's name: the same value,
+            // known as soon as the function is (an adopted Terraform stack has no alias yet).
+            "integration_uri": reference_with("lambda_function.api", "arn", "", &format!(":{LIVE_ALIAS}")),
             "payload_format_version": "2.0",
             "timeout_ms": 29000,
         }),

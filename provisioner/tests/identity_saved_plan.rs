@@ -104,7 +104,8 @@ async fn an_edited_saved_plan_is_refused_and_changes_nothing() {
     // The file as plan saved it applies, exactly.
     let out = f.ok(&["apply", "--env", "dev", "memory.plan"]);
     assert!(
-        out.contains("Resources: 0 added, 1 changed, 0 destroyed"),
+        // The function, and the alias moving to the version it publishes.
+        out.contains("Resources: 0 added, 2 changed, 0 destroyed"),
         "{out}"
     );
     assert_eq!(memory().await, Some(512));

@@ -42,8 +42,9 @@ fn expected() -> BTreeMap<String, usize> {
         ("lambda.GetAlias", 1),
         ("lambda.GetFunction", 1),
         ("lambda.GetPolicy", 1),
-        ("logs.DescribeLogGroups", 1),
-        ("logs.ListTagsForResource", 1),
+        // The function's log group and the stage's access log group.
+        ("logs.DescribeLogGroups", 2),
+        ("logs.ListTagsForResource", 2),
         ("sts.GetCallerIdentity", 1),
     ]
     .into_iter()

@@ -26,7 +26,7 @@ use super::lambda_versions;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
-use crate::resource::{Fields, ResourceError, Tags};
+use crate::resource::{Fields, Observed, ResourceError, Tags};
 use crate::retry::{RetryPolicy, retry};
 
 /// The `lambda_alias` kind.
@@ -57,6 +57,14 @@ impl Kind for LambdaAlias {
         .replace_on(&["function_name"])
         .not_compared(&["keep_versions", "rollout"]);
     type Spec = Spec;
+
+    /// Alias names are unique per function: the same alias on another function (a renamed
+    /// stack) can exist beside the old one, so it is made before the old one goes.
+    fn coexists_with(name: &str, spec: &Spec, old: &Observed) -> bool {
+        name != old.id
+            || old.fields.get("function_name").and_then(Value::as_str)
+                != Some(spec.function_name.as_str())
+    }
 
     fn deploy_statements(scope: &DeployScope<'_>) -> Vec<Value> {
         vec![json!({

@@ -294,11 +294,13 @@ impl Aws {
             .collect()
     }
 
-    /// The function's resource policy (its invoke permissions); panics when it has none.
+    /// The invoke permissions API Gateway uses: the resource policy of the function's alias
+    /// `live`, which it invokes; panics when there is none.
     pub async fn function_policy(&self, function: &str) -> String {
         self.lambda
             .get_policy()
             .function_name(function)
+            .qualifier("live")
             .send()
             .await
             .unwrap_or_else(|e| panic!("{function} has no resource policy: {e:?}"))
