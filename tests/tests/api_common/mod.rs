@@ -5,12 +5,23 @@
 //! so tests run in parallel without sharing state, and the process dies with its guard.
 #![allow(dead_code)]
 
+pub mod gateway;
 pub mod lambda;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
+
+/// A server process a test started, killed when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 /// A running `function serve` on a fresh table.
 pub struct Api {
