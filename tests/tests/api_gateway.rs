@@ -7,8 +7,9 @@
 //! function has but the API does not deploy is API Gateway's 404, a path outside the stage too;
 //! CORS preflights answered by the gateway; the JWT authorizer's 401 and the claims it passes
 //! (the function then decides 403); the stage's throttle (429); a function that crashes (500)
-//! or does not answer in its timeout (503). The stacks and the server are
-//! `api_common::gateway`'s.
+//! or does not answer in its timeout (503). The API suites (`api_tables.rs`, ...) also run whole
+//! through the gateway, on stacks made by the same code (`api_common::gateway`), with
+//! `API_VIA=gateway` (`scripts/test`).
 
 mod api_common;
 

@@ -2,8 +2,8 @@
 //! its deployed zip run by `provisioner serve`, requests sent to
 //! `http://127.0.0.1:PORT/<stage>/...`.
 //!
-//! Used by `api_gateway.rs`; a module of `api_common` so that the other API suites can run
-//! through it too.
+//! Shared by `api_gateway.rs` (what only the gateway shows) and by [`super::Api`], which runs
+//! the other API suites through it when `API_VIA=gateway`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -18,7 +18,8 @@ pub const STAGE: &str = "v1";
 /// Where a stack keeps its state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
-    /// A file in the stack's directory: no bucket or lock table to make first, so the quickest.
+    /// A file in the stack's directory: no bucket or lock table to make first, so the quickest
+    /// (the suites run through the gateway apply one stack per test).
     Local,
     /// A versioned S3 bucket under a DynamoDB lock, made by `provisioner bootstrap`: the backend
     /// deploys use, so serve's state read is tested there.
