@@ -147,12 +147,14 @@ fn package_into(binary: &Path, dir: &Path) -> PathBuf {
     dir.join("function-x86_64.zip")
 }
 
-/// The workspace's `function` binary packaged once per build of it. Zipping the ~60 MB debug
-/// binary takes the debug provisioner about 20 s, far more than an apply (~2 s), so every stack
-/// of every test binary shares one zip: it is kept under `target/debug/testkit-packages/`, keyed
-/// by the binary's size and modification time (a rebuild makes a new key; older zips are
-/// removed). Packaging is deterministic, so two test binaries racing to make it make the same
-/// bytes, and the first rename wins.
+/// The workspace's `function` binary, stripped as a release build is (`strip`, as
+/// `scripts/deploy-rehearsal` does), packaged once per build of it. Its symbols are half of the
+/// debug binary, and every apply uploads the zip and every serve unpacks it: stripped, an apply
+/// takes about a third less. Zipping it still takes the debug provisioner 10-20 s, more than an
+/// apply, so every stack of every test binary shares one zip: it is kept under
+/// `target/debug/testkit-packages/`, keyed by the binary's size and modification time (a
+/// rebuild makes a new key; older zips are removed). Packaging is deterministic, so two test
+/// binaries racing to make it make the same bytes, and the first rename wins.
 fn function_zip() -> PathBuf {
     static ZIP: OnceLock<PathBuf> = OnceLock::new();
     ZIP.get_or_init(|| {
@@ -168,14 +170,19 @@ fn function_zip() -> PathBuf {
             .parent()
             .expect("target/debug")
             .join("testkit-packages");
-        let key = format!("{}-{built}", meta.len());
+        let key = format!("stripped-{}-{built}", meta.len());
         let zip = cache.join(&key).join("function-x86_64.zip");
         if zip.exists() {
             return zip;
         }
         std::fs::create_dir_all(&cache).expect("the package cache");
         let fresh = tempfile::tempdir_in(&cache).expect("a temp dir in the package cache");
-        package_into(&binary, fresh.path());
+        let stripped = fresh.path().join("bootstrap");
+        let mut strip = Command::new("strip");
+        strip.arg("-o").arg(&stripped).arg(&binary);
+        testkit::run_ok(&mut strip, "strip (binutils)");
+        package_into(&stripped, fresh.path());
+        std::fs::remove_file(&stripped).expect("the stripped binary is zipped");
         // Fails only when another test binary has just put the same zip there.
         let _ = std::fs::rename(fresh.path(), cache.join(&key));
         let entries = std::fs::read_dir(&cache).expect("the package cache lists");
