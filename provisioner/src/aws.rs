@@ -27,6 +27,8 @@ pub struct AwsClients {
     pub lambda: aws_sdk_lambda::Client,
     pub apigw: aws_sdk_apigatewayv2::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
     pub sts: aws_sdk_sts::Client,
     /// Region the stack is deployed to.
     pub region: String,
@@ -58,6 +60,8 @@ impl AwsClients {
             lambda: client!(&sdk, aws_sdk_lambda),
             apigw: client!(&sdk, aws_sdk_apigatewayv2),
             logs: client!(&sdk, aws_sdk_cloudwatchlogs),
+            cloudwatch: client!(&sdk, aws_sdk_cloudwatch),
+            sns: client!(&sdk, aws_sdk_sns),
             sts: client!(&sdk, aws_sdk_sts),
             region,
             account_id: Arc::default(),
