@@ -1,5 +1,6 @@
-"""moto's server, plus three API Gateway v2 calls moto 5.2 does not implement and the function
-code download of Lambda's GetFunction.
+"""moto's server, plus three API Gateway v2 calls moto 5.2 does not implement, the function
+code download of Lambda's GetFunction, and CloudWatch in the CBOR protocol the Rust SDK speaks
+(scripts/emulator_cbor.py).
 
 The provisioner's JWT authorizer is found again after a crash by listing the API's authorizers
 (GetAuthorizers), and the stage's throttling changes in place (UpdateStage, DeleteRouteSettings).
@@ -32,6 +33,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.apigatewayv2.exceptions import StageNotFound
 from moto.apigatewayv2.responses import ApiGatewayV2Response
 from moto.server import main
+
+import emulator_cbor
 
 
 def get_authorizers(self):
@@ -92,6 +95,9 @@ def get_function(self):
 
 def dispatch(self, environ, start_response):
     path = environ.get("PATH_INFO", "")
+    if path.startswith(emulator_cbor.PREFIX) and environ.get("REQUEST_METHOD") == "POST":
+        moto = lambda inner, respond: _moto_dispatch(self, inner, respond)  # noqa: E731
+        return emulator_cbor.serve(environ, start_response, moto)
     if not path.startswith(CODE_PREFIX) or environ.get("REQUEST_METHOD") != "GET":
         return _moto_dispatch(self, environ, start_response)
     try:
