@@ -60,7 +60,7 @@ fn map(tags: &Tags) -> Result<HashMap<String, String>, ResourceError> {
 /// changes to the declared ones, when `tags` is among its changed fields, with `$untag` and
 /// `$tag` on `aws.$client`, the object named by `$by`, the tags converted by `$convert`.
 macro_rules! service_tags {
-    ($(#[$doc:meta])* $name:ident: $client:ident.{$untag:ident, $tag:ident}($by:ident), $convert:path) => {
+    ($($(#[$doc:meta])* $name:ident: $client:ident.{$untag:ident, $tag:ident}($by:ident), $convert:path;)*) => {$(
         $(#[$doc])*
         pub async fn $name<S>(
             aws: &AwsClients,
@@ -84,7 +84,7 @@ macro_rules! service_tags {
             )
             .await
         }
-    };
+    )*};
 }
 
 /// `untag_resource` → `UntagResource`: the operation's name in errors.
@@ -100,34 +100,22 @@ fn operation(method: &str) -> String {
         .collect()
 }
 
-service_tags!(
+service_tags! {
     /// An IAM role's tags, by role name.
-    iam_role: iam.{untag_role, tag_role}(role_name), iam
-);
-service_tags!(
+    iam_role: iam.{untag_role, tag_role}(role_name), iam;
     /// A DynamoDB table's tags, by ARN.
-    dynamodb: dynamodb.{untag_resource, tag_resource}(resource_arn), dynamodb_tags
-);
-service_tags!(
+    dynamodb: dynamodb.{untag_resource, tag_resource}(resource_arn), dynamodb_tags;
     /// A Lambda function's tags, by ARN.
-    lambda: lambda.{untag_resource, tag_resource}(resource), map
-);
-service_tags!(
+    lambda: lambda.{untag_resource, tag_resource}(resource), map;
     /// An API Gateway resource's tags (an API, a stage), by ARN.
-    apigw: apigw.{untag_resource, tag_resource}(resource_arn), map
-);
-service_tags!(
+    apigw: apigw.{untag_resource, tag_resource}(resource_arn), map;
     /// A CloudWatch Logs log group's tags, by its ARN without `:*`.
-    logs: logs.{untag_resource, tag_resource}(resource_arn), map
-);
-service_tags!(
+    logs: logs.{untag_resource, tag_resource}(resource_arn), map;
     /// A CloudWatch alarm's tags, by ARN (PutMetricAlarm tags only a new alarm).
-    cloudwatch: cloudwatch.{untag_resource, tag_resource}(resource_arn), cloudwatch_tags
-);
-service_tags!(
+    cloudwatch: cloudwatch.{untag_resource, tag_resource}(resource_arn), cloudwatch_tags;
     /// An SNS topic's tags, by ARN.
-    sns: sns.{untag_resource, tag_resource}(resource_arn), sns_tags
-);
+    sns: sns.{untag_resource, tag_resource}(resource_arn), sns_tags;
+}
 
 /// Tags as the SDKs that answer with a map give them.
 pub fn from_map(tags: &HashMap<String, String>) -> Tags {
