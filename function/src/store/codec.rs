@@ -98,9 +98,29 @@ fn text(value: AttributeValue) -> Option<String> {
 /// A count as stored; rows written by older code may hold `"3.0"` or a string, read leniently.
 fn count(value: &AttributeValue) -> u64 {
     let raw = match value {
-        AttributeValue::N(v) | AttributeValue::S(v) => v.trim(),
+        AttributeValue::N(v) | AttributeValue::S(v) => v.as_str(),
         _ => return 0,
     };
+    plain_count(raw).unwrap_or_else(|| lenient_count(raw))
+}
+
+/// The value of 1 to 19 ASCII digits (what this code writes), or `None` for anything else.
+/// Every such string fits a `u64` and `str::parse` reads it the same; digit by digit, a count
+/// costs about 40 instructions instead of 110 (a page of users reads 100 of them).
+fn plain_count(raw: &str) -> Option<u64> {
+    let bytes = raw.as_bytes();
+    if bytes.is_empty() || bytes.len() > 19 {
+        return None;
+    }
+    bytes.iter().try_fold(0u64, |total, &b| {
+        b.is_ascii_digit().then(|| total * 10 + u64::from(b - b'0'))
+    })
+}
+
+/// Any other count: trimmed, as an integer, else as a finite non-negative number truncated,
+/// else 0.
+fn lenient_count(raw: &str) -> u64 {
+    let raw = raw.trim();
     raw.parse::<u64>().unwrap_or_else(|_| {
         raw.parse::<f64>()
             .ok()
@@ -198,6 +218,14 @@ mod tests {
         fn timestamps_are_what_time_formats(nanos in -300_000_000_000_000_000_000i128..253_402_300_800_000_000_000) {
             let t = OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap();
             proptest::prop_assert_eq!(timestamp(t), formatted(t));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn counts_read_plain_digits_as_the_lenient_reader_does(raw in "[0-9]{0,21}|[ +.e0-9-]{0,8}|.*") {
+            let value = AttributeValue::N(raw.clone());
+            proptest::prop_assert_eq!(count(&value), lenient_count(&raw));
         }
     }
 
