@@ -1,13 +1,12 @@
 //! The JSON shapes of the API's answers: a playground, a user, a page of either.
 //!
 //! Field names are the contract with existing clients; they must not change. A playground and
-//! a user are written field by field straight into the body, a buffer sized from the strings
-//! beforehand, exactly the bytes `serde_json` writes for them (the tests hold the two against
-//! each other): through serde, a page of 50 cost about 3,700 instructions per item, most of
-//! them in per-byte escaping and per-write buffer checks of field names that never need
-//! escaping; here names are literals and a value is copied whole unless it needs escaping
-//! (then `serde_json` escapes it). A page is cut to the body bound of [`crate::page_body`]
-//! here, where the JSON is made.
+//! a user are written field by field straight into the body, exactly the bytes `serde_json`
+//! writes for them (the tests hold the two against each other): through serde, a page of 50
+//! cost about 3,700 instructions per item, most of them in per-byte escaping and per-write
+//! buffer checks of field names that never need escaping; here names are literals and a value
+//! is copied whole unless it needs escaping (then `serde_json` escapes it). A page is cut to
+//! the body bound of [`crate::page_body`] here, as its JSON is written.
 
 use axum::Json;
 use axum::http::{HeaderValue, header};
@@ -16,134 +15,255 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::{Playground, UserScores};
-use crate::page_body::{ITEM_OVERHEAD_BYTES, escapable, fitting, json_str_len};
+use crate::page_body::{ITEM_OVERHEAD_BYTES, page_capacity, within_bound};
 use crate::pagination::{TablesCursor, UsersCursor};
 
-/// A field's value.
-#[derive(Clone, Copy)]
-enum Field<'a> {
-    Text(&'a str),
-    Number(u64),
-    Flag(bool),
+/// Whether `b` may need escaping in a JSON string: a control character, `"`, `\` or DEL.
+fn is_escapable(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\' || b == 0x7f
 }
 
-/// A JSON body being written.
-struct Body(Vec<u8>);
+/// Whether any byte of `bytes` may need escaping. Every string of a page is tested as it is
+/// written (names and stamps rarely need it), so eight bytes are tested at a time, a string's
+/// last eight as one word too (overlapping the one before: a yes or no does not mind), and only
+/// a string shorter than a word byte by byte. Inlined into the writer of strings: the call
+/// cost each string about 17 instructions.
+#[inline(always)]
+fn needs_escaping(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Whether a byte of `x` is below `n` (n <= 128), or is zero: exact as a yes/no.
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let any = |word: &[u8]| {
+        let x = u64::from_ne_bytes(word.try_into().unwrap_or([0; 8]));
+        below(x, 0x20)
+            | zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\')))
+            | zero(x ^ (ONES * 0x7f))
+            != 0
+    };
+    let Some(last) = bytes.len().checked_sub(8) else {
+        return bytes.iter().any(|&b| is_escapable(b));
+    };
+    bytes.chunks_exact(8).any(any) || any(&bytes[last..])
+}
+
+/// A JSON body being written. Bytes are staged in a small array, where a literal is copied by
+/// a few moves and a string by one `memcpy`, and the body's `Vec` is extended once the stage
+/// is full: `Vec::extend_from_slice`, which the Lambda profile (opt-level "s") does not inline,
+/// cost about 40 instructions a call, ten calls a playground. (A buffer zeroed beforehand to
+/// write into would do as well but for the zeroing: `memset` clears a page's 11 KB with
+/// `rep stosb`, an instruction a byte as callgrind counts them.)
+struct Body {
+    out: Vec<u8>,
+    stage: [u8; STAGE_BYTES],
+    staged: usize,
+}
+
+/// The stage's size: about six playgrounds with short strings. A longer piece goes to the body
+/// directly. (From 2 KB, `memset` would clear it with `rep stosb`.)
+const STAGE_BYTES: usize = 1024;
+
+/// 10 to the power of 1 to 19: a `u64` of `n` digits is below the `n`-th and at least the one
+/// before.
+const POWERS_OF_TEN: [u64; 19] = {
+    let mut powers = [10u64; 19];
+    let mut i = 1;
+    while i < powers.len() {
+        powers[i] = powers[i - 1] * 10;
+        i += 1;
+    }
+    powers
+};
 
 impl Body {
     fn with_capacity(bytes: usize) -> Self {
-        Self(Vec::with_capacity(bytes))
+        Self {
+            out: Vec::with_capacity(bytes),
+            stage: [0; STAGE_BYTES],
+            staged: 0,
+        }
+    }
+
+    /// The bytes written so far, staged ones included.
+    fn len(&self) -> usize {
+        self.out.len() + self.staged
+    }
+
+    /// Moves the staged bytes to the body.
+    fn flush(&mut self) {
+        self.out.extend_from_slice(&self.stage[..self.staged]);
+        self.staged = 0;
+    }
+
+    /// Takes back every byte written after the first `len`.
+    fn cut(&mut self, len: usize) {
+        match len.checked_sub(self.out.len()) {
+            Some(staged) => self.staged = staged,
+            None => {
+                self.out.truncate(len);
+                self.staged = 0;
+            }
+        }
     }
 
     /// JSON text that needs no escaping (punctuation and field names). Inlined, so that a
     /// literal is copied as the constant it is, with no call to `memcpy`.
     #[inline(always)]
     fn raw(&mut self, text: &str) {
-        self.0.extend_from_slice(text.as_bytes());
+        self.bytes(text.as_bytes());
     }
 
-    /// `text` as a JSON string, escaped as `serde_json` escapes it.
+    /// Bytes of JSON, copied as they are: staged when they fit.
+    #[inline(always)]
+    fn bytes(&mut self, bytes: &[u8]) {
+        let end = self.staged + bytes.len();
+        if let Some(room) = self.stage.get_mut(self.staged..end) {
+            room.copy_from_slice(bytes);
+            self.staged = end;
+        } else {
+            self.spill(bytes);
+        }
+    }
+
+    /// Bytes that do not fit what is left of the stage: after the staged bytes, to the body,
+    /// or staged anew when they fit an empty stage.
+    #[cold]
+    fn spill(&mut self, bytes: &[u8]) {
+        self.flush();
+        match self.stage.get_mut(..bytes.len()) {
+            Some(room) => {
+                room.copy_from_slice(bytes);
+                self.staged = bytes.len();
+            }
+            None => self.out.extend_from_slice(bytes),
+        }
+    }
+
+    /// `text` as a JSON string, escaped as `serde_json` escapes it. Inlined: a page writes 150
+    /// of them, and a call's entry and exit cost each one some 15 instructions.
+    #[inline(always)]
     fn string(&mut self, text: &str) {
+        let bytes = text.as_bytes();
         // DEL counts as escapable here, though `serde_json` writes it as it is: such a rare
         // string just takes the slow path to the same bytes.
-        if escapable(text.as_bytes()) == 0 {
-            self.0.reserve(text.len() + 2);
-            self.0.push(b'"');
-            self.0.extend_from_slice(text.as_bytes());
-            self.0.push(b'"');
+        if needs_escaping(bytes) {
+            self.escaped(text);
+            return;
+        }
+        let end = self.staged + bytes.len() + 2;
+        if let Some(room) = self.stage.get_mut(self.staged..end) {
+            room[0] = b'"';
+            room[1..=bytes.len()].copy_from_slice(bytes);
+            room[bytes.len() + 1] = b'"';
+            self.staged = end;
         } else {
-            // Writing a string into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut self.0, text);
+            self.raw("\"");
+            self.bytes(bytes);
+            self.raw("\"");
         }
     }
 
-    /// A whole number, in decimal.
+    /// `text` escaped by `serde_json`, after the staged bytes.
+    #[cold]
+    fn escaped(&mut self, text: &str) {
+        self.flush();
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.out, text);
+    }
+
+    /// A whole number, in decimal, written digit by digit from the last.
     fn number(&mut self, value: u64) {
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
+        let digits = 1 + POWERS_OF_TEN.iter().take_while(|&&p| value >= p).count();
+        let mut text = [0u8; 20];
         let mut rest = value;
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (rest % 10) as u8;
+        for digit in text[..digits].iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
             rest /= 10;
-            if rest == 0 {
-                break;
-            }
         }
-        self.0.extend_from_slice(&digits[start..]);
+        self.bytes(&text[..digits]);
     }
 
-    /// An object: each present field's value after its literal prefix (`{"name":` for the
-    /// first, `,"name":` for the others), then `}`.
-    fn object(&mut self, fields: &[(&str, Option<Field<'_>>)]) {
-        for &(prefix, value) in fields {
-            let Some(value) = value else { continue };
-            self.raw(prefix);
-            match value {
-                Field::Text(text) => self.string(text),
-                Field::Number(n) => self.number(n),
-                Field::Flag(flag) => self.raw(if flag { "true" } else { "false" }),
-            }
-        }
-        self.raw("}");
+    /// The JSON written.
+    fn into_bytes(mut self) -> Vec<u8> {
+        self.flush();
+        self.out
     }
 
     /// A playground: `{"tableId","displayName","createdAt","isArchived","userCount",
-    /// "updatedAt"?}`.
+    /// "updatedAt"?}`, written straight through (a table of fields to loop over cost a page
+    /// of 50 about 5,000 instructions more).
     fn playground(&mut self, p: &Playground) {
-        self.object(&[
-            (r#"{"tableId":"#, Some(Field::Text(&p.table_id))),
-            (r#","displayName":"#, Some(Field::Text(&p.display_name))),
-            (r#","createdAt":"#, Some(Field::Text(&p.created_at))),
-            (r#","isArchived":"#, Some(Field::Flag(p.is_archived))),
-            (r#","userCount":"#, Some(Field::Number(p.user_count))),
-            (r#","updatedAt":"#, p.updated_at.as_deref().map(Field::Text)),
-        ]);
+        self.raw(r#"{"tableId":"#);
+        self.string(&p.table_id);
+        self.raw(r#","displayName":"#);
+        self.string(&p.display_name);
+        self.raw(r#","createdAt":"#);
+        self.string(&p.created_at);
+        self.raw(if p.is_archived {
+            r#","isArchived":true,"userCount":"#
+        } else {
+            r#","isArchived":false,"userCount":"#
+        });
+        self.number(p.user_count);
+        if let Some(updated_at) = &p.updated_at {
+            self.raw(r#","updatedAt":"#);
+            self.string(updated_at);
+        }
+        self.raw("}");
     }
 
     /// A user's scores: `{"username","submissionCount","totalCount","lastUpdated"}`.
     fn user(&mut self, u: &UserScores) {
-        self.object(&[
-            (r#"{"username":"#, Some(Field::Text(&u.username))),
-            (
-                r#","submissionCount":"#,
-                Some(Field::Number(u.submission_count)),
-            ),
-            (r#","totalCount":"#, Some(Field::Number(u.total_count))),
-            (r#","lastUpdated":"#, Some(Field::Text(&u.last_updated))),
-        ]);
+        self.raw(r#"{"username":"#);
+        self.string(&u.username);
+        self.raw(r#","submissionCount":"#);
+        self.number(u.submission_count);
+        self.raw(r#","totalCount":"#);
+        self.number(u.total_count);
+        self.raw(r#","lastUpdated":"#);
+        self.string(&u.last_updated);
+        self.raw("}");
     }
 
-    /// A page: `{"<field>":[items...],"lastKey"?:{...}}`.
-    fn page<T>(
-        mut self,
-        field: &str,
-        items: &[T],
-        item: fn(&mut Self, &T),
-        last_key: Option<Value>,
-    ) -> Self {
+    /// A page's start and items, `{"<field>":[items...]`: each item is written and kept while
+    /// the body stays within the bound; the first that passes it is taken back and ends the
+    /// page (the first item is always kept, so paging advances: one DynamoDB item is at most
+    /// 400 KB). Returns how many items were kept.
+    fn items<T>(&mut self, field: &str, items: &[T], item: fn(&mut Self, &T)) -> usize {
         self.raw("{\"");
         self.raw(field);
         self.raw("\":[");
-        for (i, one) in items.iter().enumerate() {
-            if i > 0 {
+        for (kept, one) in items.iter().enumerate() {
+            let start = self.len();
+            if kept > 0 {
                 self.raw(",");
             }
-            item(&mut self, one);
+            item(self, one);
+            if kept > 0 && !within_bound(self.len()) {
+                self.cut(start);
+                return kept;
+            }
         }
+        items.len()
+    }
+
+    /// A page's end, `],"lastKey"?:{...}}`.
+    fn end_page(&mut self, last_key: Option<Value>) {
         self.raw("]");
         if let Some(last_key) = last_key {
             self.raw(r#","lastKey":"#);
+            self.flush();
             // A map of strings into a Vec: cannot fail.
-            let _ = serde_json::to_writer(&mut self.0, &last_key);
+            let _ = serde_json::to_writer(&mut self.out, &last_key);
         }
         self.raw("}");
-        self
     }
 
     /// The answer: status 200, `Content-Type: application/json`, as axum's [`Json`] answers.
     fn into_response(self) -> Response {
-        json_response(self.0)
+        json_response(self.into_bytes())
     }
 }
 
@@ -167,66 +287,81 @@ pub fn json<T: Serialize>(value: &T, capacity: usize) -> Response {
 
 /// `GET /tables/{tableId}`'s answer.
 pub fn playground(p: &Playground) -> Response {
-    let mut body = Body::with_capacity(playground_size(p));
+    let mut body = Body::with_capacity(ITEM_OVERHEAD_BYTES + playground_strings(p));
     body.playground(p);
     body.into_response()
 }
 
 /// `GET /tables/{tableId}/users/{username}`'s answer.
 pub fn user(u: &UserScores) -> Response {
-    let mut body = Body::with_capacity(user_size(u));
+    let mut body = Body::with_capacity(ITEM_OVERHEAD_BYTES + user_strings(u));
     body.user(u);
     body.into_response()
 }
 
-/// An upper bound on the bytes of a playground's JSON.
-fn playground_size(p: &Playground) -> usize {
-    ITEM_OVERHEAD_BYTES
-        + json_str_len(&p.table_id)
-        + json_str_len(&p.display_name)
-        + json_str_len(&p.created_at)
-        + p.updated_at.as_deref().map_or(0, json_str_len)
+/// The bytes of a playground's strings, unescaped: with [`ITEM_OVERHEAD_BYTES`], its JSON's
+/// size unless a string needs escaping.
+fn playground_strings(p: &Playground) -> usize {
+    p.table_id.len()
+        + p.display_name.len()
+        + p.created_at.len()
+        + p.updated_at.as_ref().map_or(0, String::len)
 }
 
-/// An upper bound on the bytes of a user's JSON.
-fn user_size(u: &UserScores) -> usize {
-    ITEM_OVERHEAD_BYTES + json_str_len(&u.username) + json_str_len(&u.last_updated)
+/// The bytes of a user's strings, unescaped, like [`playground_strings`].
+fn user_strings(u: &UserScores) -> usize {
+    u.username.len() + u.last_updated.len()
 }
 
 /// A `GET /tables` page, cut to the body bound; `next` is the store's cursor after the whole
 /// page, replaced by the cursor after the last item kept when the page is cut.
 pub fn tables_page(items: &[Playground], next: Option<TablesCursor>) -> Response {
-    let (kept, bytes) = fitting(items, playground_size);
-    let last_key = if kept < items.len() {
-        items
-            .get(kept.wrapping_sub(1))
-            .map(|p| TablesCursor::after(p).to_json())
-    } else {
-        next.map(|c| c.to_json())
-    };
-    Body::with_capacity(bytes)
-        .page("tables", &items[..kept], Body::playground, last_key)
-        .into_response()
+    let after = |p: &Playground| TablesCursor::after(p).to_json();
+    let next = next.map(|c| c.to_json());
+    page(
+        "tables",
+        items,
+        Body::playground,
+        playground_strings,
+        after,
+        next,
+    )
 }
 
 /// A `GET /tables/{tableId}/users` page, cut to the body bound like [`tables_page`].
 pub fn users_page(table_id: &str, items: &[UserScores], next: Option<UsersCursor>) -> Response {
-    let (kept, bytes) = fitting(items, user_size);
+    let after = |u: &UserScores| UsersCursor::after(u).to_json(table_id);
+    let next = next.map(|c| c.to_json(table_id));
+    page("users", items, Body::user, user_strings, after, next)
+}
+
+/// A page of `items` under `field`, each written by `write` (its strings' bytes told by
+/// `strings`), cut to the body bound: its `lastKey` is `next`, or the cursor `after` the last
+/// item kept when the page is cut.
+fn page<T>(
+    field: &str,
+    items: &[T],
+    write: fn(&mut Body, &T),
+    strings: fn(&T) -> usize,
+    after: impl Fn(&T) -> Value,
+    next: Option<Value>,
+) -> Response {
+    let capacity = page_capacity(items.len(), items.iter().map(strings).sum());
+    let mut body = Body::with_capacity(capacity);
+    let kept = body.items(field, items, write);
     let last_key = if kept < items.len() {
-        items
-            .get(kept.wrapping_sub(1))
-            .map(|u| UsersCursor::after(u).to_json(table_id))
+        items.get(kept.wrapping_sub(1)).map(after)
     } else {
-        next.map(|c| c.to_json(table_id))
+        next
     };
-    Body::with_capacity(bytes)
-        .page("users", &items[..kept], Body::user, last_key)
-        .into_response()
+    body.end_page(last_key);
+    body.into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::page_body::MAX_PAGE_BODY_BYTES;
     use proptest::prelude::*;
 
     /// The shapes as `serde_json` writes them, the reference the writer must match.
@@ -273,7 +408,7 @@ mod tests {
     fn written(write: impl FnOnce(&mut Body)) -> String {
         let mut body = Body::with_capacity(0);
         write(&mut body);
-        String::from_utf8(body.0).unwrap()
+        String::from_utf8(body.into_bytes()).unwrap()
     }
 
     proptest! {
@@ -324,8 +459,100 @@ mod tests {
                 last_key: last_key.clone(),
             })
             .unwrap();
-            let body = Body::with_capacity(0).page("tables", slice, Body::playground, last_key);
-            assert_eq!(String::from_utf8(body.0).unwrap(), expected);
+            let mut body = Body::with_capacity(0);
+            assert_eq!(body.items("tables", slice, Body::playground), slice.len());
+            body.end_page(last_key);
+            assert_eq!(String::from_utf8(body.into_bytes()).unwrap(), expected);
         }
+    }
+
+    proptest! {
+        #[test]
+        fn strings_longer_than_the_stage_are_written_whole(
+            table_id in "[a-z]{0,300}", display_name in "[ -~]{0,600}", user_count: u64,
+        ) {
+            let p = Playground {
+                table_id, display_name, created_at: "2026-01-01T00:00:00.000000Z".into(),
+                updated_at: None, is_archived: false, user_count,
+            };
+            let expected = serde_json::to_string(&reference(&p)).unwrap();
+            prop_assert_eq!(written(|b| b.playground(&p)), expected);
+        }
+
+        #[test]
+        fn escapable_bytes_are_found_wherever_they_are(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
+            prop_assert_eq!(needs_escaping(&bytes), bytes.iter().any(|&b| is_escapable(b)));
+        }
+    }
+
+    /// The body of `response`, as JSON text.
+    async fn text(response: Response) -> String {
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX);
+        String::from_utf8(body.await.unwrap().to_vec()).unwrap()
+    }
+
+    fn named(id: String, display_name: String) -> Playground {
+        Playground {
+            table_id: id,
+            display_name,
+            created_at: "2026-01-01T00:00:00.000000Z".into(),
+            updated_at: None,
+            is_archived: false,
+            user_count: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn small_pages_are_whole_and_large_ones_cut_under_the_bound() {
+        let small: Vec<Playground> = (0..500)
+            .map(|i| named(format!("t{i}"), "name".into()))
+            .collect();
+        let page: Value = serde_json::from_str(&text(tables_page(&small, None)).await).unwrap();
+        assert_eq!(page["tables"].as_array().unwrap().len(), 500);
+        assert!(page.get("lastKey").is_none());
+
+        // Escaped names grow past the capacity reserved from their unescaped bytes.
+        let big = "\\x\"".repeat(8 * 1024);
+        let names: Vec<Playground> = (0..100)
+            .map(|i| named(format!("t{i}"), big.clone()))
+            .collect();
+        let raw = text(tables_page(&names, None)).await;
+        assert!(raw.len() < MAX_PAGE_BODY_BYTES, "{} bytes", raw.len());
+        let page: Value = serde_json::from_str(&raw).unwrap();
+        let kept = page["tables"].as_array().unwrap();
+        assert!(kept.len() > 1 && kept.len() < names.len(), "{}", kept.len());
+        let last = &names[kept.len() - 1];
+        assert_eq!(kept.last().unwrap()["tableId"], last.table_id.as_str());
+        assert_eq!(page["lastKey"], TablesCursor::after(last).to_json());
+        // Another item would not have fitted with the envelope's end.
+        let escaped = serde_json::to_string(&big).unwrap().len();
+        assert!(!within_bound(raw.len() + escaped + 100));
+    }
+
+    #[test]
+    fn bytes_are_taken_back_from_the_stage_or_the_body() {
+        let mut staged = Body::with_capacity(0);
+        staged.raw("abc");
+        let start = staged.len();
+        staged.raw("def");
+        staged.cut(start);
+        assert_eq!(staged.into_bytes(), b"abc");
+
+        let mut spilled = Body::with_capacity(0);
+        spilled.raw("abc");
+        let start = spilled.len();
+        spilled.bytes(&[b'x'; STAGE_BYTES + 1]);
+        spilled.raw("def");
+        spilled.cut(start);
+        spilled.raw("!");
+        assert_eq!(spilled.into_bytes(), b"abc!");
+    }
+
+    #[tokio::test]
+    async fn one_item_always_fits() {
+        let huge = vec![named("t".into(), "y".repeat(MAX_PAGE_BODY_BYTES))];
+        let page: Value = serde_json::from_str(&text(tables_page(&huge, None)).await).unwrap();
+        assert_eq!(page["tables"].as_array().unwrap().len(), 1);
+        assert!(page.get("lastKey").is_none());
     }
 }
