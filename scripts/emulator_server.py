@@ -1,6 +1,7 @@
 """moto's server, plus four API Gateway v2 calls moto 5.2 does not implement, the function
-code download of Lambda's GetFunction, Lambda's version numbering after a delete, and an
-alias's own resource policy.
+code download of Lambda's GetFunction, Lambda's version numbering after a delete, an alias's
+own resource policy, and CloudWatch in the CBOR protocol the Rust SDK speaks
+(scripts/emulator_cbor.py).
 
 The provisioner's JWT authorizer is found again after a crash by listing the API's authorizers
 (GetAuthorizers), and the stage's throttling and access logs change in place (UpdateStage,
@@ -51,6 +52,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.apigatewayv2.exceptions import StageNotFound
 from moto.apigatewayv2.responses import ApiGatewayV2Response
 from moto.server import main
+
+import emulator_cbor
 
 
 def get_authorizers(self):
@@ -217,6 +220,9 @@ def delete_function(self, function_name, qualifier=None):
 
 def dispatch(self, environ, start_response):
     path = environ.get("PATH_INFO", "")
+    if path.startswith(emulator_cbor.PREFIX) and environ.get("REQUEST_METHOD") == "POST":
+        moto = lambda inner, respond: _moto_dispatch(self, inner, respond)  # noqa: E731
+        return emulator_cbor.serve(environ, start_response, moto)
     if not path.startswith(CODE_PREFIX) or environ.get("REQUEST_METHOD") != "GET":
         return _moto_dispatch(self, environ, start_response)
     try:

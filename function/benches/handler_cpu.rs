@@ -5,8 +5,9 @@
 //! decoded by `lambda_http` as on Lambda, with `AUTH_ENABLED=true`, served by the router
 //! (CORS, stage rewrite, extractors, the identity and its rule, validation, the store's request
 //! building and row parsing, the JSON answer, read to its last byte). The SDK's HTTP client is
-//! a stub that answers at once with a canned DynamoDB response, so no network or emulator time
-//! is counted, and an interceptor meters the CPU spent inside each SDK operation (first hook to
+//! a stub that answers at once with a canned DynamoDB response (whole rows as the function
+//! writes them, cut to the request's `ProjectionExpression` as DynamoDB cuts them), so no
+//! network or emulator time is counted, and an interceptor meters the CPU spent inside each SDK operation (first hook to
 //! last). The SDK's work outside those hooks (fluent builder, runtime plugins, output) is
 //! measured once on a GetItem sent alone and counted per operation. Both are subtracted from
 //! the whole request; what is left is the handler's own.
@@ -26,7 +27,7 @@
 //!   cargo bench -p function --bench handler_cpu        # the `bench` profile: thin LTO, quicker
 
 use std::cell::Cell;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -99,6 +100,7 @@ impl RunSize {
 #[derive(Debug, Clone)]
 struct Canned;
 
+/// A playground's row as the function writes it, its owner recorded.
 fn metadata_row(id: &str) -> Value {
     json!({
         "tableId": {"S": id}, "username": {"S": "_metadata"}, "displayName": {"S": "Playground"},
@@ -115,33 +117,62 @@ fn user_row(i: usize) -> Value {
     })
 }
 
+/// The canned answer to a request: made once per operation, index and projection, then
+/// reused (the stub answers inside the SDK's metered window, but is kept cheap all the same).
 fn canned_body(target: &str, request: &str) -> &'static str {
-    static BODIES: OnceLock<[String; 4]> = OnceLock::new();
-    let [get, tables, users, empty] = BODIES.get_or_init(|| {
-        [
-            canned("DynamoDB_20120810.GetItem", ""),
-            canned("DynamoDB_20120810.Query", "byCreatedAt"),
-            canned("DynamoDB_20120810.Query", ""),
-            canned("", ""),
-        ]
-    });
-    match target {
-        "DynamoDB_20120810.GetItem" => get,
-        "DynamoDB_20120810.Query" if request.contains("byCreatedAt") => tables,
-        "DynamoDB_20120810.Query" => users,
-        _ => empty,
+    static BODIES: Mutex<Vec<(String, &'static str)>> = Mutex::new(Vec::new());
+    let projection = projection_expression(request);
+    let key = format!(
+        "{target} {} {}",
+        request.contains("byCreatedAt"),
+        projection.unwrap_or("")
+    );
+    let mut bodies = BODIES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, body)) = bodies.iter().find(|(k, _)| *k == key) {
+        return body;
+    }
+    let body: &'static str = canned(target, request, projection).leak();
+    bodies.push((key, body));
+    body
+}
+
+/// The request's `ProjectionExpression`, if it has one (a plain list of names, the only kind
+/// the function sends).
+fn projection_expression(request: &str) -> Option<&str> {
+    const FIELD: &str = r#""ProjectionExpression":""#;
+    let rest = &request[request.find(FIELD)? + FIELD.len()..];
+    rest.split('"').next()
+}
+
+/// `row` with only the attributes `projection` names, as DynamoDB answers a projected read:
+/// what the SDK then parses and the handler frees is what it would be on AWS.
+fn project(row: Value, projection: Option<&str>) -> Value {
+    let Some(projection) = projection else {
+        return row;
+    };
+    let names: Vec<&str> = projection.split(',').map(str::trim).collect();
+    match row {
+        Value::Object(map) => map
+            .into_iter()
+            .filter(|(name, _)| names.contains(&name.as_str()))
+            .collect(),
+        other => other,
     }
 }
 
-fn canned(target: &str, request: &str) -> String {
+fn canned(target: &str, request: &str, projection: Option<&str>) -> String {
     match target {
-        "DynamoDB_20120810.GetItem" => json!({ "Item": metadata_row("pg0") }).to_string(),
+        "DynamoDB_20120810.GetItem" => {
+            json!({ "Item": project(metadata_row("pg0"), projection) }).to_string()
+        }
         "DynamoDB_20120810.Query" if request.contains("byCreatedAt") => {
-            let items: Vec<Value> = (0..50).map(|i| metadata_row(&format!("pg{i}"))).collect();
+            let items: Vec<Value> = (0..50)
+                .map(|i| project(metadata_row(&format!("pg{i}")), projection))
+                .collect();
             json!({ "Count": 50, "Items": items }).to_string()
         }
         "DynamoDB_20120810.Query" => {
-            let items: Vec<Value> = (0..50).map(user_row).collect();
+            let items: Vec<Value> = (0..50).map(|i| project(user_row(i), projection)).collect();
             json!({ "Count": 50, "Items": items }).to_string()
         }
         _ => "{}".to_string(),

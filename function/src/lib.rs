@@ -19,6 +19,7 @@ pub mod cors;
 pub mod domain;
 pub mod error;
 pub mod handlers;
+mod json_body;
 pub mod lambda;
 pub mod logging;
 pub mod page_body;

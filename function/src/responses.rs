@@ -1,13 +1,12 @@
 //! The JSON shapes of the API's answers: a playground, a user, a page of either.
 //!
 //! Field names are the contract with existing clients; they must not change. A playground and
-//! a user are written field by field straight into the body, a buffer sized from the strings
-//! beforehand, exactly the bytes `serde_json` writes for them (the tests hold the two against
-//! each other): through serde, a page of 50 cost about 3,700 instructions per item, most of
-//! them in per-byte escaping and per-write buffer checks of field names that never need
-//! escaping; here names are literals and a value is copied whole unless it needs escaping
-//! (then `serde_json` escapes it). A page is cut to the body bound of [`crate::page_body`]
-//! here, where the JSON is made.
+//! a user are written field by field straight into the body, exactly the bytes `serde_json`
+//! writes for them (the tests hold the two against each other): through serde, a page of 50
+//! cost about 3,700 instructions per item, most of them in per-byte escaping and per-write
+//! buffer checks of field names that never need escaping; here names are literals and a value
+//! is copied whole unless it needs escaping (then `serde_json` escapes it). A page is cut to
+//! the body bound of [`crate::page_body`] here, as its JSON is written.
 
 use axum::Json;
 use axum::http::{HeaderValue, header};
@@ -16,134 +15,83 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::{Playground, UserScores};
-use crate::page_body::{ITEM_OVERHEAD_BYTES, escapable, fitting, json_str_len};
+use crate::json_body::Body;
+use crate::page_body::{ITEM_OVERHEAD_BYTES, page_capacity, within_bound};
 use crate::pagination::{TablesCursor, UsersCursor};
 
-/// A field's value.
-#[derive(Clone, Copy)]
-enum Field<'a> {
-    Text(&'a str),
-    Number(u64),
-    Flag(bool),
-}
-
-/// A JSON body being written.
-struct Body(Vec<u8>);
-
+/// The API's shapes, written with [`Body`]'s pieces.
 impl Body {
-    fn with_capacity(bytes: usize) -> Self {
-        Self(Vec::with_capacity(bytes))
-    }
-
-    /// JSON text that needs no escaping (punctuation and field names). Inlined, so that a
-    /// literal is copied as the constant it is, with no call to `memcpy`.
-    #[inline(always)]
-    fn raw(&mut self, text: &str) {
-        self.0.extend_from_slice(text.as_bytes());
-    }
-
-    /// `text` as a JSON string, escaped as `serde_json` escapes it.
-    fn string(&mut self, text: &str) {
-        // DEL counts as escapable here, though `serde_json` writes it as it is: such a rare
-        // string just takes the slow path to the same bytes.
-        if escapable(text.as_bytes()) == 0 {
-            self.0.reserve(text.len() + 2);
-            self.0.push(b'"');
-            self.0.extend_from_slice(text.as_bytes());
-            self.0.push(b'"');
+    /// A playground: `{"tableId","displayName","createdAt","isArchived","userCount",
+    /// "updatedAt"?}`, written straight through (a table of fields to loop over cost a page
+    /// of 50 about 5,000 instructions more).
+    fn playground(&mut self, p: &Playground) {
+        self.raw(r#"{"tableId":"#);
+        self.string(&p.table_id);
+        self.raw(r#","displayName":"#);
+        self.string(&p.display_name);
+        self.raw(r#","createdAt":"#);
+        self.string(&p.created_at);
+        self.raw(if p.is_archived {
+            r#","isArchived":true,"userCount":"#
         } else {
-            // Writing a string into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut self.0, text);
-        }
-    }
-
-    /// A whole number, in decimal.
-    fn number(&mut self, value: u64) {
-        let mut digits = [0u8; 20];
-        let mut start = digits.len();
-        let mut rest = value;
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        self.0.extend_from_slice(&digits[start..]);
-    }
-
-    /// An object: each present field's value after its literal prefix (`{"name":` for the
-    /// first, `,"name":` for the others), then `}`.
-    fn object(&mut self, fields: &[(&str, Option<Field<'_>>)]) {
-        for &(prefix, value) in fields {
-            let Some(value) = value else { continue };
-            self.raw(prefix);
-            match value {
-                Field::Text(text) => self.string(text),
-                Field::Number(n) => self.number(n),
-                Field::Flag(flag) => self.raw(if flag { "true" } else { "false" }),
-            }
+            r#","isArchived":false,"userCount":"#
+        });
+        self.number(p.user_count);
+        if let Some(updated_at) = &p.updated_at {
+            self.raw(r#","updatedAt":"#);
+            self.string(updated_at);
         }
         self.raw("}");
-    }
-
-    /// A playground: `{"tableId","displayName","createdAt","isArchived","userCount",
-    /// "updatedAt"?}`.
-    fn playground(&mut self, p: &Playground) {
-        self.object(&[
-            (r#"{"tableId":"#, Some(Field::Text(&p.table_id))),
-            (r#","displayName":"#, Some(Field::Text(&p.display_name))),
-            (r#","createdAt":"#, Some(Field::Text(&p.created_at))),
-            (r#","isArchived":"#, Some(Field::Flag(p.is_archived))),
-            (r#","userCount":"#, Some(Field::Number(p.user_count))),
-            (r#","updatedAt":"#, p.updated_at.as_deref().map(Field::Text)),
-        ]);
     }
 
     /// A user's scores: `{"username","submissionCount","totalCount","lastUpdated"}`.
     fn user(&mut self, u: &UserScores) {
-        self.object(&[
-            (r#"{"username":"#, Some(Field::Text(&u.username))),
-            (
-                r#","submissionCount":"#,
-                Some(Field::Number(u.submission_count)),
-            ),
-            (r#","totalCount":"#, Some(Field::Number(u.total_count))),
-            (r#","lastUpdated":"#, Some(Field::Text(&u.last_updated))),
-        ]);
+        self.raw(r#"{"username":"#);
+        self.string(&u.username);
+        self.raw(r#","submissionCount":"#);
+        self.number(u.submission_count);
+        self.raw(r#","totalCount":"#);
+        self.number(u.total_count);
+        self.raw(r#","lastUpdated":"#);
+        self.string(&u.last_updated);
+        self.raw("}");
     }
 
-    /// A page: `{"<field>":[items...],"lastKey"?:{...}}`.
-    fn page<T>(
-        mut self,
-        field: &str,
-        items: &[T],
-        item: fn(&mut Self, &T),
-        last_key: Option<Value>,
-    ) -> Self {
+    /// A page's start and items, `{"<field>":[items...]`: each item is written and kept while
+    /// the body stays within the bound; the first that passes it is taken back and ends the
+    /// page (the first item is always kept, so paging advances: one DynamoDB item is at most
+    /// 400 KB). Returns how many items were kept.
+    fn items<T>(&mut self, field: &str, items: &[T], item: fn(&mut Self, &T)) -> usize {
         self.raw("{\"");
         self.raw(field);
         self.raw("\":[");
-        for (i, one) in items.iter().enumerate() {
-            if i > 0 {
+        for (kept, one) in items.iter().enumerate() {
+            let start = self.len();
+            if kept > 0 {
                 self.raw(",");
             }
-            item(&mut self, one);
+            item(self, one);
+            if kept > 0 && !within_bound(self.len()) {
+                self.cut(start);
+                return kept;
+            }
         }
+        items.len()
+    }
+
+    /// A page's end, `],"lastKey"?:{...}}`.
+    fn end_page(&mut self, last_key: Option<Value>) {
         self.raw("]");
         if let Some(last_key) = last_key {
             self.raw(r#","lastKey":"#);
-            // A map of strings into a Vec: cannot fail.
-            let _ = serde_json::to_writer(&mut self.0, &last_key);
+            self.serialized(&last_key);
         }
         self.raw("}");
-        self
     }
 
     /// The answer: status 200, `Content-Type: application/json`, as axum's [`Json`] answers.
     fn into_response(self) -> Response {
-        json_response(self.0)
+        json_response(self.into_bytes())
     }
 }
 
@@ -167,66 +115,82 @@ pub fn json<T: Serialize>(value: &T, capacity: usize) -> Response {
 
 /// `GET /tables/{tableId}`'s answer.
 pub fn playground(p: &Playground) -> Response {
-    let mut body = Body::with_capacity(playground_size(p));
+    let mut body = Body::with_capacity(ITEM_OVERHEAD_BYTES + playground_strings(p));
     body.playground(p);
     body.into_response()
 }
 
 /// `GET /tables/{tableId}/users/{username}`'s answer.
 pub fn user(u: &UserScores) -> Response {
-    let mut body = Body::with_capacity(user_size(u));
+    let mut body = Body::with_capacity(ITEM_OVERHEAD_BYTES + user_strings(u));
     body.user(u);
     body.into_response()
 }
 
-/// An upper bound on the bytes of a playground's JSON.
-fn playground_size(p: &Playground) -> usize {
-    ITEM_OVERHEAD_BYTES
-        + json_str_len(&p.table_id)
-        + json_str_len(&p.display_name)
-        + json_str_len(&p.created_at)
-        + p.updated_at.as_deref().map_or(0, json_str_len)
+/// The bytes of a playground's strings, unescaped: with [`ITEM_OVERHEAD_BYTES`], its JSON's
+/// size unless a string needs escaping.
+fn playground_strings(p: &Playground) -> usize {
+    p.table_id.len()
+        + p.display_name.len()
+        + p.created_at.len()
+        + p.updated_at.as_ref().map_or(0, String::len)
 }
 
-/// An upper bound on the bytes of a user's JSON.
-fn user_size(u: &UserScores) -> usize {
-    ITEM_OVERHEAD_BYTES + json_str_len(&u.username) + json_str_len(&u.last_updated)
+/// The bytes of a user's strings, unescaped, like [`playground_strings`].
+fn user_strings(u: &UserScores) -> usize {
+    u.username.len() + u.last_updated.len()
 }
 
 /// A `GET /tables` page, cut to the body bound; `next` is the store's cursor after the whole
 /// page, replaced by the cursor after the last item kept when the page is cut.
 pub fn tables_page(items: &[Playground], next: Option<TablesCursor>) -> Response {
-    let (kept, bytes) = fitting(items, playground_size);
-    let last_key = if kept < items.len() {
-        items
-            .get(kept.wrapping_sub(1))
-            .map(|p| TablesCursor::after(p).to_json())
-    } else {
-        next.map(|c| c.to_json())
-    };
-    Body::with_capacity(bytes)
-        .page("tables", &items[..kept], Body::playground, last_key)
-        .into_response()
+    let after = |p: &Playground| TablesCursor::after(p).to_json();
+    let next = next.map(|c| c.to_json());
+    page(
+        "tables",
+        items,
+        Body::playground,
+        playground_strings,
+        after,
+        next,
+    )
 }
 
 /// A `GET /tables/{tableId}/users` page, cut to the body bound like [`tables_page`].
 pub fn users_page(table_id: &str, items: &[UserScores], next: Option<UsersCursor>) -> Response {
-    let (kept, bytes) = fitting(items, user_size);
+    let after = |u: &UserScores| UsersCursor::after(u).to_json(table_id);
+    let next = next.map(|c| c.to_json(table_id));
+    page("users", items, Body::user, user_strings, after, next)
+}
+
+/// A page of `items` under `field`, each written by `write` (its strings' bytes told by
+/// `strings`), cut to the body bound: its `lastKey` is `next`, or the cursor `after` the last
+/// item kept when the page is cut.
+fn page<T>(
+    field: &str,
+    items: &[T],
+    write: fn(&mut Body, &T),
+    strings: fn(&T) -> usize,
+    after: impl Fn(&T) -> Value,
+    next: Option<Value>,
+) -> Response {
+    let capacity = page_capacity(items.len(), items.iter().map(strings).sum());
+    let mut body = Body::with_capacity(capacity);
+    let kept = body.items(field, items, write);
     let last_key = if kept < items.len() {
-        items
-            .get(kept.wrapping_sub(1))
-            .map(|u| UsersCursor::after(u).to_json(table_id))
+        items.get(kept.wrapping_sub(1)).map(after)
     } else {
-        next.map(|c| c.to_json(table_id))
+        next
     };
-    Body::with_capacity(bytes)
-        .page("users", &items[..kept], Body::user, last_key)
-        .into_response()
+    body.end_page(last_key);
+    body.into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json_body::written;
+    use crate::page_body::MAX_PAGE_BODY_BYTES;
     use proptest::prelude::*;
 
     /// The shapes as `serde_json` writes them, the reference the writer must match.
@@ -268,12 +232,6 @@ mod tests {
             user_count: p.user_count,
             updated_at: p.updated_at.as_deref(),
         }
-    }
-
-    fn written(write: impl FnOnce(&mut Body)) -> String {
-        let mut body = Body::with_capacity(0);
-        write(&mut body);
-        String::from_utf8(body.0).unwrap()
     }
 
     proptest! {
@@ -324,8 +282,76 @@ mod tests {
                 last_key: last_key.clone(),
             })
             .unwrap();
-            let body = Body::with_capacity(0).page("tables", slice, Body::playground, last_key);
-            assert_eq!(String::from_utf8(body.0).unwrap(), expected);
+            let mut body = Body::with_capacity(0);
+            assert_eq!(body.items("tables", slice, Body::playground), slice.len());
+            body.end_page(last_key);
+            assert_eq!(String::from_utf8(body.into_bytes()).unwrap(), expected);
         }
+    }
+
+    proptest! {
+        #[test]
+        fn strings_longer_than_the_stage_are_written_whole(
+            table_id in "[a-z]{0,300}", display_name in "[ -~]{0,600}", user_count: u64,
+        ) {
+            let p = Playground {
+                table_id, display_name, created_at: "2026-01-01T00:00:00.000000Z".into(),
+                updated_at: None, is_archived: false, user_count,
+            };
+            let expected = serde_json::to_string(&reference(&p)).unwrap();
+            prop_assert_eq!(written(|b| b.playground(&p)), expected);
+        }
+    }
+
+    /// The body of `response`, as JSON text.
+    async fn text(response: Response) -> String {
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX);
+        String::from_utf8(body.await.unwrap().to_vec()).unwrap()
+    }
+
+    fn named(id: String, display_name: String) -> Playground {
+        Playground {
+            table_id: id,
+            display_name,
+            created_at: "2026-01-01T00:00:00.000000Z".into(),
+            updated_at: None,
+            is_archived: false,
+            user_count: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn small_pages_are_whole_and_large_ones_cut_under_the_bound() {
+        let small: Vec<Playground> = (0..500)
+            .map(|i| named(format!("t{i}"), "name".into()))
+            .collect();
+        let page: Value = serde_json::from_str(&text(tables_page(&small, None)).await).unwrap();
+        assert_eq!(page["tables"].as_array().unwrap().len(), 500);
+        assert!(page.get("lastKey").is_none());
+
+        // Escaped names grow past the capacity reserved from their unescaped bytes.
+        let big = "\\x\"".repeat(8 * 1024);
+        let names: Vec<Playground> = (0..100)
+            .map(|i| named(format!("t{i}"), big.clone()))
+            .collect();
+        let raw = text(tables_page(&names, None)).await;
+        assert!(raw.len() < MAX_PAGE_BODY_BYTES, "{} bytes", raw.len());
+        let page: Value = serde_json::from_str(&raw).unwrap();
+        let kept = page["tables"].as_array().unwrap();
+        assert!(kept.len() > 1 && kept.len() < names.len(), "{}", kept.len());
+        let last = &names[kept.len() - 1];
+        assert_eq!(kept.last().unwrap()["tableId"], last.table_id.as_str());
+        assert_eq!(page["lastKey"], TablesCursor::after(last).to_json());
+        // Another item would not have fitted with the envelope's end.
+        let escaped = serde_json::to_string(&big).unwrap().len();
+        assert!(!within_bound(raw.len() + escaped + 100));
+    }
+
+    #[tokio::test]
+    async fn one_item_always_fits() {
+        let huge = vec![named("t".into(), "y".repeat(MAX_PAGE_BODY_BYTES))];
+        let page: Value = serde_json::from_str(&text(tables_page(&huge, None)).await).unwrap();
+        assert_eq!(page["tables"].as_array().unwrap().len(), 1);
+        assert!(page.get("lastKey").is_none());
     }
 }

@@ -1,7 +1,8 @@
 //! The AWS behaviours the emulator never shows, replayed from recorded responses with the SDK's
 //! `StaticReplayClient`: a Lambda update conflicting with one in progress, a just-created role
-//! that Lambda cannot assume yet, a permanent error that must not be retried, and a stage
-//! update (moto has no `UpdateStage`). Each test
+//! that Lambda cannot assume yet, a permanent error that must not be retried, a stage
+//! update (moto has no `UpdateStage`), and an e-mail subscription still pending confirmation
+//! (moto confirms every subscription at once). Each test
 //! counts the requests actually sent, so it proves the retry (or its absence), not just the
 //! final result. No emulator is needed: the replay client answers every request.
 
@@ -393,4 +394,95 @@ async fn a_stage_whose_auto_deploy_drifted_is_patched_in_place() {
     let body: Value = serde_json::from_slice(patch.body().bytes().expect("a buffered body"))
         .expect("a JSON body");
     assert_eq!(body["autoDeploy"], json!(true), "{body}");
+}
+
+/// An SNS (query protocol) answer: `status` with the XML `body`.
+fn sns_response(status: u16, body: &str) -> HttpResponse {
+    let status = StatusCode::try_from(status).expect("valid status");
+    let mut response = HttpResponse::new(status, SdkBody::from(body.to_string()));
+    response.headers_mut().insert("content-type", "text/xml");
+    response
+}
+
+/// An e-mail subscription nobody confirmed yet (the emulator confirms every one at once): create
+/// asks for its ARN, which reads as pending, and delete takes AWS's refusal to unsubscribe it
+/// as done (AWS deletes it 48 hours later by itself).
+#[tokio::test]
+async fn a_pending_email_subscription_has_an_arn_and_its_refused_unsubscribe_is_gone() {
+    let topic = "arn:aws:sns:us-east-1:123456789012:pg-dev-alerts";
+    let arn = format!("{topic}:0f6c1d2e-3b4a-4c5d-8e9f-0a1b2c3d4e5f");
+    let ns = "xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"";
+    let entry =
+        |key: &str, value: &str| format!("<entry><key>{key}</key><value>{value}</value></entry>");
+    let attributes = [
+        entry("TopicArn", topic),
+        entry("Protocol", "email"),
+        entry("Endpoint", "oncall@example.com"),
+        entry("SubscriptionArn", &arn),
+        entry("PendingConfirmation", "true"),
+    ]
+    .concat();
+    let replay = StaticReplayClient::new(vec![
+        event(sns_response(
+            200,
+            &format!(
+                "<SubscribeResponse {ns}><SubscribeResult><SubscriptionArn>{arn}</SubscriptionArn>\
+             </SubscribeResult></SubscribeResponse>"
+            ),
+        )),
+        event(sns_response(
+            200,
+            &format!(
+                "<GetSubscriptionAttributesResponse {ns}><GetSubscriptionAttributesResult>\
+             <Attributes>{attributes}</Attributes></GetSubscriptionAttributesResult>\
+             </GetSubscriptionAttributesResponse>"
+            ),
+        )),
+        event(sns_response(
+            400,
+            &format!(
+                "<ErrorResponse {ns}><Error><Type>Sender</Type><Code>InvalidParameter</Code>\
+             <Message>Invalid parameter: Cannot unsubscribe a subscription that is pending \
+             confirmation</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+            ),
+        )),
+    ]);
+    let aws = clients(&replay).await;
+    let Value::Object(fields) =
+        json!({"topic_arn": topic, "protocol": "email", "endpoint": "oncall@example.com"})
+    else {
+        unreachable!("a JSON object literal")
+    };
+    let desired = Desired {
+        address: "sns_topic_subscription.oncall".into(),
+        kind: "sns_topic_subscription".into(),
+        name: "oncall".into(),
+        fields,
+        tags: Default::default(),
+        depends_on: Vec::new(),
+    };
+    let subscriptions = kind("sns_topic_subscription");
+    let created = subscriptions
+        .create(&aws, &desired)
+        .await
+        .expect("subscribed");
+    assert_eq!(created.id, arn);
+    assert_eq!(
+        created.outputs.get("pending_confirmation"),
+        Some(&json!(true))
+    );
+    assert!(
+        subscriptions.diff(&desired, &created).is_empty(),
+        "{created:#?}"
+    );
+    subscriptions
+        .delete(&aws, &arn, &Fields::new())
+        .await
+        .expect("a pending subscription counts as gone");
+    let subscribe = replay.actual_requests().next().expect("Subscribe was sent");
+    let form = std::str::from_utf8(subscribe.body().bytes().expect("a buffered body"))
+        .expect("a form body")
+        .to_string();
+    assert!(form.contains("ReturnSubscriptionArn=true"), "{form}");
+    assert_eq!(replay.actual_requests().count(), 3);
 }

@@ -200,3 +200,51 @@ fn what_plan_apply_and_destroy_call_is_allowed() {
         dev.allowed("plan/apply/destroy need it", request);
     }
 }
+
+/// The monitoring kinds' calls, on the ARNs AWS documents for them: an alarm (regional), a
+/// dashboard (global: no region), a topic; a subscription's own calls take no resource (`*`).
+#[test]
+fn what_the_monitoring_kinds_call_is_allowed() {
+    let dev = Dev::new();
+    let alarm = format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:aimodelshare-dev-errors");
+    let dashboard = format!("arn:aws:cloudwatch::{ACCOUNT}:dashboard/aimodelshare-dev-api");
+    let topic = format!("arn:aws:sns:{REGION}:{ACCOUNT}:aimodelshare-dev-alerts");
+    let needed = [
+        on(
+            &alarm,
+            &[
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:ListTagsForResource",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+                "cloudwatch:DeleteAlarms",
+            ],
+        ),
+        on(
+            &dashboard,
+            &[
+                "cloudwatch:PutDashboard",
+                "cloudwatch:GetDashboard",
+                "cloudwatch:DeleteDashboards",
+            ],
+        ),
+        on(
+            &topic,
+            &[
+                "sns:CreateTopic",
+                "sns:GetTopicAttributes",
+                "sns:ListTagsForResource",
+                "sns:TagResource",
+                "sns:UntagResource",
+                "sns:DeleteTopic",
+                "sns:Subscribe",
+                "sns:ListSubscriptionsByTopic",
+            ],
+        ),
+        on("*", &["sns:GetSubscriptionAttributes", "sns:Unsubscribe"]),
+    ];
+    for request in needed.into_iter().flatten() {
+        dev.allowed("the monitoring kinds need it", request);
+    }
+}

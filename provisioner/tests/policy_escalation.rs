@@ -330,3 +330,31 @@ fn a_dev_token_reaches_nothing_of_prod() {
         Request::new("iam:DeleteRole", &function_role_arn(inputs, dev.prod())),
     );
 }
+
+/// Dev's role reaches no alarm, dashboard or topic of prod (a subscription's own calls are
+/// authorised on `*` by IAM, so only subscribing is confined to dev's topics).
+#[test]
+fn another_environments_monitoring_is_out_of_reach() {
+    let dev = Dev::new();
+    let prod = [
+        (
+            "cloudwatch:PutMetricAlarm",
+            format!("arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:aimodelshare-prod-errors"),
+        ),
+        (
+            "cloudwatch:DeleteDashboards",
+            format!("arn:aws:cloudwatch::{ACCOUNT}:dashboard/aimodelshare-prod-api"),
+        ),
+        (
+            "sns:DeleteTopic",
+            format!("arn:aws:sns:{REGION}:{ACCOUNT}:aimodelshare-prod-alerts"),
+        ),
+        (
+            "sns:Subscribe",
+            format!("arn:aws:sns:{REGION}:{ACCOUNT}:aimodelshare-prod-alerts"),
+        ),
+    ];
+    for (action, resource) in prod {
+        dev.denied("prod's monitoring", Request::new(action, &resource));
+    }
+}

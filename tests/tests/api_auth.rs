@@ -114,7 +114,7 @@ async fn bad_tokens_are_401_never_200_nor_500() {
                 .send_as(token.as_deref(), method, &path, body.as_ref())
                 .await;
             assert_eq!(status, 401, "{case}: {method} {path}: {response}");
-            assert!(response["error"].is_string(), "{case}: {response}");
+            api.assert_unauthorized(&response, case);
         }
     }
     // Nothing changed: the playground is alice's, unarchived, without users.

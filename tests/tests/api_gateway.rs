@@ -7,102 +7,19 @@
 //! function has but the API does not deploy is API Gateway's 404, a path outside the stage too;
 //! CORS preflights answered by the gateway; the JWT authorizer's 401 and the claims it passes
 //! (the function then decides 403); the stage's throttle (429); a function that crashes (500)
-//! or does not answer in its timeout (503).
+//! or does not answer in its timeout (503). The API suites (`api_tables.rs`, ...) also run whole
+//! through the gateway, on stacks made by the same code (`api_common::gateway`), with
+//! `API_VIA=gateway` (`scripts/test`).
+
+mod api_common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
+use api_common::gateway::{Backend, Gateway, Stack};
 use serde_json::{Value, json};
 use testkit::tokens::{AUDIENCE, ISSUER, Issuer};
-
-const STAGE: &str = "v1";
-
-/// A stack applied to the emulator, in its own directory, its state on S3 under its lock.
-struct Stack {
-    dir: tempfile::TempDir,
-}
-
-fn provisioner(dir: &Path, args: &[&str]) -> Output {
-    let mut command = Command::new(testkit::binary("provisioner"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .envs(testkit::aws_env())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    testkit::run_ok(&mut command, &format!("provisioner {args:?}"))
-}
-
-impl Stack {
-    /// Applies a stack whose function is `bootstrap` (a binary or script), with `extra` TOML.
-    fn apply(bootstrap: &Path, extra: &str) -> Self {
-        testkit::endpoint();
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let out = dir.path().display().to_string();
-        let binary = bootstrap.display().to_string();
-        provisioner(
-            dir.path(),
-            &[
-                "package", "--arch", "x86_64", "--binary", &binary, "--out", &out,
-            ],
-        );
-        // The backend deploys use: state in a versioned S3 bucket under a DynamoDB lock, made by
-        // `provisioner bootstrap`; serve reads the state from there.
-        let name = testkit::unique_name("gw");
-        let stack = format!(
-            "[stack]\nname_prefix = \"{name}\"\n\n[lambda]\npackage = \"function-x86_64.zip\"\n\
-             architecture = \"x86_64\"\n\n[api]\nstage_name = \"{STAGE}\"\n\n\
-             [backend]\ntype = \"s3\"\nbucket = \"{name}-state\"\nlock_table = \"{name}-locks\"\n\n\
-             [env.dev]\n\n{extra}\n"
-        );
-        std::fs::write(dir.path().join("stack.toml"), stack).expect("the stack file");
-        provisioner(dir.path(), &["bootstrap", "--repo", "example/playground"]);
-        provisioner(dir.path(), &["apply", "--env", "dev", "--auto-approve"]);
-        Self { dir }
-    }
-
-    /// `provisioner serve` on a free port, with `args`.
-    fn serve(&self, args: &[&str]) -> Gateway {
-        let mut child = Command::new(testkit::binary("provisioner"))
-            .args(["serve", "--env", "dev", "--port", "0"])
-            .args(args)
-            .current_dir(self.dir.path())
-            .envs(testkit::aws_env())
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("provisioner serve starts");
-        let wait = Duration::from_secs(60);
-        let base = testkit::first_stdout_line(&mut child, "provisioner serve", wait);
-        assert!(
-            base.starts_with("http://127.0.0.1:") && base.ends_with(&format!("/{STAGE}")),
-            "provisioner serve did not start: {base:?}"
-        );
-        Gateway {
-            base,
-            child,
-            http: reqwest::Client::new(),
-        }
-    }
-}
-
-/// A running `provisioner serve`, stopped when dropped.
-struct Gateway {
-    /// `http://127.0.0.1:PORT/v1`.
-    base: String,
-    child: Child,
-    http: reqwest::Client,
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One answer: status, headers and the body as JSON (`Null` when it is not JSON).
 struct Answer {
@@ -112,11 +29,6 @@ struct Answer {
 }
 
 impl Gateway {
-    /// The server's root, without the stage.
-    fn root(&self) -> String {
-        self.base.trim_end_matches(&format!("/{STAGE}")).to_string()
-    }
-
     async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
         let response = request.send().await.expect("the gateway answers");
         let status = response.status().as_u16();
@@ -150,7 +62,7 @@ impl Gateway {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_api_works_through_the_deployed_gateway() {
-    let stack = Stack::apply(&testkit::binary("function"), "");
+    let stack = Stack::apply(&testkit::binary("function"), Backend::S3, "");
     let gw = stack.serve(&[]);
 
     let health = gw.call("GET", "/health", None).await;
@@ -262,7 +174,7 @@ async fn the_authorizer_and_the_throttle_act_before_the_function() {
          admin_group = \"admin\"\n\n[env.dev.api]\nthrottle_rate_limit = 1.0\n\
          throttle_burst_limit = 5\nwrite_throttle_rate_limit = 1.0\nwrite_throttle_burst_limit = 5\n"
     );
-    let stack = Stack::apply(&testkit::binary("function"), &extra);
+    let stack = Stack::apply(&testkit::binary("function"), Backend::S3, &extra);
     let jwks = issuer.jwks_path().display().to_string();
     let gw = stack.serve(&["--jwks", &jwks]);
 
@@ -315,14 +227,18 @@ fn script(dir: &Path, name: &str, text: &str) -> PathBuf {
 async fn a_crash_is_500_and_a_timeout_503() {
     let scripts = tempfile::tempdir().expect("a temp dir");
     let crashing = script(scripts.path(), "crash", "#!/bin/sh\nexit 3\n");
-    let stack = Stack::apply(&crashing, "");
+    let stack = Stack::apply(&crashing, Backend::S3, "");
     let gw = stack.serve(&[]);
     let crashed = gw.call("GET", "/health", None).await;
     assert_eq!(crashed.status, 500);
     assert_eq!(crashed.json, json!({"message": "Internal Server Error"}));
 
     let silent = script(scripts.path(), "silent", "#!/bin/sh\nexec sleep 60\n");
-    let stack = Stack::apply(&silent, "[env.dev.lambda]\ntimeout_seconds = 1\n");
+    let stack = Stack::apply(
+        &silent,
+        Backend::S3,
+        "[env.dev.lambda]\ntimeout_seconds = 1\n",
+    );
     let gw = stack.serve(&[]);
     let clock = std::time::Instant::now();
     let timed_out = gw.call("GET", "/health", None).await;
@@ -340,10 +256,8 @@ fn without_a_deployed_environment_serve_says_to_apply_first() {
         testkit::unique_name("gw")
     );
     std::fs::write(dir.path().join("stack.toml"), stack).expect("the stack file");
-    let output = Command::new(testkit::binary("provisioner"))
+    let output = api_common::gateway::command(dir.path())
         .args(["serve", "--env", "dev", "--port", "0"])
-        .current_dir(dir.path())
-        .envs(testkit::aws_env())
         .stdin(Stdio::null())
         .output()
         .expect("the provisioner runs");

@@ -11,7 +11,9 @@ use std::sync::atomic::Ordering;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 
-use super::codec::{Item, key, n, playground_from, s, user_from};
+use super::codec::{
+    Item, PLAYGROUND_ATTRIBUTES, USER_ATTRIBUTES, key, n, playground_from, s, user_from,
+};
 use super::{Page, Store, StoreError, dynamo};
 use crate::contract::{BY_CREATED_AT, BY_SUBMISSION_COUNT, BY_USER, HASH_KEY, Index};
 use crate::domain::{METADATA_USERNAME, Playground, UserScores};
@@ -50,6 +52,33 @@ impl<'a> ListQuery<'a> {
     }
 }
 
+/// What a listing reads of each row: the attributes DynamoDB returns, and the parser that
+/// makes a value of them (`None` skips the row).
+struct Rows<T> {
+    attributes: &'static str,
+    parse: fn(Item) -> Option<T>,
+}
+
+impl<T> Clone for Rows<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Rows<T> {}
+
+/// A playground listing's rows.
+const PLAYGROUNDS: Rows<Playground> = Rows {
+    attributes: PLAYGROUND_ATTRIBUTES,
+    parse: playground_from,
+};
+
+/// A user listing's rows.
+const USERS: Rows<UserScores> = Rows {
+    attributes: USER_ATTRIBUTES,
+    parse: user_from,
+};
+
 impl Store {
     /// One page of playgrounds, newest `createdAt` first.
     pub async fn list_playgrounds(
@@ -68,7 +97,7 @@ impl Store {
         };
         let ordered = ListQuery::on(&BY_CREATED_AT, METADATA_USERNAME, start(true));
         let fallback = ListQuery::on(&BY_USER, METADATA_USERNAME, start(false));
-        let (items, more, in_order) = self.list(ordered, fallback, limit, playground_from).await?;
+        let (items, more, in_order) = self.list(ordered, fallback, limit, PLAYGROUNDS).await?;
         let mut items = items;
         if !in_order {
             items.sort_by(|a, b| b.created_at.cmp(&a.created_at));
@@ -103,7 +132,7 @@ impl Store {
             partition_value: table_id,
             start: start(false),
         };
-        let (items, more, in_order) = self.list(ordered, fallback, limit, user_from).await?;
+        let (items, more, in_order) = self.list(ordered, fallback, limit, USERS).await?;
         let mut items = items;
         if !in_order {
             items.sort_by_key(|u| std::cmp::Reverse(u.submission_count));
@@ -119,10 +148,10 @@ impl Store {
         ordered: ListQuery<'_>,
         fallback: ListQuery<'_>,
         limit: u32,
-        parse: fn(Item) -> Option<T>,
+        rows: Rows<T>,
     ) -> Result<(Vec<T>, bool, bool), StoreError> {
         if self.ordered_indexes.load(Ordering::Relaxed) {
-            match self.query_page(ordered, limit, parse).await {
+            match self.query_page(ordered, limit, rows).await {
                 Ok((items, more)) => return Ok((items, more, true)),
                 Err(StoreError::Dynamo { source, .. }) if names_a_missing_index(&source) => {
                     tracing::warn!(
@@ -138,7 +167,7 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        let (items, more) = self.query_page(fallback, limit, parse).await?;
+        let (items, more) = self.query_page(fallback, limit, rows).await?;
         Ok((items, more, false))
     }
 
@@ -148,7 +177,7 @@ impl Store {
         &self,
         query: ListQuery<'_>,
         limit: u32,
-        parse: fn(Item) -> Option<T>,
+        rows: Rows<T>,
     ) -> Result<(Vec<T>, bool), StoreError> {
         let want = limit as usize + 1;
         let mut items = Vec::with_capacity(want);
@@ -163,13 +192,14 @@ impl Store {
                 .key_condition_expression("#p = :p")
                 .expression_attribute_names("#p", query.partition_attr)
                 .expression_attribute_values(":p", s(query.partition_value))
+                .projection_expression(rows.attributes)
                 .scan_index_forward(false)
                 .limit(batch)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(dynamo("Query"))?;
-            items.extend(out.items.into_iter().flatten().filter_map(parse));
+            items.extend(out.items.into_iter().flatten().filter_map(rows.parse));
             match out.last_evaluated_key {
                 Some(next) if items.len() < want => start = Some(next),
                 _ => break,

@@ -108,6 +108,12 @@ impl DeployScope<'_> {
         format!("arn:aws:iam::{}:{resource}", self.account_id)
     }
 
+    /// One statement allowing `actions` on `resource` (an ARN or pattern, or a list of them).
+    pub fn allow(&self, sid: &str, actions: &[&str], resource: impl Into<Value>) -> Value {
+        let resource = resource.into();
+        json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource})
+    }
+
     /// The condition that a request's or resource's tags (`aws:RequestTag`, `aws:ResourceTag`)
     /// name this stack and environment.
     pub fn tagged_as_ours(&self, tag: &str) -> Value {

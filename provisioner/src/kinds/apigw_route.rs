@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-
 use aws_sdk_apigatewayv2::types::{AuthorizationType, Route};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

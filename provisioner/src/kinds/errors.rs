@@ -13,12 +13,16 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::resource::ResourceError;
 
-/// Error codes meaning "this object does not exist", across the services we use.
+/// Error codes meaning "this object does not exist", across the services we use: CloudWatch
+/// says `ResourceNotFound` of a dashboard (its `DashboardNotFoundError`), SNS `NotFound` of a
+/// topic or subscription (its `NotFoundException`).
 const NOT_FOUND_CODES: &[&str] = &[
     "NoSuchEntity",
     "ResourceNotFoundException",
     "NotFoundException",
     "TableNotFoundException",
+    "ResourceNotFound",
+    "NotFound",
 ];
 
 /// Maps an SDK error of `operation` into [`ResourceError::Aws`], keeping AWS's code; the message

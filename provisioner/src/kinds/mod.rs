@@ -28,6 +28,8 @@ pub mod apigw_integration;
 pub mod apigw_pages;
 pub mod apigw_route;
 pub mod apigw_stage;
+pub mod cloudwatch_dashboard;
+pub mod cloudwatch_metric_alarm;
 pub mod dynamodb_table;
 pub mod errors;
 pub mod fields;
@@ -42,6 +44,8 @@ pub mod lambda_permission;
 pub mod lambda_rollout;
 pub mod lambda_versions;
 pub mod log_group;
+pub mod sns_topic;
+pub mod sns_topic_subscription;
 pub mod spec_fields;
 pub mod tags;
 pub mod typed;
@@ -66,6 +70,10 @@ static ALL: &[&dyn ResourceKind] = &[
     &Typed::<apigw_stage::ApigwStage>::NEW,
     &Typed::<lambda_permission::LambdaPermission>::NEW,
     &Typed::<iam_policy::IamPolicy>::NEW,
+    &Typed::<sns_topic::SnsTopic>::NEW,
+    &Typed::<sns_topic_subscription::SnsTopicSubscription>::NEW,
+    &Typed::<cloudwatch_metric_alarm::CloudwatchMetricAlarm>::NEW,
+    &Typed::<cloudwatch_dashboard::CloudwatchDashboard>::NEW,
 ];
 
 /// Every kind the provisioner knows.

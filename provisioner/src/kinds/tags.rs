@@ -60,7 +60,7 @@ fn map(tags: &Tags) -> Result<HashMap<String, String>, ResourceError> {
 /// changes to the declared ones, when `tags` is among its changed fields, with `$untag` and
 /// `$tag` on `aws.$client`, the object named by `$by`, the tags converted by `$convert`.
 macro_rules! service_tags {
-    ($(#[$doc:meta])* $name:ident: $client:ident.{$untag:ident, $tag:ident}($by:ident), $convert:path) => {
+    ($($(#[$doc:meta])* $name:ident: $client:ident.{$untag:ident, $tag:ident}($by:ident), $convert:path;)*) => {$(
         $(#[$doc])*
         pub async fn $name<S>(
             aws: &AwsClients,
@@ -84,7 +84,7 @@ macro_rules! service_tags {
             )
             .await
         }
-    };
+    )*};
 }
 
 /// `untag_resource` → `UntagResource`: the operation's name in errors.
@@ -100,32 +100,21 @@ fn operation(method: &str) -> String {
         .collect()
 }
 
-service_tags!(
+service_tags! {
     /// An IAM role's tags, by role name.
-    iam_role: iam.{untag_role, tag_role}(role_name), iam
-);
-service_tags!(
+    iam_role: iam.{untag_role, tag_role}(role_name), iam;
     /// A DynamoDB table's tags, by ARN.
-    dynamodb: dynamodb.{untag_resource, tag_resource}(resource_arn), dynamodb_tags
-);
-service_tags!(
+    dynamodb: dynamodb.{untag_resource, tag_resource}(resource_arn), dynamodb_tags;
     /// A Lambda function's tags, by ARN.
-    lambda: lambda.{untag_resource, tag_resource}(resource), map
-);
-service_tags!(
+    lambda: lambda.{untag_resource, tag_resource}(resource), map;
     /// An API Gateway resource's tags (an API, a stage), by ARN.
-    apigw: apigw.{untag_resource, tag_resource}(resource_arn), map
-);
-service_tags!(
+    apigw: apigw.{untag_resource, tag_resource}(resource_arn), map;
     /// A CloudWatch Logs log group's tags, by its ARN without `:*`.
-    logs: logs.{untag_resource, tag_resource}(resource_arn), map
-);
-
-/// An IAM object's tags as they are now.
-pub fn from_iam(tags: &[aws_sdk_iam::types::Tag]) -> Tags {
-    tags.iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect()
+    logs: logs.{untag_resource, tag_resource}(resource_arn), map;
+    /// A CloudWatch alarm's tags, by ARN (PutMetricAlarm tags only a new alarm).
+    cloudwatch: cloudwatch.{untag_resource, tag_resource}(resource_arn), cloudwatch_tags;
+    /// An SNS topic's tags, by ARN.
+    sns: sns.{untag_resource, tag_resource}(resource_arn), sns_tags;
 }
 
 /// Tags as the SDKs that answer with a map give them.
@@ -133,21 +122,47 @@ pub fn from_map(tags: &HashMap<String, String>) -> Tags {
     tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-/// Tags in IAM's shape.
-pub fn iam(tags: &Tags) -> Result<Vec<aws_sdk_iam::types::Tag>, ResourceError> {
-    built("IAM", tags, |k, v| {
-        aws_sdk_iam::types::Tag::builder().key(k).value(v).build()
-    })
+/// `$to`: tags in the shape of a service whose `Tag` must have a key and a value (its builder
+/// fails without them); `$from`, where given: that service's tags as they are now.
+macro_rules! tag_shape {
+    ($service:literal, $tag:ty, $to:ident $(, $from:ident)?) => {
+        #[doc = concat!("Tags in ", $service, "'s shape.")]
+        pub fn $to(tags: &Tags) -> Result<Vec<$tag>, ResourceError> {
+            built($service, tags, |k, v| <$tag>::builder().key(k).value(v).build())
+        }
+        $(
+            #[doc = concat!("A ", $service, " object's tags as they are now.")]
+            pub fn $from(tags: &[$tag]) -> Tags {
+                let pairs = tags.iter().map(|t| (t.key().to_string(), t.value().to_string()));
+                pairs.collect()
+            }
+        )?
+    };
 }
 
-/// Tags in DynamoDB's shape.
-pub fn dynamodb_tags(tags: &Tags) -> Result<Vec<aws_sdk_dynamodb::types::Tag>, ResourceError> {
-    built("DynamoDB", tags, |k, v| {
-        aws_sdk_dynamodb::types::Tag::builder()
+tag_shape!("IAM", aws_sdk_iam::types::Tag, iam, from_iam);
+tag_shape!("DynamoDB", aws_sdk_dynamodb::types::Tag, dynamodb_tags);
+tag_shape!("SNS", aws_sdk_sns::types::Tag, sns_tags, from_sns);
+
+/// Tags in CloudWatch's shape (its `Tag` builder cannot fail).
+pub fn cloudwatch_tags(tags: &Tags) -> Result<Vec<aws_sdk_cloudwatch::types::Tag>, ResourceError> {
+    let tag = |(k, v): (&String, &String)| {
+        aws_sdk_cloudwatch::types::Tag::builder()
             .key(k)
             .value(v)
             .build()
-    })
+    };
+    Ok(tags.iter().map(tag).collect())
+}
+
+/// A CloudWatch object's tags as they are now (its `Tag` has optional parts; a tag never lacks
+/// its key, an empty value stands for a missing one).
+pub fn from_cloudwatch(tags: &[aws_sdk_cloudwatch::types::Tag]) -> Tags {
+    let pair = |t: &aws_sdk_cloudwatch::types::Tag| {
+        let (key, value) = (t.key()?, t.value().unwrap_or_default());
+        Some((key.to_string(), value.to_string()))
+    };
+    tags.iter().filter_map(pair).collect()
 }
 
 /// Tags in the shape of a `service` whose tag builder can fail (a missing key or value), with

@@ -120,7 +120,7 @@ impl Lambda {
 
     /// Starts on `table` (or a fresh local server's) with extra environment variables.
     pub async fn start_with(table: Option<&str>, env: &[(&str, &str)]) -> Self {
-        let api = Api::start();
+        let api = Api::start_function(&[]);
         let table = table.unwrap_or(&api.table).to_string();
         let runtime = Arc::new(Runtime::default());
         let router = Router::new()

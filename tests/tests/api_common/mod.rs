@@ -1,10 +1,14 @@
-//! Shared by the `api_*` and `lambda_*` tests: a `function serve` process on its own table in
-//! the local emulator, and small request helpers.
+//! Shared by the `api_*` and `lambda_*` tests: a server of the API on its own table in the
+//! local emulator, and small request helpers.
 //!
 //! Each test starts its own server (port 0, the URL read from its stdout) on a unique table,
-//! so tests run in parallel without sharing state, and the process dies with its guard.
+//! so tests run in parallel without sharing state, and the process dies with its guard. The
+//! server is `function serve`, or with `API_VIA=gateway` a stack applied to the emulator and
+//! served by `provisioner serve` (see [`Via`]): the same test bodies then run through API
+//! Gateway's routing, authorizer and CORS, and the deployed zip under a Lambda Runtime API.
 #![allow(dead_code)]
 
+pub mod gateway;
 pub mod lambda;
 
 use std::process::{Child, Command, Stdio};
@@ -12,12 +16,49 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-/// A running `function serve` on a fresh table.
+/// A server process a test started, killed when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What [`Api::start`] and friends serve the API with, chosen by `API_VIA`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// `API_VIA` unset or `function`: `function serve`, the router over HTTP.
+    Function,
+    /// `API_VIA=gateway`: one stack per test applied to the emulator (local state, stage
+    /// [`gateway::STAGE`], `DELETE` deployed), served by `provisioner serve`. `scripts/test`
+    /// runs the API suites this way too, leaving out by name the tests that check what only
+    /// `function serve` does.
+    Gateway,
+}
+
+impl Via {
+    /// `API_VIA`'s choice; any other value fails the test rather than fall back.
+    pub fn current() -> Self {
+        match std::env::var("API_VIA").as_deref() {
+            Err(std::env::VarError::NotPresent) | Ok("" | "function") => Self::Function,
+            Ok("gateway") => Self::Gateway,
+            other => panic!("API_VIA={other:?}: expected `function` or `gateway`"),
+        }
+    }
+}
+
+/// A running server of the API on a fresh table.
 pub struct Api {
+    /// The URL the paths go after: `http://127.0.0.1:PORT`, or `.../v1` through the gateway.
     pub base: String,
     pub table: String,
     pub http: reqwest::Client,
-    child: Child,
+    pub via: Via,
+    _server: Running,
+    /// The applied stack, through the gateway (its directory holds the local state).
+    _stack: Option<gateway::Stack>,
 }
 
 impl Api {
@@ -26,13 +67,31 @@ impl Api {
         Self::start_with(&[])
     }
 
-    /// Starts a server on a new table with extra environment variables.
+    /// Starts a server on a new table with extra environment variables of `function serve`;
+    /// through the gateway, the stack settings that deploy the same configuration (see
+    /// [`Self::through_gateway`]).
     pub fn start_with(env: &[(&str, &str)]) -> Self {
+        match Via::current() {
+            Via::Function => Self::start_function(env),
+            Via::Gateway => Self::through_gateway(env),
+        }
+    }
+
+    /// Starts `function serve` on a new table whatever `API_VIA` says (the Lambda tests need
+    /// only its table).
+    pub fn start_function(env: &[(&str, &str)]) -> Self {
         Self::spawn(&testkit::unique_name("api"), true, env)
     }
 
-    /// Starts a server on a table the test created itself (e.g. with another schema).
+    /// Starts a server on a table the test created itself (e.g. with another schema). Only
+    /// `function serve` can: a stack serves the table it made.
     pub fn start_on(table: &str) -> Self {
+        assert_eq!(
+            Via::current(),
+            Via::Function,
+            "a stack serves its own table, not {table}: leave this test out of the gateway run \
+             (scripts/test)"
+        );
         Self::spawn(table, false, &[])
     }
 
@@ -60,7 +119,69 @@ impl Api {
             base,
             table,
             http: reqwest::Client::new(),
-            child,
+            via: Via::Function,
+            _server: Running(child),
+            _stack: None,
+        }
+    }
+
+    /// Applies a stack that deploys what `function serve` would do with `env`, and serves it.
+    /// Each variable maps to its stack setting (`CORS_ALLOW_ORIGINS` to `[api]
+    /// cors_allow_origins`, `AUTH_*` to `[auth]`, the local issuer's `AUTH_JWKS` to `serve
+    /// --jwks`); one without a setting fails the test, so a test can only be left out of the
+    /// gateway run by name. `DELETE` is deployed (`allow_table_delete`): the suites test it, and
+    /// its undeployed 404 is `api_gateway.rs`'s.
+    fn through_gateway(env: &[(&str, &str)]) -> Self {
+        let list = |value: &str| {
+            let items = value
+                .split(',')
+                .map(|v| toml::Value::String(v.trim().into()));
+            toml::Value::Array(items.collect()).to_string()
+        };
+        let mut api = String::from("[env.dev.api]\nallow_table_delete = true\n");
+        let mut auth = String::new();
+        let mut serve_args = Vec::new();
+        for (key, value) in env {
+            let setting = match *key {
+                "CORS_ALLOW_ORIGINS" => {
+                    api += &format!("cors_allow_origins = {}\n", list(value));
+                    continue;
+                }
+                "AUTH_JWKS" => {
+                    serve_args.extend(["--jwks", value]);
+                    continue;
+                }
+                "AUTH_ISSUER" => {
+                    format!("enabled = true\nissuer = {}", gateway::toml_string(value))
+                }
+                "AUTH_AUDIENCE" => format!("audience = {}", list(value)),
+                "AUTH_ADMIN_GROUP" => format!("admin_group = {}", gateway::toml_string(value)),
+                "AUTH_USERNAME_CLAIM" => {
+                    format!("username_claim = {}", gateway::toml_string(value))
+                }
+                "AUTH_GROUPS_CLAIM" => format!("groups_claim = {}", gateway::toml_string(value)),
+                other => panic!(
+                    "{other} has no stack setting: leave this test out of the gateway run \
+                     (scripts/test)"
+                ),
+            };
+            auth += &setting;
+            auth.push('\n');
+        }
+        if !auth.is_empty() {
+            auth.insert_str(0, "[env.dev.auth]\n");
+        }
+        let extra = format!("{api}\n{auth}");
+        let function = testkit::binary("function");
+        let stack = gateway::Stack::apply(&function, gateway::Backend::Local, &extra);
+        let served = stack.serve(&serve_args);
+        Self {
+            base: served.base,
+            table: stack.table(),
+            http: served.http,
+            via: Via::Gateway,
+            _server: served.server,
+            _stack: Some(stack),
         }
     }
 
@@ -142,6 +263,19 @@ impl Api {
         assert_error(&body, contains);
     }
 
+    /// Asserts the body of a 401 for a missing or bad token (`context` says which): `function
+    /// serve` verifies tokens itself and answers with its own error body; through the gateway the
+    /// JWT authorizer refuses before the function runs, with API Gateway's fixed body.
+    pub fn assert_unauthorized(&self, body: &Value, context: &str) {
+        match self.via {
+            Via::Function => assert!(body["error"].is_string(), "{context}: {body}"),
+            Via::Gateway => {
+                let gateway = serde_json::json!({"message": "Unauthorized"});
+                assert_eq!(body, &gateway, "{context}");
+            }
+        }
+    }
+
     /// Creates a playground and asserts the 201.
     pub async fn create(&self, id: &str) {
         let (status, body) = self
@@ -199,13 +333,6 @@ impl Api {
             )
             .await;
         assert_eq!(status, 200, "writing {table}/{user}: {body}");
-    }
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
