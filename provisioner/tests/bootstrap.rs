@@ -354,9 +354,21 @@ async fn a_plain_http_endpoint_gets_no_tls_only_policy_unless_forced() {
 }
 
 /// Actions IAM defines no resource type for, so a policy can grant them only on `*` (the
-/// Service Authorization Reference, "Actions defined by Amazon SNS"): reading and removing a
-/// subscription by its ARN. Every other `*` in the deploy policy is a test failure.
-const UNSCOPABLE: &[&str] = &["sns:GetSubscriptionAttributes", "sns:Unsubscribe"];
+/// Service Authorization Reference, "Actions defined by Amazon SNS" and "... by Amazon
+/// CloudWatch Logs"): reading and removing a subscription by its ARN, and the log delivery an
+/// HTTP API stage's access logs are made with (API Gateway's "Configuring logging for HTTP
+/// APIs" lists these for the caller). Every other `*` in the deploy policy is a test failure.
+const UNSCOPABLE: &[&str] = &[
+    "sns:GetSubscriptionAttributes",
+    "sns:Unsubscribe",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+];
 
 /// True when every action of `statement` is one of [`UNSCOPABLE`].
 fn only_unscopable_actions(statement: &serde_json::Value) -> bool {
