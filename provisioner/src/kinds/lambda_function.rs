@@ -215,7 +215,12 @@ impl Kind for LambdaFunction {
         if spec.reserved_concurrency.is_some() {
             set_reserved_concurrency(aws, name, spec.reserved_concurrency).await?;
         }
-        Self::read_back(aws, name, &publish_if_declared(aws, name, spec).await?).await
+        Self::read_back(
+            aws,
+            name,
+            &lambda_versions::publish_if(aws, name, spec.publish, &spec.code_sha256).await?,
+        )
+        .await
     }
 
     async fn update(aws: &AwsClients, change: &Update<'_, Spec>) -> Made<Spec> {
@@ -267,7 +272,7 @@ impl Kind for LambdaFunction {
         }
         tags::lambda(aws, change.arn(), change).await?;
         let recorded = if changed(&PUBLISHED_FIELDS) {
-            publish_if_declared(aws, name, spec).await?
+            lambda_versions::publish_if(aws, name, spec.publish, &spec.code_sha256).await?
         } else {
             change.current.recorded.clone()
         };
@@ -282,21 +287,6 @@ impl Kind for LambdaFunction {
         .await
         .gone()
     }
-}
-
-/// Publishes a version when the function declares `publish`, after its last change: the
-/// recorded fields its read back takes the version from (empty without `publish`).
-async fn publish_if_declared(
-    aws: &AwsClients,
-    name: &str,
-    spec: &Spec,
-) -> Result<Fields, ResourceError> {
-    let mut recorded = Fields::new();
-    if spec.publish {
-        let version = lambda_versions::publish(aws, name, &spec.code_sha256).await?;
-        recorded.insert("version".into(), Value::String(version));
-    }
-    Ok(recorded)
 }
 
 /// `found` with its published `version`: recorded, and the outputs `version` and

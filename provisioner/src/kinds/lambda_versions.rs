@@ -11,11 +11,27 @@ use std::collections::BTreeSet;
 use super::errors::{self, AwsResult, NotFound};
 use super::lambda_function::update_in_progress;
 use crate::aws::AwsClients;
-use crate::resource::ResourceError;
+use crate::resource::{Fields, ResourceError};
 use crate::retry::{RetryPolicy, retry};
 
 /// `$LATEST`, the unpublished head every change is made to.
 const LATEST: &str = "$LATEST";
+
+/// Publishes a version when the function declares `publish`, after its last change: the
+/// recorded fields its read back takes the version from (empty without `publish`).
+pub async fn publish_if(
+    aws: &AwsClients,
+    function: &str,
+    publish: bool,
+    code_sha256: &str,
+) -> Result<Fields, ResourceError> {
+    let mut recorded = Fields::new();
+    if publish {
+        let version = self::publish(aws, function, code_sha256).await?;
+        recorded.insert("version".into(), version.into());
+    }
+    Ok(recorded)
+}
 
 /// Publishes the function's current code and configuration as a version and returns its
 /// number. `code_sha256` guards the race with another writer: Lambda refuses to publish code

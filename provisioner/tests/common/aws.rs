@@ -13,6 +13,7 @@ pub struct Aws {
     pub lambda: aws_sdk_lambda::Client,
     pub apigw: aws_sdk_apigatewayv2::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub s3: aws_sdk_s3::Client,
 }
 
@@ -25,6 +26,7 @@ impl Aws {
             lambda: aws_sdk_lambda::Client::new(&sdk),
             apigw: aws_sdk_apigatewayv2::Client::new(&sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&sdk),
             s3: testkit::s3_client().await,
         }
     }
@@ -309,95 +311,6 @@ impl Aws {
             .to_string()
     }
 
-    /// How many of each thing the stack makes exist now, found by listing each service (so a
-    /// duplicate shows as a 2): compare with [`Aws::one_stack`].
-    pub async fn inventory(&self, f: &Fixture) -> BTreeMap<&'static str, usize> {
-        let mut found = BTreeMap::new();
-        let apis = self.api_ids(&f.api_name()).await;
-        let (mut routes, mut integrations, mut stages) = (0, 0, 0);
-        for api in &apis {
-            routes += self.route_keys(api).await.len();
-            integrations += self.integration_count(api).await;
-            stages += self.stage_names(api).await.len();
-        }
-        found.insert("API", apis.len());
-        found.insert("API route", routes);
-        found.insert("API integration", integrations);
-        found.insert("API stage", stages);
-        found.insert("function", self.function_count(&f.prefix).await);
-        found.insert("function permission", self.permission_count(f).await);
-        found.insert("function alias", self.alias_count(f).await);
-        found.insert("table", self.table_count(&f.prefix).await);
-        found.insert("role", self.role_count(&f.prefix).await);
-        let role = f.role_name();
-        let (inline, attached) = if self.role_exists(&role).await {
-            (
-                self.inline_policy_names(&role).await.len(),
-                self.attached_policy_names(&role).await.len(),
-            )
-        } else {
-            (0, 0)
-        };
-        found.insert("role inline policy", inline);
-        found.insert("role attached policy", attached);
-        found.insert("log group", self.log_groups_of(f).await);
-        found
-    }
-
-    /// The stack's log groups: the function's and the API stage's access logs.
-    pub async fn log_groups_of(&self, f: &Fixture) -> usize {
-        let (function, access) = (
-            format!("/aws/lambda/{}", f.prefix),
-            format!("/aws/apigateway/{}", f.prefix),
-        );
-        self.log_group_count(&function).await + self.log_group_count(&access).await
-    }
-
-    /// The function's aliases (0 without a function).
-    pub async fn alias_count(&self, f: &Fixture) -> usize {
-        let call = self.lambda.list_aliases().function_name(f.function_name());
-        call.send().await.map_or(0, |a| a.aliases().len())
-    }
-
-    /// The inventory of one applied stack without a layer: one of everything, one route per
-    /// route of the API contract.
-    pub fn one_stack() -> BTreeMap<&'static str, usize> {
-        BTreeMap::from([
-            ("API", 1),
-            ("API route", super::counts::default_routes().len()),
-            ("API integration", 1),
-            ("API stage", 1),
-            ("function", 1),
-            ("function permission", 1),
-            ("function alias", 1),
-            ("table", 1),
-            ("role", 1),
-            ("role inline policy", 1),
-            ("role attached policy", 1),
-            ("log group", 2),
-        ])
-    }
-
-    /// Statements in the resource policies of the function and of its alias `live`, which
-    /// API Gateway invokes (0 without a function or a policy).
-    pub async fn permission_count(&self, f: &Fixture) -> usize {
-        let mut count = 0;
-        for qualifier in [None, Some("live")] {
-            let call = self.lambda.get_policy().function_name(f.function_name());
-            let Ok(policy) = call
-                .set_qualifier(qualifier.map(str::to_string))
-                .send()
-                .await
-            else {
-                continue;
-            };
-            let document: serde_json::Value =
-                serde_json::from_str(policy.policy().unwrap_or("{}")).expect("a JSON policy");
-            count += document["Statement"].as_array().map_or(0, Vec::len);
-        }
-        count
-    }
-
     /// Tables whose name starts with `prefix`.
     pub async fn table_count(&self, prefix: &str) -> usize {
         count_prefixed(prefix, |start| async move {
@@ -431,35 +344,6 @@ impl Aws {
             (names.collect(), next.map(str::to_string))
         })
         .await
-    }
-
-    /// Every trace of the stack in every service; all zero after destroy.
-    pub async fn leftovers(&self, f: &Fixture) -> Vec<String> {
-        let mut left = Vec::new();
-        if self.role_exists(&f.role_name()).await {
-            left.push(format!("IAM role {}", f.role_name()));
-        }
-        if self.table_exists(&f.table_name()).await {
-            left.push(format!("table {}", f.table_name()));
-        }
-        if self.function_count(&f.prefix).await > 0 {
-            left.push(format!("functions named {}*", f.prefix));
-        }
-        if self.log_groups_of(f).await > 0 {
-            left.push("log group".to_string());
-        }
-        if !self.api_ids(&f.api_name()).await.is_empty() {
-            left.push(format!("API {}", f.api_name()));
-        }
-        let layers = self.lambda.list_layers().send().await.expect("list_layers");
-        if layers
-            .layers()
-            .iter()
-            .any(|l| l.layer_name().is_some_and(|n| n.starts_with(&f.prefix)))
-        {
-            left.push("layer".to_string());
-        }
-        left
     }
 
     /// The way out a refused destroy names: the table's deletion protection turned off in the

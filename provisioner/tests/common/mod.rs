@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod counts;
 pub mod engine;
 pub mod identity;
+mod inventory;
 pub mod kill;
 pub mod policy;
 pub mod proxy;
