@@ -12,7 +12,6 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::kinds::apigw_authorizer::IDENTITY_SOURCE;
-use crate::kinds::lambda_rollout::Strategy;
 use crate::resource::{Desired, Fields};
 use crate::stack::{ResolvedApi, ResolvedAuth, ResolvedStack, Throttle};
 use contract::{Access, Deploy, Route};
@@ -110,37 +109,6 @@ pub fn guarded(route: &Route, auth: Option<&ResolvedAuth>) -> bool {
 
 /// The address of the JWT authorizer, declared when `[auth]` is enabled.
 pub const AUTHORIZER: &str = "apigw_authorizer.jwt";
-
-/// What the stage's access log says of each request, one JSON object per line: who asked
-/// what, how it ended, how long it took, and why the integration failed when it did.
-pub const ACCESS_LOG_FORMAT: &str = concat!(
-    r#"{"requestId":"$context.requestId","sourceIp":"$context.identity.sourceIp","#,
-    r#""requestTime":"$context.requestTime","routeKey":"$context.routeKey","#,
-    r#""status":"$context.status","responseLength":"$context.responseLength","#,
-    r#""latency":"$context.responseLatency","integrationLatency":"$context.integrationLatency","#,
-    r#""integrationError":"$context.integrationErrorMessage"}"#
-);
-
-/// The stage's access log group: `/aws/apigateway/<api name>`, named for the API, not the
-/// stage, so a new stage name keeps the logs written so far.
-pub fn access_log_group(stack: &ResolvedStack) -> String {
-    format!("/aws/apigateway/{}", stack.api.name)
-}
-
-/// How the alias moves to a new version, watched by `alarms`: `None` (null) for all at once.
-fn rollout(stack: &ResolvedStack, alarms: &[String]) -> Value {
-    let release = &stack.release;
-    if release.strategy == Strategy::AllAtOnce {
-        return Value::Null;
-    }
-    json!({
-        "strategy": release.strategy,
-        "percent": release.percent,
-        "interval_seconds": release.interval.as_secs(),
-        "bake_seconds": release.bake.as_secs(),
-        "alarms": alarms,
-    })
-}
 
 /// A throttle as the stage kind declares it.
 fn throttle_fields(throttle: Throttle) -> Value {
@@ -382,7 +350,12 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
         true,
         &function_deps,
     );
-    // The version every change publishes is served through the alias, which moves to it.
+    // The version every change publishes is served through the alias, which moves to it,
+    // watched by the release alarms (made before it: it cannot watch what is not there).
+    let release_alarms = monitoring::release_alarms(stack);
+    let alarm_names: Vec<String> = release_alarms.iter().map(|(_, n)| n.clone()).collect();
+    let mut alias_deps = vec!["lambda_function.api"];
+    alias_deps.extend(release_alarms.iter().map(|(address, _)| address.as_str()));
     b.add(
         "lambda_alias.live",
         LIVE_ALIAS,
@@ -391,10 +364,10 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
             "function_version": reference("lambda_function.api", "version"),
             "additional_version_weights": {},
             "keep_versions": stack.release.keep_versions,
-            "rollout": rollout(stack, &[]),
+            "rollout": monitoring::rollout(stack, &alarm_names),
         }),
         false,
-        &["lambda_function.api"],
+        &alias_deps,
     );
 
     let mut origins = stack.api.cors_allow_origins.clone();
@@ -511,8 +484,12 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
         false,
         &["lambda_alias.live", "apigw_api.http"],
     );
+    monitoring::add_monitoring(&mut b);
     b.out
 }
+
+mod monitoring;
+pub use monitoring::{ACCESS_LOG_FORMAT, access_log_group};
 
 #[cfg(test)]
 mod tests;

@@ -300,7 +300,10 @@ async fn a_new_name_prefix_under_the_same_stack_name_replaces_objects_create_bef
     let uri = integrations.items()[0]
         .integration_uri()
         .unwrap_or_default();
-    assert!(uri.ends_with(&format!(":function:{function}")), "{uri}");
+    assert!(
+        uri.ends_with(&format!(":function:{function}:live")),
+        "{uri}"
+    );
     let policy = aws.function_policy(&function).await;
     assert!(
         policy.contains("AllowApiGatewayInvoke"),
@@ -330,7 +333,11 @@ async fn a_new_stage_name_replaces_the_stage() {
         "  -/+ apigw_stage.main (v1) must be replaced\n      # name forces replacement; \
          create before destroy",
         "      ~ name: \"dev\" -> \"v1\" # forces replacement",
-        "Plan: 1 to add, 0 to change, 1 to destroy.",
+        // The stage's alarms and the dashboard follow it to its new name.
+        "          ~ Stage: \"dev\" -> \"v1\"",
+        "  ~ cloudwatch_metric_alarm.api_latency (",
+        "  ~ cloudwatch_dashboard.main (",
+        "Plan: 1 to add, 3 to change, 1 to destroy.",
     ]);
 
     let out = f.apply();

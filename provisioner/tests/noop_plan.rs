@@ -14,18 +14,21 @@ use common::Fixture;
 
 /// Reads beyond one per resource, each unavoidable without losing drift detection or safety:
 /// DynamoDB returns point-in-time recovery and tags apart from `DescribeTable`, CloudWatch Logs
-/// returns tags apart from `DescribeLogGroups`, and STS `GetCallerIdentity` names the account the
+/// returns tags apart from `DescribeLogGroups`, CloudWatch an alarm's tags apart from
+/// `DescribeAlarms` (which describes every alarm of the stack at once), and STS `GetCallerIdentity` names the account the
 /// credentials act in, which the state must belong to (one call per command; the API's
 /// execution ARN, which holds the account id too, comes from the state).
 const EXTRA_READS: &[&str] = &[
     "dynamodb.DescribeContinuousBackups",
+    "monitoring.ListTagsForResource",
     "dynamodb.ListTagsOfResource",
     "logs.ListTagsForResource",
     "sts.GetCallerIdentity",
 ];
 
 /// Exactly what a no-op plan of the fixture's stack sends, per operation: one read per resource,
-/// except the API's routes, all read from one `GetRoutes` listing (one page holds the API
+/// except the API's routes, all read from one `GetRoutes` listing, the alarms, all described by
+/// one `DescribeAlarms`, (one page holds the API
 /// contract's routes), and the [`EXTRA_READS`].
 fn expected() -> BTreeMap<String, usize> {
     [
@@ -33,6 +36,10 @@ fn expected() -> BTreeMap<String, usize> {
         ("apigateway.GetIntegration", 1),
         ("apigateway.GetRoutes", 1),
         ("apigateway.GetStage", 1),
+        // The seven alarms described by one call, each one's tags apart; the dashboard.
+        ("monitoring.DescribeAlarms", 1),
+        ("monitoring.GetDashboard", 1),
+        ("monitoring.ListTagsForResource", 7),
         ("dynamodb.DescribeContinuousBackups", 1),
         ("dynamodb.DescribeTable", 1),
         ("dynamodb.ListTagsOfResource", 1),

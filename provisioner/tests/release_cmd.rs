@@ -27,10 +27,21 @@ fn status(f: &Fixture) -> String {
 async fn each_release_is_a_version_the_alias_serves_and_rollback_serves_the_one_before() {
     let (f, aws) = Fixture::new("").applied().await;
     let function = f.function_name();
+    let first = status(&f);
+    assert!(first.contains("live:     version 1 "), "{first}");
+    // Every alarm of the environment with its state; one forced into ALARM says why.
+    let errors = format!("{}-function-errors", function.trim_end_matches("-api"));
+    assert!(first.contains(&format!("alarm:    {errors} ")), "{first}");
+    let call = aws.cloudwatch.set_alarm_state().alarm_name(&errors);
+    let call = call.state_value(aws_sdk_cloudwatch::types::StateValue::Alarm);
+    call.state_reason("forced by the test")
+        .send()
+        .await
+        .unwrap();
+    let alarmed = status(&f);
     assert!(
-        status(&f).contains("live:     version 1 "),
-        "{}",
-        status(&f)
+        alarmed.contains(&format!("alarm:    {errors} ALARM: forced by the test")),
+        "{alarmed}"
     );
 
     // API Gateway invokes the alias, never $LATEST, and the permission is on the alias.

@@ -46,6 +46,17 @@ pub async fn status(global: &Global, args: &StatusArgs) -> Result<ExitCode> {
     }
     let kept: Vec<String> = now.versions.iter().map(ToString::to_string).collect();
     out!("versions: {}\n", kept.join(", "));
+    if now.alarms.is_empty() {
+        outln!("alarms:   none declared (`[alarms]` in the stack file)");
+    }
+    for alarm in &now.alarms {
+        let reason = if alarm.state == "OK" {
+            String::new()
+        } else {
+            format!(": {}", alarm.reason)
+        };
+        outln!("alarm:    {} {}{reason}", alarm.name, alarm.state);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -33,8 +33,9 @@ fn artifacts(layer: bool) -> Artifacts {
 }
 
 /// The resources besides the routes: role, attachment, table, table policy, log group,
-/// function, its alias, API, integration, access log group, stage, invoke permission.
-const NOT_ROUTES: usize = 12;
+/// function, its alias, API, integration, access log group, stage, invoke permission, and with
+/// the default `[alarms]` seven alarms and the dashboard.
+const NOT_ROUTES: usize = 20;
 
 #[test]
 fn the_stack_has_every_resource_once_with_known_dependencies() {

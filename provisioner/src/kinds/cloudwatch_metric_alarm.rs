@@ -95,19 +95,44 @@ impl Kind for CloudwatchMetricAlarm {
     }
 
     async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
-        let Some(alarm) = find_metric_alarm(aws, id).await? else {
-            return Ok(None);
-        };
-        let arn = alarm.alarm_arn().unwrap_or_default();
-        let listed = aws.cloudwatch.list_tags_for_resource().resource_arn(arn);
-        let listed = listed.send().await.aws("ListTagsForResource")?;
-        Ok(Some(
-            Found::new(id, spec(&alarm))
-                .with_arn(arn)
-                .with_output("arn", arn)
-                .with_output("name", id)
-                .with_tags(tags::from_cloudwatch(listed.tags())),
-        ))
+        match find_metric_alarm(aws, id).await? {
+            Some(alarm) => found(aws, &alarm).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The environment's alarms from one DescribeAlarms naming them all (up to the 100 names
+    /// a call takes), then their tags, all at once: a no-op plan's cost grows by one call per
+    /// alarm, not two.
+    async fn read_many(aws: &AwsClients, objects: &[(String, Fields)]) -> Vec<Read<Spec>> {
+        let mut answers = Vec::with_capacity(objects.len());
+        for chunk in objects.chunks(MAX_NAMES_PER_CALL) {
+            let names = chunk.iter().map(|(id, _)| id.clone()).collect();
+            let call = aws
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(names))
+                .alarm_types(AlarmType::MetricAlarm)
+                .max_records(MAX_NAMES_PER_CALL as i32);
+            let described = match call.send().await.aws("DescribeAlarms") {
+                Ok(described) => described.metric_alarms.unwrap_or_default(),
+                Err(error) => {
+                    answers.extend(chunk.iter().map(|_| Err(error.repeated())));
+                    continue;
+                }
+            };
+            let reads = chunk.iter().map(|(id, _)| {
+                let alarm = described.iter().find(|a| a.alarm_name() == Some(id));
+                async move {
+                    match alarm {
+                        Some(alarm) => found(aws, alarm).await.map(Some),
+                        None => Ok(None),
+                    }
+                }
+            });
+            answers.extend(futures::future::join_all(reads).await);
+        }
+        answers
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
@@ -168,6 +193,22 @@ async fn put(
         .set_ok_actions(Some(spec.ok_actions.clone()))
         .set_tags(tags);
     call.send().await.aws("PutMetricAlarm").map(drop)
+}
+
+/// The most alarm names one DescribeAlarms takes (and answers).
+const MAX_NAMES_PER_CALL: usize = 100;
+
+/// `alarm` with its tags (ListTagsForResource).
+async fn found(aws: &AwsClients, alarm: &MetricAlarm) -> Result<Found<Spec>, ResourceError> {
+    let id = alarm.alarm_name().unwrap_or_default();
+    let arn = alarm.alarm_arn().unwrap_or_default();
+    let listed = aws.cloudwatch.list_tags_for_resource().resource_arn(arn);
+    let listed = listed.send().await.aws("ListTagsForResource")?;
+    Ok(Found::new(id, spec(alarm))
+        .with_arn(arn)
+        .with_output("arn", arn)
+        .with_output("name", id)
+        .with_tags(tags::from_cloudwatch(listed.tags())))
 }
 
 /// DescribeAlarms of the metric alarm `name`; `None` when there is none.

@@ -141,26 +141,47 @@ async fn watch(
 
 /// The first of `alarms` in `ALARM`, with its reason.
 pub async fn firing(aws: &AwsClients, alarms: &[String]) -> Result<Option<String>, ResourceError> {
-    if alarms.is_empty() {
-        return Ok(None);
+    let states = alarm_states(aws, alarms).await?;
+    let fired = states.into_iter().find(|alarm| alarm.state == "ALARM");
+    Ok(fired.map(|alarm| format!("`{}` is in ALARM ({})", alarm.name, alarm.reason)))
+}
+
+/// An alarm's state as CloudWatch reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmState {
+    pub name: String,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+    pub state: String,
+    pub reason: String,
+}
+
+/// The states of `alarms` (one DescribeAlarms per 100 names), in the order CloudWatch answers;
+/// an alarm that is not there is left out.
+pub async fn alarm_states(
+    aws: &AwsClients,
+    alarms: &[String],
+) -> Result<Vec<AlarmState>, ResourceError> {
+    let mut states = Vec::new();
+    for names in alarms.chunks(100) {
+        let call = aws.cloudwatch.describe_alarms();
+        let answer = call
+            .set_alarm_names(Some(names.to_vec()))
+            .max_records(100)
+            .send()
+            .await
+            .aws("DescribeAlarms")?;
+        states.extend(answer.metric_alarms().iter().map(|alarm| {
+            AlarmState {
+                name: alarm.alarm_name().unwrap_or_default().to_string(),
+                state: alarm.state_value().map_or("", |s| s.as_str()).to_string(),
+                reason: alarm
+                    .state_reason()
+                    .unwrap_or("no reason given")
+                    .to_string(),
+            }
+        }));
     }
-    let call = aws.cloudwatch.describe_alarms();
-    let answer = call
-        .set_alarm_names(Some(alarms.to_vec()))
-        .send()
-        .await
-        .aws("DescribeAlarms")?;
-    let fired = answer
-        .metric_alarms()
-        .iter()
-        .find(|alarm| alarm.state_value() == Some(&aws_sdk_cloudwatch::types::StateValue::Alarm));
-    Ok(fired.map(|alarm| {
-        format!(
-            "`{}` is in ALARM ({})",
-            alarm.alarm_name().unwrap_or_default(),
-            alarm.state_reason().unwrap_or("no reason given")
-        )
-    }))
+    Ok(states)
 }
 
 #[cfg(test)]

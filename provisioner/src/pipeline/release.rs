@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use super::{PipelineError, Session, lock};
 use crate::desired::LIVE_ALIAS;
 use crate::kinds::lambda_alias::{self, LambdaAlias, Spec};
+use crate::kinds::lambda_rollout::{AlarmState, alarm_states};
 use crate::kinds::lambda_versions;
 use crate::kinds::typed::Kind;
 use crate::resource::ResourceError;
@@ -31,6 +32,8 @@ pub struct Release {
     pub weights: BTreeMap<String, f64>,
     /// The published versions kept, oldest first.
     pub versions: Vec<u64>,
+    /// The state of every alarm the environment's state records, by name.
+    pub alarms: Vec<AlarmState>,
 }
 
 /// What `rollback` did: the version that served before, and the one that serves now.
@@ -51,11 +54,22 @@ pub async fn status(session: &Session) -> Result<Release, PipelineError> {
     let versions = lambda_versions::listed(aws, &spec.function_name)
         .await
         .map_err(|e| resource_error(ALIAS_ADDRESS, e))?;
+    let names: Vec<String> = document
+        .resources
+        .values()
+        .filter(|r| r.kind == "cloudwatch_metric_alarm")
+        .map(|r| r.id.clone())
+        .collect();
+    let mut alarms = alarm_states(aws, &names)
+        .await
+        .map_err(|e| resource_error("cloudwatch_metric_alarm", e))?;
+    alarms.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Release {
         function: spec.function_name,
         live: spec.function_version,
         weights: spec.additional_version_weights,
         versions,
+        alarms,
     })
 }
 

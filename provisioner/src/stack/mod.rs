@@ -6,6 +6,7 @@
 //! and every name computed. Everything downstream (desired resources, backend, hashing for plan
 //! files) reads only the resolved form, so a default lives in exactly one place.
 
+mod alarms;
 mod auth;
 mod backend;
 pub mod error;
@@ -16,6 +17,7 @@ mod resolve;
 
 use std::path::{Path, PathBuf};
 
+pub use alarms::ResolvedAlarms;
 pub use auth::ResolvedAuth;
 pub use error::StackError;
 pub use limits::{Throttle, Throttling};

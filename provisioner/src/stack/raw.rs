@@ -26,6 +26,8 @@ pub struct RawStack {
     #[serde(default)]
     pub release: ReleaseSection,
     #[serde(default)]
+    pub alarms: AlarmsSection,
+    #[serde(default)]
     pub backend: BackendSection,
     /// Per-environment overrides; their keys are the environments `--env` accepts.
     #[serde(default)]
@@ -48,6 +50,8 @@ pub struct EnvOverrides {
     pub auth: AuthSection,
     #[serde(default)]
     pub release: ReleaseSection,
+    #[serde(default)]
+    pub alarms: AlarmsSection,
     #[serde(default)]
     pub backend: BackendSection,
 }
@@ -130,6 +134,21 @@ pub struct ReleaseSection {
 }
 
 /// Lambda's X-Ray tracing modes.
+/// `[alarms]`: the CloudWatch alarms that watch a release and the environment, their
+/// thresholds, and who is told when one fires.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmsSection {
+    pub enabled: Option<bool>,
+    pub function_errors: Option<Spanned<f64>>,
+    pub function_throttles: Option<Spanned<f64>>,
+    pub duration_percent: Option<Spanned<f64>>,
+    pub api_5xx_percent: Option<Spanned<f64>>,
+    pub api_latency_ms: Option<Spanned<f64>>,
+    pub table_throttles: Option<Spanned<f64>>,
+    pub notify: Option<Spanned<Vec<String>>>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tracing {

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_spanned::Spanned;
 
+use super::alarms::{ResolvedAlarms, resolve_alarms};
 use super::auth::{ResolvedAuth, is_protected, resolve_auth};
 use super::limits::{Throttling, resolve_reserved_concurrency, resolve_throttling};
 use super::raw::{Architecture, EnvOverrides, Tracing};
@@ -42,6 +43,8 @@ pub struct ResolvedStack {
     /// Identity on the API; `None` when `[auth]` is off.
     pub auth: Option<ResolvedAuth>,
     pub release: ResolvedRelease,
+    /// The CloudWatch alarms and dashboard; `None` when `[alarms] enabled = false`.
+    pub alarms: Option<ResolvedAlarms>,
     /// Real users depend on it (`[stack] protected`, by default `prod` only).
     pub protected: bool,
     pub backend: BackendSettings,
@@ -403,6 +406,7 @@ pub(super) fn resolve(
         api,
         auth,
         release: resolve_release(stack, over)?,
+        alarms: resolve_alarms(stack, over)?,
         protected,
         backend,
         root: stack.root.clone(),

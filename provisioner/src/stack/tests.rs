@@ -339,3 +339,35 @@ fn release_settings_default_to_all_at_once_and_override_per_environment() {
     assert_eq!(prod.interval, std::time::Duration::from_secs(30));
     assert_eq!(prod.bake, std::time::Duration::from_secs(120));
 }
+
+#[test]
+fn alarms_are_on_by_default_and_bad_thresholds_or_addresses_are_refused() {
+    let text = "[alarms]\nfunction_errors = 3\n[env.dev]\n[env.prod.alarms]\nenabled = false\n";
+    let dev = resolve(text, "dev").unwrap().alarms.unwrap();
+    assert_eq!(dev.function_errors, 3.0);
+    assert_eq!((dev.duration_percent, dev.api_latency_ms), (80.0, 2000.0));
+    assert!(dev.notify.is_empty());
+    assert_eq!(resolve(text, "prod").unwrap().alarms, None);
+    for (text, message, hint) in [
+        (
+            "[alarms]\nfunction_errors = 0\n",
+            "function_errors = 0 is not a threshold",
+            "more than 0",
+        ),
+        (
+            "[alarms]\nduration_percent = 120.0\n",
+            "duration_percent = 120",
+            "at most 100",
+        ),
+        (
+            "[alarms]\nnotify = [\"ops@example\"]\n",
+            "\"ops@example\" is not an e-mail",
+            "ops@example.com",
+        ),
+    ] {
+        let error = resolve(&format!("{text}[env.dev]\n"), "dev").unwrap_err();
+        let shown = format!("{error:?} {error}");
+        assert!(shown.contains(message), "{text}: {shown}");
+        assert!(shown.contains(hint), "{text}: {shown}");
+    }
+}
