@@ -176,7 +176,9 @@ def add_permission(self, function_name, qualifier, raw):
     if key is None:
         return _moto_add_permission(self, function_name, qualifier, raw)
     if key not in ALIAS_POLICIES:
-        ALIAS_POLICIES[key] = Policy(self.get_function(function_name, qualifier))
+        # On the unqualified function: a statement's Resource is its ARN plus ":<alias>", as
+        # Lambda writes it (the alias's version's ARN would make it "...:1:live").
+        ALIAS_POLICIES[key] = Policy(self.get_function(function_name))
     statement, _ = ALIAS_POLICIES[key].add_statement(raw, qualifier)
     return statement
 

@@ -31,6 +31,8 @@ fn terraform_apply(f: &Fixture, table: &str) -> PathBuf {
             format!("table_name={table}"),
             format!("lambda_zip={}", zip.display()),
             "lambda_architecture=x86_64".into(),
+            // The grown stack: alias, access log group, alarms and dashboard, as declared here.
+            "monitoring=true".into(),
         ],
     );
     terraform::forget_providers(&dir);
@@ -170,9 +172,8 @@ async fn migrate_adopts_a_terraform_stack_and_keeps_every_item() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("provisioner import"));
 
-    // What remains is intended: in-place updates (tags the stack adds, the first published
-    // version), the release alias the Terraform stack lacks, and one permission re-created on
-    // that alias (its source ARN fixed too: the yardstick's provider skips the account id in the
+    // What remains is intended: in-place updates (tags the stack adds, the alarms'
+    // descriptions), and the permission on the alias re-created (its source ARN fixed: the yardstick's provider skips the account id in the
     // API's execution ARN, `skip_requesting_account_id`). Nothing else is created, nothing is
     // deleted, and the table is at most updated in place.
     let plan = f.ok(&["plan", "--env", "dev", "--json"]);

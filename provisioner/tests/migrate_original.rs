@@ -183,7 +183,8 @@ async fn the_original_stack_migrates_without_an_outage() {
         "->  iam_role_policy_attachment.basic_execution",
         "->  iam_role_policy_attachment.attach_ddb_rw",
         "->  iam_policy.ddb_rw",
-        "->  lambda_permission.apigw (AllowInvokeFromHttpApi)",
+        // On the function itself: the stack's is on the alias, so this one is removed after.
+        "->  lambda_permission.allow_invoke (AllowInvokeFromHttpApi)",
         &format!("iam_role.lambda: \"{old_role}\" -> \"{}\"", f.role_name()),
         "Dry run: nothing was written",
     ] {
@@ -214,7 +215,8 @@ async fn the_original_stack_migrates_without_an_outage() {
             "replace",
             true,
         ),
-        ("lambda_permission.apigw", "replace", true),
+        ("lambda_permission.apigw", "create", false),
+        ("lambda_permission.allow_invoke", "delete", false),
         // The original served `$LATEST`; the release alias is new.
         ("lambda_alias.live", "create", false),
         ("iam_role_policy.dynamodb", "create", false),

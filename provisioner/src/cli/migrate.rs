@@ -207,8 +207,8 @@ fn print_names(plan: &provisioner::plan::Plan, mappings: &[Mapping]) {
         .collect();
     if !removed.is_empty() {
         outln!(
-            "\nNot declared by the stack, adopted to be removed after the stack's own policy \
-             is in place: {}",
+            "\nNot declared by the stack, adopted to be removed once what replaces it is in \
+             place (the stack's own policy; its permission on the alias `live`): {}",
             removed.join(", ")
         );
     }

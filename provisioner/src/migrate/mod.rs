@@ -105,15 +105,32 @@ pub async fn adopt_one(
             environment: engine.environment.clone(),
         });
     }
-    let resolved = refs::resolve_desired(declared, outputs);
-    if let Some(reference) = resolved.fields.values().find_map(refs::first_reference) {
-        let missing = refs::split(&reference).map_or(reference.clone(), |(a, _)| a.to_string());
-        return Err(AdoptError::MissingDependency {
+    let mut resolved = refs::resolve_desired(declared, outputs);
+    // A field that still refers to an object the state lacks is left out: the object may be
+    // one the next apply creates (the stage's access log group, which the original stack never
+    // had), and then the next plan sets the field. A read that needed it (a route without its
+    // API's id) fails, and the dependency is what to adopt first.
+    let unresolved: Vec<String> = resolved
+        .fields
+        .iter()
+        .filter_map(|(_, value)| refs::first_reference(value))
+        .collect();
+    resolved
+        .fields
+        .retain(|_, value| refs::first_reference(value).is_none());
+    let missing_dependency = || {
+        let reference = &unresolved[0];
+        let missing = refs::split(reference).map_or(reference.clone(), |(a, _)| a.to_string());
+        AdoptError::MissingDependency {
             address: address.to_string(),
             missing,
-        });
-    }
-    let observed = read_existing(engine, &declared.kind, address, id, &resolved.fields).await?;
+        }
+    };
+    let observed = match read_existing(engine, &declared.kind, address, id, &resolved.fields).await
+    {
+        Err(AdoptError::Read { .. }) if !unresolved.is_empty() => return Err(missing_dependency()),
+        other => other?,
+    };
     if let Some(tags) = &observed.tags {
         let other_stack = tags.get(TAG_STACK).is_some_and(|s| *s != engine.stack_name);
         let other_env = tags
@@ -150,7 +167,8 @@ pub async fn adopt_one(
 }
 
 /// Records an object the stack does not declare (the original's customer-managed policy and its
-/// attachment) under `address`, so that the next plan deletes it; its delete waits for the
+/// attachment, its permission on the function rather than the alias) under `address`, read by
+/// `id` and `recorded`, so that the next plan deletes it; its delete waits for the
 /// creates and updates of the run, and for the deletes of what it lists in `depends_on`'s
 /// reverse. Reading it is the only AWS call.
 pub async fn adopt_for_removal(
@@ -159,9 +177,10 @@ pub async fn adopt_for_removal(
     address: &str,
     id: &str,
     depends_on: &[String],
+    recorded: &Fields,
 ) -> Result<Observed, AdoptError> {
     let kind_name = address.split('.').next().unwrap_or(address);
-    let observed = read_existing(engine, kind_name, address, id, &Fields::new()).await?;
+    let observed = read_existing(engine, kind_name, address, id, recorded).await?;
     document.resources.insert(
         address.to_string(),
         state::ResourceState {

@@ -15,6 +15,11 @@ use serde_json::Value;
 use crate::desired::{self, BASIC_EXECUTION_POLICY_ARN};
 use crate::resource::Desired;
 
+mod by_name;
+mod mapping;
+
+pub use mapping::Mapping;
+
 /// The parts of a Terraform v4 state this tool reads.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TerraformState {
@@ -47,50 +52,6 @@ pub struct TerraformInstance {
     pub index_key: Option<Value>,
     #[serde(default)]
     pub attributes: Value,
-}
-
-/// One Terraform resource instance and where it goes here.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Mapping {
-    /// `aws_apigatewayv2_route.route["get_tables"]`.
-    pub terraform_address: String,
-    /// `apigw_route.get_tables`, or `None` when this stack has no place for it.
-    pub address: Option<String>,
-    /// The id our kind reads it by.
-    pub id: Option<String>,
-    /// For an object the stack does not declare but takes over so that its plan removes it
-    /// (the original's customer-managed policy and its attachment): the addresses whose
-    /// deletion must wait for its own.
-    pub depends_on: Vec<String>,
-    /// Why it is not mapped, or what happens to it.
-    pub note: Option<String>,
-}
-
-impl Mapping {
-    fn to(terraform_address: &str, address: String, id: String) -> Self {
-        Self {
-            terraform_address: terraform_address.to_string(),
-            address: Some(address),
-            id: Some(id),
-            depends_on: Vec::new(),
-            note: None,
-        }
-    }
-
-    fn unmapped(terraform_address: &str, note: String) -> Self {
-        Self {
-            terraform_address: terraform_address.to_string(),
-            address: None,
-            id: None,
-            depends_on: Vec::new(),
-            note: Some(note),
-        }
-    }
-
-    /// True for an object adopted only so that the plan removes it.
-    pub fn is_removal(&self) -> bool {
-        self.address.is_some() && !self.depends_on.is_empty()
-    }
 }
 
 /// Errors reading a Terraform state.
@@ -372,11 +333,12 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                     }
                     "aws_cloudwatch_log_group" => {
                         let name = need("name")?;
-                        match &function {
-                            Some(f) if name == format!("/aws/lambda/{}", f.name) => {
+                        match (&function, by_name::declared_address(i.kind, i.attributes, declared)) {
+                            (Some(f), _) if name == format!("/aws/lambda/{}", f.name) => {
                                 Ok(to("log_group.lambda", id()?))
                             }
-                            _ => Err("not the function's log group".into()),
+                            (_, Some(address)) => Ok(to(address, id()?)),
+                            _ => Err("not one of the stack's log groups".into()),
                         }
                     }
                     "aws_lambda_layer_version" => {
@@ -410,13 +372,26 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                     {
                         Ok(to("apigw_stage.main", id()?))
                     }
-                    "aws_lambda_permission" => {
-                        if on_function() && i.attr("principal") == Some("apigateway.amazonaws.com") {
-                            Ok(to("lambda_permission.apigw", id()?))
-                        } else {
-                            Err("not API Gateway's permission on the function".into())
+                    "aws_lambda_permission"
+                        if on_function() && i.attr("principal") == Some("apigateway.amazonaws.com") =>
+                    {
+                        if i.attr("qualifier") == Some(desired::LIVE_ALIAS) {
+                            return Ok(to("lambda_permission.apigw", id()?));
                         }
+                        // The original's is on the function itself; the stack's is on the alias
+                        // the integration is moved to. The old one goes last, so API Gateway is
+                        // never without a permission for what it invokes.
+                        let mut mapping = to(&removal_address("lambda_permission", i.name), id()?);
+                        mapping.depends_on.push("lambda_function.api".into());
+                        let function = i.attr("function_name").unwrap_or_default();
+                        mapping.recorded.insert("function_name".into(), function.into());
+                        mapping.note = Some(format!(
+                            "API Gateway's permission on the function itself: the stack's is on the alias `{}`, which the integration invokes once it is in place; removed after that",
+                            desired::LIVE_ALIAS
+                        ));
+                        Ok(mapping)
                     }
+                    "aws_lambda_permission" => Err("not API Gateway's permission on the function".into()),
                     "aws_lambda_alias" => {
                         if on_function() && i.attr("name") == Some(desired::LIVE_ALIAS) {
                             Ok(to("lambda_alias.live", id()?))
@@ -435,7 +410,10 @@ pub fn map_resources(state: &TerraformState, declared: &[Desired]) -> Vec<Mappin
                     | "aws_apigatewayv2_authorizer" => {
                         Err("not on the API integrated with the function".into())
                     }
-                    other => Err(format!("this stack has no resource of type {other}")),
+                    other => match by_name::declared_address(other, i.attributes, declared) {
+                        Some(address) => Ok(to(address, id()?)),
+                        None => Err(format!("this stack declares no {other} of that name")),
+                    },
                 }
             })();
             mapped.unwrap_or_else(|note| Mapping::unmapped(&i.address, note))

@@ -93,7 +93,8 @@ pub async fn migrate(
                 continue;
             };
             let document = &mut writer.document;
-            adopt_for_removal(&session.engine, document, address, id, &mapping.depends_on).await?;
+            let (depends_on, recorded) = (&mapping.depends_on, &mapping.recorded);
+            adopt_for_removal(&session.engine, document, address, id, depends_on, recorded).await?;
         }
         let refreshed = refresh(&session.engine, &writer.document).await?;
         let options = PlanOptions::default();

@@ -191,12 +191,17 @@ fn the_original_maps_by_identity_whatever_the_order() {
             address_of(&m, "aws_apigatewayv2_stage.stage"),
             Some("apigw_stage.main")
         );
+        // The original's permission is on the function, the stack's on the alias: taken over
+        // to be removed once the integration invokes the alias, read by its function.
         let permission = m["aws_lambda_permission.allow_invoke"];
         assert_eq!(
             permission.address.as_deref(),
-            Some("lambda_permission.apigw")
+            Some("lambda_permission.allow_invoke")
         );
         assert_eq!(permission.id.as_deref(), Some("AllowInvokeFromHttpApi"));
+        assert!(permission.is_removal());
+        assert_eq!(permission.depends_on, ["lambda_function.api"]);
+        assert!(permission.recorded["function_name"].is_string());
         resources.reverse();
     }
 }
