@@ -48,6 +48,17 @@ variable "lambda_architecture" {
   default     = "arm64"
 }
 
+variable "monitoring" {
+  description = <<-EOT
+    The releases and monitoring the provisioner's stack declares (a published version and the
+    alias live, the stage's access log group, the CloudWatch alarms and dashboard), so the
+    benchmark compares like with like. Off by default: the migration tests start from the
+    original stack, which had none of them.
+  EOT
+  type        = bool
+  default     = false
+}
+
 variable "cors_allow_origins" {
   type    = list(string)
   default = ["*"]
@@ -64,6 +75,7 @@ provider "aws" {
 
   endpoints {
     apigatewayv2   = var.endpoint
+    cloudwatch     = var.endpoint
     cloudwatchlogs = var.endpoint
     dynamodb       = var.endpoint
     iam            = var.endpoint
@@ -205,6 +217,7 @@ resource "aws_lambda_function" "api" {
   timeout          = 10
   filename         = var.lambda_zip
   source_code_hash = filebase64sha256(var.lambda_zip)
+  publish          = var.monitoring
 
   environment {
     variables = {
@@ -233,7 +246,7 @@ resource "aws_apigatewayv2_api" "http" {
 resource "aws_apigatewayv2_integration" "lambda" {
   api_id                 = aws_apigatewayv2_api.http.id
   integration_type       = "AWS_PROXY"
-  integration_uri        = aws_lambda_function.api.arn
+  integration_uri        = var.monitoring ? aws_lambda_alias.live[0].arn : aws_lambda_function.api.arn
   payload_format_version = "2.0"
   timeout_milliseconds   = 29000
 }
@@ -250,14 +263,99 @@ resource "aws_apigatewayv2_stage" "main" {
   name        = var.environment
   auto_deploy = true
   tags        = local.tags
+
+  dynamic "access_log_settings" {
+    for_each = aws_cloudwatch_log_group.api_access
+    content {
+      destination_arn = access_log_settings.value.arn
+      format = jsonencode({
+        requestId          = "$context.requestId"
+        sourceIp           = "$context.identity.sourceIp"
+        requestTime        = "$context.requestTime"
+        routeKey           = "$context.routeKey"
+        status             = "$context.status"
+        responseLength     = "$context.responseLength"
+        latency            = "$context.responseLatency"
+        integrationLatency = "$context.integrationLatency"
+        integrationError   = "$context.integrationErrorMessage"
+      })
+    }
+  }
 }
 
 resource "aws_lambda_permission" "allow_invoke" {
   statement_id  = "AllowApiGatewayInvoke"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.api.function_name
+  qualifier     = var.monitoring ? aws_lambda_alias.live[0].name : null
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.http.execution_arn}/*/*"
+}
+
+resource "aws_lambda_alias" "live" {
+  count            = var.monitoring ? 1 : 0
+  name             = "live"
+  function_name    = aws_lambda_function.api.function_name
+  function_version = aws_lambda_function.api.version
+}
+
+resource "aws_cloudwatch_log_group" "api_access" {
+  count             = var.monitoring ? 1 : 0
+  name              = "/aws/apigateway/${local.name}-http-api"
+  retention_in_days = 14
+  tags              = local.tags
+}
+
+locals {
+  alias_dimensions = { FunctionName = "${local.name}-api", Resource = "${local.name}-api:live" }
+  stage_dimensions = { ApiId = aws_apigatewayv2_api.http.id, Stage = var.environment }
+  table_dimensions = { TableName = local.table_name }
+  # The provisioner's default [alarms]: key = [namespace, metric, dimensions, statistic, threshold].
+  alarms = {
+    function-errors       = ["AWS/Lambda", "Errors", local.alias_dimensions, "Sum", 5]
+    function-throttles    = ["AWS/Lambda", "Throttles", local.alias_dimensions, "Sum", 1]
+    function-duration     = ["AWS/Lambda", "Duration", local.alias_dimensions, "p99", 8000]
+    api-5xx               = ["AWS/ApiGateway", "5xx", local.stage_dimensions, "Average", 0.05]
+    api-latency           = ["AWS/ApiGateway", "Latency", local.stage_dimensions, "p99", 2000]
+    table-read-throttles  = ["AWS/DynamoDB", "ReadThrottleEvents", local.table_dimensions, "Sum", 1]
+    table-write-throttles = ["AWS/DynamoDB", "WriteThrottleEvents", local.table_dimensions, "Sum", 1]
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "alarm" {
+  for_each            = var.monitoring ? local.alarms : {}
+  alarm_name          = "${local.name}-${each.key}"
+  namespace           = each.value[0]
+  metric_name         = each.value[1]
+  dimensions          = each.value[2]
+  statistic           = startswith(each.value[3], "p") ? null : each.value[3]
+  extended_statistic  = startswith(each.value[3], "p") ? each.value[3] : null
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = each.value[4]
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  tags                = local.tags
+}
+
+resource "aws_cloudwatch_dashboard" "main" {
+  count          = var.monitoring ? 1 : 0
+  dashboard_name = local.name
+  dashboard_body = jsonencode({
+    widgets = [
+      for i, w in [
+        ["Function invocations, errors, throttles", "Sum", [for m in ["Invocations", "Errors", "Throttles"] : ["AWS/Lambda", m, "FunctionName", "${local.name}-api", "Resource", "${local.name}-api:live"]]],
+        ["Function duration (p99, ms)", "p99", [["AWS/Lambda", "Duration", "FunctionName", "${local.name}-api", "Resource", "${local.name}-api:live"]]],
+        ["API requests and errors", "Sum", [for m in ["Count", "4xx", "5xx"] : ["AWS/ApiGateway", m, "ApiId", aws_apigatewayv2_api.http.id, "Stage", var.environment]]],
+        ["API latency (p99, ms)", "p99", [for m in ["Latency", "IntegrationLatency"] : ["AWS/ApiGateway", m, "ApiId", aws_apigatewayv2_api.http.id, "Stage", var.environment]]],
+        ["Table throttled reads and writes", "Sum", [for m in ["ReadThrottleEvents", "WriteThrottleEvents"] : ["AWS/DynamoDB", m, "TableName", local.table_name]]],
+        ["Table consumed capacity", "Sum", [for m in ["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"] : ["AWS/DynamoDB", m, "TableName", local.table_name]]],
+        ] : {
+        type       = "metric", x = (i % 2) * 12, y = floor(i / 2) * 6, width = 12, height = 6
+        properties = { title = w[0], region = "us-east-1", stat = w[1], period = 60, metrics = w[2] }
+      }
+    ]
+  })
 }
 
 output "api_base_url" {

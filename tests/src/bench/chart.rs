@@ -12,8 +12,8 @@ use plotters::prelude::*;
 
 use crate::bench::infra::{Backend, Operation, Tool};
 use crate::bench::report::{
-    GOAL_APPLY_DESTROY_SPEEDUP, GOAL_COLD_START_OVER_FLOOR, GOAL_MEMORY_RATIO, GOAL_PLAN_SPEEDUP,
-    Report, StepSummary,
+    GOAL_APPLY_SPEEDUP, GOAL_COLD_START_OVER_FLOOR, GOAL_DESTROY_SPEEDUP, GOAL_MEMORY_RATIO,
+    GOAL_PLAN_SPEEDUP, Report, StepSummary,
 };
 
 /// One bar: its label, its value (a ratio) and the goal it is held to, if any.
@@ -35,7 +35,8 @@ pub fn terraform_bars(report: &Report) -> Vec<Bar> {
     for operation in Operation::ALL {
         let wall_goal = match operation {
             Operation::NoopPlan => Some(GOAL_PLAN_SPEEDUP),
-            Operation::Apply | Operation::Destroy => Some(GOAL_APPLY_DESTROY_SPEEDUP),
+            Operation::Apply => Some(GOAL_APPLY_SPEEDUP),
+            Operation::Destroy => Some(GOAL_DESTROY_SPEEDUP),
             _ => None,
         };
         let measures: [Measure; 3] = [

@@ -24,7 +24,8 @@ use crate::bench::infra::{Backend, Operation, Step, Tool};
 use crate::bench::stats::Summary;
 
 pub use goals::{
-    GOAL_APPLY_DESTROY_SPEEDUP, GOAL_COLD_START_OVER_FLOOR, GOAL_MEMORY_RATIO, GOAL_PLAN_SPEEDUP,
+    GOAL_APPLY_SPEEDUP, GOAL_COLD_START_OVER_FLOOR, GOAL_DESTROY_SPEEDUP, GOAL_MEMORY_RATIO,
+    GOAL_PLAN_SPEEDUP,
 };
 
 /// The machine and the conditions of the run.

@@ -56,7 +56,10 @@ pub fn round(
                 .arg(format!("-var=environment={ENVIRONMENT}"))
                 .arg(format!("-var=lambda_zip={}", setup.function_zip.display()))
                 .arg(format!("-var=lambda_architecture={}", setup.architecture))
-                .arg(format!("-var=lambda_memory={memory}"));
+                .arg(format!("-var=lambda_memory={memory}"))
+                // The grown stack: the alias, access logs, alarms and dashboard, as the
+                // provisioner's stack declares them.
+                .arg("-var=monitoring=true");
         }
         c.env("TF_CLI_CONFIG_FILE", &terraform.cli_config)
             .env("TF_IN_AUTOMATION", "1")

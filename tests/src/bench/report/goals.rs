@@ -9,20 +9,22 @@ use super::format::{number, yes_no};
 use crate::bench::function::FunctionFigures;
 use crate::bench::infra::{Backend, Operation, Tool};
 
-/// The goals of the issue, as ratios (Terraform / provisioner, or function / floor).
-pub const GOAL_PLAN_SPEEDUP: f64 = 10.0;
+/// The goals of the issues, as ratios (Terraform / provisioner, or function / floor). The
+/// release issue raised the plan's and apply's on the grown stack (the alias, access logs,
+/// alarms and dashboard on both sides).
+pub const GOAL_PLAN_SPEEDUP: f64 = 50.0;
 pub const GOAL_PLAN_MAX_S: f64 = 0.1;
-pub const GOAL_APPLY_DESTROY_SPEEDUP: f64 = 5.0;
+pub const GOAL_APPLY_SPEEDUP: f64 = 20.0;
+pub const GOAL_DESTROY_SPEEDUP: f64 = 5.0;
 pub const GOAL_MEMORY_RATIO: f64 = 10.0;
 pub const GOAL_COLD_START_OVER_FLOOR: f64 = 3.0;
 
 /// The function's own goals: ten times better than the Python original on cold start (~190 ms,
-/// so under 20 ms) and CPU per request (~3 ms), and small enough to run at 128 MB from a small
-/// zip.
+/// so under 20 ms), and small enough to run at 128 MB from a small zip. Its CPU per request
+/// (~3 ms) is shown beside ours, no longer judged (see `function_goals`).
 pub const PYTHON_COLD_START_MS: f64 = 190.0;
 pub const GOAL_COLD_START_MS: f64 = 20.0;
 pub const PYTHON_CPU_MS_PER_REQUEST: f64 = 3.0;
-pub const GOAL_OVER_PYTHON: f64 = 10.0;
 pub const GOAL_SERVE_RSS_MB: f64 = 40.0;
 pub const GOAL_ZIP_MB: f64 = 5.0;
 
@@ -95,11 +97,14 @@ impl Report {
                 plan_s.map(|s| s < GOAL_PLAN_MAX_S),
             );
         }
-        for op in [Operation::Apply, Operation::Destroy] {
+        for (op, at_least) in [
+            (Operation::Apply, GOAL_APPLY_SPEEDUP),
+            (Operation::Destroy, GOAL_DESTROY_SPEEDUP),
+        ] {
             for &b in &backends {
-                let goal = format!("{} ≥ {GOAL_APPLY_DESTROY_SPEEDUP}x faster", op.label());
+                let goal = format!("{} ≥ {at_least}x faster", op.label());
                 let r = self.speedup(b, op);
-                ratio_row(&mut md, &named(goal, b), r, GOAL_APPLY_DESTROY_SPEEDUP);
+                ratio_row(&mut md, &named(goal, b), r, at_least);
             }
         }
         for &b in &backends {
@@ -137,17 +142,19 @@ pub fn function_goals(f: &FunctionFigures) -> String {
         Some(format!("{} ms", number(f.cold_start_ready_ms.median))),
         Some(f.cold_start_ready_ms.median < GOAL_COLD_START_MS),
     );
-    let cpu_goal_ms = PYTHON_CPU_MS_PER_REQUEST / GOAL_OVER_PYTHON;
     let mixes = [
         ("new playgrounds", Some(f.cpu_s_per_1000_requests)),
         ("every user exists", f.steady_cpu_s_per_1000_requests),
     ];
     for (mix, cpu_s_per_1000) in mixes {
-        // CPU seconds per 1,000 requests are milliseconds per request.
+        // CPU seconds per 1,000 requests are milliseconds per request. Shown, not judged: the
+        // SDK's own cost of a DynamoDB call is most of it, so the API issue retired the 0.3 ms
+        // goal for the handler's own CPU (at most 30 µs), which `cargo bench -p function
+        // --bench handler_cpu` measures (docs/benchmarks.md).
         row(
             &mut md,
             &format!(
-                "CPU per request, mixed GET/PUT ({mix}), at most {cpu_goal_ms} ms ({GOAL_OVER_PYTHON}x less than the original's ~{PYTHON_CPU_MS_PER_REQUEST} ms)"
+                "CPU per request, mixed GET/PUT ({mix}), the SDK's call included (the original: ~{PYTHON_CPU_MS_PER_REQUEST} ms; no goal: the handler's own is `handler_cpu`'s)"
             ),
             cpu_s_per_1000.map(|ms| {
                 format!(
@@ -156,7 +163,7 @@ pub fn function_goals(f: &FunctionFigures) -> String {
                     PYTHON_CPU_MS_PER_REQUEST / ms
                 )
             }),
-            cpu_s_per_1000.map(|ms| ms <= cpu_goal_ms),
+            None,
         );
     }
     row(
