@@ -7,18 +7,6 @@ mod common;
 
 use common::Fixture;
 
-/// Replaces the fixture's function zip with one whose `bootstrap` prints `text`.
-fn new_code(f: &Fixture, text: &str) {
-    let dir = f
-        .stack_path()
-        .parent()
-        .expect("the fixture's dir")
-        .to_path_buf();
-    let binary = dir.join(format!("bootstrap-{text}"));
-    std::fs::write(&binary, format!("#!/bin/sh\necho {text}\n")).expect("write");
-    provisioner::package::zip_bootstrap(&binary, &dir.join("function.zip")).expect("zip");
-}
-
 fn status(f: &Fixture) -> String {
     f.ok(&["status", "--env", "dev"])
 }
@@ -68,7 +56,7 @@ async fn each_release_is_a_version_the_alias_serves_and_rollback_serves_the_one_
         .qualifier("live");
     assert!(policy.send().await.is_ok(), "the alias has its permission");
 
-    new_code(&f, "two");
+    f.new_code("two");
     f.apply();
     let now = status(&f);
     assert!(now.contains("live:     version 2 "), "{now}");

@@ -102,6 +102,15 @@ impl Fixture {
         succeeded(self.run(args), args)
     }
 
+    /// Replaces the fixture's function zip with one whose `bootstrap` prints `text`: new code,
+    /// so the next apply publishes a version.
+    pub fn new_code(&self, text: &str) {
+        let binary = self.dir.path().join(format!("bootstrap-{text}"));
+        std::fs::write(&binary, format!("#!/bin/sh\necho {text}\n")).expect("write");
+        let zip = self.dir.path().join("function.zip");
+        provisioner::package::zip_bootstrap(&binary, &zip).expect("zip");
+    }
+
     pub fn apply(&self) -> String {
         self.ok(&["apply", "--env", "dev", "--auto-approve"])
     }
