@@ -13,7 +13,8 @@ fn init_logging(verbosity: u8, ansi: bool, serving: bool) {
     let default = match verbosity {
         // `serve` logs its cold starts and failed invocations, as Lambda's logs would show them.
         0 if serving => "warn,provisioner::serve=info",
-        0 => "warn",
+        // A rollout says where it is (weight, time left, alarms) while apply waits on it.
+        0 => "warn,provisioner::kinds::lambda_rollout=info",
         1 => "info,provisioner=info",
         _ => "debug,provisioner=debug",
     };

@@ -79,6 +79,11 @@ async fn an_alarm_mid_bake_rolls_the_canary_back_and_fails_the_apply() {
         !output.status.success(),
         "a rolled-back release fails the apply: {stderr}"
     );
+    assert!(
+        stderr.contains("lambda_alias.live: version 2 takes 50% of the traffic, ")
+            && stderr.contains("alarms: 6 watched: "),
+        "the step says where it is, by default: {stderr}"
+    );
     assert!(stderr.contains(&alarm), "names the alarm: {stderr}");
     assert!(
         stderr.contains("forced mid-bake by the test"),

@@ -94,13 +94,12 @@ pub async fn release(
         if i == last {
             hold += Duration::from_secs(rollout.bake_seconds);
         }
-        tracing::info!(
-            version = new,
-            weight = format!("{:.0}%", weight * 100.0),
-            hold = format!("{}s", hold.as_secs()),
-            "rollout step"
-        );
-        if let Err(fired) = watch(aws, &rollout.alarms, hold).await? {
+        let step = Step {
+            version: new,
+            weight: *weight,
+            hold,
+        };
+        if let Err(fired) = watch(aws, &rollout.alarms, &step).await? {
             let back = Spec {
                 function_version: serving.to_string(),
                 additional_version_weights: Default::default(),
@@ -118,32 +117,71 @@ pub async fn release(
     Ok(())
 }
 
-/// Reads `alarms` until `hold` has passed: `Ok(Err(what))` as soon as one is in `ALARM`
-/// (`what` names it and says why), `Ok(Ok(()))` when none was.
+/// One weighted step of a rollout, as its progress lines tell it.
+struct Step<'a> {
+    version: &'a str,
+    /// The new version's share, 0 to 1.
+    weight: f64,
+    /// How long the step is watched.
+    hold: Duration,
+}
+
+/// Reads `alarms` until `step.hold` has passed: `Ok(Err(what))` as soon as one is in `ALARM`
+/// (`what` names it and says why), `Ok(Ok(()))` when none was. Says where the step is (weight,
+/// time left, the alarms' states) when it starts and every [`REPORT_EVERY`] after, on the
+/// `lambda_rollout` log target that `provisioner` shows by default: plain lines, on a terminal
+/// as in CI.
 async fn watch(
     aws: &AwsClients,
     alarms: &[String],
-    hold: Duration,
+    step: &Step<'_>,
 ) -> Result<Result<(), String>, ResourceError> {
     let start = Instant::now();
+    let mut reported: Option<Instant> = None;
     loop {
-        if let Some(fired) = firing(aws, alarms).await? {
-            return Ok(Err(fired));
+        let states = alarm_states(aws, alarms).await?;
+        if let Some(alarm) = states.iter().find(|alarm| alarm.state == "ALARM") {
+            return Ok(Err(format!(
+                "`{}` is in ALARM ({})",
+                alarm.name, alarm.reason
+            )));
         }
-        let left = hold.saturating_sub(start.elapsed());
+        let left = step.hold.saturating_sub(start.elapsed());
         if left.is_zero() {
             return Ok(Ok(()));
         }
-        tracing::debug!(left = format!("{}s", left.as_secs()), "alarms OK");
+        if reported.is_none_or(|at| at.elapsed() >= REPORT_EVERY) {
+            reported = Some(Instant::now());
+            tracing::info!(
+                "lambda_alias.live: version {} takes {:.0}% of the traffic, {}s left; alarms: {}",
+                step.version,
+                step.weight * 100.0,
+                left.as_secs(),
+                summary(alarms, &states)
+            );
+        }
         tokio::time::sleep(left.min(ALARM_POLL)).await;
     }
 }
 
-/// The first of `alarms` in `ALARM`, with its reason.
-pub async fn firing(aws: &AwsClients, alarms: &[String]) -> Result<Option<String>, ResourceError> {
-    let states = alarm_states(aws, alarms).await?;
-    let fired = states.into_iter().find(|alarm| alarm.state == "ALARM");
-    Ok(fired.map(|alarm| format!("`{}` is in ALARM ({})", alarm.name, alarm.reason)))
+/// How often a step in progress says so.
+const REPORT_EVERY: Duration = Duration::from_secs(30);
+
+/// `6 watched: 4 OK, 2 INSUFFICIENT_DATA` (`none watched` without alarms).
+fn summary(alarms: &[String], states: &[AlarmState]) -> String {
+    if alarms.is_empty() {
+        return "none watched".to_string();
+    }
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for alarm in states {
+        *counts.entry(alarm.state.as_str()).or_default() += 1;
+    }
+    let missing = alarms.len().saturating_sub(states.len());
+    let mut parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    if missing > 0 {
+        parts.push(format!("{missing} missing"));
+    }
+    format!("{} watched: {}", alarms.len(), parts.join(", "))
 }
 
 /// An alarm's state as CloudWatch reports it.
@@ -196,6 +234,22 @@ mod tests {
             bake_seconds: 1,
             alarms: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_step_summarises_its_alarms_states() {
+        let state = |name: &str, state: &str| AlarmState {
+            name: name.into(),
+            state: state.into(),
+            reason: String::new(),
+        };
+        let watched = ["a".to_string(), "b".into(), "c".into()];
+        let states = [state("a", "OK"), state("b", "INSUFFICIENT_DATA")];
+        assert_eq!(
+            summary(&watched, &states),
+            "3 watched: 1 INSUFFICIENT_DATA, 1 OK, 1 missing"
+        );
+        assert_eq!(summary(&[], &[]), "none watched");
     }
 
     #[test]
