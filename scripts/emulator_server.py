@@ -34,7 +34,12 @@ An alias has a resource policy of its own: AddPermission, GetPolicy and RemovePe
 its alias (https://docs.aws.amazon.com/lambda/latest/dg/access-control-resource-based.html: "you
 can grant permission to ... an alias"). moto keeps one policy object shared by the function and
 its versions and ignores the qualifier of RemovePermission, so here each alias's policy is kept
-apart, and dropped with the alias or the function. Everything else is moto as installed.
+apart, and dropped with the alias or the function.
+
+moto finds the service of every request by listing its own package directory (an `os.listdir`
+and an `isdir` per service, some 175, twice per request): 1.7 of the 3.6 ms a call costs here.
+The listing never changes while the server runs, so it is taken once. Everything else is moto as
+installed.
 
     python emulator_server.py -H 127.0.0.1 -p PORT      (the arguments of moto_server)
 """
@@ -43,6 +48,7 @@ import copy
 import json
 from urllib.parse import unquote
 
+from moto import backends
 from moto.apigatewayv2 import urls
 from moto.awslambda.exceptions import GenericResourcNotFound
 from moto.awslambda.models import LambdaBackend, LambdaStorage, lambda_backends
@@ -247,6 +253,8 @@ LambdaBackend.delete_alias = delete_alias
 LambdaBackend.delete_function = delete_function
 LambdaResponse.remove_permission = remove_permission
 DomainDispatcherApplication.__call__ = dispatch
+_MOTO_MODULES = tuple(backends.list_of_moto_modules())
+backends.list_of_moto_modules = lambda: _MOTO_MODULES
 ApiGatewayV2Response.get_authorizers = get_authorizers
 ApiGatewayV2Response.update_stage = update_stage
 ApiGatewayV2Response.delete_route_settings = delete_route_settings
