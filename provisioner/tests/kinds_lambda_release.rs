@@ -12,6 +12,14 @@ use provisioner::aws::AwsClients;
 use provisioner::resource::{Desired, Observed};
 use serde_json::{Value, json};
 
+/// The clients, a role a function can run as, and a unique name starting with `prefix`: what
+/// each test here starts from.
+async fn a_function_to_be(prefix: &str) -> (AwsClients, String, String) {
+    let aws = clients().await;
+    let role = lambda_role(&aws).await;
+    (aws, role, testkit::unique_name(prefix))
+}
+
 /// A declared function that publishes, with X-Ray tracing active.
 fn publishing(name: &str, role: &str, code: &str) -> Desired {
     let mut declared = lambda_function(name, role, &lambda_zip(code));
@@ -69,9 +77,7 @@ fn alias(function: &str, version: &str, weights: Value) -> Desired {
 
 #[tokio::test]
 async fn each_change_publishes_a_version_and_the_alias_serves_and_prunes_them() {
-    let aws = clients().await;
-    let role = lambda_role(&aws).await;
-    let name = testkit::unique_name("kinds-rel");
+    let (aws, role, name) = a_function_to_be("kinds-rel").await;
     let function = kind("lambda_function");
     let declared = publishing(&name, &role, "v1");
     let first = function.create(&aws, &declared).await.expect("create");
@@ -138,9 +144,7 @@ async fn each_change_publishes_a_version_and_the_alias_serves_and_prunes_them() 
 
 #[tokio::test]
 async fn the_invoke_permission_on_the_alias_is_its_own_statement() {
-    let aws = clients().await;
-    let role = lambda_role(&aws).await;
-    let name = testkit::unique_name("kinds-rel");
+    let (aws, role, name) = a_function_to_be("kinds-rel").await;
     let created = kind("lambda_function")
         .create(&aws, &publishing(&name, &role, "p"))
         .await
@@ -224,9 +228,7 @@ async fn alarm_in(aws: &AwsClients, name: &str, function: &str, state: &str) {
 
 #[tokio::test]
 async fn a_canary_passes_its_bake_or_is_rolled_back_by_an_alarm_and_resumes_after_a_stop() {
-    let aws = clients().await;
-    let role = lambda_role(&aws).await;
-    let name = testkit::unique_name("kinds-can");
+    let (aws, role, name) = a_function_to_be("kinds-can").await;
     let alarm = format!("{name}-errors");
     alarm_in(&aws, &alarm, &name, "OK").await;
     let function = kind("lambda_function");

@@ -35,9 +35,12 @@ pub struct RollbackArgs {
 pub async fn status(global: &Global, args: &StatusArgs) -> Result<ExitCode> {
     let session = session(global, &args.env).await?;
     let now = release::status(&session).await?;
-    outln!("function: {}", now.function);
-    outln!("live:     version {} (alias `live`)", now.live);
-    for (version, weight) in &now.weights {
+    outln!("function: {}", now.alias.function_name);
+    outln!(
+        "live:     version {} (alias `live`)",
+        now.alias.function_version
+    );
+    for (version, weight) in &now.alias.additional_version_weights {
         outln!(
             "rollout:  version {version} takes {:.0}% of the traffic (not finished: `apply` \
              finishes it, `rollback` reverts it)",

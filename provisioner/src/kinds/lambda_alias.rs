@@ -110,17 +110,17 @@ impl Kind for LambdaAlias {
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, _tags: &Tags) -> Made<Spec> {
-        retry(&RetryPolicy::default(), update_in_progress, || async {
-            let call = aws
-                .lambda
-                .create_alias()
-                .function_name(&spec.function_name)
-                .name(name)
-                .function_version(&spec.function_version)
-                .routing_config(routing(spec));
-            call.send().await.aws("CreateAlias")
-        })
-        .await?;
+        let create = || async {
+            let alias = aws.lambda.create_alias().name(name);
+            let alias = alias.function_name(&spec.function_name);
+            let alias = alias.function_version(&spec.function_version);
+            alias
+                .routing_config(routing(spec))
+                .send()
+                .await
+                .aws("CreateAlias")
+        };
+        retry(&RetryPolicy::default(), update_in_progress, create).await?;
         prune(aws, spec).await?;
         Self::read_back(aws, name, &crate::kinds::typed::to_fields(spec)).await
     }

@@ -215,12 +215,8 @@ impl Kind for LambdaFunction {
         if spec.reserved_concurrency.is_some() {
             set_reserved_concurrency(aws, name, spec.reserved_concurrency).await?;
         }
-        Self::read_back(
-            aws,
-            name,
-            &lambda_versions::publish_if(aws, name, spec.publish, &spec.code_sha256).await?,
-        )
-        .await
+        let published = lambda_versions::publish_if(aws, name, spec.publish, &spec.code_sha256);
+        Self::read_back(aws, name, &published.await?).await
     }
 
     async fn update(aws: &AwsClients, change: &Update<'_, Spec>) -> Made<Spec> {

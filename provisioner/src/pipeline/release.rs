@@ -25,14 +25,12 @@ const ALIAS_ADDRESS: &str = "lambda_alias.live";
 /// What serves the environment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Release {
-    pub function: String,
-    /// The version the alias points at.
-    pub live: String,
-    /// A second version and its share of the traffic (0 to 1): a rollout not finished.
-    pub weights: BTreeMap<String, f64>,
-    /// The published versions kept, oldest first.
+    /// The alias `live` as Lambda has it: the function, the version it points at, and a second
+    /// version with its share of the traffic (0 to 1) while a rollout is not finished.
+    pub alias: Spec,
+    /// The published versions kept, oldest first, and the state of every alarm the
+    /// environment's state records, by name.
     pub versions: Vec<u64>,
-    /// The state of every alarm the environment's state records, by name.
     pub alarms: Vec<AlarmState>,
 }
 
@@ -65,9 +63,7 @@ pub async fn status(session: &Session) -> Result<Release, PipelineError> {
         .map_err(|e| resource_error("cloudwatch_metric_alarm", e))?;
     alarms.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Release {
-        function: spec.function_name,
-        live: spec.function_version,
-        weights: spec.additional_version_weights,
+        alias: spec,
         versions,
         alarms,
     })

@@ -133,22 +133,30 @@ pub struct ReleaseSection {
     pub bake: Option<Spanned<String>>,
 }
 
-/// Lambda's X-Ray tracing modes.
 /// `[alarms]`: the CloudWatch alarms that watch a release and the environment, their
-/// thresholds, and who is told when one fires.
+/// thresholds, and who is told when one fires (defaults in `super::alarms`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlarmsSection {
+    /// The alarms and the dashboard (default true).
     pub enabled: Option<bool>,
+    /// Errors per minute of the alias, and of a new version alone in a rollout.
     pub function_errors: Option<Spanned<f64>>,
+    /// Throttled invocations per minute.
     pub function_throttles: Option<Spanned<f64>>,
+    /// The p99 duration, as a percentage of the timeout.
     pub duration_percent: Option<Spanned<f64>>,
+    /// The share of the stage's requests answered 5xx, in percent.
     pub api_5xx_percent: Option<Spanned<f64>>,
+    /// The stage's p99 latency, in milliseconds.
     pub api_latency_ms: Option<Spanned<f64>>,
+    /// Throttled table reads (and, apart, writes) per minute.
     pub table_throttles: Option<Spanned<f64>>,
+    /// E-mail addresses the alarms' SNS topic notifies.
     pub notify: Option<Spanned<Vec<String>>>,
 }
 
+/// Lambda's X-Ray tracing modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tracing {

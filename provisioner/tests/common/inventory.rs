@@ -62,16 +62,11 @@ impl Aws {
 
     /// The stack's dashboards (named `<prefix>...`).
     pub async fn dashboard_names(&self, f: &Fixture) -> Vec<String> {
-        let call = self
-            .cloudwatch
-            .list_dashboards()
-            .dashboard_name_prefix(&f.prefix);
-        let listed = call.send().await.expect("list_dashboards");
-        let names = listed
-            .dashboard_entries()
-            .iter()
-            .filter_map(|d| d.dashboard_name());
-        names.map(str::to_string).collect()
+        let list = self.cloudwatch.list_dashboards();
+        let listed = list.dashboard_name_prefix(&f.prefix).send().await;
+        let entries = listed.expect("list_dashboards").dashboard_entries;
+        let names = entries.unwrap_or_default().into_iter();
+        names.filter_map(|d| d.dashboard_name).collect()
     }
 
     /// The stack's log groups: the function's and the API stage's access logs.

@@ -323,19 +323,21 @@ locals {
 }
 
 resource "aws_cloudwatch_metric_alarm" "alarm" {
-  for_each            = var.monitoring ? local.alarms : {}
-  alarm_name          = "${local.name}-${each.key}"
-  namespace           = each.value[0]
-  metric_name         = each.value[1]
-  dimensions          = each.value[2]
-  statistic           = startswith(each.value[3], "p") ? null : each.value[3]
-  extended_statistic  = startswith(each.value[3], "p") ? each.value[3] : null
+  for_each   = var.monitoring ? local.alarms : {}
+  alarm_name = "${local.name}-${each.key}"
+  tags       = local.tags
+  # The metric: namespace, name, dimensions; a percentile (p99) is an extended statistic.
+  namespace          = each.value[0]
+  metric_name        = each.value[1]
+  dimensions         = each.value[2]
+  statistic          = startswith(each.value[3], "p") ? null : each.value[3]
+  extended_statistic = startswith(each.value[3], "p") ? each.value[3] : null
+  # Fires on one minute at or over the threshold; a quiet minute (no data) is not breaching.
   period              = 60
   evaluation_periods  = 1
   threshold           = each.value[4]
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
-  tags                = local.tags
 }
 
 resource "aws_cloudwatch_dashboard" "main" {
