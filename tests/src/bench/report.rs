@@ -327,7 +327,7 @@ mod tests {
             &md,
             &["| no-op plan | wall time | 0.200 s (0.100 – 0.300) | – | – |"],
         );
-        assert!(md.contains("| no-op plan ≥ 10x faster than Terraform | not measured | – |"));
+        assert!(md.contains("| no-op plan ≥ 50x faster than Terraform | not measured | – |"));
     }
 
     #[test]

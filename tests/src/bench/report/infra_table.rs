@@ -166,7 +166,7 @@ mod tests {
                 "| no-op plan | wall time | 0.200 s (0.100 – 0.300) | 12.0 s (6.00 – 18.0) | 60.0x |",
                 "| no-op plan | AWS calls | 30 | | |",
                 "| init | wall time | – | 1.90 s (1.90 – 1.90) | – |",
-                "| no-op plan ≥ 10x faster than Terraform | 60.0x | yes |",
+                "| no-op plan ≥ 50x faster than Terraform | 60.0x | yes |",
                 "| no-op plan under 0.1 s | 0.200 s | **no** |",
                 "| peak memory ≥ 10x lower (worst step) | 30.0x | yes |",
                 "load average 1.00 / 2.00 / 3.00 before",
