@@ -36,6 +36,11 @@ can grant permission to ... an alias"). moto keeps one policy object shared by t
 its versions and ignores the qualifier of RemovePermission, so here each alias's policy is kept
 apart, and dropped with the alias or the function.
 
+DynamoDB applies a conditional write atomically: of two writes racing on one item, the second
+sees the first and its condition fails. moto checks a condition and writes in separate steps,
+without a lock, so two racing creates could both succeed. Its item writes (PutItem, UpdateItem,
+DeleteItem, TransactWriteItems) run here under one lock, so each is atomic, as on DynamoDB.
+
 moto finds the service of every request by listing its own package directory (an `os.listdir`
 and an `isdir` per service, some 175, twice per request): 1.7 of the 3.6 ms a call costs here.
 The listing never changes while the server runs, so it is taken once. Everything else is moto as
@@ -46,6 +51,7 @@ installed.
 
 import copy
 import json
+import threading
 from urllib.parse import unquote
 
 from moto import backends
@@ -54,6 +60,7 @@ from moto.awslambda.exceptions import GenericResourcNotFound
 from moto.awslambda.models import LambdaBackend, LambdaStorage, lambda_backends
 from moto.awslambda.policy import Policy
 from moto.awslambda.responses import LambdaResponse
+from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.apigatewayv2.exceptions import StageNotFound
 from moto.apigatewayv2.responses import ApiGatewayV2Response
@@ -253,6 +260,19 @@ LambdaBackend.delete_alias = delete_alias
 LambdaBackend.delete_function = delete_function
 LambdaResponse.remove_permission = remove_permission
 DomainDispatcherApplication.__call__ = dispatch
+_DYNAMODB_WRITES = threading.RLock()
+
+
+def _atomic(write):
+    def locked(self, *args, **kwargs):
+        with _DYNAMODB_WRITES:
+            return write(self, *args, **kwargs)
+
+    return locked
+
+
+for _write in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    setattr(DynamoDBBackend, _write, _atomic(getattr(DynamoDBBackend, _write)))
 _MOTO_MODULES = tuple(backends.list_of_moto_modules())
 backends.list_of_moto_modules = lambda: _MOTO_MODULES
 ApiGatewayV2Response.get_authorizers = get_authorizers
