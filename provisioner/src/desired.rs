@@ -53,10 +53,7 @@ pub fn function_role_path(stack: &ResolvedStack) -> String {
 /// created with it and the deploy role may create roles only with it, so no role it makes can
 /// do more than the function needs, whatever policy it is given.
 pub fn boundary_policy_name(stack: &ResolvedStack) -> String {
-    format!(
-        "{}-{}-function-boundary",
-        stack.name_prefix, stack.environment
-    )
+    format!("{}-function-boundary", stack.name_base())
 }
 
 /// The API contract: routes, CORS lists, the table's keys and indexes. It is the function

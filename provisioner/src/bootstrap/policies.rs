@@ -73,7 +73,7 @@ impl EnvScope {
         Self {
             environment: stack.environment.clone(),
             stack_name: stack.stack_name.clone(),
-            name_base: format!("{}-{}", stack.name_prefix, stack.environment),
+            name_base: stack.name_base(),
             region: stack.region.clone(),
             table_name: stack.table.name.clone(),
             function_name: stack.lambda.function_name.clone(),

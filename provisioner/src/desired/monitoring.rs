@@ -10,6 +10,7 @@
 use serde_json::{Value, json};
 
 use super::{Builder, LIVE_ALIAS, reference};
+use crate::kinds::cloudwatch_metric_alarm::TREAT_MISSING_DATA;
 use crate::kinds::lambda_rollout::Strategy;
 use crate::stack::{ResolvedAlarms, ResolvedStack};
 
@@ -35,7 +36,7 @@ const TOPIC: &str = "sns_topic.alarms";
 /// The seconds each alarm's data point covers: a minute, the finest standard resolution.
 const PERIOD: i64 = 60;
 
-/// One alarm as `add_alarms` declares it.
+/// One alarm as [`add_monitoring`] declares it.
 struct Alarm {
     /// The address's second part and the alarm name's suffix.
     key: &'static str,
@@ -57,7 +58,7 @@ pub(super) fn add_monitoring(b: &mut Builder<'_>) {
     let Some(settings) = &stack.alarms else {
         return;
     };
-    let base = base(stack);
+    let base = stack.name_base();
     let actions = add_topic(b, &base, settings);
     for alarm in alarms(stack, settings) {
         let percentile = alarm.statistic.starts_with('p');
@@ -75,7 +76,7 @@ pub(super) fn add_monitoring(b: &mut Builder<'_>) {
                 "datapoints_to_alarm": null,
                 "threshold": alarm.threshold,
                 "comparison_operator": "GreaterThanOrEqualToThreshold",
-                "treat_missing_data": "notBreaching",
+                "treat_missing_data": TREAT_MISSING_DATA,
                 "alarm_description": alarm.why,
                 "alarm_actions": actions,
                 "ok_actions": actions,
@@ -93,14 +94,9 @@ pub(super) fn release_alarms(stack: &ResolvedStack) -> Vec<(String, String)> {
     let Some(settings) = &stack.alarms else {
         return Vec::new();
     };
-    let base = base(stack);
+    let base = stack.name_base();
     let alarms = alarms(stack, settings).into_iter().filter(|a| a.release);
     alarms.map(|a| (address(&a), name(&base, &a))).collect()
-}
-
-/// `<name_prefix>-<env>`, the start of every monitoring object's name.
-fn base(stack: &ResolvedStack) -> String {
-    format!("{}-{}", stack.name_prefix, stack.environment)
 }
 
 fn address(alarm: &Alarm) -> String {

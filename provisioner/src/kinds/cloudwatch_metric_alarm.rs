@@ -95,44 +95,31 @@ impl Kind for CloudwatchMetricAlarm {
     }
 
     async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
-        match find_metric_alarm(aws, id).await? {
-            Some(alarm) => found(aws, &alarm).await.map(Some),
+        let described = describe_metric_alarms(aws, &[id.to_string()]).await?;
+        match described.iter().find(|a| a.alarm_name() == Some(id)) {
+            Some(alarm) => found(aws, alarm).await.map(Some),
             None => Ok(None),
         }
     }
 
-    /// The environment's alarms from one DescribeAlarms naming them all (up to the 100 names
-    /// a call takes), then their tags, all at once: a no-op plan's cost grows by one call per
-    /// alarm, not two.
+    /// The environment's alarms from one DescribeAlarms naming them all, then their tags, all
+    /// at once: a no-op plan's cost grows by one call per alarm, not two.
     async fn read_many(aws: &AwsClients, objects: &[(String, Fields)]) -> Vec<Read<Spec>> {
-        let mut answers = Vec::with_capacity(objects.len());
-        for chunk in objects.chunks(MAX_NAMES_PER_CALL) {
-            let names = chunk.iter().map(|(id, _)| id.clone()).collect();
-            let call = aws
-                .cloudwatch
-                .describe_alarms()
-                .set_alarm_names(Some(names))
-                .alarm_types(AlarmType::MetricAlarm)
-                .max_records(MAX_NAMES_PER_CALL as i32);
-            let described = match call.send().await.aws("DescribeAlarms") {
-                Ok(described) => described.metric_alarms.unwrap_or_default(),
-                Err(error) => {
-                    answers.extend(chunk.iter().map(|_| Err(error.repeated())));
-                    continue;
+        let names: Vec<String> = objects.iter().map(|(id, _)| id.clone()).collect();
+        let described = match describe_metric_alarms(aws, &names).await {
+            Ok(described) => described,
+            Err(error) => return objects.iter().map(|_| Err(error.repeated())).collect(),
+        };
+        let reads = objects.iter().map(|(id, _)| {
+            let alarm = described.iter().find(|a| a.alarm_name() == Some(id));
+            async move {
+                match alarm {
+                    Some(alarm) => found(aws, alarm).await.map(Some),
+                    None => Ok(None),
                 }
-            };
-            let reads = chunk.iter().map(|(id, _)| {
-                let alarm = described.iter().find(|a| a.alarm_name() == Some(id));
-                async move {
-                    match alarm {
-                        Some(alarm) => found(aws, alarm).await.map(Some),
-                        None => Ok(None),
-                    }
-                }
-            });
-            answers.extend(futures::future::join_all(reads).await);
-        }
-        answers
+            }
+        });
+        futures::future::join_all(reads).await
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
@@ -211,19 +198,22 @@ async fn found(aws: &AwsClients, alarm: &MetricAlarm) -> Result<Found<Spec>, Res
         .with_tags(tags::from_cloudwatch(listed.tags())))
 }
 
-/// DescribeAlarms of the metric alarm `name`; `None` when there is none.
-pub async fn find_metric_alarm(
+/// DescribeAlarms of the metric alarms `names`, one call per [`MAX_NAMES_PER_CALL`]; an alarm
+/// that is not there is left out (DescribeAlarms answers what exists, not an error).
+pub async fn describe_metric_alarms(
     aws: &AwsClients,
-    name: &str,
-) -> Result<Option<MetricAlarm>, ResourceError> {
-    let call = aws
-        .cloudwatch
-        .describe_alarms()
-        .alarm_names(name)
-        .alarm_types(AlarmType::MetricAlarm);
-    let found = call.send().await.aws("DescribeAlarms")?;
-    let mut alarms = found.metric_alarms.unwrap_or_default().into_iter();
-    Ok(alarms.find(|a| a.alarm_name() == Some(name)))
+    names: &[String],
+) -> Result<Vec<MetricAlarm>, ResourceError> {
+    let mut alarms = Vec::new();
+    for chunk in names.chunks(MAX_NAMES_PER_CALL) {
+        let call = aws.cloudwatch.describe_alarms();
+        let call = call.set_alarm_names(Some(chunk.to_vec()));
+        let call = call.alarm_types(AlarmType::MetricAlarm);
+        let call = call.max_records(MAX_NAMES_PER_CALL as i32);
+        let described = call.send().await.aws("DescribeAlarms")?;
+        alarms.extend(described.metric_alarms.unwrap_or_default());
+    }
+    Ok(alarms)
 }
 
 /// The declared fields of `alarm` as CloudWatch describes it (an alarm made without

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::errors::AwsResult;
+use super::cloudwatch_metric_alarm::describe_metric_alarms;
 use super::lambda_alias::{Spec, point};
 use crate::aws::AwsClients;
 use crate::resource::ResourceError;
@@ -193,33 +193,22 @@ pub struct AlarmState {
     pub reason: String,
 }
 
-/// The states of `alarms` (one DescribeAlarms per 100 names), in the order CloudWatch answers;
+/// The states of `alarms` ([`describe_metric_alarms`]), in the order CloudWatch answers;
 /// an alarm that is not there is left out.
 pub async fn alarm_states(
     aws: &AwsClients,
     alarms: &[String],
 ) -> Result<Vec<AlarmState>, ResourceError> {
-    let mut states = Vec::new();
-    for names in alarms.chunks(100) {
-        let call = aws.cloudwatch.describe_alarms();
-        let answer = call
-            .set_alarm_names(Some(names.to_vec()))
-            .max_records(100)
-            .send()
-            .await
-            .aws("DescribeAlarms")?;
-        states.extend(answer.metric_alarms().iter().map(|alarm| {
-            AlarmState {
-                name: alarm.alarm_name().unwrap_or_default().to_string(),
-                state: alarm.state_value().map_or("", |s| s.as_str()).to_string(),
-                reason: alarm
-                    .state_reason()
-                    .unwrap_or("no reason given")
-                    .to_string(),
-            }
-        }));
-    }
-    Ok(states)
+    let described = describe_metric_alarms(aws, alarms).await?;
+    let states = described.iter().map(|alarm| AlarmState {
+        name: alarm.alarm_name().unwrap_or_default().to_string(),
+        state: alarm.state_value().map_or("", |s| s.as_str()).to_string(),
+        reason: alarm
+            .state_reason()
+            .unwrap_or("no reason given")
+            .to_string(),
+    });
+    Ok(states.collect())
 }
 
 #[cfg(test)]

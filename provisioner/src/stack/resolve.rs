@@ -118,6 +118,12 @@ pub enum BackendSettings {
 }
 
 impl ResolvedStack {
+    /// `<name_prefix>-<env>`, the start of every name the environment's objects get (role,
+    /// function, API, alarms, dashboard, ...), and the namespace its deploy role may write in.
+    pub fn name_base(&self) -> String {
+        format!("{}-{}", self.name_prefix, self.environment)
+    }
+
     /// The state crate's configuration for this environment's backend.
     pub fn backend_config(&self) -> state::BackendConfig {
         match &self.backend {
