@@ -1,7 +1,8 @@
 //! A canary release through the real binary, with the stack file's `[release]` and `[alarms]`
 //! (durations in seconds): an alarm forced into ALARM mid-bake rolls the alias back and fails
 //! the apply naming the alarm; an apply killed with SIGKILL mid-bake leaves the alias weighted,
-//! which the next plan shows and the next apply finishes.
+//! which the next plan shows and the next apply finishes (on the S3 backend, after the
+//! `force-unlock` its left lock asks for).
 
 mod common;
 
@@ -105,7 +106,18 @@ async fn an_alarm_mid_bake_rolls_the_canary_back_and_fails_the_apply() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rollout_killed_mid_bake_shows_in_the_plan_and_the_next_apply_finishes_it() {
-    let (f, aws) = Fixture::new(CANARY).applied().await;
+    killed_mid_bake_then_finished(Fixture::new(CANARY), false).await;
+}
+
+/// The same on the backend deploys use: the killed apply leaves its DynamoDB lock, which the
+/// next run names; after `force-unlock` the plan shows the half-weighted alias.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_s3_a_rollout_killed_mid_bake_is_finished_after_force_unlock() {
+    killed_mid_bake_then_finished(Fixture::on_s3(CANARY), true).await;
+}
+
+async fn killed_mid_bake_then_finished(f: Fixture, leaves_a_lock: bool) {
+    let (f, aws) = f.applied().await;
     let function = f.function_name();
 
     f.new_code("two");
@@ -118,6 +130,9 @@ async fn a_rollout_killed_mid_bake_shows_in_the_plan_and_the_next_apply_finishes
         ("1".to_string(), Some(("2".to_string(), 0.5))),
         "killed mid-bake, the alias is left half way"
     );
+    if leaves_a_lock {
+        f.force_unlock_after_kill(&["plan", "--env", "dev"], "dev");
+    }
 
     let status = f.ok(&["status", "--env", "dev"]);
     assert!(
