@@ -318,6 +318,7 @@ pub fn desired_resources(stack: &ResolvedStack, artifacts: &Artifacts) -> Vec<De
                 "zip_path": layer.path.display().to_string(),
                 "compatible_runtimes": [RUNTIME],
                 "compatible_architectures": [lambda.architecture.as_str()],
+                "keep_versions": stack.release.keep_versions,
             }),
             false,
             &[],

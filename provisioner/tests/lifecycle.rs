@@ -154,3 +154,46 @@ async fn an_optional_layer_is_published_attached_and_destroyed() {
 
     aws.destroy_to_nothing(&f).await;
 }
+
+/// Replacing the layer keeps its old versions up to `keep_versions`, like the function's, and
+/// destroy removes every one of them.
+#[tokio::test(flavor = "multi_thread")]
+async fn replaced_layer_versions_are_kept_up_to_keep_versions_and_destroyed() {
+    let f = Fixture::new("");
+    let aws = Aws::new().await;
+    let layer_name = format!("{}-dev-extra", f.prefix);
+    let layer_versions = || async {
+        let call = aws.lambda.list_layer_versions().layer_name(&layer_name);
+        let listed = call.send().await.expect("list_layer_versions");
+        let mut numbers: Vec<i64> = listed
+            .layer_versions()
+            .iter()
+            .map(|v| v.version())
+            .collect();
+        numbers.sort_unstable();
+        numbers
+    };
+    for content in ["libraries 1", "libraries 2", "libraries 3", "libraries 4"] {
+        let source = f.dir.path().join("layer-content");
+        std::fs::write(&source, content).unwrap();
+        provisioner::package::zip_bootstrap(&source, &f.dir.path().join("layer.zip")).unwrap();
+        f.write_stack(
+            "[release]\nkeep_versions = 2\n\n[env.dev.lambda]\nlayer_zip = \"layer.zip\"\n",
+        );
+        f.apply();
+    }
+    let kept = layer_versions().await;
+    assert_eq!(kept.len(), 2, "the newest two kept: {kept:?}");
+    let newest = *kept.last().unwrap();
+    let config = aws.function_configuration(&f.function_name()).await;
+    let attached: Vec<&str> = config.layers().iter().filter_map(|l| l.arn()).collect();
+    assert_eq!(attached.len(), 1);
+    assert!(
+        attached[0].ends_with(&format!(":{newest}")),
+        "{attached:?} is not version {newest}"
+    );
+    assert_eq!(f.plan().0, 0, "kept layer versions are no surprise change");
+
+    aws.destroy_to_nothing(&f).await;
+    assert_eq!(layer_versions().await, Vec::<i64>::new());
+}

@@ -11,7 +11,7 @@ use aws_sdk_lambda::types::{Architecture, LayerVersionContentInput, Runtime};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::errors::{AwsResult, NotFound};
+use super::errors::{self, AwsResult, NotFound};
 use super::fields;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId};
 use crate::aws::AwsClients;
@@ -34,6 +34,10 @@ pub struct Spec {
     pub compatible_runtimes: Vec<String>,
     #[serde(default)]
     pub compatible_architectures: Vec<String>,
+    /// How many of the layer's versions to keep (`[release] keep_versions`): carried, never
+    /// read back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_versions: Option<u32>,
 }
 
 #[async_trait]
@@ -46,7 +50,7 @@ impl Kind for LambdaLayerVersion {
             "compatible_runtimes",
             "compatible_architectures",
         ])
-        .not_compared(&["zip_path"])
+        .not_compared(&["zip_path", "keep_versions"])
         .aws_assigns_id();
     type Spec = Spec;
 
@@ -133,6 +137,9 @@ impl Kind for LambdaLayerVersion {
             .set_compatible_runtimes(Some(runtimes))
             .set_compatible_architectures(Some(architectures));
         let output = call.send().await.aws("PublishLayerVersion")?;
+        if let Some(keep) = spec.keep_versions {
+            prune(aws, &spec.layer_name, keep as usize, output.version()).await?;
+        }
         let arn = output.layer_version_arn().unwrap_or_default();
         Ok(observe(
             arn,
@@ -143,13 +150,75 @@ impl Kind for LambdaLayerVersion {
         ))
     }
 
-    /// DeleteLayerVersion succeeds for a version that is already gone.
+    /// A version with a newer one beside it was replaced: it is left to the count its successor
+    /// keeps. The newest goes with every version of the layer. DeleteLayerVersion succeeds for
+    /// a version that is already gone, so a repeated delete is a no-op.
     async fn delete(aws: &AwsClients, id: &str, _recorded: &Fields) -> Result<(), ResourceError> {
         let (layer_name, version) = split_arn(id)?;
-        let call = aws.lambda.delete_layer_version().layer_name(layer_name);
-        let call = call.version_number(version);
-        call.send().await.aws("DeleteLayerVersion").gone()
+        let versions = listed(aws, layer_name).await?;
+        if versions.iter().any(|v| *v > version) {
+            tracing::info!(layer = %layer_name, version, "replaced layer version kept");
+            return Ok(());
+        }
+        let mut doomed = versions;
+        doomed.push(version);
+        doomed.sort_unstable();
+        doomed.dedup();
+        delete_versions(aws, layer_name, &doomed).await
     }
+}
+
+/// The layer's version numbers, oldest first (none when the layer has none).
+async fn listed(aws: &AwsClients, layer_name: &str) -> Result<Vec<i64>, ResourceError> {
+    let call = aws.lambda.list_layer_versions().layer_name(layer_name);
+    let listing = call.into_paginator().items().send();
+    let versions = errors::every_item(listing, "ListLayerVersions")
+        .await
+        .absent()?
+        .unwrap_or_default();
+    let mut numbers: Vec<i64> = versions.iter().map(|v| v.version()).collect();
+    numbers.sort_unstable();
+    Ok(numbers)
+}
+
+/// Deletes the layer's versions beyond the newest `keep`, never `published`.
+async fn prune(
+    aws: &AwsClients,
+    layer_name: &str,
+    keep: usize,
+    published: i64,
+) -> Result<(), ResourceError> {
+    let versions = listed(aws, layer_name).await?;
+    let doomed = beyond(&versions, keep, published);
+    if !doomed.is_empty() {
+        delete_versions(aws, layer_name, &doomed).await?;
+        tracing::info!(layer = %layer_name, deleted = ?doomed, "old layer versions deleted");
+    }
+    Ok(())
+}
+
+/// The versions (oldest first) to delete so that the newest `keep` remain, `published` among
+/// them whatever its place.
+fn beyond(versions: &[i64], keep: usize, published: i64) -> Vec<i64> {
+    let kept: Vec<i64> = versions.iter().rev().take(keep).copied().collect();
+    versions
+        .iter()
+        .copied()
+        .filter(|v| *v != published && !kept.contains(v))
+        .collect()
+}
+
+async fn delete_versions(
+    aws: &AwsClients,
+    layer_name: &str,
+    versions: &[i64],
+) -> Result<(), ResourceError> {
+    for version in versions {
+        let call = aws.lambda.delete_layer_version().layer_name(layer_name);
+        let call = call.version_number(*version);
+        call.send().await.aws("DeleteLayerVersion").gone()?;
+    }
+    Ok(())
 }
 
 fn observe(
@@ -163,6 +232,7 @@ fn observe(
         layer_name: layer_name.to_string(),
         code_sha256: code_sha256.unwrap_or_default().to_string(),
         zip_path: None,
+        keep_versions: None,
         compatible_runtimes: runtimes.iter().map(|r| r.as_str().to_string()).collect(),
         compatible_architectures: architectures
             .iter()
@@ -206,6 +276,14 @@ mod tests {
     }
 
     #[test]
+    fn pruning_keeps_the_newest_and_the_one_just_published() {
+        assert_eq!(beyond(&[1, 2, 3, 4], 2, 4), [1, 2]);
+        assert_eq!(beyond(&[1, 2, 3], 5, 3), Vec::<i64>::new());
+        // The published version is never among the doomed, wherever it stands.
+        assert_eq!(beyond(&[1, 2, 3, 4], 2, 1), [2]);
+    }
+
+    #[test]
     fn lists_are_compared_sorted_and_the_zip_path_never() {
         let declared = json!({
             "layer_name": "l", "code_sha256": "c2hh", "zip_path": "/tmp/l.zip",
@@ -215,7 +293,10 @@ mod tests {
         let spec: Spec = serde_json::from_value(declared).expect("a layer declaration");
         let spec = LambdaLayerVersion::normalise(spec);
         assert_eq!(spec.compatible_architectures, ["arm64", "x86_64"]);
-        assert_eq!(LambdaLayerVersion::NOT_COMPARED, ["zip_path"]);
+        assert_eq!(
+            LambdaLayerVersion::NOT_COMPARED,
+            ["zip_path", "keep_versions"]
+        );
         assert_eq!(LambdaLayerVersion::declared_id("l", &spec), None);
     }
 }
