@@ -87,6 +87,25 @@ impl AwsClients {
             .await
             .map(String::as_str)
     }
+
+    /// `arn:<partition>:<service>:<region>:<account>:<resource>` when the account is known
+    /// already (never asks STS): the ARN AWS gives an object it names after `resource`. The
+    /// partition follows the region's name; a guess from it is checked by its caller
+    /// ([`crate::kinds::early_read`]).
+    pub fn known_arn(&self, service: &str, resource: &str) -> Option<String> {
+        let account = self.account_id.get()?;
+        let region = &self.region;
+        let partition = if region.starts_with("cn-") {
+            "aws-cn"
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        };
+        Some(format!(
+            "arn:{partition}:{service}:{region}:{account}:{resource}"
+        ))
+    }
 }
 
 /// Attaches the operation's [`Metadata`] (e.g. `GetApi` of `ApiGatewayV2`) to the request as

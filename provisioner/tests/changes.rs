@@ -114,3 +114,62 @@ async fn a_protected_table_is_not_destroyed_until_protection_is_turned_off() {
 async fn an_object_with_our_name_and_foreign_tags_is_never_touched() {
     common::identity::foreign_log_group_is_never_touched(&Fixture::new("")).await;
 }
+
+/// Tags changed outside the tool on the kinds whose tags are read beside their describe call
+/// (by the ARN their names give them): the table, a log group and an alarm. The plan shows each
+/// and apply puts the declared tags back.
+#[tokio::test(flavor = "multi_thread")]
+async fn tag_drift_on_table_log_group_and_alarm_is_shown_and_repaired() {
+    let (f, aws) = Fixture::new("").applied().await;
+    let table = aws.dynamodb.describe_table().table_name(f.table_name());
+    let table_arn = table
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap()
+        .table_arn
+        .unwrap();
+    let tag = aws_sdk_dynamodb::types::Tag::builder()
+        .key("Suite")
+        .value("moved")
+        .build();
+    let call = aws.dynamodb.tag_resource().resource_arn(&table_arn);
+    call.tags(tag.unwrap()).send().await.unwrap();
+    let log_group = format!("/aws/lambda/{}", f.function_name());
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(&log_group);
+    let groups = groups.send().await.unwrap();
+    let group_arn = groups.log_groups()[0].log_group_arn().unwrap().to_string();
+    let call = aws.logs.tag_resource().resource_arn(&group_arn);
+    call.tags("Owner", "someone").send().await.unwrap();
+    let alarm = format!("{}-dev-function-errors", f.prefix);
+    let alarms = aws.cloudwatch.describe_alarms().alarm_names(&alarm);
+    let alarms = alarms.send().await.unwrap();
+    let alarm_arn = alarms.metric_alarms()[0].alarm_arn().unwrap().to_string();
+    let call = aws.cloudwatch.untag_resource().resource_arn(&alarm_arn);
+    call.tag_keys("Suite").send().await.unwrap();
+
+    let plan = f.plan_shows(&[
+        "~ dynamodb_table.playground",
+        "~ log_group.lambda",
+        "~ cloudwatch_metric_alarm.function_errors",
+        "Plan: 0 to add, 3 to change, 0 to destroy.",
+    ]);
+    testkit::assert_contains(&plan, "moved");
+    testkit::assert_contains(&plan, "someone");
+
+    testkit::assert_contains(&f.apply(), "Resources: 0 added, 3 changed, 0 destroyed.");
+    assert_eq!(f.plan().0, 0, "converged");
+    let listed = aws
+        .cloudwatch
+        .list_tags_for_resource()
+        .resource_arn(&alarm_arn);
+    let listed = listed.send().await.unwrap();
+    let suite = listed.tags().iter().find(|t| t.key() == Some("Suite"));
+    assert_eq!(suite.and_then(|t| t.value()), Some("provisioner-e2e"));
+
+    aws.destroy_to_nothing(&f).await;
+}

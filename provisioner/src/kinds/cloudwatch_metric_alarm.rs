@@ -16,6 +16,7 @@ use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, Metric
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::early_read;
 use super::errors::AwsResult;
 use super::tags;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
@@ -94,27 +95,38 @@ impl Kind for CloudwatchMetricAlarm {
         vec![scope.allow("MetricAlarms", &actions, alarms)]
     }
 
-    async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
-        let described = describe_metric_alarms(aws, &[id.to_string()]).await?;
-        match described.iter().find(|a| a.alarm_name() == Some(id)) {
-            Some(alarm) => found(aws, alarm).await.map(Some),
-            None => Ok(None),
-        }
+    async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {
+        let objects = [(id.to_string(), recorded.clone())];
+        Self::read_many(aws, &objects)
+            .await
+            .pop()
+            .unwrap_or(Ok(None))
     }
 
-    /// The environment's alarms from one DescribeAlarms naming them all, then their tags, all
-    /// at once: a no-op plan's cost grows by one call per alarm, not two.
+    /// The environment's alarms from one DescribeAlarms naming them all and, at the same time,
+    /// their tags by the ARNs their names give them: a no-op plan's cost grows by one call per
+    /// alarm, not two, and waits for one round trip.
     async fn read_many(aws: &AwsClients, objects: &[(String, Fields)]) -> Vec<Read<Spec>> {
         let names: Vec<String> = objects.iter().map(|(id, _)| id.clone()).collect();
-        let described = match describe_metric_alarms(aws, &names).await {
+        let early = names.iter().map(|name| {
+            let resource = format!("alarm:{name}");
+            async move {
+                early_read::start(aws, "cloudwatch", &resource, |arn| read_tags(aws, arn)).await
+            }
+        });
+        let (described, early) = tokio::join!(
+            describe_metric_alarms(aws, &names),
+            futures::future::join_all(early)
+        );
+        let described = match described {
             Ok(described) => described,
             Err(error) => return objects.iter().map(|_| Err(error.repeated())).collect(),
         };
-        let reads = objects.iter().map(|(id, _)| {
+        let reads = objects.iter().zip(early).map(|((id, _), early)| {
             let alarm = described.iter().find(|a| a.alarm_name() == Some(id));
             async move {
                 match alarm {
-                    Some(alarm) => found(aws, alarm).await.map(Some),
+                    Some(alarm) => found(aws, alarm, early).await.map(Some),
                     None => Ok(None),
                 }
             }
@@ -185,17 +197,27 @@ async fn put(
 /// The most alarm names one DescribeAlarms takes (and answers).
 const MAX_NAMES_PER_CALL: usize = 100;
 
-/// `alarm` with its tags (ListTagsForResource).
-async fn found(aws: &AwsClients, alarm: &MetricAlarm) -> Result<Found<Spec>, ResourceError> {
+/// `alarm` with its tags, read early by the ARN its name gives it or now by its own.
+async fn found(
+    aws: &AwsClients,
+    alarm: &MetricAlarm,
+    early: Option<early_read::Early<Tags>>,
+) -> Result<Found<Spec>, ResourceError> {
     let id = alarm.alarm_name().unwrap_or_default();
     let arn = alarm.alarm_arn().unwrap_or_default();
-    let listed = aws.cloudwatch.list_tags_for_resource().resource_arn(arn);
-    let listed = listed.send().await.aws("ListTagsForResource")?;
+    let tags = early_read::confirm(early, arn, |arn| read_tags(aws, arn)).await?;
     Ok(Found::new(id, spec(alarm))
         .with_arn(arn)
         .with_output("arn", arn)
         .with_output("name", id)
-        .with_tags(tags::from_cloudwatch(listed.tags())))
+        .with_tags(tags))
+}
+
+/// The alarm's tags (ListTagsForResource).
+async fn read_tags(aws: &AwsClients, arn: String) -> Result<Tags, ResourceError> {
+    let listed = aws.cloudwatch.list_tags_for_resource().resource_arn(arn);
+    let listed = listed.send().await.aws("ListTagsForResource")?;
+    Ok(tags::from_cloudwatch(listed.tags()))
 }
 
 /// DescribeAlarms of the metric alarms `names`, one call per [`MAX_NAMES_PER_CALL`]; an alarm

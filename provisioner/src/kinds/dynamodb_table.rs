@@ -27,6 +27,7 @@ use aws_sdk_dynamodb::types::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::early_read;
 use super::errors::{self, AwsResult, NotFound};
 use super::tags;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
@@ -115,16 +116,21 @@ impl Kind for DynamodbTable {
         })]
     }
 
+    /// The table, its point-in-time recovery and its tags at once, the tags by the ARN the
+    /// table's name gives it. A table deleted between these calls is absent, not an error.
     async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
-        let Some(table) = find_table(aws, id).await? else {
+        let resource = format!("table/{id}");
+        let early = early_read::start(aws, "dynamodb", &resource, |arn| read_tags(aws, arn));
+        let (table, pitr, early) = tokio::join!(find_table(aws, id), read_pitr(aws, id), early);
+        let Some(table) = table? else {
             return Ok(None);
         };
-        let arn = table.table_arn().unwrap_or_default().to_string();
-        // A table deleted between these calls is absent, not an error.
-        let Some(pitr) = read_pitr(aws, id).await.absent()? else {
+        let Some(pitr) = pitr.absent()? else {
             return Ok(None);
         };
-        let Some(tags) = read_tags(aws, &arn).await.absent()? else {
+        let arn = table.table_arn().unwrap_or_default();
+        let tags = early_read::confirm(early, arn, |arn| read_tags(aws, arn)).await;
+        let Some(tags) = tags.absent()? else {
             return Ok(None);
         };
         Ok(Some(observe(id, &table, pitr, tags)))
@@ -251,14 +257,14 @@ async fn read_pitr(aws: &AwsClients, name: &str) -> Result<bool, ResourceError> 
         .is_some_and(|s| s.as_str() == "ENABLED"))
 }
 
-async fn read_tags(aws: &AwsClients, arn: &str) -> Result<Tags, ResourceError> {
+async fn read_tags(aws: &AwsClients, arn: String) -> Result<Tags, ResourceError> {
     let mut tags = Tags::new();
     let mut next: Option<String> = None;
     loop {
         let call = aws
             .dynamodb
             .list_tags_of_resource()
-            .resource_arn(arn)
+            .resource_arn(&arn)
             .set_next_token(next.take());
         let page = call.send().await.aws("ListTagsOfResource")?;
         tags.extend(

@@ -10,6 +10,7 @@ use aws_sdk_cloudwatchlogs::types::LogGroup as AwsLogGroup;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::early_read;
 use super::errors::{self, AwsResult, NotFound};
 use super::tags;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
@@ -68,19 +69,16 @@ impl Kind for LogGroup {
         ]
     }
 
+    /// The group and its tags at once, the tags by the ARN the group's name gives it.
     async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
-        let Some(group) = find_log_group(aws, id).await? else {
+        let resource = format!("log-group:{id}");
+        let early = early_read::start(aws, "logs", &resource, |arn| read_tags(aws, arn));
+        let (group, early) = tokio::join!(find_log_group(aws, id), early);
+        let Some(group) = group? else {
             return Ok(None);
         };
         let arn = group_arn(&group);
-        let listed = aws.logs.list_tags_for_resource().resource_arn(&arn);
-        let tags: Tags = listed
-            .send()
-            .await
-            .aws("ListTagsForResource")?
-            .tags()
-            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-            .unwrap_or_default();
+        let tags = early_read::confirm(early, &arn, |arn| read_tags(aws, arn)).await?;
         let spec = Spec {
             retention_in_days: group.retention_in_days(),
         };
@@ -168,6 +166,14 @@ pub async fn find_log_group(
     let groups = errors::every_item(call.into_paginator().items().send(), "DescribeLogGroups");
     let mut groups = groups.await?.into_iter();
     Ok(groups.find(|g| g.log_group_name() == Some(name)))
+}
+
+/// The group's tags (ListTagsForResource of its ARN without `:*`).
+async fn read_tags(aws: &AwsClients, arn: String) -> Result<Tags, ResourceError> {
+    let listed = aws.logs.list_tags_for_resource().resource_arn(arn);
+    let listed = listed.send().await.aws("ListTagsForResource")?;
+    let tags = listed.tags().into_iter().flatten();
+    Ok(tags.map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 
 /// The group's ARN without the `:*` suffix (the form the tagging API takes).

@@ -31,6 +31,7 @@ pub mod apigw_stage;
 pub mod cloudwatch_dashboard;
 pub mod cloudwatch_metric_alarm;
 pub mod dynamodb_table;
+pub mod early_read;
 pub mod errors;
 pub mod fields;
 pub mod iam_policy;

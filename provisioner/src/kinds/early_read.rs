@@ -1,0 +1,87 @@
+//! Reads by an ARN guessed before the object is described, so a kind whose read needs the ARN
+//! its describe call answers (tags of a table, a log group, an alarm) waits one round trip, not
+//! two. The guess is built from the object's name, the region and the account (AWS names these
+//! ARNs after the object), and is only a head start: the answer counts when the described ARN
+//! is the guessed one, and otherwise the read is made again by the described ARN. So a wrong
+//! guess (another partition, a format AWS changes) costs a call, never a wrong answer, and the
+//! early answer of an object that turns out absent is dropped with it.
+
+use std::future::Future;
+
+use crate::aws::AwsClients;
+use crate::resource::ResourceError;
+
+/// What was read early, and by which ARN.
+pub struct Early<T> {
+    arn: String,
+    answer: Result<T, ResourceError>,
+}
+
+/// `read` by `service`'s ARN of `resource` (`table/NAME`, `log-group:NAME`, ...), when the
+/// account is known already (it is on every run that has checked the state's owner; a guess is
+/// never worth an STS call of its own).
+pub async fn start<T, Fut>(
+    aws: &AwsClients,
+    service: &str,
+    resource: &str,
+    read: impl FnOnce(String) -> Fut,
+) -> Option<Early<T>>
+where
+    Fut: Future<Output = Result<T, ResourceError>>,
+{
+    let arn = aws.known_arn(service, resource)?;
+    let answer = read(arn.clone()).await;
+    Some(Early { arn, answer })
+}
+
+/// The early answer when it was read by `arn`, the object's real ARN; otherwise `read` by it.
+pub async fn confirm<T, Fut>(
+    early: Option<Early<T>>,
+    arn: &str,
+    read: impl FnOnce(String) -> Fut,
+) -> Result<T, ResourceError>
+where
+    Fut: Future<Output = Result<T, ResourceError>>,
+{
+    match early {
+        Some(early) if early.arn == arn => early.answer,
+        _ => read(arn.to_string()).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn early(arn: &str, answer: Result<u8, ResourceError>) -> Option<Early<u8>> {
+        Some(Early {
+            arn: arn.to_string(),
+            answer,
+        })
+    }
+
+    #[tokio::test]
+    async fn an_early_answer_counts_only_for_the_real_arn() {
+        let again = |arn: String| async move { Ok(if arn == "real" { 2 } else { 9 }) };
+        assert_eq!(
+            confirm(early("real", Ok(1)), "real", again).await.ok(),
+            Some(1)
+        );
+        assert_eq!(
+            confirm(early("guess", Ok(1)), "real", again).await.ok(),
+            Some(2)
+        );
+        assert_eq!(confirm(None, "real", again).await.ok(), Some(2));
+        // An early error by a wrong guess is dropped; by the real ARN it is the answer.
+        let failed = || Err(ResourceError::Invalid("denied".into()));
+        assert_eq!(
+            confirm(early("guess", failed()), "real", again).await.ok(),
+            Some(2)
+        );
+        assert!(
+            confirm(early("real", failed()), "real", again)
+                .await
+                .is_err()
+        );
+    }
+}
