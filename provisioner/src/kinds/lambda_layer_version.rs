@@ -27,17 +27,16 @@ pub struct LambdaLayerVersion;
 pub struct Spec {
     pub layer_name: String,
     pub code_sha256: String,
-    /// The zip to publish: declared, never read back.
+    /// How many of the layer's versions to keep (`[release] keep_versions`) and the zip to
+    /// publish: declared, never read back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_versions: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zip_path: Option<String>,
     #[serde(default)]
     pub compatible_runtimes: Vec<String>,
     #[serde(default)]
     pub compatible_architectures: Vec<String>,
-    /// How many of the layer's versions to keep (`[release] keep_versions`): carried, never
-    /// read back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub keep_versions: Option<u32>,
 }
 
 #[async_trait]
@@ -231,8 +230,8 @@ fn observe(
     let spec = LambdaLayerVersion::normalise(Spec {
         layer_name: layer_name.to_string(),
         code_sha256: code_sha256.unwrap_or_default().to_string(),
-        zip_path: None,
         keep_versions: None,
+        zip_path: None,
         compatible_runtimes: runtimes.iter().map(|r| r.as_str().to_string()).collect(),
         compatible_architectures: architectures
             .iter()
