@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::pagination::{TablesCursor, UsersCursor, page_limit};
 use crate::path_ids::{TableIdPath, UserPath};
 use crate::responses;
-use crate::store::{ChangeOutcome, CreateOutcome, PutUserOutcome};
+use crate::store::{ChangeOutcome, CreateOutcome, PutUserOutcome, Row};
 use crate::validate;
 
 /// The OpenAPI 3 description of this API, shipped in the binary.
@@ -104,7 +104,8 @@ pub async fn list_tables(
 ) -> Result<Response, ApiError> {
     let (limit, last_key) = page_params(params, &state.config)?;
     let cursor = TablesCursor::decode(last_key.as_deref());
-    let page = state.store.list_playgrounds(limit, cursor.as_ref()).await?;
+    let rows = state.store.list_playgrounds(limit, cursor.as_ref()).await?;
+    let page = rows.page();
     Ok(responses::tables_page(&page.items, page.next))
 }
 
@@ -114,7 +115,8 @@ pub async fn get_table(
     TableIdPath(table_id): TableIdPath,
 ) -> Result<Response, ApiError> {
     let table_id = table_id.as_str();
-    match state.store.get_playground(table_id).await? {
+    let row = state.store.get_playground(table_id).await?;
+    match row.as_ref().and_then(Row::value) {
         Some(p) => Ok(responses::playground(&p)),
         None => Err(ApiError::NotFound("Table not found")),
     }
@@ -169,10 +171,11 @@ pub async fn list_users(
     let table_id = table_id.as_str();
     let (limit, last_key) = page_params(params, &state.config)?;
     let cursor = UsersCursor::decode(last_key.as_deref(), table_id);
-    let page = state
+    let rows = state
         .store
         .list_users(table_id, limit, cursor.as_ref())
         .await?;
+    let page = rows.page();
     // A user row is only ever written together with its playground's count (one transaction
     // that requires the playground), and a deletion removes the users before the playground:
     // a page with users proves the playground exists (or is being deleted). Only an empty
@@ -186,7 +189,8 @@ pub async fn list_users(
 /// `GET /tables/{tableId}/users/{username}`
 pub async fn get_user(State(state): State<AppState>, path: UserPath) -> Result<Response, ApiError> {
     let (table_id, username) = (path.table_id.as_str(), path.username.as_str());
-    if let Some(user) = state.store.get_user(table_id, username).await? {
+    let row = state.store.get_user(table_id, username).await?;
+    if let Some(user) = row.as_ref().and_then(Row::value) {
         return Ok(responses::user(&user));
     }
     if state.store.playground_exists(table_id).await? {

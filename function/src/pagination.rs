@@ -44,10 +44,10 @@ pub struct TablesCursor {
 
 impl TablesCursor {
     /// The position right after `playground`.
-    pub fn after(playground: &Playground) -> Self {
+    pub fn after(playground: &Playground<'_>) -> Self {
         Self {
-            table_id: playground.table_id.clone(),
-            created_at: playground.created_at.clone(),
+            table_id: playground.table_id.to_string(),
+            created_at: playground.created_at.to_string(),
         }
     }
 
@@ -78,9 +78,9 @@ pub struct UsersCursor {
 
 impl UsersCursor {
     /// The position right after `user`.
-    pub fn after(user: &UserScores) -> Self {
+    pub fn after(user: &UserScores<'_>) -> Self {
         Self {
-            username: user.username.clone(),
+            username: user.username.to_string(),
             submission_count: user.submission_count,
         }
     }

@@ -10,7 +10,7 @@
 //!
 //! The [`Store`] is split by concern, each part an `impl Store` of its own: `codec` (rows ↔
 //! values), `playgrounds` (the playground's own row), `users` (user rows and `userCount`),
-//! `listing` (the two paginated listings and their ordering indexes), `ownership` (who owns a
+//! `listing` (the two paginated listings and their ordering indexes), `rows` (rows read where the SDK put them), `ownership` (who owns a
 //! playground, checked inside each change's condition), `deletion` (a playground and all its
 //! rows) and `table` (creating the table for local use). This module holds what they share: the store, its errors, its results.
 
@@ -19,6 +19,7 @@ mod deletion;
 mod listing;
 mod ownership;
 mod playgrounds;
+mod rows;
 mod table;
 mod users;
 
@@ -31,6 +32,7 @@ use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 
 pub use codec::timestamp;
 pub use ownership::ChangeOutcome;
+pub use rows::{Kind, Listing, Playgrounds, Row, Users};
 use users::{MAX_WRITE_ROUNDS, NEW_USER_LOCK_SHARDS};
 
 /// A storage failure; its detail is for the log, never for the client.
@@ -88,16 +90,14 @@ fn backoff(first_ms: u64, round: u32, spread: u64) -> Duration {
 }
 
 impl Store {
-    /// One row by its key as a value, or `None` when there is no such row (or `parse` finds
-    /// it is not one).
-    async fn read_parsed<T>(
+    /// One row of kind `K` by its key, or `None` when there is no such row.
+    async fn read_kind<K: Kind>(
         &self,
         table_id: &str,
         username: &str,
-        parse: fn(codec::Item) -> Option<T>,
-    ) -> Result<Option<T>, StoreError> {
+    ) -> Result<Option<Row<K>>, StoreError> {
         let row = self.read_row(table_id, username, None).await?;
-        Ok(row.and_then(parse))
+        Ok(row.map(Row::new))
     }
 
     /// One row by its key, read consistently (a write just answered must be seen); only the
