@@ -150,7 +150,7 @@ impl Store {
         let mut start = query.start;
         loop {
             let batch = i32::try_from(want - rows).unwrap_or(i32::MAX);
-            let out = self
+            let request = self
                 .client
                 .query()
                 .table_name(&self.table)
@@ -161,10 +161,8 @@ impl Store {
                 .projection_expression(K::ATTRIBUTES)
                 .scan_index_forward(false)
                 .limit(batch)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(dynamo("Query"))?;
+                .set_exclusive_start_key(start);
+            let out = Box::pin(request.send()).await.map_err(dynamo("Query"))?;
             let read = out.items.unwrap_or_default();
             let Some(next) = out.last_evaluated_key else {
                 append(&mut items, read);

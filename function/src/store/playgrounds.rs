@@ -30,14 +30,13 @@ impl Store {
         item.insert("createdAt".into(), s(&now()));
         item.insert("isArchived".into(), AttributeValue::Bool(false));
         item.insert("userCount".into(), n(0));
-        let result = self
+        let request = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(tableId)")
-            .send()
-            .await;
+            .condition_expression("attribute_not_exists(tableId)");
+        let result = Box::pin(request.send()).await;
         match result {
             Ok(_) => Ok(CreateOutcome::Created),
             Err(e) if super::refused_by_condition(&e) => Ok(CreateOutcome::AlreadyExists),
@@ -86,7 +85,7 @@ impl Store {
             (false, true) => "SET updatedAt = :now, isArchived = :archived",
             (false, false) => "SET updatedAt = :now",
         };
-        let result = request.update_expression(sets).send().await;
+        let result = Box::pin(request.update_expression(sets).send()).await;
         match result {
             Ok(_) => Ok(ChangeOutcome::Done),
             Err(e) => match e.as_service_error() {

@@ -98,7 +98,7 @@ impl Store {
         scores: Scores,
         stamp: &str,
     ) -> Result<Option<UpdateOutcome>, StoreError> {
-        let result = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -107,9 +107,8 @@ impl Store {
             .update_expression("SET submissionCount = :s, totalCount = :t, lastUpdated = :now")
             .expression_attribute_values(":s", n(scores.submission_count))
             .expression_attribute_values(":t", n(scores.total_count))
-            .expression_attribute_values(":now", s(stamp))
-            .send()
-            .await;
+            .expression_attribute_values(":now", s(stamp));
+        let result = Box::pin(request.send()).await;
         match result {
             Ok(_) => Ok(Some(UpdateOutcome::Updated)),
             Err(e) if refused_by_condition(&e) => Ok(Some(UpdateOutcome::NotFound)),
