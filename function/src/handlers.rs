@@ -2,10 +2,8 @@
 //!
 //! Field names and status codes are the contract with existing clients; they must not change.
 
-use std::collections::HashMap;
-
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -15,7 +13,7 @@ use crate::auth::Caller;
 use crate::body::JsonObject;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::pagination::{TablesCursor, UsersCursor, page_limit};
+use crate::pagination::{TablesCursor, UsersCursor, page_query};
 use crate::path_ids::{TableIdPath, UserPath};
 use crate::responses;
 use crate::store::{ChangeOutcome, CreateOutcome, PutUserOutcome, Row};
@@ -24,29 +22,15 @@ use crate::validate;
 /// The OpenAPI 3 description of this API, shipped in the binary.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
 
-type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
-
 impl From<PathRejection> for ApiError {
     fn from(_: PathRejection) -> Self {
         ApiError::bad_request("Invalid path parameter: ids are 1 to 64 characters of [A-Za-z0-9_-]")
     }
 }
 
-impl From<QueryRejection> for ApiError {
-    fn from(_: QueryRejection) -> Self {
-        ApiError::bad_request("Invalid query string")
-    }
-}
-
 /// A listing's `?limit=` (defaulted and clamped as configured) and `?lastKey=`.
-fn page_params(params: Params, config: &Config) -> Result<(u32, Option<String>), ApiError> {
-    let Query(mut params) = params?;
-    let limit = page_limit(
-        params.get("limit").map(String::as_str),
-        config.page_limit_default,
-        config.page_limit_max,
-    );
-    Ok((limit, params.remove("lastKey")))
+fn page_params(query: Option<&str>, config: &Config) -> (u32, Option<String>) {
+    page_query(query, config.page_limit_default, config.page_limit_max)
 }
 
 /// `POST /tables`
@@ -100,9 +84,9 @@ struct Message {
 /// `GET /tables`
 pub async fn list_tables(
     State(state): State<AppState>,
-    params: Params,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (limit, last_key) = page_params(params, &state.config)?;
+    let (limit, last_key) = page_params(query.as_deref(), &state.config);
     let cursor = TablesCursor::decode(last_key.as_deref());
     let rows = state.store.list_playgrounds(limit, cursor.as_ref()).await?;
     let page = rows.page();
@@ -166,10 +150,10 @@ fn changed(outcome: ChangeOutcome, message: &'static str) -> Result<Response, Ap
 pub async fn list_users(
     State(state): State<AppState>,
     TableIdPath(table_id): TableIdPath,
-    params: Params,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let table_id = table_id.as_str();
-    let (limit, last_key) = page_params(params, &state.config)?;
+    let (limit, last_key) = page_params(query.as_deref(), &state.config);
     let cursor = UsersCursor::decode(last_key.as_deref(), table_id);
     let rows = state
         .store
