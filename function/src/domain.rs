@@ -38,22 +38,25 @@ pub struct Scores {
     pub total_count: u64,
 }
 
-/// A playground as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Playground {
-    pub table_id: String,
-    pub display_name: String,
-    pub created_at: String,
-    pub updated_at: Option<String>,
+/// A playground as the API shows it, its strings borrowed from the row DynamoDB returned
+/// ([`crate::store::Row`], [`crate::store::Listing`]): a page's rows are read and written where
+/// the SDK put them and freed together, instead of each string being moved into a value of its
+/// own that is freed again once written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Playground<'a> {
+    pub table_id: &'a str,
+    pub display_name: &'a str,
+    pub created_at: &'a str,
+    pub updated_at: Option<&'a str>,
     pub is_archived: bool,
     pub user_count: u64,
 }
 
-/// One user's scores in a playground.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserScores {
-    pub username: String,
+/// One user's scores in a playground, borrowed from its row like [`Playground`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserScores<'a> {
+    pub username: &'a str,
     pub submission_count: u64,
     pub total_count: u64,
-    pub last_updated: String,
+    pub last_updated: &'a str,
 }

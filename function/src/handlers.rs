@@ -2,10 +2,8 @@
 //!
 //! Field names and status codes are the contract with existing clients; they must not change.
 
-use std::collections::HashMap;
-
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -15,16 +13,14 @@ use crate::auth::Caller;
 use crate::body::JsonObject;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::pagination::{TablesCursor, UsersCursor, page_limit};
+use crate::pagination::{TablesCursor, UsersCursor, page_query};
 use crate::path_ids::{TableIdPath, UserPath};
 use crate::responses;
-use crate::store::{ChangeOutcome, CreateOutcome, PutUserOutcome};
+use crate::store::{ChangeOutcome, CreateOutcome, PutUserOutcome, Row};
 use crate::validate;
 
 /// The OpenAPI 3 description of this API, shipped in the binary.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
-
-type Params = Result<Query<HashMap<String, String>>, QueryRejection>;
 
 impl From<PathRejection> for ApiError {
     fn from(_: PathRejection) -> Self {
@@ -32,21 +28,9 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-impl From<QueryRejection> for ApiError {
-    fn from(_: QueryRejection) -> Self {
-        ApiError::bad_request("Invalid query string")
-    }
-}
-
 /// A listing's `?limit=` (defaulted and clamped as configured) and `?lastKey=`.
-fn page_params(params: Params, config: &Config) -> Result<(u32, Option<String>), ApiError> {
-    let Query(mut params) = params?;
-    let limit = page_limit(
-        params.get("limit").map(String::as_str),
-        config.page_limit_default,
-        config.page_limit_max,
-    );
-    Ok((limit, params.remove("lastKey")))
+fn page_params(query: Option<&str>, config: &Config) -> (u32, Option<String>) {
+    page_query(query, config.page_limit_default, config.page_limit_max)
 }
 
 /// `POST /tables`
@@ -100,11 +84,12 @@ struct Message {
 /// `GET /tables`
 pub async fn list_tables(
     State(state): State<AppState>,
-    params: Params,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (limit, last_key) = page_params(params, &state.config)?;
+    let (limit, last_key) = page_params(query.as_deref(), &state.config);
     let cursor = TablesCursor::decode(last_key.as_deref());
-    let page = state.store.list_playgrounds(limit, cursor.as_ref()).await?;
+    let rows = state.store.list_playgrounds(limit, cursor.as_ref()).await?;
+    let page = rows.page();
     Ok(responses::tables_page(&page.items, page.next))
 }
 
@@ -114,7 +99,8 @@ pub async fn get_table(
     TableIdPath(table_id): TableIdPath,
 ) -> Result<Response, ApiError> {
     let table_id = table_id.as_str();
-    match state.store.get_playground(table_id).await? {
+    let row = state.store.get_playground(table_id).await?;
+    match row.as_ref().and_then(Row::value) {
         Some(p) => Ok(responses::playground(&p)),
         None => Err(ApiError::NotFound("Table not found")),
     }
@@ -164,15 +150,16 @@ fn changed(outcome: ChangeOutcome, message: &'static str) -> Result<Response, Ap
 pub async fn list_users(
     State(state): State<AppState>,
     TableIdPath(table_id): TableIdPath,
-    params: Params,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let table_id = table_id.as_str();
-    let (limit, last_key) = page_params(params, &state.config)?;
+    let (limit, last_key) = page_params(query.as_deref(), &state.config);
     let cursor = UsersCursor::decode(last_key.as_deref(), table_id);
-    let page = state
+    let rows = state
         .store
         .list_users(table_id, limit, cursor.as_ref())
         .await?;
+    let page = rows.page();
     // A user row is only ever written together with its playground's count (one transaction
     // that requires the playground), and a deletion removes the users before the playground:
     // a page with users proves the playground exists (or is being deleted). Only an empty
@@ -186,7 +173,8 @@ pub async fn list_users(
 /// `GET /tables/{tableId}/users/{username}`
 pub async fn get_user(State(state): State<AppState>, path: UserPath) -> Result<Response, ApiError> {
     let (table_id, username) = (path.table_id.as_str(), path.username.as_str());
-    if let Some(user) = state.store.get_user(table_id, username).await? {
+    let row = state.store.get_user(table_id, username).await?;
+    if let Some(user) = row.as_ref().and_then(Row::value) {
         return Ok(responses::user(&user));
     }
     if state.store.playground_exists(table_id).await? {

@@ -24,20 +24,20 @@ impl Body {
     /// A playground: `{"tableId","displayName","createdAt","isArchived","userCount",
     /// "updatedAt"?}`, written straight through (a table of fields to loop over cost a page
     /// of 50 about 5,000 instructions more).
-    fn playground(&mut self, p: &Playground) {
+    fn playground(&mut self, p: &Playground<'_>) {
         self.raw(r#"{"tableId":"#);
-        self.string(&p.table_id);
+        self.string(p.table_id);
         self.raw(r#","displayName":"#);
-        self.string(&p.display_name);
+        self.string(p.display_name);
         self.raw(r#","createdAt":"#);
-        self.string(&p.created_at);
+        self.string(p.created_at);
         self.raw(if p.is_archived {
             r#","isArchived":true,"userCount":"#
         } else {
             r#","isArchived":false,"userCount":"#
         });
         self.number(p.user_count);
-        if let Some(updated_at) = &p.updated_at {
+        if let Some(updated_at) = p.updated_at {
             self.raw(r#","updatedAt":"#);
             self.string(updated_at);
         }
@@ -45,15 +45,15 @@ impl Body {
     }
 
     /// A user's scores: `{"username","submissionCount","totalCount","lastUpdated"}`.
-    fn user(&mut self, u: &UserScores) {
+    fn user(&mut self, u: &UserScores<'_>) {
         self.raw(r#"{"username":"#);
-        self.string(&u.username);
+        self.string(u.username);
         self.raw(r#","submissionCount":"#);
         self.number(u.submission_count);
         self.raw(r#","totalCount":"#);
         self.number(u.total_count);
         self.raw(r#","lastUpdated":"#);
-        self.string(&u.last_updated);
+        self.string(u.last_updated);
         self.raw("}");
     }
 
@@ -114,14 +114,14 @@ pub fn json<T: Serialize>(value: &T, capacity: usize) -> Response {
 }
 
 /// `GET /tables/{tableId}`'s answer.
-pub fn playground(p: &Playground) -> Response {
+pub fn playground(p: &Playground<'_>) -> Response {
     let mut body = Body::with_capacity(ITEM_OVERHEAD_BYTES + playground_strings(p));
     body.playground(p);
     body.into_response()
 }
 
 /// `GET /tables/{tableId}/users/{username}`'s answer.
-pub fn user(u: &UserScores) -> Response {
+pub fn user(u: &UserScores<'_>) -> Response {
     let mut body = Body::with_capacity(ITEM_OVERHEAD_BYTES + user_strings(u));
     body.user(u);
     body.into_response()
@@ -129,22 +129,19 @@ pub fn user(u: &UserScores) -> Response {
 
 /// The bytes of a playground's strings, unescaped: with [`ITEM_OVERHEAD_BYTES`], its JSON's
 /// size unless a string needs escaping.
-fn playground_strings(p: &Playground) -> usize {
-    p.table_id.len()
-        + p.display_name.len()
-        + p.created_at.len()
-        + p.updated_at.as_ref().map_or(0, String::len)
+fn playground_strings(p: &Playground<'_>) -> usize {
+    p.table_id.len() + p.display_name.len() + p.created_at.len() + p.updated_at.map_or(0, str::len)
 }
 
 /// The bytes of a user's strings, unescaped, like [`playground_strings`].
-fn user_strings(u: &UserScores) -> usize {
+fn user_strings(u: &UserScores<'_>) -> usize {
     u.username.len() + u.last_updated.len()
 }
 
 /// A `GET /tables` page, cut to the body bound; `next` is the store's cursor after the whole
 /// page, replaced by the cursor after the last item kept when the page is cut.
-pub fn tables_page(items: &[Playground], next: Option<TablesCursor>) -> Response {
-    let after = |p: &Playground| TablesCursor::after(p).to_json();
+pub fn tables_page(items: &[Playground<'_>], next: Option<TablesCursor>) -> Response {
+    let after = |p: &Playground<'_>| TablesCursor::after(p).to_json();
     let next = next.map(|c| c.to_json());
     page(
         "tables",
@@ -157,8 +154,8 @@ pub fn tables_page(items: &[Playground], next: Option<TablesCursor>) -> Response
 }
 
 /// A `GET /tables/{tableId}/users` page, cut to the body bound like [`tables_page`].
-pub fn users_page(table_id: &str, items: &[UserScores], next: Option<UsersCursor>) -> Response {
-    let after = |u: &UserScores| UsersCursor::after(u).to_json(table_id);
+pub fn users_page(table_id: &str, items: &[UserScores<'_>], next: Option<UsersCursor>) -> Response {
+    let after = |u: &UserScores<'_>| UsersCursor::after(u).to_json(table_id);
     let next = next.map(|c| c.to_json(table_id));
     page("users", items, Body::user, user_strings, after, next)
 }
@@ -223,14 +220,14 @@ mod tests {
         last_key: Option<Value>,
     }
 
-    fn reference(p: &Playground) -> PlaygroundOut<'_> {
+    fn reference<'a>(p: &Playground<'a>) -> PlaygroundOut<'a> {
         PlaygroundOut {
-            table_id: &p.table_id,
-            display_name: &p.display_name,
-            created_at: &p.created_at,
+            table_id: p.table_id,
+            display_name: p.display_name,
+            created_at: p.created_at,
             is_archived: p.is_archived,
             user_count: p.user_count,
-            updated_at: p.updated_at.as_deref(),
+            updated_at: p.updated_at,
         }
     }
 
@@ -240,7 +237,10 @@ mod tests {
             table_id in ".*", display_name in ".*", created_at in "[ -~\u{0}-\u{1f}\u{7f}é]*",
             updated_at in proptest::option::of(".*"), is_archived: bool, user_count: u64,
         ) {
-            let p = Playground { table_id, display_name, created_at, updated_at, is_archived, user_count };
+            let p = Playground {
+                table_id: &table_id, display_name: &display_name, created_at: &created_at,
+                updated_at: updated_at.as_deref(), is_archived, user_count,
+            };
             let expected = serde_json::to_string(&reference(&p)).unwrap();
             prop_assert_eq!(written(|b| b.playground(&p)), expected);
         }
@@ -249,12 +249,14 @@ mod tests {
         fn users_are_written_as_serde_json_writes_them(
             username in ".*", last_updated in ".*", submission_count: u64, total_count: u64,
         ) {
-            let u = UserScores { username, submission_count, total_count, last_updated };
+            let u = UserScores {
+                username: &username, submission_count, total_count, last_updated: &last_updated,
+            };
             let expected = serde_json::to_string(&UserOut {
-                username: &u.username,
+                username: u.username,
                 submission_count: u.submission_count,
                 total_count: u.total_count,
-                last_updated: &u.last_updated,
+                last_updated: u.last_updated,
             }).unwrap();
             prop_assert_eq!(written(|b| b.user(&u)), expected);
         }
@@ -262,15 +264,19 @@ mod tests {
 
     #[test]
     fn pages_are_written_as_serde_json_writes_them() {
-        let p = |id: &str, updated: Option<&str>| Playground {
-            table_id: id.into(),
-            display_name: format!("name \"{id}\"\n"),
-            created_at: "2026-01-01T00:00:00.000000Z".into(),
-            updated_at: updated.map(str::to_string),
+        let names = ["name \"a\"\n", "name \"b\"\n"];
+        let p = |i: usize, id, updated| Playground {
+            table_id: id,
+            display_name: names[i],
+            created_at: "2026-01-01T00:00:00.000000Z",
+            updated_at: updated,
             is_archived: id == "b",
             user_count: 7,
         };
-        let items = [p("a", None), p("b", Some("2026-01-02T00:00:00.000000Z"))];
+        let items = [
+            p(0, "a", None),
+            p(1, "b", Some("2026-01-02T00:00:00.000000Z")),
+        ];
         let cursor = TablesCursor::after(&items[1]).to_json();
         for (slice, last_key) in [
             (&items[..], None),
@@ -295,8 +301,9 @@ mod tests {
             table_id in "[a-z]{0,300}", display_name in "[ -~]{0,600}", user_count: u64,
         ) {
             let p = Playground {
-                table_id, display_name, created_at: "2026-01-01T00:00:00.000000Z".into(),
-                updated_at: None, is_archived: false, user_count,
+                table_id: &table_id, display_name: &display_name,
+                created_at: "2026-01-01T00:00:00.000000Z", updated_at: None, is_archived: false,
+                user_count,
             };
             let expected = serde_json::to_string(&reference(&p)).unwrap();
             prop_assert_eq!(written(|b| b.playground(&p)), expected);
@@ -309,11 +316,11 @@ mod tests {
         String::from_utf8(body.await.unwrap().to_vec()).unwrap()
     }
 
-    fn named(id: String, display_name: String) -> Playground {
+    fn named<'a>(id: &'a str, display_name: &'a str) -> Playground<'a> {
         Playground {
             table_id: id,
             display_name,
-            created_at: "2026-01-01T00:00:00.000000Z".into(),
+            created_at: "2026-01-01T00:00:00.000000Z",
             updated_at: None,
             is_archived: false,
             user_count: 0,
@@ -322,25 +329,22 @@ mod tests {
 
     #[tokio::test]
     async fn small_pages_are_whole_and_large_ones_cut_under_the_bound() {
-        let small: Vec<Playground> = (0..500)
-            .map(|i| named(format!("t{i}"), "name".into()))
-            .collect();
+        let ids: Vec<String> = (0..500).map(|i| format!("t{i}")).collect();
+        let small: Vec<Playground> = ids.iter().map(|id| named(id, "name")).collect();
         let page: Value = serde_json::from_str(&text(tables_page(&small, None)).await).unwrap();
         assert_eq!(page["tables"].as_array().unwrap().len(), 500);
         assert!(page.get("lastKey").is_none());
 
         // Escaped names grow past the capacity reserved from their unescaped bytes.
         let big = "\\x\"".repeat(8 * 1024);
-        let names: Vec<Playground> = (0..100)
-            .map(|i| named(format!("t{i}"), big.clone()))
-            .collect();
+        let names: Vec<Playground> = ids[..100].iter().map(|id| named(id, &big)).collect();
         let raw = text(tables_page(&names, None)).await;
         assert!(raw.len() < MAX_PAGE_BODY_BYTES, "{} bytes", raw.len());
         let page: Value = serde_json::from_str(&raw).unwrap();
         let kept = page["tables"].as_array().unwrap();
         assert!(kept.len() > 1 && kept.len() < names.len(), "{}", kept.len());
         let last = &names[kept.len() - 1];
-        assert_eq!(kept.last().unwrap()["tableId"], last.table_id.as_str());
+        assert_eq!(kept.last().unwrap()["tableId"], last.table_id);
         assert_eq!(page["lastKey"], TablesCursor::after(last).to_json());
         // Another item would not have fitted with the envelope's end.
         let escaped = serde_json::to_string(&big).unwrap().len();
@@ -349,7 +353,8 @@ mod tests {
 
     #[tokio::test]
     async fn one_item_always_fits() {
-        let huge = vec![named("t".into(), "y".repeat(MAX_PAGE_BODY_BYTES))];
+        let name = "y".repeat(MAX_PAGE_BODY_BYTES);
+        let huge = vec![named("t", &name)];
         let page: Value = serde_json::from_str(&text(tables_page(&huge, None)).await).unwrap();
         assert_eq!(page["tables"].as_array().unwrap().len(), 1);
         assert!(page.get("lastKey").is_none());

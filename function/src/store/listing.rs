@@ -11,12 +11,10 @@ use std::sync::atomic::Ordering;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 
-use super::codec::{
-    Item, PLAYGROUND_ATTRIBUTES, USER_ATTRIBUTES, key, n, playground_from, s, user_from,
-};
-use super::{Page, Store, StoreError, dynamo};
+use super::codec::{Item, key, n, s};
+use super::{Kind, Listing, Playgrounds, Store, StoreError, Users, dynamo};
 use crate::contract::{BY_CREATED_AT, BY_SUBMISSION_COUNT, BY_USER, HASH_KEY, Index};
-use crate::domain::{METADATA_USERNAME, Playground, UserScores};
+use crate::domain::METADATA_USERNAME;
 use crate::pagination::{TablesCursor, UsersCursor};
 
 /// Whether DynamoDB refused a query because the table lacks the index it names. DynamoDB
@@ -30,6 +28,15 @@ fn names_a_missing_index(error: &aws_sdk_dynamodb::Error) -> bool {
     ) && error
         .message()
         .is_some_and(|m| m.to_ascii_lowercase().contains("index"))
+}
+
+/// `read` after `items`: the first response's vector is kept as it is, not copied.
+fn append(items: &mut Vec<Item>, read: Vec<Item>) {
+    if items.is_empty() {
+        *items = read;
+    } else {
+        items.extend(read);
+    }
 }
 
 /// How a listing query is aimed: which index, which partition, and the cursor key.
@@ -52,40 +59,13 @@ impl<'a> ListQuery<'a> {
     }
 }
 
-/// What a listing reads of each row: the attributes DynamoDB returns, and the parser that
-/// makes a value of them (`None` skips the row).
-struct Rows<T> {
-    attributes: &'static str,
-    parse: fn(Item) -> Option<T>,
-}
-
-impl<T> Clone for Rows<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T> Copy for Rows<T> {}
-
-/// A playground listing's rows.
-const PLAYGROUNDS: Rows<Playground> = Rows {
-    attributes: PLAYGROUND_ATTRIBUTES,
-    parse: playground_from,
-};
-
-/// A user listing's rows.
-const USERS: Rows<UserScores> = Rows {
-    attributes: USER_ATTRIBUTES,
-    parse: user_from,
-};
-
 impl Store {
     /// One page of playgrounds, newest `createdAt` first.
     pub async fn list_playgrounds(
         &self,
         limit: u32,
         cursor: Option<&TablesCursor>,
-    ) -> Result<Page<Playground, TablesCursor>, StoreError> {
+    ) -> Result<Listing<Playgrounds>, StoreError> {
         let start = |created: bool| {
             cursor.map(|c| {
                 let mut k = key(&c.table_id, METADATA_USERNAME);
@@ -97,16 +77,7 @@ impl Store {
         };
         let ordered = ListQuery::on(&BY_CREATED_AT, METADATA_USERNAME, start(true));
         let fallback = ListQuery::on(&BY_USER, METADATA_USERNAME, start(false));
-        let (items, more, in_order) = self.list(ordered, fallback, limit, PLAYGROUNDS).await?;
-        let mut items = items;
-        if !in_order {
-            items.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-        }
-        let next = more
-            .then(|| items.last())
-            .flatten()
-            .map(TablesCursor::after);
-        Ok(Page { items, next })
+        self.list(ordered, fallback, limit).await
     }
 
     /// One page of a playground's users, highest `submissionCount` first.
@@ -115,7 +86,7 @@ impl Store {
         table_id: &str,
         limit: u32,
         cursor: Option<&UsersCursor>,
-    ) -> Result<Page<UserScores, UsersCursor>, StoreError> {
+    ) -> Result<Listing<Users>, StoreError> {
         let start = |scored: bool| {
             cursor.map(|c| {
                 let mut k = key(table_id, &c.username);
@@ -132,27 +103,20 @@ impl Store {
             partition_value: table_id,
             start: start(false),
         };
-        let (items, more, in_order) = self.list(ordered, fallback, limit, USERS).await?;
-        let mut items = items;
-        if !in_order {
-            items.sort_by_key(|u| std::cmp::Reverse(u.submission_count));
-        }
-        let next = more.then(|| items.last()).flatten().map(UsersCursor::after);
-        Ok(Page { items, next })
+        self.list(ordered, fallback, limit).await
     }
 
     /// Runs a listing on its ordering index, or on the fallback when the table lacks that
-    /// index. Returns the items, whether more exist, and whether they came in global order.
-    async fn list<T>(
+    /// index (then the page is sorted within itself).
+    async fn list<K: Kind>(
         &self,
         ordered: ListQuery<'_>,
         fallback: ListQuery<'_>,
         limit: u32,
-        rows: Rows<T>,
-    ) -> Result<(Vec<T>, bool, bool), StoreError> {
+    ) -> Result<Listing<K>, StoreError> {
         if self.ordered_indexes.load(Ordering::Relaxed) {
-            match self.query_page(ordered, limit, rows).await {
-                Ok((items, more)) => return Ok((items, more, true)),
+            match self.query_page::<K>(ordered, limit).await {
+                Ok(items) => return Ok(Listing::new(items, limit as usize, true)),
                 Err(StoreError::Dynamo { source, .. }) if names_a_missing_index(&source) => {
                     tracing::warn!(
                         table = %self.table,
@@ -167,24 +131,26 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        let (items, more) = self.query_page(fallback, limit, rows).await?;
-        Ok((items, more, false))
+        let items = self.query_page::<K>(fallback, limit).await?;
+        Ok(Listing::new(items, limit as usize, false))
     }
 
-    /// Reads up to `limit` items (plus one, to know whether another page exists), following
-    /// DynamoDB's own pagination when a response stops early.
-    async fn query_page<T>(
+    /// Reads up to `limit` rows of kind `K` (plus one, to know whether another page exists),
+    /// following DynamoDB's own pagination when a response stops early. The items are kept as
+    /// the SDK returned them ([`Listing`] reads them): rows are only counted (read once more)
+    /// when DynamoDB says more exist, to know whether another query is needed.
+    async fn query_page<K: Kind>(
         &self,
         query: ListQuery<'_>,
         limit: u32,
-        rows: Rows<T>,
-    ) -> Result<(Vec<T>, bool), StoreError> {
+    ) -> Result<Vec<Item>, StoreError> {
         let want = limit as usize + 1;
-        let mut items = Vec::with_capacity(want);
+        let mut items: Vec<Item> = Vec::new();
+        let mut rows = 0;
         let mut start = query.start;
         loop {
-            let batch = i32::try_from(want - items.len()).unwrap_or(i32::MAX);
-            let out = self
+            let batch = i32::try_from(want - rows).unwrap_or(i32::MAX);
+            let request = self
                 .client
                 .query()
                 .table_name(&self.table)
@@ -192,22 +158,24 @@ impl Store {
                 .key_condition_expression("#p = :p")
                 .expression_attribute_names("#p", query.partition_attr)
                 .expression_attribute_values(":p", s(query.partition_value))
-                .projection_expression(rows.attributes)
+                .projection_expression(K::ATTRIBUTES)
                 .scan_index_forward(false)
                 .limit(batch)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(dynamo("Query"))?;
-            items.extend(out.items.into_iter().flatten().filter_map(rows.parse));
-            match out.last_evaluated_key {
-                Some(next) if items.len() < want => start = Some(next),
-                _ => break,
+                .set_exclusive_start_key(start);
+            let out = Box::pin(request.send()).await.map_err(dynamo("Query"))?;
+            let read = out.items.unwrap_or_default();
+            let Some(next) = out.last_evaluated_key else {
+                append(&mut items, read);
+                break;
+            };
+            rows += read.iter().filter(|item| K::read(item).is_some()).count();
+            append(&mut items, read);
+            if rows >= want {
+                break;
             }
+            start = Some(next);
         }
-        let more = items.len() > limit as usize;
-        items.truncate(limit as usize);
-        Ok((items, more))
+        Ok(items)
     }
 }
 

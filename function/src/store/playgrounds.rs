@@ -7,12 +7,12 @@
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
-use super::codec::{key, n, now, playground_from, row, s};
+use super::codec::{key, n, now, row, s};
 use super::ownership::{ChangeOutcome, change_condition, record_owner};
-use super::{CreateOutcome, Store, StoreError, dynamo};
+use super::{CreateOutcome, Playgrounds, Row, Store, StoreError, dynamo};
 use crate::auth::Identity;
 use crate::auth::rules::OwnerCheck;
-use crate::domain::{METADATA_USERNAME, NewPlayground, Playground, PlaygroundPatch};
+use crate::domain::{METADATA_USERNAME, NewPlayground, PlaygroundPatch};
 
 impl Store {
     /// Creates the playground row, owned by `owner` when auth is on; `AlreadyExists` when the
@@ -30,14 +30,13 @@ impl Store {
         item.insert("createdAt".into(), s(&now()));
         item.insert("isArchived".into(), AttributeValue::Bool(false));
         item.insert("userCount".into(), n(0));
-        let result = self
+        let request = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(tableId)")
-            .send()
-            .await;
+            .condition_expression("attribute_not_exists(tableId)");
+        let result = Box::pin(request.send()).await;
         match result {
             Ok(_) => Ok(CreateOutcome::Created),
             Err(e) if super::refused_by_condition(&e) => Ok(CreateOutcome::AlreadyExists),
@@ -45,10 +44,12 @@ impl Store {
         }
     }
 
-    /// The playground, or `None` when it does not exist.
-    pub async fn get_playground(&self, table_id: &str) -> Result<Option<Playground>, StoreError> {
-        self.read_parsed(table_id, METADATA_USERNAME, playground_from)
-            .await
+    /// The playground's row, or `None` when it does not exist.
+    pub async fn get_playground(
+        &self,
+        table_id: &str,
+    ) -> Result<Option<Row<Playgrounds>>, StoreError> {
+        self.read_kind(table_id, METADATA_USERNAME).await
     }
 
     /// Applies a patch to an existing playground, if `check` allows, and stamps `updatedAt`;
@@ -84,7 +85,7 @@ impl Store {
             (false, true) => "SET updatedAt = :now, isArchived = :archived",
             (false, false) => "SET updatedAt = :now",
         };
-        let result = request.update_expression(sets).send().await;
+        let result = Box::pin(request.update_expression(sets).send()).await;
         match result {
             Ok(_) => Ok(ChangeOutcome::Done),
             Err(e) => match e.as_service_error() {

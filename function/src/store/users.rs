@@ -11,11 +11,12 @@ use std::time::Duration;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
-use super::codec::{key, n, now, row, s, user_from};
+use super::codec::{key, n, now, row, s};
 use super::{
-    PutUserOutcome, Store, StoreError, UpdateOutcome, backoff, dynamo, refused_by_condition,
+    PutUserOutcome, Row, Store, StoreError, UpdateOutcome, Users, backoff, dynamo,
+    refused_by_condition,
 };
-use crate::domain::{METADATA_USERNAME, Scores, UserScores};
+use crate::domain::{METADATA_USERNAME, Scores};
 
 /// Rounds of "update, else create" before a contended user write gives up.
 pub(super) const MAX_WRITE_ROUNDS: u32 = 8;
@@ -44,13 +45,13 @@ impl Store {
         &self.new_user_locks[(hasher.finish() as usize) % NEW_USER_LOCK_SHARDS]
     }
 
-    /// One user's scores, or `None`.
+    /// One user's row, or `None`.
     pub async fn get_user(
         &self,
         table_id: &str,
         username: &str,
-    ) -> Result<Option<UserScores>, StoreError> {
-        self.read_parsed(table_id, username, user_from).await
+    ) -> Result<Option<Row<Users>>, StoreError> {
+        self.read_kind(table_id, username).await
     }
 
     /// Writes a user's scores. A new user is created together with the `userCount` increment in
@@ -97,7 +98,7 @@ impl Store {
         scores: Scores,
         stamp: &str,
     ) -> Result<Option<UpdateOutcome>, StoreError> {
-        let result = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -106,9 +107,8 @@ impl Store {
             .update_expression("SET submissionCount = :s, totalCount = :t, lastUpdated = :now")
             .expression_attribute_values(":s", n(scores.submission_count))
             .expression_attribute_values(":t", n(scores.total_count))
-            .expression_attribute_values(":now", s(stamp))
-            .send()
-            .await;
+            .expression_attribute_values(":now", s(stamp));
+        let result = Box::pin(request.send()).await;
         match result {
             Ok(_) => Ok(Some(UpdateOutcome::Updated)),
             Err(e) if refused_by_condition(&e) => Ok(Some(UpdateOutcome::NotFound)),
