@@ -95,43 +95,15 @@ impl Kind for CloudwatchMetricAlarm {
         vec![scope.allow("MetricAlarms", &actions, alarms)]
     }
 
-    async fn read(aws: &AwsClients, id: &str, recorded: &Fields) -> Read<Spec> {
-        let objects = [(id.to_string(), recorded.clone())];
-        Self::read_many(aws, &objects)
-            .await
-            .pop()
-            .unwrap_or(Ok(None))
+    async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
+        let answers = read_alarms(aws, &[id.to_string()], false).await;
+        answers.into_iter().next().unwrap_or(Ok(None))
     }
 
-    /// The environment's alarms from one DescribeAlarms naming them all and, at the same time,
-    /// their tags by the ARNs their names give them: a no-op plan's cost grows by one call per
-    /// alarm, not two, and waits for one round trip.
+    /// The alarms the state records, expected to exist, with their tags read beside them.
     async fn read_many(aws: &AwsClients, objects: &[(String, Fields)]) -> Vec<Read<Spec>> {
         let names: Vec<String> = objects.iter().map(|(id, _)| id.clone()).collect();
-        let early = names.iter().map(|name| {
-            let resource = format!("alarm:{name}");
-            async move {
-                early_read::start(aws, "cloudwatch", &resource, |arn| read_tags(aws, arn)).await
-            }
-        });
-        let (described, early) = tokio::join!(
-            describe_metric_alarms(aws, &names),
-            futures::future::join_all(early)
-        );
-        let described = match described {
-            Ok(described) => described,
-            Err(error) => return objects.iter().map(|_| Err(error.repeated())).collect(),
-        };
-        let reads = objects.iter().zip(early).map(|((id, _), early)| {
-            let alarm = described.iter().find(|a| a.alarm_name() == Some(id));
-            async move {
-                match alarm {
-                    Some(alarm) => found(aws, alarm, early).await.map(Some),
-                    None => Ok(None),
-                }
-            }
-        });
-        futures::future::join_all(reads).await
+        read_alarms(aws, &names, true).await
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
@@ -196,6 +168,40 @@ async fn put(
 
 /// The most alarm names one DescribeAlarms takes (and answers).
 const MAX_NAMES_PER_CALL: usize = 100;
+
+/// The alarms `names` from one DescribeAlarms naming them all, one answer per name in order;
+/// `early` (a refresh, the alarms recorded as existing): their tags read at the same time, by
+/// the ARNs their names give them ([`early_read`]), so a no-op plan's cost grows by one call
+/// per alarm, not two, and waits for one round trip.
+async fn read_alarms(aws: &AwsClients, names: &[String], early: bool) -> Vec<Read<Spec>> {
+    let tags_early = names.iter().map(|name| {
+        let resource = format!("alarm:{name}");
+        async move {
+            early_read::start(aws, early, "cloudwatch", &resource, |arn| {
+                read_tags(aws, arn)
+            })
+            .await
+        }
+    });
+    let (described, tags_early) = tokio::join!(
+        describe_metric_alarms(aws, names),
+        futures::future::join_all(tags_early)
+    );
+    let described = match described {
+        Ok(described) => described,
+        Err(error) => return names.iter().map(|_| Err(error.repeated())).collect(),
+    };
+    let reads = names.iter().zip(tags_early).map(|(id, early)| {
+        let alarm = described.iter().find(|a| a.alarm_name() == Some(id));
+        async move {
+            match alarm {
+                Some(alarm) => found(aws, alarm, early).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    });
+    futures::future::join_all(reads).await
+}
 
 /// `alarm` with its tags, read early by the ARN its name gives it or now by its own.
 async fn found(

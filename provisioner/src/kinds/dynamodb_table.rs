@@ -116,24 +116,15 @@ impl Kind for DynamodbTable {
         })]
     }
 
-    /// The table, its point-in-time recovery and its tags at once, the tags by the ARN the
-    /// table's name gives it. A table deleted between these calls is absent, not an error.
     async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
-        let resource = format!("table/{id}");
-        let early = early_read::start(aws, "dynamodb", &resource, |arn| read_tags(aws, arn));
-        let (table, pitr, early) = tokio::join!(find_table(aws, id), read_pitr(aws, id), early);
-        let Some(table) = table? else {
-            return Ok(None);
-        };
-        let Some(pitr) = pitr.absent()? else {
-            return Ok(None);
-        };
-        let arn = table.table_arn().unwrap_or_default();
-        let tags = early_read::confirm(early, arn, |arn| read_tags(aws, arn)).await;
-        let Some(tags) = tags.absent()? else {
-            return Ok(None);
-        };
-        Ok(Some(observe(id, &table, pitr, tags)))
+        read_table(aws, id, false).await
+    }
+
+    /// The tables the state records, expected to exist: each one's point-in-time recovery and
+    /// tags read beside it.
+    async fn read_many(aws: &AwsClients, objects: &[(String, Fields)]) -> Vec<Read<Spec>> {
+        let reads = objects.iter().map(|(id, _)| read_table(aws, id, true));
+        futures::future::join_all(reads).await
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
@@ -245,6 +236,38 @@ pub async fn find_table(
     let call = aws.dynamodb.describe_table().table_name(name);
     let output = call.send().await.aws("DescribeTable").absent()?;
     Ok(output.and_then(|o| o.table))
+}
+
+/// The table named `id`, its point-in-time recovery and its tags; `early` (a refresh, the table
+/// recorded as existing): all three at once, the tags by the ARN the table's name gives it
+/// ([`early_read`]). A table deleted between these calls is absent, not an error.
+async fn read_table(aws: &AwsClients, id: &str, early: bool) -> Read<Spec> {
+    let resource = format!("table/{id}");
+    let tags_early =
+        early_read::start(aws, early, "dynamodb", &resource, |arn| read_tags(aws, arn));
+    let pitr_early = async {
+        match early {
+            true => Some(read_pitr(aws, id).await),
+            false => None,
+        }
+    };
+    let (table, tags_early, pitr_early) = tokio::join!(find_table(aws, id), tags_early, pitr_early);
+    let Some(table) = table? else {
+        return Ok(None);
+    };
+    let pitr = match pitr_early {
+        Some(pitr) => pitr,
+        None => read_pitr(aws, id).await,
+    };
+    let Some(pitr) = pitr.absent()? else {
+        return Ok(None);
+    };
+    let arn = table.table_arn().unwrap_or_default();
+    let tags = early_read::confirm(tags_early, arn, |arn| read_tags(aws, arn)).await;
+    let Some(tags) = tags.absent()? else {
+        return Ok(None);
+    };
+    Ok(Some(observe(id, &table, pitr, tags)))
 }
 
 async fn read_pitr(aws: &AwsClients, name: &str) -> Result<bool, ResourceError> {

@@ -18,10 +18,13 @@ pub struct Early<T> {
 }
 
 /// `read` by `service`'s ARN of `resource` (`table/NAME`, `log-group:NAME`, ...), when the
-/// account is known already (it is on every run that has checked the state's owner; a guess is
-/// never worth an STS call of its own).
+/// object is `expected` to exist (a refresh of what the state records: a lookup of an object
+/// that may not be there, or a read back after a write, waits for the describe instead of
+/// spending a call on a guess) and the account is known already (it is on every run that has
+/// checked the state's owner; a guess is never worth an STS call of its own).
 pub async fn start<T, Fut>(
     aws: &AwsClients,
+    expected: bool,
     service: &str,
     resource: &str,
     read: impl FnOnce(String) -> Fut,
@@ -29,6 +32,9 @@ pub async fn start<T, Fut>(
 where
     Fut: Future<Output = Result<T, ResourceError>>,
 {
+    if !expected {
+        return None;
+    }
     let arn = aws.known_arn(service, resource)?;
     let answer = read(arn.clone()).await;
     Some(Early { arn, answer })

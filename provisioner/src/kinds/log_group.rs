@@ -69,25 +69,14 @@ impl Kind for LogGroup {
         ]
     }
 
-    /// The group and its tags at once, the tags by the ARN the group's name gives it.
     async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
-        let resource = format!("log-group:{id}");
-        let early = early_read::start(aws, "logs", &resource, |arn| read_tags(aws, arn));
-        let (group, early) = tokio::join!(find_log_group(aws, id), early);
-        let Some(group) = group? else {
-            return Ok(None);
-        };
-        let arn = group_arn(&group);
-        let tags = early_read::confirm(early, &arn, |arn| read_tags(aws, arn)).await?;
-        let spec = Spec {
-            retention_in_days: group.retention_in_days(),
-        };
-        Ok(Some(
-            Found::new(id, spec)
-                .with_arn(arn.as_str())
-                .with_output("arn", arn)
-                .with_tags(tags),
-        ))
+        read_group(aws, id, false).await
+    }
+
+    /// The groups the state records, expected to exist: each one's tags read beside it.
+    async fn read_many(aws: &AwsClients, objects: &[(String, Fields)]) -> Vec<Read<Spec>> {
+        let reads = objects.iter().map(|(id, _)| read_group(aws, id, true));
+        futures::future::join_all(reads).await
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
@@ -166,6 +155,28 @@ pub async fn find_log_group(
     let groups = errors::every_item(call.into_paginator().items().send(), "DescribeLogGroups");
     let mut groups = groups.await?.into_iter();
     Ok(groups.find(|g| g.log_group_name() == Some(name)))
+}
+
+/// The group named `id` and its tags; `early` (a refresh, the group recorded as existing):
+/// the tags read beside the group, by the ARN its name gives it ([`early_read`]).
+async fn read_group(aws: &AwsClients, id: &str, early: bool) -> Read<Spec> {
+    let resource = format!("log-group:{id}");
+    let tags_early = early_read::start(aws, early, "logs", &resource, |arn| read_tags(aws, arn));
+    let (group, tags_early) = tokio::join!(find_log_group(aws, id), tags_early);
+    let Some(group) = group? else {
+        return Ok(None);
+    };
+    let arn = group_arn(&group);
+    let tags = early_read::confirm(tags_early, &arn, |arn| read_tags(aws, arn)).await?;
+    let spec = Spec {
+        retention_in_days: group.retention_in_days(),
+    };
+    Ok(Some(
+        Found::new(id, spec)
+            .with_arn(arn.as_str())
+            .with_output("arn", arn)
+            .with_tags(tags),
+    ))
 }
 
 /// The group's tags (ListTagsForResource of its ARN without `:*`).
