@@ -123,8 +123,7 @@ impl Kind for DynamodbTable {
     /// The tables the state records, expected to exist: each one's point-in-time recovery and
     /// tags read beside it.
     async fn read_many(aws: &AwsClients, objects: &[(String, Fields)]) -> Vec<Read<Spec>> {
-        let reads = objects.iter().map(|(id, _)| read_table(aws, id, true));
-        futures::future::join_all(reads).await
+        early_read::each(objects, |id| read_table(aws, id, true)).await
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {

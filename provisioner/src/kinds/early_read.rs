@@ -9,7 +9,7 @@
 use std::future::Future;
 
 use crate::aws::AwsClients;
-use crate::resource::ResourceError;
+use crate::resource::{Fields, ResourceError};
 
 /// What was read early, and by which ARN.
 pub struct Early<T> {
@@ -38,6 +38,18 @@ where
     let arn = aws.known_arn(service, resource)?;
     let answer = read(arn.clone()).await;
     Some(Early { arn, answer })
+}
+
+/// `read` of every object a refresh hands a kind (`read_many`'s `(id, recorded)` pairs), all
+/// at once, in order.
+pub async fn each<'a, T, Fut>(
+    objects: &'a [(String, Fields)],
+    read: impl Fn(&'a str) -> Fut,
+) -> Vec<T>
+where
+    Fut: Future<Output = T>,
+{
+    futures::future::join_all(objects.iter().map(|(id, _)| read(id))).await
 }
 
 /// The early answer when it was read by `arn`, the object's real ARN; otherwise `read` by it.
