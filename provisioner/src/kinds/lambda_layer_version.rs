@@ -6,6 +6,8 @@
 //! version ARN, which Lambda assigns, so there is no declared id. A lost version is found
 //! again by taking the layer's newest version when its code matches.
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 use aws_sdk_lambda::types::{Architecture, LayerVersionContentInput, Runtime};
 use serde::{Deserialize, Serialize};
@@ -13,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::errors::{self, AwsResult, NotFound};
 use super::fields;
+use super::lambda_versions::beyond;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId};
 use crate::aws::AwsClients;
 use crate::bootstrap::policies::DeployScope;
@@ -159,11 +162,8 @@ impl Kind for LambdaLayerVersion {
             tracing::info!(layer = %layer_name, version, "replaced layer version kept");
             return Ok(());
         }
-        let mut doomed = versions;
-        doomed.push(version);
-        doomed.sort_unstable();
-        doomed.dedup();
-        delete_versions(aws, layer_name, &doomed).await
+        // `version` is among them unless it is gone already.
+        delete_versions(aws, layer_name, &versions).await
     }
 }
 
@@ -188,23 +188,12 @@ async fn prune(
     published: i64,
 ) -> Result<(), ResourceError> {
     let versions = listed(aws, layer_name).await?;
-    let doomed = beyond(&versions, keep, published);
+    let doomed = beyond(&versions, keep, &BTreeSet::from([published.to_string()]));
     if !doomed.is_empty() {
         delete_versions(aws, layer_name, &doomed).await?;
         tracing::info!(layer = %layer_name, deleted = ?doomed, "old layer versions deleted");
     }
     Ok(())
-}
-
-/// The versions (oldest first) to delete so that the newest `keep` remain, `published` among
-/// them whatever its place.
-fn beyond(versions: &[i64], keep: usize, published: i64) -> Vec<i64> {
-    let kept: Vec<i64> = versions.iter().rev().take(keep).copied().collect();
-    versions
-        .iter()
-        .copied()
-        .filter(|v| *v != published && !kept.contains(v))
-        .collect()
 }
 
 async fn delete_versions(
@@ -276,10 +265,11 @@ mod tests {
 
     #[test]
     fn pruning_keeps_the_newest_and_the_one_just_published() {
-        assert_eq!(beyond(&[1, 2, 3, 4], 2, 4), [1, 2]);
-        assert_eq!(beyond(&[1, 2, 3], 5, 3), Vec::<i64>::new());
+        let published = |v: i64| BTreeSet::from([v.to_string()]);
+        assert_eq!(beyond(&[1_i64, 2, 3, 4], 2, &published(4)), [1, 2]);
+        assert_eq!(beyond(&[1_i64, 2, 3], 5, &published(3)), Vec::<i64>::new());
         // The published version is never among the doomed, wherever it stands.
-        assert_eq!(beyond(&[1, 2, 3, 4], 2, 1), [2]);
+        assert_eq!(beyond(&[1_i64, 2, 3, 4], 2, &published(1)), [2]);
     }
 
     #[test]

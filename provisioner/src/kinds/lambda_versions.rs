@@ -78,11 +78,16 @@ pub async fn listed(aws: &AwsClients, function: &str) -> Result<Vec<u64>, Resour
     Ok(numbers)
 }
 
-/// The versions to delete so that at most `keep` remain, the newest kept, and every version in
-/// `live` (what an alias serves or weights) kept whatever its age.
-pub fn beyond(versions: &[u64], keep: usize, live: &BTreeSet<String>) -> Vec<u64> {
-    let is_live = |v: &u64| live.contains(&v.to_string());
-    let kept_newest: BTreeSet<u64> = versions.iter().rev().take(keep).copied().collect();
+/// The versions (oldest first) to delete so that at most `keep` remain, the newest kept, and
+/// every version in `live` (what an alias serves or weights, the layer version just published)
+/// kept whatever its age. Function and layer versions alike (numbered `u64` and `i64`).
+pub fn beyond<V: Copy + Ord + ToString>(
+    versions: &[V],
+    keep: usize,
+    live: &BTreeSet<String>,
+) -> Vec<V> {
+    let is_live = |v: &V| live.contains(&v.to_string());
+    let kept_newest: BTreeSet<V> = versions.iter().rev().take(keep).copied().collect();
     versions
         .iter()
         .copied()
