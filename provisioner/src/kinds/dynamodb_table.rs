@@ -244,12 +244,7 @@ async fn read_table(aws: &AwsClients, id: &str, early: bool) -> Read<Spec> {
     let resource = format!("table/{id}");
     let tags_early =
         early_read::start(aws, early, "dynamodb", &resource, |arn| read_tags(aws, arn));
-    let pitr_early = async {
-        match early {
-            true => Some(read_pitr(aws, id).await),
-            false => None,
-        }
-    };
+    let pitr_early = early_read::when(early, read_pitr(aws, id));
     let (table, tags_early, pitr_early) = tokio::join!(find_table(aws, id), tags_early, pitr_early);
     let Some(table) = table? else {
         return Ok(None);

@@ -40,6 +40,15 @@ where
     Some(Early { arn, answer })
 }
 
+/// `read` run beside the describe call when the object is `expected` to exist (see [`start`]);
+/// `None`, without a call, otherwise. For a read that needs only the object's name.
+pub async fn when<T>(expected: bool, read: impl Future<Output = T>) -> Option<T> {
+    match expected {
+        true => Some(read.await),
+        false => None,
+    }
+}
+
 /// `read` of every object a refresh hands a kind (`read_many`'s `(id, recorded)` pairs), all
 /// at once, in order.
 pub async fn each<'a, T, Fut>(
