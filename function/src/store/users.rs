@@ -147,13 +147,12 @@ impl Store {
             .condition_expression("attribute_exists(tableId)")
             .expression_attribute_values(":one", n(1))
             .build()?;
-        let result = self
+        let request = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put_user).build())
-            .transact_items(TransactWriteItem::builder().update(count_user).build())
-            .send()
-            .await;
+            .transact_items(TransactWriteItem::builder().update(count_user).build());
+        let result = Box::pin(request.send()).await;
         let error = match result {
             Ok(_) => return Ok(CreateUserOutcome::Created),
             Err(error) => error,
