@@ -264,12 +264,12 @@ LambdaBackend.delete_alias = delete_alias
 LambdaBackend.delete_function = delete_function
 LambdaResponse.remove_permission = remove_permission
 DomainDispatcherApplication.__call__ = dispatch
-_DYNAMODB_WRITES = threading.RLock()
+_CONDITIONAL_WRITES = threading.RLock()
 
 
 def _atomic(write):
     def locked(self, *args, **kwargs):
-        with _DYNAMODB_WRITES:
+        with _CONDITIONAL_WRITES:
             return write(self, *args, **kwargs)
 
     return locked
