@@ -120,7 +120,18 @@ async fn an_object_with_our_name_and_foreign_tags_is_never_touched() {
 /// and apply puts the declared tags back.
 #[tokio::test(flavor = "multi_thread")]
 async fn tag_drift_on_table_log_group_and_alarm_is_shown_and_repaired() {
-    let (f, aws) = Fixture::new("").applied().await;
+    tag_drift_is_shown_and_repaired(Fixture::new("")).await;
+}
+
+/// The same with the state in S3 under the DynamoDB lock, where the caller's account (which the
+/// guessed ARNs need) is asked while the lock is taken.
+#[tokio::test(flavor = "multi_thread")]
+async fn tag_drift_is_shown_and_repaired_with_s3_state() {
+    tag_drift_is_shown_and_repaired(Fixture::on_s3("")).await;
+}
+
+async fn tag_drift_is_shown_and_repaired(f: Fixture) {
+    let (f, aws) = f.applied().await;
     let table = aws.dynamodb.describe_table().table_name(f.table_name());
     let table_arn = table
         .send()
