@@ -121,3 +121,49 @@ fn a_local_state_is_refused_where_remote_state_is_required() {
         assert!(!f.state_file().exists(), "no state may be written");
     }
 }
+
+/// The function zip is hashed beside the run's first AWS calls, but a zip that is not there is
+/// still refused first, with its place in the stack file, before the state lock is taken (no
+/// `.provisioner` directory, where the local lock file lives). A zip replaced after an apply is a code change in
+/// the plan, and none once applied: the hash computed aside is the one the plan compares.
+#[test]
+fn a_missing_zip_is_refused_before_the_lock_and_a_new_zip_is_planned() {
+    let f = Fixture::new("");
+    let zip = f.dir.path().join("function.zip");
+    let kept = std::fs::read(&zip).expect("the fixture's zip");
+    std::fs::remove_file(&zip).expect("remove the zip");
+    for args in [
+        &["plan", "--env", "dev"][..],
+        &["apply", "--env", "dev", "--auto-approve"][..],
+    ] {
+        assert_refused(&f, args, &["function.zip", "no such file"]);
+    }
+    assert!(
+        !f.dir.path().join(".provisioner").exists(),
+        "refused before the lock: no lock file, no state"
+    );
+    std::fs::write(&zip, kept).expect("put the zip back");
+    f.apply();
+    let other = f.dir.path().join("bootstrap-other");
+    std::fs::write(&other, b"#!/bin/sh\necho another release\n").expect("write");
+    provisioner::package::zip_bootstrap(&other, &zip).expect("zip");
+    let plan = f.run(&["plan", "--env", "dev", "--detailed-exitcode"]);
+    let stdout = String::from_utf8_lossy(&plan.stdout);
+    assert_eq!(
+        plan.status.code(),
+        Some(2),
+        "a new zip is a change:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("lambda_function.api") && stdout.contains("code_sha256"),
+        "{stdout}"
+    );
+    f.apply();
+    let again = f.run(&["plan", "--env", "dev", "--detailed-exitcode"]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+}

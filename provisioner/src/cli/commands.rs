@@ -13,7 +13,7 @@ use anyhow::{Result, anyhow, bail};
 use provisioner::desired;
 use provisioner::output;
 use provisioner::package::{self, ZipsFor};
-use provisioner::pipeline::{self, Inputs, PipelineError, PlanOptions, Session, saved};
+use provisioner::pipeline::{self, Declared, Inputs, PipelineError, PlanOptions, Session};
 use provisioner::plan::Plan;
 use provisioner::resource::Desired;
 use provisioner::stack::{BackendSettings, ResolvedStack, Stack};
@@ -40,16 +40,24 @@ pub fn declared(session: &Session, zips: ZipsFor) -> Result<Vec<Desired>> {
     Ok(desired::desired_resources(&session.resolved, &artifacts))
 }
 
-/// How `plan` and `apply` plan: against the hash a saved plan is checked by.
-fn plan_options(
-    session: &Session,
-    desired: &[Desired],
-    allow_data_loss: bool,
-    replace: &[String],
-) -> PlanOptions {
-    let stack_hash = saved::stack_hash(&session.resolved, desired);
+/// [`declared`] for a run: zips that are only hashed are hashed beside the run's first AWS
+/// calls ([`Declared`]); a function built from source is built now, before the lock. A zip that
+/// is missing is reported now, before anything else.
+fn declaring(session: &Session, zips: ZipsFor) -> Result<Declared> {
+    if package::builds_function(&session.resolved, zips) {
+        return Ok(Declared::ready(declared(session, zips)?));
+    }
+    package::check_zips_exist(&session.resolved)?;
+    let stack = session.resolved.clone();
+    Ok(Declared::in_background(move || {
+        let artifacts = package::artifacts(&stack, zips)?;
+        Ok(desired::desired_resources(&stack, &artifacts))
+    }))
+}
+
+/// How `plan` and `apply` plan.
+fn plan_options(allow_data_loss: bool, replace: &[String]) -> PlanOptions {
     PlanOptions {
-        stack_hash,
         allow_data_loss,
         destroy: false,
         replace: replace.to_vec(),
@@ -99,10 +107,10 @@ pub async fn plan(global: &Global, args: &PlanArgs) -> Result<ExitCode> {
     } else {
         ZipsFor::Deploy
     };
-    let desired = declared(&session, zips)?;
+    let desired = declaring(&session, zips)?;
     let options = PlanOptions {
         destroy: args.destroy,
-        ..plan_options(&session, &desired, args.allow_data_loss, &args.replace)
+        ..plan_options(args.allow_data_loss, &args.replace)
     };
     let plan = pipeline::plan(&session, &desired, &options, &Stderr).await?;
     if let Some(out) = &args.out {
@@ -198,8 +206,8 @@ pub async fn apply(global: &Global, args: &ApplyArgs) -> Result<ExitCode> {
             return destroy_in(global, &session, Some(saved), false).await;
         }
     }
-    let desired = declared(&session, ZipsFor::Deploy)?;
-    let options = plan_options(&session, &desired, args.allow_data_loss, &args.replace);
+    let desired = declaring(&session, ZipsFor::Deploy)?;
+    let options = plan_options(args.allow_data_loss, &args.replace);
     state::prepare_backend(&session.resolved.backend_config(), &session.engine.aws.sdk).await?;
     let inputs = Inputs {
         desired: &desired,
@@ -242,8 +250,8 @@ async fn destroy_in(
     auto_approve: bool,
 ) -> Result<ExitCode> {
     let environment = &session.resolved.environment;
-    let desired = declared(session, ZipsFor::Destroy)?;
-    let options = plan_options(session, &desired, false, &[]);
+    let desired = declaring(session, ZipsFor::Destroy)?;
+    let options = plan_options(false, &[]);
     let question =
         format!("\nDo you really want to destroy every resource of the {environment} environment?");
     let inputs = Inputs {

@@ -6,13 +6,12 @@
 //! them but never recorded them): they are found by their declared names and tags. A destroy
 //! plan finds them too, in memory only, so what it shows is what the destroy deletes.
 
-use super::{Applied, Inputs, PipelineError, PlanOptions, Session, lock};
+use super::{Applied, Declared, Inputs, PipelineError, PlanOptions, Session, lock};
 use crate::engine::adopt;
 use crate::engine::apply::Progress;
 use crate::engine::refresh::{Refreshed, refresh};
 use crate::engine::writer::StateWriter;
 use crate::plan::Plan;
-use crate::resource::Desired;
 
 impl Session {
     /// Refreshes the state, adds this stack's objects it lost (in `writer`'s document, unsaved)
@@ -21,13 +20,14 @@ impl Session {
     pub(super) async fn make_destroy_plan(
         &self,
         writer: &mut StateWriter<'_>,
-        desired: &[Desired],
+        declared: &Declared,
         options: &PlanOptions,
         progress: &dyn Progress,
     ) -> Result<(Plan, Refreshed, Vec<String>), PipelineError> {
         let (document, engine) = (&mut writer.document, &self.engine);
         let found = self.until_interrupted(async {
-            let mut refreshed = refresh(engine, document).await?;
+            let (refreshed, desired) = tokio::join!(refresh(engine, document), declared.get());
+            let (mut refreshed, desired) = (refreshed?, desired?);
             let mut found =
                 adopt::adopt_pending_orphans(engine, desired, document, &mut refreshed).await?;
             found.extend(adopt::adopt_unrecorded(engine, desired, document, &mut refreshed).await?);
@@ -41,7 +41,7 @@ impl Session {
                 adopted.join(", ")
             ));
         }
-        let plan = self.plan_from(writer, desired, &refreshed, true, options)?;
+        let plan = self.plan_from(writer, declared.get().await?, &refreshed, true, options)?;
         Ok((plan, refreshed, adopted))
     }
 }

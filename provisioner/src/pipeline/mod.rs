@@ -2,18 +2,21 @@
 //! environment, each under the environment's lock ([`lock::locked`]), so the command line only
 //! parses, asks and prints (the cargo-lambda shape), and tests can drive a whole run.
 //!
-//! The order of a run: lock → state (refusing another owner's) → refresh → find what an
+//! The order of a run: lock → state (refusing another owner's) → refresh (the code zips are
+//! hashed beside these, see [`declared`]) → find what an
 //! interrupted run left (pending creates under old names; for destroy, this stack's objects the
 //! state lost) → plan → approval → apply in dependency order → outputs → unlock. Plan is
 //! read-only; a stop asked for (SIGINT, SIGTERM) before the first step ends the run unchanged.
 
 pub mod adoption;
+pub mod declared;
 pub mod destroy;
 pub mod lock;
 pub mod release;
 pub mod saved;
 
 pub use adoption::{Migrated, import, migrate};
+pub use declared::Declared;
 pub use destroy::destroy;
 
 use std::collections::BTreeMap;
@@ -48,6 +51,9 @@ pub enum PipelineError {
     State(#[from] Box<state::StateError>),
     #[error(transparent)]
     Adopt(#[from] AdoptError),
+    /// A code zip the stack names could not be read.
+    #[error(transparent)]
+    Package(#[from] crate::package::PackageError),
     /// The run refused to go on, with what to do (a stale saved plan, a declined approval).
     #[error("{0}")]
     Refused(String),
@@ -72,8 +78,6 @@ pub struct Applied {
 /// How a plan is made.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
-    /// SHA-256 of the resolved stack and its declaration ([`saved::stack_hash`]).
-    pub stack_hash: String,
     /// Plan replacements of objects that hold data instead of refusing them.
     pub allow_data_loss: bool,
     /// Plan what a destroy deletes (`plan --destroy`) instead of what an apply changes.
@@ -105,11 +109,15 @@ impl Session {
     async fn make_plan(
         &self,
         writer: &mut StateWriter<'_>,
-        desired: &[Desired],
+        declared: &Declared,
         options: &PlanOptions,
         progress: &dyn Progress,
     ) -> Result<(Plan, Refreshed), PipelineError> {
-        let mut refreshed = refresh(&self.engine, &writer.document).await?;
+        // The refresh reads what the state records: it needs nothing of the declaration, whose
+        // zips may still be hashing.
+        let (refreshed, desired) =
+            tokio::join!(refresh(&self.engine, &writer.document), declared.get());
+        let (mut refreshed, desired) = (refreshed?, desired?);
         let orphans = adopt::adopt_pending_orphans(
             &self.engine,
             desired,
@@ -143,7 +151,7 @@ impl Session {
             state_exists: writer.exists,
             refreshed,
             destroy,
-            stack_hash: options.stack_hash.clone(),
+            stack_hash: saved::stack_hash(&self.resolved, desired),
             allow_data_loss: options.allow_data_loss,
             replace: &options.replace,
         };
@@ -199,7 +207,7 @@ fn note_pending(writer: &StateWriter<'_>, progress: &dyn Progress) {
 /// the lock.
 pub async fn plan(
     session: &Session,
-    desired: &[Desired],
+    desired: &Declared,
     options: &PlanOptions,
     progress: &dyn Progress,
 ) -> Result<Plan, PipelineError> {
@@ -218,7 +226,7 @@ pub async fn plan(
 /// What `apply` and `destroy` work from: the declaration, how to plan, and the saved plan to
 /// apply exactly, if any (checked against what is computed now instead of asking).
 pub struct Inputs<'a> {
-    pub desired: &'a [Desired],
+    pub desired: &'a Declared,
     pub options: &'a PlanOptions,
     pub saved: Option<&'a Plan>,
 }
@@ -235,7 +243,8 @@ impl Session {
         let writer = self.open_state().await?;
         note_pending(&writer, progress);
         if let Some(saved) = inputs.saved {
-            saved::check_origin(saved, &writer, &inputs.options.stack_hash, destroying)?;
+            let stack_hash = saved::stack_hash(&self.resolved, inputs.desired.get().await?);
+            saved::check_origin(saved, &writer, &stack_hash, destroying)?;
         }
         Ok(writer)
     }
