@@ -3,10 +3,10 @@
 //! parses, asks and prints (the cargo-lambda shape), and tests can drive a whole run.
 //!
 //! The order of a run: lock → state (refusing another owner's) → refresh (the code zips are
-//! hashed beside these, see [`declared`]) → find what an
-//! interrupted run left (pending creates under old names; for destroy, this stack's objects the
-//! state lost) → plan → approval → apply in dependency order → outputs → unlock. Plan is
-//! read-only; a stop asked for (SIGINT, SIGTERM) before the first step ends the run unchanged.
+//! hashed beside these three, see [`declared`]) → find what an interrupted run left (pending
+//! creates under old names; for destroy, this stack's objects the state lost) → plan → approval
+//! → apply in dependency order → outputs → unlock. Plan is read-only; a stop asked for (SIGINT,
+//! SIGTERM) before the first step ends the run unchanged.
 
 pub mod adoption;
 pub mod declared;
