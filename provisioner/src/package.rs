@@ -323,23 +323,6 @@ pub fn builds_function(stack: &crate::stack::ResolvedStack, purpose: ZipsFor) ->
     matches!(stack.lambda.code, crate::stack::CodeSource::Build) && purpose == ZipsFor::Deploy
 }
 
-/// Refuses a prebuilt function zip or layer zip that is not a readable file, at once (the
-/// hash [`artifacts`] computes may run later, beside the run's first AWS calls).
-pub fn check_zips_exist(stack: &crate::stack::ResolvedStack) -> Result<(), PackageError> {
-    let prebuilt = match &stack.lambda.code {
-        crate::stack::CodeSource::Prebuilt(path) => Some(path.as_str()),
-        crate::stack::CodeSource::Build => None,
-    };
-    for zip in prebuilt
-        .into_iter()
-        .chain(stack.lambda.layer_zip.as_deref())
-    {
-        let path = stack.path(zip);
-        std::fs::File::open(&path).map_err(io_error(&path))?;
-    }
-    Ok(())
-}
-
 /// The zips the stack deploys: a prebuilt package as is, or the function built for the
 /// declared architecture (announced on stderr: it takes a while).
 pub fn artifacts(

@@ -42,12 +42,12 @@ pub fn declared(session: &Session, zips: ZipsFor) -> Result<Vec<Desired>> {
 
 /// [`declared`] for a run: zips that are only hashed are hashed beside the run's first AWS
 /// calls ([`Declared`]); a function built from source is built now, before the lock. A zip that
-/// is missing is reported now, before anything else.
+/// is missing was refused already, with the session (the stack's `package` and `layer_zip` when
+/// it is resolved, `--package-dir` when it is applied).
 fn declaring(session: &Session, zips: ZipsFor) -> Result<Declared> {
     if package::builds_function(&session.resolved, zips) {
         return Ok(Declared::ready(declared(session, zips)?));
     }
-    package::check_zips_exist(&session.resolved)?;
     let stack = session.resolved.clone();
     Ok(Declared::in_background(move || {
         let artifacts = package::artifacts(&stack, zips)?;
