@@ -124,11 +124,17 @@ fn a_local_state_is_refused_where_remote_state_is_required() {
 
 /// The function zip is hashed beside the run's first AWS calls, but a zip that is not there is
 /// still refused first, with its place in the stack file, before the state lock is taken (no
-/// `.provisioner` directory, where the local lock file lives). A zip replaced after an apply is a code change in
-/// the plan, and none once applied: the hash computed aside is the one the plan compares.
+/// `.provisioner` directory, where the local lock file lives). A zip replaced after an apply is
+/// a code change in the plan, and none once applied: the hash computed aside is the one the plan
+/// compares. Both with local state and with S3 state under the DynamoDB lock.
 #[test]
 fn a_missing_zip_is_refused_before_the_lock_and_a_new_zip_is_planned() {
-    let f = Fixture::new("");
+    for f in [Fixture::new(""), Fixture::on_s3("")] {
+        missing_then_new_zip(&f);
+    }
+}
+
+fn missing_then_new_zip(f: &Fixture) {
     let zip = f.dir.path().join("function.zip");
     let kept = std::fs::read(&zip).expect("the fixture's zip");
     std::fs::remove_file(&zip).expect("remove the zip");
@@ -136,7 +142,7 @@ fn a_missing_zip_is_refused_before_the_lock_and_a_new_zip_is_planned() {
         &["plan", "--env", "dev"][..],
         &["apply", "--env", "dev", "--auto-approve"][..],
     ] {
-        assert_refused(&f, args, &["function.zip", "no such file"]);
+        assert_refused(f, args, &["function.zip", "no such file"]);
     }
     assert!(
         !f.dir.path().join(".provisioner").exists(),
