@@ -2,7 +2,7 @@
 //! and Lambda hold afterwards, the empty plan that follows, and turning them off again (the
 //! authorizer deleted only after no route uses it, the limits removed, not left behind).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -4,7 +4,7 @@
 //! permissions boundary per environment; a second run changes nothing; `--print-policy` creates
 //! nothing. What bootstrap and apply refuse is in `bootstrap_guards.rs`.
 
-mod common;
+use crate::common;
 
 use common::bootstrap::{Account, decode, managed_policy, strings, versioning_enabled};
 use serde_json::{Value, json};

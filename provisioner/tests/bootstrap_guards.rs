@@ -3,7 +3,7 @@
 //! and a state bucket whose versioning or public access block is off (apply changes nothing on
 //! it; bootstrap puts the settings back).
 
-mod common;
+use crate::common;
 
 use common::bootstrap::{Account, PRINT_POLICY, decode, versioning_enabled};
 use common::kill::{APPLY, DESTROY};

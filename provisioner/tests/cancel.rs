@@ -4,7 +4,7 @@
 //! needed afterwards: the next command takes the lock at once, and the next apply converges.
 //! A second signal stops the wait for the steps in flight; the lock is still released.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! (publishing a version) and the alias `live` following it, and drift made outside the tool
 //! shows as the fields that differ and is repaired by apply.
 
-mod common;
+use crate::common;
 
 use common::Fixture;
 

@@ -2,7 +2,7 @@
 //! any error including usage errors, 2 only for `plan --detailed-exitcode` with changes) and
 //! colour only where it is wanted.
 
-mod common;
+use crate::common;
 
 use common::Fixture;
 use common::identity::refused;

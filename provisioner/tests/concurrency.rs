@@ -1,7 +1,7 @@
 //! Two applies of one environment never interleave: the second waits for the state lock (or
 //! fails at once with the lock holder's details when it may not wait).
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;

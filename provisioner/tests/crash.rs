@@ -13,7 +13,7 @@
 //!
 //! Each point is its own test, so they run in parallel and a failure names its point.
 
-mod common;
+use crate::common;
 
 use common::kill::{APPLY, DESTROY, destroys_to_nothing, kill_when, reapply_converges, recovers};
 use common::{Aws, Fixture};

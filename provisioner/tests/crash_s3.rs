@@ -9,7 +9,7 @@
 //!
 //! Each point is its own test, so they run in parallel and a failure names its point.
 
-mod common;
+use crate::common;
 
 use common::kill::{APPLY, destroys_to_nothing, kill_when, recovers};
 use common::{Aws, Fixture};

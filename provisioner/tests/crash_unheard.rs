@@ -7,7 +7,7 @@
 //! "someone else wrote the state" (which a build before the fix did at once, with nothing else
 //! running).
 
-mod common;
+use crate::common;
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;

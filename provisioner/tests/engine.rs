@@ -1,7 +1,7 @@
 //! The engine through the library, on a slice of the stack (role, table, log group) against
 //! the emulator: plan, apply, empty re-plan, adoption of an object the state lost, destroy.
 
-mod common;
+use crate::common;
 
 use provisioner::aws::AwsClients;
 use provisioner::desired::{Artifact, Artifacts, desired_resources};

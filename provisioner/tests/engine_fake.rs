@@ -3,7 +3,7 @@
 //! adoption of what a crashed run left. The fake kind keeps its objects in memory and logs each
 //! call with whether the state file on disk already recorded it as pending.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

@@ -3,7 +3,7 @@
 //! fails naming it and `import`, and destroy leaves it. The log group Lambda makes untagged is
 //! adopted.
 
-mod common;
+use crate::common;
 
 use common::identity::*;
 use common::{Aws, Fixture, trust_policy};

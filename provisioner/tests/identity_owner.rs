@@ -2,7 +2,7 @@
 //! command, naming both environments, and nothing in AWS changes; one relabelled as stage's is
 //! refused by the tags of the objects it records.
 
-mod common;
+use crate::common;
 
 use common::identity::*;
 use common::{Aws, Fixture};

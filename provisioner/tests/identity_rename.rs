@@ -7,7 +7,7 @@
 //! ones are in use), a new stage name. A new name prefix without `[stack] name` is another
 //! stack: its state is refused.
 
-mod common;
+use crate::common;
 
 use common::identity::*;
 use common::{Aws, Fixture};

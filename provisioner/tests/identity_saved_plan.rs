@@ -1,7 +1,7 @@
 //! A saved plan whose file was edited (its declaration or its changes) is refused and nothing
 //! changes; the unedited file still applies.
 
-mod common;
+use crate::common;
 
 use common::Fixture;
 use common::identity::*;

@@ -1,6 +1,6 @@
 //! The API Gateway v2 kinds against the emulator: API, integration, route, stage.
 
-mod kinds_support;
+use crate::kinds_support;
 
 use kinds_support::{
     assert_absent, assert_converged, clients, delete_parent, delete_twice, desired,

@@ -1,7 +1,7 @@
 //! The monitoring kinds against the emulator: CloudWatch metric alarms and dashboards, and the
 //! SNS topics and subscriptions the alarms notify. (One file, so one more test binary.)
 
-mod kinds_support;
+use crate::kinds_support;
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,6 @@
 //! The `dynamodb_table` kind against the emulator.
 
-mod kinds_support;
+use crate::kinds_support;
 
 use kinds_support::{assert_present, clients, delete_twice, desired, kind, life_cycle, tags};
 use provisioner::resource::{Desired, Fields, Observed};

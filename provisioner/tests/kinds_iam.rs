@@ -1,6 +1,6 @@
 //! The IAM kinds against the emulator: role, inline policy, managed-policy attachment.
 
-mod kinds_support;
+use crate::kinds_support;
 
 use kinds_support::{
     assert_absent, assert_not_found, assert_replaced_by, clients, delete_parent, delete_twice,

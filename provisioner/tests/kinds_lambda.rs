@@ -1,6 +1,6 @@
 //! The Lambda kinds against the emulator: function, permission, layer version.
 
-mod kinds_support;
+use crate::kinds_support;
 
 use kinds_support::{
     assert_absent, assert_not_found, assert_replaced_by, clients, create_and_read, delete_parent,

@@ -2,7 +2,7 @@
 //! configuration, the alias that serves one (weighting a second during a rollout), the pruning
 //! of old versions, and the invoke permission on the alias.
 
-mod kinds_support;
+use crate::kinds_support;
 
 use kinds_support::{
     assert_absent, clients, create_and_read, delete_parent, delete_twice, desired, kind,

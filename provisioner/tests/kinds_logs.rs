@@ -1,6 +1,6 @@
 //! The `log_group` kind against the emulator.
 
-mod kinds_support;
+use crate::kinds_support;
 
 use kinds_support::{
     assert_converged, clients, delete_twice, desired, kind, life_cycle, output, tags,

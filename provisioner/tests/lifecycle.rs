@@ -1,7 +1,7 @@
 //! Apply from nothing creates exactly the declared resources, a second plan is empty, outputs
 //! name them, and destroy leaves nothing of the stack in any service.
 
-mod common;
+use crate::common;
 
 use common::counts::contract_route_keys;
 use common::{Aws, Fixture};

@@ -3,7 +3,7 @@
 //! killed run leaves the lock held, the next run's "locked" error and `force-unlock` both name
 //! that run, so whoever frees the lock can first look at what the run was doing.
 
-mod common;
+use crate::common;
 
 use common::Fixture;
 use common::kill::{APPLY, kill_at};

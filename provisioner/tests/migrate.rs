@@ -6,7 +6,7 @@
 //! honoured for an s3:// state, a dry run writes nothing, and `import` adopts one resource.
 //! The original configuration as its users have it is `migrate_original.rs`.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -12,7 +12,7 @@
 //! evaluator) and API Gateway must still be allowed to invoke it. Then: an empty plan, every
 //! item still in the table, the Terraform role and policy gone, nothing else left behind.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

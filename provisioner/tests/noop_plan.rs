@@ -6,7 +6,7 @@
 //! cost no AWS call at all: with an S3 backend they would add `s3.GET` (the state object) and the
 //! DynamoDB lock's `dynamodb.PutItem`/`dynamodb.DeleteItem`, which this test would then list.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! `provisioner package --binary`: the zip of an already built binary is deterministic, and
 //! its printed SHA-256 is what Lambda reports as `CodeSha256`.
 
-mod common;
+use crate::common;
 
 use common::Fixture;
 

@@ -3,7 +3,7 @@
 //! outside of the provisioner" (recorded -> found), then among the actions, each one key or
 //! element per line with the rest hidden, like Terraform.
 
-mod common;
+use crate::common;
 
 use common::Fixture;
 use common::identity::inline_policy;

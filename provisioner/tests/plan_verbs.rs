@@ -1,7 +1,7 @@
 //! The plan verbs a Terraform user reaches for, through the real binary: `plan --destroy`
 //! saved and applied like any saved plan, `show PLANFILE`, `--replace ADDR`.
 
-mod common;
+use crate::common;
 
 use common::identity::refused;
 use common::{Aws, Fixture};

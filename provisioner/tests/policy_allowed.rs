@@ -3,7 +3,7 @@
 //! `policy_escalation.rs`). No AWS is involved; each request states the ARN and context keys AWS
 //! documents for its call.
 
-mod common;
+use crate::common;
 
 use common::policy::{ACCOUNT, Dev, REGION, api};
 use provisioner::bootstrap::evaluate::Request;

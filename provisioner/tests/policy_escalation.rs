@@ -7,7 +7,7 @@
 //! keys, API Gateway's tag inheritance to routes and stages, ...) is listed in docs/operations.md; the
 //! requests here state the ARN and keys AWS documents for each call.
 
-mod common;
+use crate::common;
 
 use common::policy::{ACCOUNT, AUD, Dev, REGION, SUB, api, sample};
 use provisioner::bootstrap::evaluate::{Request, evaluate, evaluate_bounded, unsupported};

@@ -4,7 +4,7 @@
 //! which the next plan shows and the next apply finishes (on the S3 backend, after the
 //! `force-unlock` its left lock asks for).
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};

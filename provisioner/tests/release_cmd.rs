@@ -3,7 +3,7 @@
 //! `status` tells what serves, and `rollback` serves the version before at once, until the next
 //! apply releases the declared code again.
 
-mod common;
+use crate::common;
 
 use common::Fixture;
 

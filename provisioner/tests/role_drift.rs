@@ -3,7 +3,7 @@
 //! (`-/+`, forced by `assume_role_policy`), and one apply re-creates it with the declared trust,
 //! under its path, with its boundary and with both of its policies.
 
-mod common;
+use crate::common;
 
 use common::bootstrap::decode;
 use common::{Fixture, trust_policy};

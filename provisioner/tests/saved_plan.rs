@@ -1,7 +1,7 @@
 //! A saved plan is applied exactly, and refused when the state moved or the stack changed
 //! since it was saved.
 
-mod common;
+use crate::common;
 
 use common::identity::refused;
 use common::{Aws, Fixture};

@@ -1,7 +1,7 @@
 //! A malformed stack file is reported with its file, line and a hint, by every command, and
 //! nothing is touched: no state written, nothing created in AWS.
 
-mod common;
+use crate::common;
 
 use common::{Aws, Fixture};
 

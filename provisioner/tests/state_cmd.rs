@@ -1,7 +1,7 @@
 //! `provisioner state list|show|history|rollback`, `force-unlock` on a lock Terraform wrote, and
 //! `completions`, run as the real binary against the emulator.
 
-mod common;
+use crate::common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::Fixture;

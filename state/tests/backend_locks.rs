@@ -5,7 +5,7 @@
 //! Each scenario is an `async fn(Kind)`; `common::suite!` at the bottom makes one `#[test]`
 //! per scenario and kind.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

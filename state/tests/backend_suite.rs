@@ -6,7 +6,7 @@
 //! Each scenario is an `async fn(Kind)`; `common::suite!` at the bottom makes one `#[test]`
 //! per scenario and kind.
 
-mod common;
+use crate::common;
 
 use common::{Kind, fixture, new_document};
 use state::StateError;

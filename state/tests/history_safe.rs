@@ -4,7 +4,7 @@
 //! object version (which needs s3:DeleteObjectVersion): both are permissions the deploy roles
 //! do not hold.
 
-mod common;
+use crate::common;
 
 use common::{ENV, Kind, fixture, lock_options};
 use state::StateError;

@@ -4,7 +4,7 @@
 //!
 //! The holder is the `hold_lock` example, which `cargo test` builds with the tests.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

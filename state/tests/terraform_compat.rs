@@ -2,7 +2,7 @@
 //! holder), Terraform's digest item does not get in the way, the bucket and lock table are
 //! created idempotently, and a missing bucket is an error, never "no state yet".
 
-mod common;
+use crate::common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{ENV, Kind, fixture, lock_options};

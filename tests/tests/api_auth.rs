@@ -2,7 +2,7 @@
 //! temporary file. Every bad token gets 401 (never 200, never 500), a good token of the wrong
 //! person 403, and the owner, the user and the admin get through.
 
-mod api_common;
+use crate::api_common;
 
 use api_common::Api;
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -1,7 +1,7 @@
 //! The concurrency guarantees the original handler broke: `userCount` stays exact under
 //! concurrent writers, and two concurrent creates of one id give one 201 and one 409.
 
-mod api_common;
+use crate::api_common;
 
 use api_common::Api;
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! API): every row goes, in batches, the playground's own row last; a repeat finishes what a
 //! cut-short call left; afterwards (and for a playground that never existed) 404.
 
-mod api_common;
+use crate::api_common;
 
 use api_common::Api;
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -11,7 +11,7 @@
 //! through the gateway, on stacks made by the same code (`api_common::gateway`), with
 //! `API_VIA=gateway` (`scripts/test`).
 
-mod api_common;
+use crate::api_common;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -1,7 +1,7 @@
 //! The HTTP surface around the routes: CORS on preflights and on normal responses, stage
 //! prefixes, unknown routes, JSON content type everywhere, and the shipped OpenAPI file.
 
-mod api_common;
+use crate::api_common;
 
 use api_common::Api;
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! characters, and listing pages whose body stays under 1 MB whatever `limit` asks, even over
 //! legacy rows with 32 KiB names (such rows once pushed a page past Lambda's 6 MB).
 
-mod api_common;
+use crate::api_common;
 
 use std::collections::BTreeSet;
 

@@ -2,7 +2,7 @@
 //! ordering indexes this crate adds): every listing still answers 200, sorted within the page,
 //! and the first refusal of the missing index does not become a 500.
 
-mod api_common;
+use crate::api_common;
 
 use api_common::{Api, column};
 use aws_sdk_dynamodb::types::{

@@ -1,7 +1,7 @@
 //! `POST /tables`, `GET /tables`, `GET /tables/{id}`, `PATCH /tables/{id}` over real HTTP
 //! against `function serve` and the local emulator: every status code and field of the contract.
 
-mod api_common;
+use crate::api_common;
 
 use api_common::{Api, assert_error, column, items_with};
 use serde_json::json;

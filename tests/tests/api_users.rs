@@ -1,7 +1,7 @@
 //! `PUT`/`GET /tables/{id}/users/{username}` and `GET /tables/{id}/users` over real HTTP
 //! against `function serve` and the local emulator.
 
-mod api_common;
+use crate::api_common;
 
 use api_common::{Api, assert_error, column, items_with, last_key_param, percent_encode};
 use serde_json::json;

@@ -4,7 +4,7 @@
 //! as in `tests/fixtures/apigw_v2_request_with_jwt_claims.json`). The function trusts those
 //! claims and decodes no token (the fixture's bearer token is not even a valid one).
 
-mod api_common;
+use crate::api_common;
 
 use api_common::lambda::{Lambda, fixture};
 use serde_json::{Value, json};

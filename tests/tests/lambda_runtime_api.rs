@@ -2,7 +2,7 @@
 //! through the Lambda Runtime API by the harness of `api_common::lambda`, fed API Gateway HTTP
 //! API (payload 2.0) events built from the fixtures in `tests/fixtures`.
 
-mod api_common;
+use crate::api_common;
 
 use std::time::Duration;
 
