@@ -36,8 +36,14 @@ pub async fn session(global: &Global, environment: &str) -> Result<Session> {
 
 /// The resources the session's environment declares, with the artifacts `zips` names.
 pub fn declared(session: &Session, zips: ZipsFor) -> Result<Vec<Desired>> {
-    let artifacts = package::artifacts(&session.resolved, zips)?;
-    Ok(desired::desired_resources(&session.resolved, &artifacts))
+    Ok(declare(&session.resolved, zips)?)
+}
+
+/// The resources `stack` declares, with the artifacts `zips` names: what [`declared`] and the
+/// background work of [`declaring`] compute.
+fn declare(stack: &ResolvedStack, zips: ZipsFor) -> Result<Vec<Desired>, package::PackageError> {
+    let artifacts = package::artifacts(stack, zips)?;
+    Ok(desired::desired_resources(stack, &artifacts))
 }
 
 /// [`declared`] for a run: zips that are only hashed are hashed beside the run's first AWS
@@ -49,10 +55,7 @@ fn declaring(session: &Session, zips: ZipsFor) -> Result<Declared> {
         return Ok(Declared::ready(declared(session, zips)?));
     }
     let stack = session.resolved.clone();
-    Ok(Declared::in_background(move || {
-        let artifacts = package::artifacts(&stack, zips)?;
-        Ok(desired::desired_resources(&stack, &artifacts))
-    }))
+    Ok(Declared::in_background(move || declare(&stack, zips)))
 }
 
 /// How `plan` and `apply` plan.
