@@ -1,6 +1,7 @@
 //! `provisioner`: the command line. It only parses arguments, sets up logging and dispatches;
 //! each command lives in `cli::commands`, the work in the library.
 
+#[macro_use]
 mod cli;
 
 use std::io::IsTerminal;
@@ -8,7 +9,9 @@ use std::process::ExitCode;
 
 use cli::{Command, commands};
 
-/// Logs go to stderr, coloured only as `--color` and the terminal allow.
+/// Logs go to stderr, coloured only as `--color` and the terminal allow. A log line that cannot
+/// be written (stderr a pipe nobody reads any more) is dropped: tracing's own report of it
+/// would panic on the same stderr, mid-run, with the state lock held.
 fn init_logging(verbosity: u8, ansi: bool, serving: bool) {
     let default = match verbosity {
         // `serve` logs its cold starts and failed invocations, as Lambda's logs would show them.
@@ -23,6 +26,7 @@ fn init_logging(verbosity: u8, ansi: bool, serving: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .log_internal_errors(false)
         .with_target(false)
         .with_ansi(ansi)
         .init();
@@ -74,20 +78,20 @@ async fn main() -> ExitCode {
         Command::Completions(args) => cli::completions::run(global, args),
     };
     if global.run.aws.stats {
-        eprintln!(
+        errln!(
             "stats: {} AWS calls, {:.3}s wall time",
             cli::stats::calls(),
             clock.elapsed().as_secs_f64()
         );
         // Then one line per operation: `stats: dynamodb.DescribeTable 1`.
         for (operation, count) in cli::stats::operations() {
-            eprintln!("stats: {operation} {count}");
+            errln!("stats: {operation} {count}");
         }
     }
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", cli::out::runnable(&one_line(&error)));
+            errln!("error: {}", cli::out::runnable(&one_line(&error)));
             if let Some(signal) = cli::signals::interrupt().signal() {
                 // Stopped by a signal: exit as shells expect (130, 143), without waiting for a
                 // confirmation prompt that may still be blocked reading stdin.

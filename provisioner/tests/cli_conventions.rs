@@ -209,6 +209,38 @@ fn a_reader_that_goes_away_is_not_a_crash() {
 }
 
 #[test]
+fn an_apply_nobody_reads_any_more_still_finishes() {
+    let f = Fixture::new("");
+    // `provisioner -vv apply ... 2>&1 | head -c 0`: logs, progress and the plan all go to a
+    // pipe whose reader is gone before the first line, while the lock is held.
+    let mut child = f
+        .command(&["-vv", "apply", "--env", "dev", "--auto-approve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run provisioner");
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "no panic (101), a finished apply");
+    let plan = f.run(&[
+        "plan",
+        "--env",
+        "dev",
+        "--detailed-exitcode",
+        "--lock-timeout",
+        "0s",
+    ]);
+    let stderr = String::from_utf8_lossy(&plan.stderr);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "applied and unlocked: {stderr}"
+    );
+    f.destroy();
+}
+
+#[test]
 fn suggested_commands_name_the_stack_file_in_use() {
     let f = Fixture::new("");
     std::fs::copy(f.stack_path(), f.dir.path().join("other stack.toml")).expect("copy");

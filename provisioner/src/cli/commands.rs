@@ -165,7 +165,7 @@ async fn confirm(
             "no terminal to ask for confirmation on: {without_terminal}. Nothing was changed"
         )));
     }
-    eprint!("{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    err!("{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
     std::io::stderr().flush().ok();
     let answer = tokio::task::spawn_blocking(|| {
         let mut line = String::new();

@@ -88,13 +88,13 @@ pub async fn run(global: &Global, args: &MigrateArgs) -> Result<ExitCode> {
                         &key,
                     )
                     .await?;
-                    eprintln!(
+                    errln!(
                         "holding Terraform's lock on {bucket}/{key} in {table} (ID {})",
                         lock.info.id
                     );
                     terraform_lock = Some(lock);
                 }
-                None => eprintln!(
+                None => errln!(
                     "warning: no Terraform lock table known (pass --terraform-lock-table): make \
                      sure no terraform run is in progress"
                 ),

@@ -1,9 +1,11 @@
-//! Standard output that a closed pipe cannot crash, and commands suggested the way they run.
+//! Standard output and error that a closed pipe cannot crash, and commands suggested the way
+//! they run.
 //!
-//! `println!` panics when stdout is a pipe whose reader has gone (`provisioner bootstrap
-//! --print-policy | head`): the user sees a panic, and a run cut short that way would skip
-//! releasing its state lock. Here a broken pipe only means nobody reads any more: the output
-//! is dropped and the command goes on to its end.
+//! `println!` and `eprintln!` panic when their stream is a pipe whose reader has gone
+//! (`provisioner bootstrap --print-policy | head`, `provisioner apply 2>&1 | head`): the user
+//! sees a panic, and a run cut short that way, mid-apply, would skip writing its state and
+//! releasing its lock. Here a broken pipe only means nobody reads any more: the output is
+//! dropped and the command goes on to its end.
 
 use std::fmt::Arguments;
 use std::io::{ErrorKind, Write};
@@ -93,6 +95,13 @@ pub fn write(text: Arguments<'_>) {
     }
 }
 
+/// Writes `text` to stderr, whatever happens to it: when stderr cannot be written there is
+/// nowhere left to tell, and the run must still finish (its state, its lock).
+pub fn write_err(text: Arguments<'_>) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_fmt(text).and_then(|()| stderr.flush());
+}
+
 /// `print!` that a closed pipe cannot crash.
 macro_rules! out {
     ($($arg:tt)*) => {
@@ -107,6 +116,20 @@ macro_rules! outln {
     };
     ($($arg:tt)*) => {
         $crate::cli::out::write(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprint!` that a closed pipe cannot crash.
+macro_rules! err {
+    ($($arg:tt)*) => {
+        $crate::cli::out::write_err(format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` that a closed pipe cannot crash.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::cli::out::write_err(format_args!("{}\n", format_args!($($arg)*)))
     };
 }
 

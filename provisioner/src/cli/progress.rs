@@ -18,12 +18,12 @@ fn verb(action: Action) -> (&'static str, &'static str) {
 
 impl Progress for Stderr {
     fn started(&self, change: &ResourceChange) {
-        eprintln!("{}: {}...", change.address, verb(change.action).0);
+        errln!("{}: {}...", change.address, verb(change.action).0);
     }
 
     fn finished(&self, change: &ResourceChange, elapsed: Duration, id: Option<&str>) {
         let id = id.map(|id| format!(" [id={id}]")).unwrap_or_default();
-        eprintln!(
+        errln!(
             "{}: {} after {:.1}s{id}",
             change.address,
             verb(change.action).1,
@@ -32,7 +32,7 @@ impl Progress for Stderr {
     }
 
     fn still_running(&self, change: &ResourceChange, elapsed: Duration) {
-        eprintln!(
+        errln!(
             "{}: still {}... [{}s elapsed]",
             change.address,
             verb(change.action).0,
@@ -41,7 +41,7 @@ impl Progress for Stderr {
     }
 
     fn adopted(&self, change: &ResourceChange, elapsed: Duration, id: &str) {
-        eprintln!(
+        errln!(
             "{}: adopted this stack's existing {id} (left by an interrupted run) after {:.1}s",
             change.address,
             elapsed.as_secs_f64()
@@ -49,7 +49,7 @@ impl Progress for Stderr {
     }
 
     fn failed(&self, change: &ResourceChange, elapsed: Duration, error: &str) {
-        eprintln!(
+        errln!(
             "{}: FAILED after {:.1}s: {error}",
             change.address,
             elapsed.as_secs_f64()

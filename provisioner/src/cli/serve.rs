@@ -42,7 +42,7 @@ pub async fn run(global: &Global, args: &ServeArgs) -> Result<ExitCode> {
     };
     let prepared = serve::prepare(&session.engine.aws, &document, &options).await?;
     outln!("{}", prepared.base_url);
-    eprintln!(
+    errln!(
         "Serving the {} environment's HTTP API on {} (routes: {}). Ctrl-C stops.",
         args.env,
         prepared.base_url,
@@ -53,7 +53,7 @@ pub async fn run(global: &Global, args: &ServeArgs) -> Result<ExitCode> {
         .serve(async { super::signals::interrupt().raised(1).await })
         .await?;
     if args.aws.stats {
-        eprintln!(
+        errln!(
             "stats: {} requests, {} invoked the function; gateway overhead median {:.3} ms \
              (p90 {:.3} ms), function median {:.3} ms, whole request median {:.3} ms",
             summary.requests,

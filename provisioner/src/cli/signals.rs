@@ -48,17 +48,17 @@ pub fn install() {
                 _ = term.recv() => libc_number(SignalKind::terminate()),
             };
             match INTERRUPT.raise(number) {
-                1 if SERVING.load(Ordering::SeqCst) => eprintln!("\nStopping the gateway."),
-                1 => eprintln!(
+                1 if SERVING.load(Ordering::SeqCst) => errln!("\nStopping the gateway."),
+                1 => errln!(
                     "\nStopping: no new step starts; the steps in flight finish, then the state \
                      is written and the lock released. Interrupt again to stop waiting for them."
                 ),
-                2 => eprintln!(
+                2 => errln!(
                     "\nStopping now: the steps still in flight are left to the next run (their \
                      pending records are in the state); writing the state and releasing the lock."
                 ),
                 _ => {
-                    eprintln!(
+                    errln!(
                         "\nStopped at once: the lock may still be held (force-unlock frees it)."
                     );
                     std::process::exit(i32::from(exit_status(number)));
