@@ -30,6 +30,9 @@ pub struct AwsClients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
     pub sts: aws_sdk_sts::Client,
+    /// The Resource Groups Tagging API: many objects' tags in one call
+    /// ([`crate::kinds::tag_index`]).
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
     /// Region the stack is deployed to.
     pub region: String,
     /// The caller's account id, asked of STS at most once and shared by every clone.
@@ -63,6 +66,7 @@ impl AwsClients {
             cloudwatch: client!(&sdk, aws_sdk_cloudwatch),
             sns: client!(&sdk, aws_sdk_sns),
             sts: client!(&sdk, aws_sdk_sts),
+            tagging: client!(&sdk, aws_sdk_resourcegroupstagging),
             region,
             account_id: Arc::default(),
             sdk,

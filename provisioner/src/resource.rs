@@ -60,6 +60,11 @@ pub struct Observed {
     pub outputs: Fields,
     /// Tags as they are now; `None` for kinds that cannot be tagged.
     pub tags: Option<BTreeMap<String, String>>,
+    /// True when `tags` came from the tagging API's index, which can lag the object's own tags
+    /// ([`crate::kinds::tag_index`]); never saved: a refresh confirms them before anything
+    /// compares them.
+    #[serde(skip)]
+    pub tags_indexed: bool,
 }
 
 /// One field that differs between the declaration and AWS.

@@ -79,6 +79,7 @@ async fn the_engine_creates_converges_adopts_and_destroys() {
         registry: provisioner::kinds::lookup,
         stack_name: stack.stack_name.clone(),
         environment: "dev".into(),
+        stack_tags: stack.tags.clone(),
         interrupt: Default::default(),
     };
 

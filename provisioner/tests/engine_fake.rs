@@ -28,6 +28,9 @@ use common::engine::Quiet;
 
 /// Objects of the fake cloud, by id.
 static CLOUD: Mutex<BTreeMap<String, (Spec, Tags)>> = Mutex::new(BTreeMap::new());
+/// What the fake tagging index lists, by id, where it lags the objects' own tags: a refresh's
+/// `read_many` answers these as indexed tags, `read` always the object's own.
+static INDEX: Mutex<BTreeMap<String, Tags>> = Mutex::new(BTreeMap::new());
 /// Every call: (test, "create a1", whether the state had it pending).
 static CALLS: Mutex<Vec<(String, String, bool)>> = Mutex::new(Vec::new());
 
@@ -69,6 +72,7 @@ fn found(id: &str, spec: Spec, tags: Tags) -> Found<Spec> {
         spec,
         outputs: Fields::from_iter([("id".to_string(), json!(id))]),
         tags: Some(tags),
+        tags_indexed: false,
         recorded: Fields::new(),
     }
 }
@@ -90,6 +94,19 @@ impl Kind for Fake {
         Ok(cloud
             .get(id)
             .map(|(spec, tags)| found(id, spec.clone(), tags.clone())))
+    }
+
+    async fn read_many(aws: &AwsClients, objects: &[(String, Fields)]) -> Vec<Read<Spec>> {
+        let mut reads = Vec::new();
+        for (id, recorded) in objects {
+            let indexed = INDEX.lock().unwrap().get(id).cloned();
+            let read = Self::read(aws, id, recorded).await;
+            reads.push(match (read, indexed) {
+                (Ok(Some(found)), Some(tags)) => Ok(Some(found.with_indexed_tags(tags))),
+                (read, _) => read,
+            });
+        }
+        reads
     }
 
     async fn create(_aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
@@ -153,6 +170,7 @@ impl World {
                 registry: lookup,
                 stack_name: "pg".into(),
                 environment: "dev".into(),
+                stack_tags: Self::tags(),
                 interrupt: Default::default(),
             },
             dir,
@@ -387,4 +405,49 @@ async fn a_long_step_is_reported_every_ten_seconds_while_it_runs() {
         [("fake.slow".to_string(), 10), ("fake.slow".to_string(), 20)],
         "one line per 10 s for the slow step only"
     );
+}
+
+#[tokio::test]
+async fn tags_a_lagging_index_lists_are_read_again_and_never_planned() {
+    let w = World::new("index-lags");
+    let desired = [w.object("a", "a1", 1, None), w.object("b", "b1", 1, None)];
+    w.apply(&desired, false).await;
+    w.calls();
+    // The index still lists tags an apply has since changed: a team's tag taken away from one
+    // object, another stack's tags on the other (state copied across environments, say).
+    let mut old = World::tags();
+    old.insert("Team".into(), "before".into());
+    let mut other = World::tags();
+    other.insert(TAG_STACK.into(), "another-stack".into());
+    INDEX.lock().unwrap().extend([
+        ("index-lags-a1".to_string(), old),
+        ("index-lags-b1".to_string(), other),
+    ]);
+    let plan = w.apply(&desired, false).await;
+    assert!(
+        plan.is_empty(),
+        "the objects' own tags are the stack's: {plan:?}"
+    );
+    assert!(w.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_tag_changed_by_hand_shows_when_the_index_lists_it() {
+    let w = World::new("index-drift");
+    let desired = [w.object("a", "a1", 1, None)];
+    w.apply(&desired, false).await;
+    w.calls();
+    let mut edited = World::tags();
+    edited.insert("Owner".into(), "someone".into());
+    CLOUD.lock().unwrap().get_mut("index-drift-a1").unwrap().1 = edited.clone();
+    INDEX
+        .lock()
+        .unwrap()
+        .insert("index-drift-a1".to_string(), edited);
+    let plan = w.apply(&desired, false).await;
+    let change = plan.changes.iter().find(|c| c.address == "fake.a").unwrap();
+    assert_eq!(change.action, Action::Update, "{plan:?}");
+    assert!(change.fields.iter().any(|f| f.field == "tags"), "{plan:?}");
+    assert_eq!(w.calls(), ["update a1"]);
+    assert_eq!(CLOUD.lock().unwrap()["index-drift-a1"].1, World::tags());
 }

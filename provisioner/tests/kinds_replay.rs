@@ -135,6 +135,7 @@ fn current(memory: i64) -> Observed {
         fields,
         outputs: Fields::new(),
         tags: Some(Default::default()),
+        tags_indexed: false,
     }
 }
 
@@ -367,6 +368,7 @@ async fn a_stage_whose_auto_deploy_drifted_is_patched_in_place() {
         fields: drifted,
         outputs: Fields::new(),
         tags: None,
+        tags_indexed: false,
     };
     let changes = provisioner::kinds::lookup("apigw_stage")
         .unwrap()

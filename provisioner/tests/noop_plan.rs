@@ -13,33 +13,32 @@ use std::collections::BTreeMap;
 use common::Fixture;
 
 /// Reads beyond one per resource, each unavoidable without losing drift detection or safety:
-/// DynamoDB returns point-in-time recovery and tags apart from `DescribeTable`, CloudWatch Logs
-/// returns tags apart from `DescribeLogGroups`, CloudWatch an alarm's tags apart from
-/// `DescribeAlarms` (which describes every alarm of the stack at once), and STS `GetCallerIdentity` names the account the
-/// credentials act in, which the state must belong to (one call per command; the API's
-/// execution ARN, which holds the account id too, comes from the state).
+/// DynamoDB returns point-in-time recovery and tags apart from `DescribeTable`, CloudWatch
+/// returns an alarm's tags and CloudWatch Logs a log group's apart from their describe calls
+/// (both read, for all of a kind's objects at once, from the tagging API's `GetResources`), and
+/// STS `GetCallerIdentity` names the account the credentials act in, which the state must belong
+/// to (one call per command; the API's execution ARN, which holds the account id too, comes from
+/// the state).
 const EXTRA_READS: &[&str] = &[
     "dynamodb.DescribeContinuousBackups",
-    "monitoring.ListTagsForResource",
     "dynamodb.ListTagsOfResource",
-    "logs.ListTagsForResource",
+    "tagging.GetResources",
     "sts.GetCallerIdentity",
 ];
 
 /// Exactly what a no-op plan of the fixture's stack sends, per operation: one read per resource,
-/// except the API's routes, all read from one `GetRoutes` listing, the alarms, all described by
-/// one `DescribeAlarms`, (one page holds the API
-/// contract's routes), and the [`EXTRA_READS`].
+/// except the API's routes, all read from one `GetRoutes` listing (one page holds the API
+/// contract's routes), the alarms, all described by one `DescribeAlarms`, the tags of the
+/// alarms and of the log groups, one `GetResources` per kind, and the [`EXTRA_READS`].
 fn expected() -> BTreeMap<String, usize> {
     [
         ("apigateway.GetApi", 1),
         ("apigateway.GetIntegration", 1),
         ("apigateway.GetRoutes", 1),
         ("apigateway.GetStage", 1),
-        // The seven alarms described by one call, each one's tags apart; the dashboard.
+        // The seven alarms described by one call, their tags by another; the dashboard.
         ("monitoring.DescribeAlarms", 1),
         ("monitoring.GetDashboard", 1),
-        ("monitoring.ListTagsForResource", 7),
         ("dynamodb.DescribeContinuousBackups", 1),
         ("dynamodb.DescribeTable", 1),
         ("dynamodb.ListTagsOfResource", 1),
@@ -51,7 +50,8 @@ fn expected() -> BTreeMap<String, usize> {
         ("lambda.GetPolicy", 1),
         // The function's log group and the stage's access log group.
         ("logs.DescribeLogGroups", 2),
-        ("logs.ListTagsForResource", 2),
+        // The alarms' tags, and the log groups'.
+        ("tagging.GetResources", 2),
         ("sts.GetCallerIdentity", 1),
     ]
     .into_iter()

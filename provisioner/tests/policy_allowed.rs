@@ -243,6 +243,8 @@ fn what_the_monitoring_kinds_call_is_allowed() {
             ],
         ),
         on("*", &["sns:GetSubscriptionAttributes", "sns:Unsubscribe"]),
+        // The alarms' (and log groups') tags read together by a refresh.
+        on("*", &["tag:GetResources"]),
     ];
     for request in needed.into_iter().flatten() {
         dev.allowed("the monitoring kinds need it", request);

@@ -252,6 +252,15 @@ pub fn deploy_policy(inputs: &PolicyInputs, env: &EnvScope) -> Value {
             "Action": "s3:DeleteObject",
             "Resource": lock_object,
         }),
+        // A refresh reads the tags of several objects in one call (crate::kinds::tag_index).
+        // GetResources can only be granted on `*`; it reads tags, nothing else, and a role
+        // without it still works, one tag read per object.
+        json!({
+            "Sid": "ReadTagsTogether",
+            "Effect": "Allow",
+            "Action": "tag:GetResources",
+            "Resource": "*",
+        }),
     ];
     if let Some(lock_table) = &inputs.lock_table {
         let table_arn = format!(

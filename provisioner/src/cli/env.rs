@@ -40,6 +40,7 @@ impl EnvBackend {
             registry: provisioner::kinds::lookup,
             stack_name: self.resolved.stack_name.clone(),
             environment: self.resolved.environment.clone(),
+            stack_tags: self.resolved.tags.clone(),
             interrupt: super::signals::interrupt().clone(),
         };
         (self.resolved, engine, self.backend)

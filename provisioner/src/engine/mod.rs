@@ -34,6 +34,9 @@ pub struct Engine {
     /// The stack's identity in tags (`provisioner:stack`).
     pub stack_name: String,
     pub environment: String,
+    /// The tags the stack puts on every object it can tag (its own and the two provisioner
+    /// tags): what a refresh expects to read when nothing changed them.
+    pub stack_tags: crate::resource::Tags,
     /// Set when the run is asked to stop (SIGINT, SIGTERM): apply starts no new step.
     pub interrupt: interrupt::Interrupt,
 }
@@ -317,6 +320,7 @@ mod tests {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect()
             }),
+            tags_indexed: false,
         }
     }
 
@@ -330,6 +334,7 @@ mod tests {
             registry: crate::kinds::lookup,
             stack_name: "pg".into(),
             environment: "dev".into(),
+            stack_tags: Default::default(),
             interrupt: Default::default(),
         }
     }

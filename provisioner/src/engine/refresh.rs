@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::{Engine, EngineError};
-use crate::resource::{Fields, Observed};
+use crate::resource::{Fields, Observed, ResourceError, ResourceKind};
 
 /// What each address in the state looks like now (`None`: it no longer exists).
 pub type Refreshed = BTreeMap<String, Option<Observed>>;
@@ -32,20 +32,45 @@ pub async fn refresh(
             .map(|resource| (resource.id.clone(), attributes(resource)))
             .collect();
         let answers = kind.read_many(&engine.aws, &objects).await;
-        let found = resources.iter().zip(answers).map(|(resource, answer)| {
-            let address = resource.address.clone();
-            match answer {
-                Ok(observed) => {
-                    tracing::debug!(%address, found = observed.is_some(), "refreshed");
-                    Ok((address, observed))
+        let found = resources
+            .iter()
+            .zip(answers)
+            .map(|(resource, answer)| async move {
+                let address = resource.address.clone();
+                match confirm_indexed_tags(engine, kind, resource, answer).await {
+                    Ok(observed) => {
+                        tracing::debug!(%address, found = observed.is_some(), "refreshed");
+                        Ok((address, observed))
+                    }
+                    Err(source) => Err(EngineError::Resource { address, source }),
                 }
-                Err(source) => Err(EngineError::Resource { address, source }),
-            }
-        });
-        found.collect::<Result<Vec<_>, EngineError>>()
+            });
+        futures::future::try_join_all(found).await
     });
     let per_kind = futures::future::try_join_all(reads).await?;
     Ok(per_kind.into_iter().flatten().collect())
+}
+
+/// `answer` as it stands, unless its tags came from the tagging API's index and are not exactly
+/// the stack's: then the object is read again by the kind's own read, whose tags are the
+/// object's own. The index lags tag changes ([`crate::kinds::tag_index`]); only the read of
+/// record may show one as a change to make, or decide whose an object is.
+async fn confirm_indexed_tags(
+    engine: &Engine,
+    kind: &dyn ResourceKind,
+    resource: &state::ResourceState,
+    answer: Result<Option<Observed>, ResourceError>,
+) -> Result<Option<Observed>, ResourceError> {
+    match answer? {
+        Some(observed)
+            if observed.tags_indexed && observed.tags.as_ref() != Some(&engine.stack_tags) =>
+        {
+            tracing::debug!(address = %resource.address, "indexed tags differ from the stack's; reading them again");
+            kind.read(&engine.aws, &resource.id, &attributes(resource))
+                .await
+        }
+        other => Ok(other),
+    }
 }
 
 /// A state entry's recorded fields.

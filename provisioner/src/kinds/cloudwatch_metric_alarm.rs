@@ -16,8 +16,8 @@ use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, Dimension, Metric
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::early_read;
 use super::errors::AwsResult;
+use super::tag_index::{self, TagIndex};
 use super::tags;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
@@ -100,7 +100,8 @@ impl Kind for CloudwatchMetricAlarm {
         answers.into_iter().next().unwrap_or(Ok(None))
     }
 
-    /// The alarms the state records, expected to exist, with their tags read beside them.
+    /// The alarms the state records, expected to exist, with their tags from the tagging API's
+    /// index, asked beside them ([`tag_index`]).
     async fn read_many(aws: &AwsClients, objects: &[(String, Fields)]) -> Vec<Read<Spec>> {
         let names: Vec<String> = objects.iter().map(|(id, _)| id.clone()).collect();
         read_alarms(aws, &names, true).await
@@ -169,33 +170,30 @@ async fn put(
 /// The most alarm names one DescribeAlarms takes (and answers).
 const MAX_NAMES_PER_CALL: usize = 100;
 
-/// The alarms `names` from one DescribeAlarms naming them all, one answer per name in order;
-/// `early` (a refresh, the alarms recorded as existing): their tags read at the same time, by
-/// the ARNs their names give them ([`early_read`]), so a no-op plan's cost grows by one call
-/// per alarm, not two, and waits for one round trip.
-async fn read_alarms(aws: &AwsClients, names: &[String], early: bool) -> Vec<Read<Spec>> {
-    let tags_early = names.iter().map(|name| {
-        let resource = format!("alarm:{name}");
-        async move {
-            early_read::start(aws, early, "cloudwatch", &resource, |arn| {
-                read_tags(aws, arn)
-            })
-            .await
-        }
-    });
-    let (described, tags_early) = tokio::join!(
+/// The alarms `names` from one DescribeAlarms naming them all, one answer per name in order,
+/// each with its tags. `indexed` (a refresh, the alarms recorded as existing): the tags come
+/// from one GetResources of them all, asked at the same time ([`tag_index`]), so a no-op plan
+/// reads seven alarms in two calls, not eight; an alarm the index does not list, and every
+/// alarm otherwise, has its tags read by its own ListTagsForResource.
+async fn read_alarms(aws: &AwsClients, names: &[String], indexed: bool) -> Vec<Read<Spec>> {
+    let resources: Vec<String> = match indexed {
+        true => names.iter().map(|name| format!("alarm:{name}")).collect(),
+        false => Vec::new(),
+    };
+    let (described, index) = tokio::join!(
         describe_metric_alarms(aws, names),
-        futures::future::join_all(tags_early)
+        tag_index::read(aws, "cloudwatch", &resources)
     );
     let described = match described {
         Ok(described) => described,
         Err(error) => return names.iter().map(|_| Err(error.repeated())).collect(),
     };
-    let reads = names.iter().zip(tags_early).map(|(id, early)| {
+    let reads = names.iter().map(|id| {
         let alarm = described.iter().find(|a| a.alarm_name() == Some(id));
+        let index = &index;
         async move {
             match alarm {
-                Some(alarm) => found(aws, alarm, early).await.map(Some),
+                Some(alarm) => found(aws, alarm, index).await.map(Some),
                 None => Ok(None),
             }
         }
@@ -203,20 +201,22 @@ async fn read_alarms(aws: &AwsClients, names: &[String], early: bool) -> Vec<Rea
     futures::future::join_all(reads).await
 }
 
-/// `alarm` with its tags, read early by the ARN its name gives it or now by its own.
+/// `alarm` with its tags, from `index` when it lists the alarm's ARN, or read now.
 async fn found(
     aws: &AwsClients,
     alarm: &MetricAlarm,
-    early: Option<early_read::Early<Tags>>,
+    index: &TagIndex,
 ) -> Result<Found<Spec>, ResourceError> {
     let id = alarm.alarm_name().unwrap_or_default();
     let arn = alarm.alarm_arn().unwrap_or_default();
-    let tags = early_read::confirm(early, arn, |arn| read_tags(aws, arn)).await?;
-    Ok(Found::new(id, spec(alarm))
+    let found = Found::new(id, spec(alarm))
         .with_arn(arn)
         .with_output("arn", arn)
-        .with_output("name", id)
-        .with_tags(tags))
+        .with_output("name", id);
+    Ok(match index.get(arn) {
+        Some(tags) => found.with_indexed_tags(tags.clone()),
+        None => found.with_tags(read_tags(aws, arn.to_string()).await?),
+    })
 }
 
 /// The alarm's tags (ListTagsForResource).

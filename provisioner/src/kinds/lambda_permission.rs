@@ -269,6 +269,7 @@ mod tests {
             fields: crate::kinds::typed::to_fields(&spec),
             outputs: Fields::new(),
             tags: None,
+            tags_indexed: false,
         };
         assert!(!LambdaPermission::coexists_with(
             "AllowApiGatewayInvoke",

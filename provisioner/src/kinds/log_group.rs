@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::early_read;
 use super::errors::{self, AwsResult, NotFound};
+use super::tag_index::{self, TagIndex};
 use super::tags;
 use super::typed::{About, Found, Kind, Made, Read, TerraformId, Update};
 use crate::aws::AwsClients;
@@ -70,12 +71,25 @@ impl Kind for LogGroup {
     }
 
     async fn read(aws: &AwsClients, id: &str, _recorded: &Fields) -> Read<Spec> {
-        read_group(aws, id, false).await
+        read_group(aws, id).await
     }
 
-    /// The groups the state records, expected to exist: each one's tags read beside it.
+    /// The groups the state records, expected to exist, with their tags from the tagging API's
+    /// index, asked once for them all beside their describes ([`tag_index`]).
     async fn read_many(aws: &AwsClients, objects: &[(String, Fields)]) -> Vec<Read<Spec>> {
-        early_read::each(objects, |id| read_group(aws, id, true)).await
+        let resources: Vec<String> = objects
+            .iter()
+            .map(|(id, _)| format!("log-group:{id}"))
+            .collect();
+        let (groups, index) = tokio::join!(
+            early_read::each(objects, |id| find_log_group(aws, id)),
+            tag_index::read(aws, "logs", &resources)
+        );
+        let reads = objects.iter().zip(groups).map(|((id, _), group)| {
+            let index = &index;
+            async move { found(aws, id, group?, index).await }
+        });
+        futures::future::join_all(reads).await
     }
 
     async fn create(aws: &AwsClients, name: &str, spec: &Spec, tags: &Tags) -> Made<Spec> {
@@ -156,26 +170,34 @@ pub async fn find_log_group(
     Ok(groups.find(|g| g.log_group_name() == Some(name)))
 }
 
-/// The group named `id` and its tags; `early` (a refresh, the group recorded as existing):
-/// the tags read beside the group, by the ARN its name gives it ([`early_read`]).
-async fn read_group(aws: &AwsClients, id: &str, early: bool) -> Read<Spec> {
-    let resource = format!("log-group:{id}");
-    let tags_early = early_read::start(aws, early, "logs", &resource, |arn| read_tags(aws, arn));
-    let (group, tags_early) = tokio::join!(find_log_group(aws, id), tags_early);
-    let Some(group) = group? else {
+/// The group named `id` and its tags, read by its own calls.
+async fn read_group(aws: &AwsClients, id: &str) -> Read<Spec> {
+    let group = find_log_group(aws, id).await?;
+    found(aws, id, group, &TagIndex::default()).await
+}
+
+/// `group`, when there is one, with its tags from `index` when it lists the group's ARN, or
+/// read now.
+async fn found(
+    aws: &AwsClients,
+    id: &str,
+    group: Option<AwsLogGroup>,
+    index: &TagIndex,
+) -> Read<Spec> {
+    let Some(group) = group else {
         return Ok(None);
     };
     let arn = group_arn(&group);
-    let tags = early_read::confirm(tags_early, &arn, |arn| read_tags(aws, arn)).await?;
     let spec = Spec {
         retention_in_days: group.retention_in_days(),
     };
-    Ok(Some(
-        Found::new(id, spec)
-            .with_arn(arn.as_str())
-            .with_output("arn", arn)
-            .with_tags(tags),
-    ))
+    let found = Found::new(id, spec)
+        .with_arn(arn.as_str())
+        .with_output("arn", arn.as_str());
+    Ok(Some(match index.get(&arn) {
+        Some(tags) => found.with_indexed_tags(tags.clone()),
+        None => found.with_tags(read_tags(aws, arn).await?),
+    }))
 }
 
 /// The group's tags (ListTagsForResource of its ARN without `:*`).

@@ -48,6 +48,7 @@ pub mod log_group;
 pub mod sns_topic;
 pub mod sns_topic_subscription;
 pub mod spec_fields;
+pub mod tag_index;
 pub mod tags;
 pub mod typed;
 

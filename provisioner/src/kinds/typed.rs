@@ -54,6 +54,9 @@ pub struct Found<S> {
     pub outputs: Fields,
     /// Tags as they are now; `None` for kinds that cannot be tagged.
     pub tags: Option<Tags>,
+    /// True when `tags` came from the tagging API's index, which can lag the object's own
+    /// tags ([`super::tag_index`]).
+    pub tags_indexed: bool,
     /// Values recorded for the kind's own later reads, never declared nor compared (an API's
     /// execution ARN). Their names are [`About::recorded`].
     pub recorded: Fields,
@@ -69,6 +72,7 @@ impl<S> Found<S> {
             spec,
             outputs: Fields::new(),
             tags: None,
+            tags_indexed: false,
             recorded: Fields::new(),
         }
     }
@@ -91,7 +95,17 @@ impl<S> Found<S> {
     pub fn with_tags(self, tags: Tags) -> Self {
         Self {
             tags: Some(tags),
+            tags_indexed: false,
             ..self
+        }
+    }
+
+    /// Its tags as the tagging API's index lists them ([`super::tag_index`]): a refresh reads
+    /// them again by the kind's own read unless they are exactly the stack's.
+    pub fn with_indexed_tags(self, tags: Tags) -> Self {
+        Self {
+            tags_indexed: true,
+            ..self.with_tags(tags)
         }
     }
 
@@ -314,6 +328,7 @@ impl<K: Kind> Typed<K> {
             fields,
             outputs: found.outputs,
             tags: found.tags,
+            tags_indexed: found.tags_indexed,
         }
     }
 
@@ -330,6 +345,7 @@ impl<K: Kind> Typed<K> {
             spec: parse_spec::<K>(&spec, false)?,
             outputs: observed.outputs.clone(),
             tags: observed.tags.clone(),
+            tags_indexed: observed.tags_indexed,
             recorded,
         })
     }
