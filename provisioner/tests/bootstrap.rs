@@ -354,10 +354,11 @@ async fn a_plain_http_endpoint_gets_no_tls_only_policy_unless_forced() {
 }
 
 /// Actions IAM defines no resource type for, so a policy can grant them only on `*` (the
-/// Service Authorization Reference, "Actions defined by Amazon SNS" and "... by Amazon
-/// CloudWatch Logs"): reading and removing a subscription by its ARN, and the log delivery an
-/// HTTP API stage's access logs are made with (API Gateway's "Configuring logging for HTTP
-/// APIs" lists these for the caller). Every other `*` in the deploy policy is a test failure.
+/// Service Authorization Reference, "Actions defined by Amazon SNS", "... by Amazon
+/// CloudWatch Logs" and "... by Resource Group Tagging API"): reading and removing a
+/// subscription by its ARN, the log delivery an HTTP API stage's access logs are made with (API
+/// Gateway's "Configuring logging for HTTP APIs" lists these for the caller), and reading many
+/// objects' tags in one call. Every other `*` in the deploy policy is a test failure.
 const UNSCOPABLE: &[&str] = &[
     "sns:GetSubscriptionAttributes",
     "sns:Unsubscribe",
@@ -368,6 +369,7 @@ const UNSCOPABLE: &[&str] = &[
     "logs:ListLogDeliveries",
     "logs:PutResourcePolicy",
     "logs:UpdateLogDelivery",
+    "tag:GetResources",
 ];
 
 /// True when every action of `statement` is one of [`UNSCOPABLE`].
