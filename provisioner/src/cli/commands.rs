@@ -4,7 +4,7 @@
 //! The state lock is held from before the state is read until the run ends, for plan too
 //! (as Terraform does), and released on every path, errors included.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -166,7 +166,6 @@ async fn confirm(
         )));
     }
     err!("{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
-    std::io::stderr().flush().ok();
     let answer = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map(|_| line)

@@ -213,10 +213,7 @@ async fn found(
         .with_arn(arn)
         .with_output("arn", arn)
         .with_output("name", id);
-    Ok(match index.get(arn) {
-        Some(tags) => found.with_indexed_tags(tags.clone()),
-        None => found.with_tags(read_tags(aws, arn.to_string()).await?),
-    })
+    index.tag(found, arn, |arn| read_tags(aws, arn)).await
 }
 
 /// The alarm's tags (ListTagsForResource).

@@ -1,7 +1,8 @@
 //! Reads by an ARN guessed before the object is described, so a kind whose read needs the ARN
 //! its describe call answers (a table's tags) waits one round trip, not two. (The alarms' and
-//! log groups' tags are guessed the same way, many in one call: [`super::tag_index`].) The guess is built from the object's name, the region and the account (AWS names these
-//! ARNs after the object), and is only a head start: the answer counts when the described ARN
+//! log groups' tags are guessed the same way, many in one call: [`super::tag_index`].) The
+//! guess is built from the object's name, the region and the account (AWS names these ARNs
+//! after the object), and is only a head start: the answer counts when the described ARN
 //! is the guessed one, and otherwise the read is made again by the described ARN. So a wrong
 //! guess (another partition, a format AWS changes) costs a call, never a wrong answer, and the
 //! early answer of an object that turns out absent is dropped with it.
@@ -17,11 +18,11 @@ pub struct Early<T> {
     answer: Result<T, ResourceError>,
 }
 
-/// `read` by `service`'s ARN of `resource` (`table/NAME`, ...), when the
-/// object is `expected` to exist (a refresh of what the state records: a lookup of an object
-/// that may not be there, or a read back after a write, waits for the describe instead of
-/// spending a call on a guess) and the account is known already (it is on every run that has
-/// checked the state's owner; a guess is never worth an STS call of its own).
+/// `read` by `service`'s ARN of `resource` (`table/NAME`, ...), when the object is `expected`
+/// to exist (a refresh of what the state records: a lookup of an object that may not be there,
+/// or a read back after a write, waits for the describe instead of spending a call on a guess)
+/// and the account is known already (it is on every run that has checked the state's owner; a
+/// guess is never worth an STS call of its own).
 pub async fn start<T, Fut>(
     aws: &AwsClients,
     expected: bool,

@@ -194,10 +194,9 @@ async fn found(
     let found = Found::new(id, spec)
         .with_arn(arn.as_str())
         .with_output("arn", arn.as_str());
-    Ok(Some(match index.get(&arn) {
-        Some(tags) => found.with_indexed_tags(tags.clone()),
-        None => found.with_tags(read_tags(aws, arn).await?),
-    }))
+    Ok(Some(
+        index.tag(found, &arn, |arn| read_tags(aws, arn)).await?,
+    ))
 }
 
 /// The group's tags (ListTagsForResource of its ARN without `:*`).

@@ -17,10 +17,12 @@
 //!   moments shows as drift one plan later.
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use super::errors::AwsResult;
+use super::typed::Found;
 use crate::aws::AwsClients;
-use crate::resource::Tags;
+use crate::resource::{ResourceError, Tags};
 
 /// The most ARNs one `GetResources` takes.
 const MAX_ARNS_PER_CALL: usize = 100;
@@ -36,6 +38,23 @@ impl TagIndex {
     /// object's own call).
     pub fn get(&self, arn: &str) -> Option<&Tags> {
         self.by_arn.get(arn)
+    }
+
+    /// `found` (the object of ARN `arn`) with its tags: the index's, marked as such, when it
+    /// lists `arn`; otherwise `read` by the object's own call.
+    pub async fn tag<S, Fut>(
+        &self,
+        found: Found<S>,
+        arn: &str,
+        read: impl FnOnce(String) -> Fut,
+    ) -> Result<Found<S>, ResourceError>
+    where
+        Fut: Future<Output = Result<Tags, ResourceError>>,
+    {
+        Ok(match self.get(arn) {
+            Some(tags) => found.with_indexed_tags(tags.clone()),
+            None => found.with_tags(read(arn.to_string()).await?),
+        })
     }
 }
 
