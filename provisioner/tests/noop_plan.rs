@@ -2,9 +2,9 @@
 //! (see `provisioner/src/cli/stats.rs`), and each is a read, at most one per resource except
 //! where an AWS API splits one resource over several reads.
 //!
-//! The fixture keeps its state in a local file with an OS file lock, so the state and the lock
-//! cost no AWS call at all: with an S3 backend they would add `s3.GET` (the state object) and the
-//! DynamoDB lock's `dynamodb.PutItem`/`dynamodb.DeleteItem`, which this test would then list.
+//! With the state in a local file under an OS file lock, the state and the lock cost no AWS call
+//! at all; with the S3 backend deploys use they add exactly `s3.GET` (the state object) and the
+//! DynamoDB lock's `dynamodb.PutItem`/`dynamodb.DeleteItem`. Both backends are checked.
 
 use crate::common;
 
@@ -87,21 +87,32 @@ fn stats(stderr: &str) -> (usize, BTreeMap<String, usize>) {
     (total.expect("the stats summary line"), operations)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_no_op_plan_sends_only_reads_at_most_one_per_resource() {
-    let f = Fixture::new("");
+/// What the S3 backend adds to a no-op plan: the lock taken and released (`PutItem`,
+/// `DeleteItem`) and the state object read (`GET`).
+const S3_BACKEND_CALLS: &[&str] = &["dynamodb.PutItem", "dynamodb.DeleteItem", "s3.GET"];
+
+/// Applies `f`'s stack, then checks that a no-op plan sends only reads, at most one per resource
+/// beyond the [`EXTRA_READS`] and `backend_calls`, exactly the [`expected`] ones plus those.
+fn check_no_op_plan(f: &Fixture, backend_calls: &[&str]) {
     f.apply();
     let resources = f.resource_count();
 
     let output = f.run(&["plan", "--env", "dev", "--detailed-exitcode", "--stats"]);
     assert_eq!(output.status.code(), Some(0), "the plan is empty");
-    let (total, operations) = stats(&String::from_utf8_lossy(&output.stderr));
+    let (total, mut operations) = stats(&String::from_utf8_lossy(&output.stderr));
 
     assert_eq!(
         operations.values().sum::<usize>(),
         total,
         "every call is named: {operations:?}"
     );
+    for call in backend_calls {
+        assert_eq!(
+            operations.remove(*call),
+            Some(1),
+            "the backend's {call}: {operations:?}"
+        );
+    }
     let writes: Vec<&String> = operations.keys().filter(|op| !is_read(op)).collect();
     assert!(writes.is_empty(), "a no-op plan wrote: {writes:?}");
     let reads: usize = operations.values().sum();
@@ -112,6 +123,16 @@ async fn a_no_op_plan_sends_only_reads_at_most_one_per_resource() {
     assert_eq!(operations, expected());
 
     f.destroy();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_no_op_plan_sends_only_reads_at_most_one_per_resource() {
+    check_no_op_plan(&Fixture::new(""), &[]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_s3_state_a_no_op_plan_adds_only_the_lock_and_the_state_read() {
+    check_no_op_plan(&Fixture::on_s3(""), S3_BACKEND_CALLS);
 }
 
 #[tokio::test(flavor = "multi_thread")]
